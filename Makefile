@@ -1,0 +1,157 @@
+# accrue developer entry points; .ci/run is what CI runs.
+#
+#   make deps      install what is missing: PostgreSQL server, buf (npm), Go modules
+#   make run       run the server (cmd/accrued); pass flags with ARGS="..."
+#   make test      all tests and scenario replays against a real PostgreSQL
+#   make bench     ledger benchmarks against a real PostgreSQL
+#   make generate  regenerate internal/gen from proto/ with buf
+#   make lint      gofmt, go vet, buf lint, generated code up to date
+#
+# make test and make bench use the server ACCRUE_TEST_DATABASE_URL points
+# at (a postgres:// URL of an existing database whose role may create
+# databases), else start one private cluster for the run and stop it at
+# the end, whatever happens.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+
+GO ?= go
+BUF := npx --no -- buf
+PGTMP := bin/pgtmp
+ACCRUE := bin/accrue
+# Scenario files replayed by make test: the shared ones, then this repo's.
+SCENARIOS := ../shared/scenarios/*.yaml testdata/scenarios/*.yaml
+NPM_LOCK := $(wildcard package-lock.json)
+
+.PHONY: help deps deps-postgres run test bench generate lint
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps: deps-postgres node_modules/.package-lock.json
+	@echo "== go mod download"
+	$(GO) mod download
+
+# The same places pgembed.FindBinaries looks: /usr/lib/postgresql/*/bin,
+# then PATH. The Debian package would create and start a "main" cluster;
+# accrue runs its own, so that is switched off before installing.
+deps-postgres:
+	@have_server() {
+		for d in /usr/lib/postgresql/*/bin "$$(dirname "$$(command -v initdb || echo /nonexistent/x)")"; do
+			[ -x "$$d/initdb" ] && [ -x "$$d/pg_ctl" ] && [ -x "$$d/postgres" ] && return 0
+		done
+		return 1
+	}
+	if have_server; then exit 0; fi
+	if [ "$$(id -u)" != 0 ]; then
+		echo "make deps: the PostgreSQL server binaries (initdb, pg_ctl, postgres) are missing." >&2
+		echo "Install them as root: apt-get install -y postgresql   (or run make deps as root)" >&2
+		exit 1
+	fi
+	echo "== installing PostgreSQL with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends postgresql-common
+	conf=/etc/postgresql-common/createcluster.conf
+	if grep -q '^#\?\s*create_main_cluster' "$$conf"; then
+		sed -ri 's/^#?\s*create_main_cluster\s*=.*/create_main_cluster = false/' "$$conf"
+	else
+		echo 'create_main_cluster = false' >>"$$conf"
+	fi
+	apt-get install -y --no-install-recommends postgresql
+	have_server
+
+# npm ci when node_modules is missing or older than the lock file.
+node_modules/.package-lock.json: package.json $(NPM_LOCK)
+	@echo "== npm (pinned buf CLI)"
+	if [ -f package-lock.json ]; then
+		npm ci --no-audit --no-fund
+	else
+		npm install --no-audit --no-fund
+	fi
+	touch $@
+
+run: deps
+	$(GO) run ./cmd/accrued $(ARGS)
+
+# with_postgres, at the start of a recipe, exports ACCRUE_TEST_DATABASE_URL:
+# as given, or the URL of a private cluster stopped and deleted on exit.
+define with_postgres
+$(GO) build -o $(PGTMP) ./internal/pgembed/cmd/pgtmp
+if [ -z "$${ACCRUE_TEST_DATABASE_URL:-}" ]; then
+pg_root=$$(mktemp -d /tmp/accrue-make-pg.XXXXXX)
+chmod 755 "$$pg_root" # The postgres OS user runs the server when we are root.
+trap 'echo "== stopping the private PostgreSQL"; $(PGTMP) stop "$$pg_root/data" || true; rm -rf "$$pg_root"' EXIT
+trap 'exit 130' INT TERM HUP
+echo "== starting a private PostgreSQL in $$pg_root"
+ACCRUE_TEST_DATABASE_URL=$$($(PGTMP) start "$$pg_root/data")
+export ACCRUE_TEST_DATABASE_URL
+fi
+endef
+
+# replay_scenarios runs `accrue replay --check` on every scenario file,
+# each in a fresh database, and fails after all ran if any failed.
+define replay_scenarios
+if ! ls cmd/accrue/*.go >/dev/null 2>&1; then
+echo "== scenario replays skipped: cmd/accrue does not exist yet"
+else
+echo "== scenario replays"
+$(GO) build -o $(ACCRUE) ./cmd/accrue
+failed=()
+n=0
+for f in $(SCENARIOS); do
+[ -e "$$f" ] || continue
+n=$$((n + 1))
+db="accrue_scenario_$$$$_$$n"
+url=$$($(PGTMP) createdb "$$ACCRUE_TEST_DATABASE_URL" "$$db")
+echo "-- accrue replay --check $$f"
+$(ACCRUE) replay --check --database-url "$$url" "$$f" || failed+=("$$f")
+$(PGTMP) dropdb "$$ACCRUE_TEST_DATABASE_URL" "$$db"
+done
+if [ "$${#failed[@]}" -gt 0 ]; then
+echo "scenario replays failed: $${failed[*]}" >&2
+exit 1
+fi
+echo "$$n scenario(s) replayed"
+fi
+endef
+
+test: deps
+	@$(with_postgres)
+	echo "== go test -race"
+	$(GO) test -race -count=1 ./...
+	$(replay_scenarios)
+
+bench: deps
+	@$(with_postgres)
+	echo "== benchmarks"
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./ledger/
+
+generate: node_modules/.package-lock.json
+	$(BUF) generate
+
+# Every check runs; the target fails at the end if any failed.
+lint: deps
+	@failed=()
+	echo "== gofmt"
+	unformatted=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './.git/*' -print0 | xargs -0 -r gofmt -l)
+	if [ -n "$$unformatted" ]; then echo "needs gofmt:"; echo "$$unformatted"; failed+=(gofmt); fi
+	echo "== go vet"
+	$(GO) vet ./... || failed+=("go vet")
+	echo "== buf lint"
+	$(BUF) lint || failed+=("buf lint")
+	echo "== generated code up to date (buf generate, then git diff internal/gen)"
+	if $(BUF) generate; then
+		git diff --exit-code --stat -- internal/gen || failed+=("generated code differs")
+		untracked=$$(git ls-files --others --exclude-standard -- internal/gen)
+		if [ -n "$$untracked" ]; then echo "untracked generated files:"; echo "$$untracked"; failed+=("generated code untracked"); fi
+	else
+		failed+=("buf generate")
+	fi
+	if [ "$${#failed[@]}" -gt 0 ]; then
+		printf 'lint failed: %s\n' "$${failed[@]}" >&2
+		exit 1
+	fi
+	echo "lint ok"

@@ -1,0 +1,70 @@
+// Package fault is accrue's error vocabulary: a code a caller can act on
+// (the Connect code names, in Go) and a message that names the offending field.
+// Domain packages return *fault.Error; the API layer maps it to Connect.
+package fault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error the way Connect codes do.
+type Code int
+
+// Codes used by accrue.
+const (
+	Internal Code = iota
+	InvalidArgument
+	NotFound
+	AlreadyExists
+	FailedPrecondition
+	Unimplemented
+)
+
+// Error is a domain error with a code and, where one is at fault, a field path.
+type Error struct {
+	Code  Code
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+func newf(code Code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Invalid reports bad input in field.
+func Invalid(field, format string, args ...any) *Error {
+	return newf(InvalidArgument, field, format, args...)
+}
+
+// Missing reports something that does not exist.
+func Missing(field, format string, args ...any) *Error {
+	return newf(NotFound, field, format, args...)
+}
+
+// Exists reports something that exists already, or an idempotency key reused
+// with another payload.
+func Exists(field, format string, args ...any) *Error {
+	return newf(AlreadyExists, field, format, args...)
+}
+
+// Precondition reports a request the current state does not allow.
+func Precondition(field, format string, args ...any) *Error {
+	return newf(FailedPrecondition, field, format, args...)
+}
+
+// CodeOf returns err's code, Internal for an error that is not a *Error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}

@@ -1,0 +1,42 @@
+// Package money knows currencies' minor units and parses amounts from the
+// wire. Amounts are shopspring decimals, never floats.
+package money
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// scales maps an ISO 4217 code to its number of decimals.
+var scales = map[string]int32{
+	"USD": 2, "EUR": 2, "RUB": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2,
+	"SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "INR": 2, "BRL": 2,
+	"CNY": 2, "MXN": 2, "JPY": 0, "KRW": 0,
+}
+
+// Scale returns the currency's decimals and whether the currency is known.
+func Scale(currency string) (int32, bool) {
+	s, ok := scales[currency]
+	return s, ok
+}
+
+// Parse reads a decimal string such as "45.00". It refuses floats' forms
+// (exponents), signs other than a leading '-', and more decimals than scale.
+func Parse(s string, scale int32) (decimal.Decimal, error) {
+	if s == "" || strings.ContainsAny(s, "eE+ _") {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal amount", s)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal amount", s)
+	}
+	if d.Exponent() < -scale {
+		return decimal.Decimal{}, fmt.Errorf("%q has more than %d decimals", s, scale)
+	}
+	return d, nil
+}
+
+// Format renders d with exactly scale decimals.
+func Format(d decimal.Decimal, scale int32) string { return d.StringFixed(scale) }

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package pgembed
+
+func becomeSubreaper() {}
+
+func reap(pid int) {}

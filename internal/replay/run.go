@@ -1,0 +1,185 @@
+package replay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"gopkg.in/yaml.v3"
+
+	"github.com/accrue/accrue/internal/clock"
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/internal/txn"
+)
+
+// Output is the replay's JSON document (SPEC §9).
+type Output struct {
+	Balances     map[string]string        `json:"balances"`
+	Partners     map[string]PartnerOutput `json:"partners"`
+	Statements   []map[string]any         `json:"statements"`
+	Steps        []StepResult             `json:"steps"`
+	TrialBalance string                   `json:"trial_balance"`
+	Verified     bool                     `json:"verified"`
+	Problems     []string                 `json:"problems,omitempty"`
+}
+
+// PartnerOutput is a partner's state at the end of a replay.
+type PartnerOutput struct {
+	Tier   string  `json:"tier"`
+	Status string  `json:"status"`
+	Parent *string `json:"parent"`
+}
+
+type runner struct {
+	program string
+	clients clients
+}
+
+// Run replays sc against db with a simulated clock and returns the output.
+// The program gets a fresh id, so runs never share state.
+func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Output, error) {
+	if len(sc.Steps) == 0 {
+		return nil, errors.New("replay: no steps")
+	}
+	start := sc.Steps[0].At.Add(-time.Second)
+	clk := clock.NewSim(start)
+	srv := server.New(db, clk, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("replay: listening: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+
+	r := &runner{program: programID(sc.Name), clients: newClients(http.DefaultClient, "http://"+ln.Addr().String())}
+	doc, err := yaml.Marshal(&sc.Program)
+	if err != nil {
+		return nil, fmt.Errorf("replay: program: %w", err)
+	}
+	if _, err := r.clients.program.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{
+		Program: r.program, IdempotencyKey: "replay:program", At: timestamppb.New(start), Document: string(doc),
+	})); err != nil {
+		return nil, fmt.Errorf("replay: program: %w", err)
+	}
+	out := &Output{Steps: []StepResult{}}
+	for i, st := range sc.Steps {
+		clk.Set(st.At)
+		if err := srv.RunDueCloses(ctx, st.At); err != nil {
+			return nil, fmt.Errorf("replay: scheduled closes before step %d: %w", i, err)
+		}
+		key := st.Key
+		if key == "" {
+			key = fmt.Sprintf("replay:step:%d", i)
+		}
+		err := r.call(ctx, st, key)
+		if err == nil {
+			continue
+		}
+		var ce *connect.Error
+		if !errors.As(err, &ce) {
+			return nil, fmt.Errorf("replay: step %d (%s): %w", i, st.Verb, err)
+		}
+		if ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown {
+			return nil, fmt.Errorf("replay: step %d (%s): %w", i, st.Verb, err)
+		}
+		out.Steps = append(out.Steps, StepResult{Index: i, OK: false, Code: ce.Code().String()})
+		if st.ExpectError == "" && log != nil {
+			log.Info("step failed", "index", i, "verb", st.Verb, "err", err)
+		}
+	}
+	if err := r.collect(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// programID is the scenario's name plus a random suffix.
+func programID(name string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(name))
+	if clean == "" {
+		clean = "scenario"
+	}
+	if len(clean) > 40 {
+		clean = clean[:40]
+	}
+	return clean + "-" + hex.EncodeToString(b)
+}
+
+// collect reads balances, partners, statements and the journal's health.
+func (r *runner) collect(ctx context.Context, out *Output) error {
+	c := r.clients
+	tb, err := c.ledger.GetTrialBalance(ctx, connect.NewRequest(&accruev1.GetTrialBalanceRequest{Program: r.program}))
+	if err != nil {
+		return fmt.Errorf("replay: trial balance: %w", err)
+	}
+	out.TrialBalance = tb.Msg.GetTotal()
+	out.Balances = map[string]string{}
+	for _, b := range tb.Msg.GetBalances() {
+		if strings.Trim(b.GetBalance(), "-0.") != "" {
+			out.Balances[b.GetAccount()] = b.GetBalance()
+		}
+	}
+	out.Partners = map[string]PartnerOutput{}
+	for token := ""; ; {
+		ps, err := c.partner.ListPartners(ctx, connect.NewRequest(&accruev1.ListPartnersRequest{Program: r.program, PageToken: token, PageSize: 1000}))
+		if err != nil {
+			return fmt.Errorf("replay: partners: %w", err)
+		}
+		for _, p := range ps.Msg.GetPartners() {
+			po := PartnerOutput{Tier: p.GetTier(), Status: "active"}
+			if p.GetStatus() == accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED {
+				po.Status = "suspended"
+			}
+			if p.GetParent() != "" {
+				parent := p.GetParent()
+				po.Parent = &parent
+			}
+			out.Partners[p.GetId()] = po
+		}
+		if token = ps.Msg.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	st, err := c.period.ListStatements(ctx, connect.NewRequest(&accruev1.ListStatementsRequest{Program: r.program}))
+	if err != nil {
+		return fmt.Errorf("replay: statements: %w", err)
+	}
+	out.Statements = []map[string]any{}
+	for _, s := range st.Msg.GetStatements() {
+		out.Statements = append(out.Statements, statementOutput(s))
+	}
+	v, err := c.ledger.VerifyJournal(ctx, connect.NewRequest(&accruev1.VerifyJournalRequest{Program: r.program}))
+	if err != nil {
+		return fmt.Errorf("replay: verify: %w", err)
+	}
+	out.Verified, out.Problems = v.Msg.GetOk(), v.Msg.GetProblems()
+	return nil
+}
+
+func statementOutput(s *accruev1.Statement) map[string]any {
+	bal := func(b *accruev1.StatementBalances) map[string]any {
+		return map[string]any{"pending": b.GetPending(), "accrued": b.GetAccrued(), "payable": b.GetPayable()}
+	}
+	return map[string]any{
+		"partner": s.GetPartner(), "period": s.GetPeriod(), "status": s.GetStatus(), "released": s.GetReleased(),
+		"due_date": s.GetDueDate(), "opening": bal(s.GetOpening()), "closing": bal(s.GetClosing()),
+	}
+}

@@ -1,0 +1,102 @@
+// Package replay runs conformance scenarios (SPEC §9): a program's history
+// as YAML steps, driven through accrue's Connect API against a real database
+// with a simulated clock, and reported as one JSON document that --check
+// compares with the file's expectations.
+package replay
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxSteps bounds a scenario's length.
+const MaxSteps = 10000
+
+// Scenario is a parsed scenario file.
+type Scenario struct {
+	Name    string    `yaml:"name"`
+	Program yaml.Node `yaml:"program"`
+	Steps   []Step    `yaml:"steps"`
+	Expect  Expect    `yaml:"expect"`
+}
+
+// Step is one event: its time, optional idempotency key and expected error,
+// and exactly one verb with its payload.
+type Step struct {
+	At          time.Time
+	Key         string
+	ExpectError string
+	Verb        string
+	Payload     yaml.Node
+}
+
+// UnmarshalYAML reads a step, requiring exactly one verb.
+func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a step is a mapping", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		var err error
+		switch k {
+		case "at":
+			err = v.Decode(&s.At)
+		case "key":
+			err = v.Decode(&s.Key)
+		case "expect_error":
+			err = v.Decode(&s.ExpectError)
+		default:
+			if s.Verb != "" {
+				return fmt.Errorf("line %d: a step has one verb, found %s and %s", n.Line, s.Verb, k)
+			}
+			s.Verb, s.Payload = k, *v
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %s: %w", v.Line, k, err)
+		}
+	}
+	if s.Verb == "" {
+		return fmt.Errorf("line %d: a step needs a verb", n.Line)
+	}
+	if s.At.IsZero() {
+		return fmt.Errorf("line %d: a step needs `at`", n.Line)
+	}
+	return nil
+}
+
+// Expect is what a scenario expects.
+type Expect struct {
+	Balances   map[string]string         `yaml:"balances"`
+	Steps      []StepResult              `yaml:"steps"`
+	Partners   map[string]map[string]any `yaml:"partners"`
+	Statements []map[string]any          `yaml:"statements"`
+}
+
+// StepResult is a failed step in the output.
+type StepResult struct {
+	Index int    `yaml:"index" json:"index"`
+	OK    bool   `yaml:"ok" json:"ok"`
+	Code  string `yaml:"code" json:"code"`
+}
+
+// Load reads and parses a scenario file.
+func Load(path string) (*Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	var sc Scenario
+	if err := yaml.Unmarshal(b, &sc); err != nil {
+		return nil, fmt.Errorf("replay: %s: %w", path, err)
+	}
+	if len(sc.Steps) > MaxSteps {
+		return nil, fmt.Errorf("replay: %s: %d steps, at most %d", path, len(sc.Steps), MaxSteps)
+	}
+	if sc.Program.Kind == 0 {
+		return nil, fmt.Errorf("replay: %s: no program", path)
+	}
+	return &sc, nil
+}

@@ -1,0 +1,261 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"gopkg.in/yaml.v3"
+
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+)
+
+// clients are the Connect clients a replay drives.
+type clients struct {
+	program  accruev1connect.ProgramServiceClient
+	partner  accruev1connect.PartnerServiceClient
+	tracking accruev1connect.TrackingServiceClient
+	order    accruev1connect.OrderServiceClient
+	period   accruev1connect.PeriodServiceClient
+	payout   accruev1connect.PayoutServiceClient
+	ledger   accruev1connect.LedgerServiceClient
+}
+
+func newClients(h connect.HTTPClient, base string) clients {
+	return clients{
+		program:  accruev1connect.NewProgramServiceClient(h, base),
+		partner:  accruev1connect.NewPartnerServiceClient(h, base),
+		tracking: accruev1connect.NewTrackingServiceClient(h, base),
+		order:    accruev1connect.NewOrderServiceClient(h, base),
+		period:   accruev1connect.NewPeriodServiceClient(h, base),
+		payout:   accruev1connect.NewPayoutServiceClient(h, base),
+		ledger:   accruev1connect.NewLedgerServiceClient(h, base),
+	}
+}
+
+// Payloads of the verbs (SPEC §9).
+type (
+	line struct {
+		Product string `yaml:"product"`
+		Amount  string `yaml:"amount"`
+	}
+	partnerRegister struct {
+		Partner     string `yaml:"partner"`
+		Parent      string `yaml:"parent"`
+		Code        string `yaml:"code"`
+		Customer    string `yaml:"customer"`
+		ParentUntil string `yaml:"parent_until"`
+	}
+	click struct {
+		Partner     string `yaml:"partner"`
+		Visitor     string `yaml:"visitor"`
+		UTMSource   string `yaml:"utm_source"`
+		UTMMedium   string `yaml:"utm_medium"`
+		UTMCampaign string `yaml:"utm_campaign"`
+		Landing     string `yaml:"landing"`
+		Banner      string `yaml:"banner"`
+	}
+	orderPaid struct {
+		Order       string `yaml:"order"`
+		Customer    string `yaml:"customer"`
+		Visitor     string `yaml:"visitor"`
+		PartnerCode string `yaml:"partner_code"`
+		Lines       []line `yaml:"lines"`
+		Shipping    string `yaml:"shipping"`
+	}
+	orderChange struct {
+		Order    string `yaml:"order"`
+		Lines    []line `yaml:"lines"`
+		Shipping string `yaml:"shipping"`
+	}
+	periodClose struct {
+		Period string `yaml:"period"`
+	}
+	payoutCreate struct {
+		Payout       string `yaml:"payout"`
+		Partner      string `yaml:"partner"`
+		Amount       string `yaml:"amount"`
+		AllowAdvance bool   `yaml:"allow_advance"`
+		Method       string `yaml:"method"`
+		Reference    string `yaml:"reference"`
+	}
+	creditSpend struct {
+		Spend   string `yaml:"spend"`
+		Partner string `yaml:"partner"`
+		Amount  string `yaml:"amount"`
+		Order   string `yaml:"order"`
+	}
+)
+
+func orderLines(ls []line) []*accruev1.OrderLine {
+	out := make([]*accruev1.OrderLine, len(ls))
+	for i, l := range ls {
+		out[i] = &accruev1.OrderLine{Product: l.Product, Amount: l.Amount}
+	}
+	return out
+}
+
+func optStamp(field, s string) (*timestamppb.Timestamp, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return timestamppb.New(t), nil
+}
+
+// call runs one step through the API.
+func (r *runner) call(ctx context.Context, st Step, key string) error {
+	program, at := r.program, timestamppb.New(st.At)
+	decode := func(v any) error {
+		if err := st.Payload.Decode(v); err != nil {
+			return fmt.Errorf("replay: %s payload: %w", st.Verb, err)
+		}
+		return nil
+	}
+	c := r.clients
+	switch st.Verb {
+	case "program.update":
+		doc, err := yaml.Marshal(&st.Payload)
+		if err != nil {
+			return err
+		}
+		_, err = c.program.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: program, IdempotencyKey: key, At: at, Document: string(doc)}))
+		return err
+	case "partner.register":
+		var p partnerRegister
+		if err := decode(&p); err != nil {
+			return err
+		}
+		until, err := optStamp("parent_until", p.ParentUntil)
+		if err != nil {
+			return err
+		}
+		_, err = c.partner.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{Program: program, IdempotencyKey: key, At: at,
+			Partner: p.Partner, Parent: p.Parent, Code: p.Code, Customer: p.Customer, ParentUntil: until}))
+		return err
+	case "partner.update":
+		return r.partnerUpdate(ctx, st, key)
+	case "click":
+		var p click
+		if err := decode(&p); err != nil {
+			return err
+		}
+		_, err := c.tracking.RecordClick(ctx, connect.NewRequest(&accruev1.RecordClickRequest{Program: program, IdempotencyKey: key, At: at,
+			Partner: p.Partner, Visitor: p.Visitor, Landing: p.Landing, Banner: p.Banner,
+			UtmSource: p.UTMSource, UtmMedium: p.UTMMedium, UtmCampaign: p.UTMCampaign}))
+		return err
+	case "order.paid":
+		var p orderPaid
+		if err := decode(&p); err != nil {
+			return err
+		}
+		_, err := c.order.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: program, IdempotencyKey: key, At: at,
+			Order: p.Order, Customer: p.Customer, Visitor: p.Visitor, PartnerCode: p.PartnerCode, Lines: orderLines(p.Lines), Shipping: p.Shipping}))
+		return err
+	case "order.completed", "order.refunded", "order.cancelled", "order.amended":
+		var p orderChange
+		if err := decode(&p); err != nil {
+			return err
+		}
+		return r.orderChange(ctx, st.Verb, p, key, at)
+	case "period.close":
+		var p periodClose
+		if err := decode(&p); err != nil {
+			return err
+		}
+		_, err := c.period.ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{Program: program, IdempotencyKey: key, Period: p.Period}))
+		return err
+	case "clock.advance":
+		return nil // the scheduled jobs due by `at` already ran
+	case "payout.create":
+		var p payoutCreate
+		if err := decode(&p); err != nil {
+			return err
+		}
+		_, err := c.payout.CreatePayout(ctx, connect.NewRequest(&accruev1.CreatePayoutRequest{Program: program, IdempotencyKey: key, At: at,
+			Payout: p.Payout, Partner: p.Partner, Amount: p.Amount, AllowAdvance: p.AllowAdvance, Method: p.Method, Reference: p.Reference}))
+		return err
+	case "payout.settle", "payout.fail":
+		var p payoutCreate
+		if err := decode(&p); err != nil {
+			return err
+		}
+		if st.Verb == "payout.settle" {
+			_, err := c.payout.SettlePayout(ctx, connect.NewRequest(&accruev1.SettlePayoutRequest{Program: program, IdempotencyKey: key, At: at, Payout: p.Payout, Reference: p.Reference}))
+			return err
+		}
+		_, err := c.payout.FailPayout(ctx, connect.NewRequest(&accruev1.FailPayoutRequest{Program: program, IdempotencyKey: key, At: at, Payout: p.Payout}))
+		return err
+	case "credit.spend":
+		var p creditSpend
+		if err := decode(&p); err != nil {
+			return err
+		}
+		_, err := c.payout.SpendCredit(ctx, connect.NewRequest(&accruev1.SpendCreditRequest{Program: program, IdempotencyKey: key, At: at,
+			Spend: p.Spend, Partner: p.Partner, Amount: p.Amount, Order: p.Order}))
+		return err
+	}
+	return fmt.Errorf("replay: unknown verb %q", st.Verb)
+}
+
+func (r *runner) orderChange(ctx context.Context, verb string, p orderChange, key string, at *timestamppb.Timestamp) error {
+	c, program := r.clients.order, r.program
+	var err error
+	switch verb {
+	case "order.completed":
+		_, err = c.CompleteOrder(ctx, connect.NewRequest(&accruev1.CompleteOrderRequest{Program: program, IdempotencyKey: key, At: at, Order: p.Order}))
+	case "order.refunded":
+		_, err = c.RefundOrder(ctx, connect.NewRequest(&accruev1.RefundOrderRequest{Program: program, IdempotencyKey: key, At: at,
+			Order: p.Order, Lines: orderLines(p.Lines), Shipping: p.Shipping}))
+	case "order.cancelled":
+		_, err = c.CancelOrder(ctx, connect.NewRequest(&accruev1.CancelOrderRequest{Program: program, IdempotencyKey: key, At: at, Order: p.Order}))
+	case "order.amended":
+		_, err = c.AmendOrder(ctx, connect.NewRequest(&accruev1.AmendOrderRequest{Program: program, IdempotencyKey: key, At: at,
+			Order: p.Order, Lines: orderLines(p.Lines)}))
+	}
+	return err
+}
+
+// partnerUpdate maps partner.update; `parent: null` detaches.
+func (r *runner) partnerUpdate(ctx context.Context, st Step, key string) error {
+	req := &accruev1.UpdatePartnerRequest{Program: r.program, IdempotencyKey: key, At: timestamppb.New(st.At)}
+	n := st.Payload
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		switch k {
+		case "partner":
+			req.Partner = v.Value
+		case "status":
+			switch v.Value {
+			case "active":
+				req.Status = accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE
+			case "suspended":
+				req.Status = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
+			default:
+				return fmt.Errorf("replay: partner.update status %q", v.Value)
+			}
+		case "parent":
+			if v.Tag == "!!null" {
+				req.DetachParent = true
+			} else {
+				req.Parent = v.Value
+			}
+		case "parent_until":
+			until, err := optStamp("parent_until", v.Value)
+			if err != nil {
+				return err
+			}
+			req.ParentUntil = until
+		default:
+			return fmt.Errorf("replay: partner.update has no field %q", k)
+		}
+	}
+	_, err := r.clients.partner.UpdatePartner(ctx, connect.NewRequest(req))
+	return err
+}

@@ -1,0 +1,169 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/ledger"
+)
+
+// querier is a pgx.Tx or a pool.
+type querier = ledger.Querier
+
+// MaxKeyLen bounds idempotency keys.
+const MaxKeyLen = ledger.MaxKeyLen
+
+// command is a write request: it names its program, idempotency key and time.
+type command interface {
+	proto.Message
+	GetProgram() string
+	GetIdempotencyKey() string
+}
+
+// exec runs one write command in a retried transaction, exactly once per
+// idempotency key: the same key and payload returns the stored response (and
+// replayed = true) without running fn; the same key with another payload
+// fails AlreadyExists. The payload is the request without its key and `at`.
+// fn fills resp; on any error nothing is written.
+func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn func(tx pgx.Tx, hash []byte) error) (bool, error) {
+	key := req.GetIdempotencyKey()
+	if key == "" || len(key) > MaxKeyLen {
+		return false, fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
+	}
+	if req.GetProgram() == "" {
+		return false, fault.Invalid("program", "required")
+	}
+	hash := requestHash(req)
+	method := string(req.ProtoReflect().Descriptor().FullName())
+	replayed := false
+	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+		replayed = false
+		tag, err := tx.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response)
+			VALUES ($1, $2, $3, $4, '') ON CONFLICT DO NOTHING`, req.GetProgram(), key, method, hash)
+		if err != nil {
+			return fmt.Errorf("server: claiming key %q: %w", key, err)
+		}
+		if tag.RowsAffected() == 0 {
+			replayed = true
+			return loadResponse(ctx, tx, req.GetProgram(), key, hash, resp)
+		}
+		if err := fn(tx, hash); err != nil {
+			return err
+		}
+		body, err := proto.Marshal(resp)
+		if err != nil {
+			return fmt.Errorf("server: encoding response: %w", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE commands SET response = $3 WHERE program_id = $1 AND idempotency_key = $2`,
+			req.GetProgram(), key, body)
+		return err
+	})
+	return replayed, err
+}
+
+func loadResponse(ctx context.Context, tx pgx.Tx, program, key string, hash []byte, resp proto.Message) error {
+	var stored, body []byte
+	if err := tx.QueryRow(ctx, `SELECT request_hash, response FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
+		program, key).Scan(&stored, &body); err != nil {
+		return fmt.Errorf("server: reading key %q: %w", key, err)
+	}
+	if !bytes.Equal(stored, hash) {
+		return fault.Exists("idempotency_key", "key %q was used for another request", key)
+	}
+	return proto.Unmarshal(body, resp)
+}
+
+// requestHash is SHA-256 of the deterministic encoding of req without its
+// idempotency key and time.
+func requestHash(req proto.Message) []byte {
+	c := proto.Clone(req)
+	m := c.ProtoReflect()
+	for _, name := range []protoreflect.Name{"idempotency_key", "at"} {
+		if f := m.Descriptor().Fields().ByName(name); f != nil {
+			m.Clear(f)
+		}
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("server: hashing request: %v", err))
+	}
+	sum := sha256.Sum256(append([]byte(m.Descriptor().FullName()), b...))
+	return sum[:]
+}
+
+// at returns the request's time, or the clock's now when unset.
+func (s *Server) at(ts *timestamppb.Timestamp) (time.Time, error) {
+	if ts == nil {
+		return s.clock.Now(), nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, fault.Invalid("at", "%v", err)
+	}
+	return ts.AsTime().UTC().Truncate(time.Microsecond), nil
+}
+
+func stamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// errorInterceptor turns domain faults into Connect errors and hides
+// internal ones behind a logged, generic message.
+func (s *Server) errorInterceptor() connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			resp, err := next(ctx, req)
+			if err == nil {
+				return resp, nil
+			}
+			return nil, s.connectError(req.Spec().Procedure, err)
+		}
+	}
+}
+
+var connectCodes = map[fault.Code]connect.Code{
+	fault.InvalidArgument:    connect.CodeInvalidArgument,
+	fault.NotFound:           connect.CodeNotFound,
+	fault.AlreadyExists:      connect.CodeAlreadyExists,
+	fault.FailedPrecondition: connect.CodeFailedPrecondition,
+	fault.Unimplemented:      connect.CodeUnimplemented,
+}
+
+func (s *Server) connectError(procedure string, err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var f *fault.Error
+	if errors.As(err, &f) {
+		if code, ok := connectCodes[f.Code]; ok {
+			return connect.NewError(code, f)
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return connect.NewError(connect.CodeCanceled, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return connect.NewError(connect.CodeDeadlineExceeded, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "40001" {
+		return connect.NewError(connect.CodeAborted, errors.New("too much contention; retry the request"))
+	}
+	s.log.Error("internal error", "procedure", procedure, "err", err)
+	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/money"
+	"github.com/accrue/accrue/ledger"
+	"github.com/accrue/accrue/rules"
+)
+
+// Platform accounts of every program (SPEC §2), with their normal sides.
+var platformAccounts = []struct {
+	code string
+	side ledger.Side
+}{
+	{"platform:attributed_sales", ledger.Debit},
+	{"platform:commission_expense", ledger.Debit},
+	{"platform:upline_expense", ledger.Debit},
+	{"platform:payout_clearing", ledger.Credit},
+	{"platform:store_credit_redeemed", ledger.Credit},
+}
+
+// hotShards spreads the platform accounts, which every order touches, over
+// this many balance rows.
+const hotShards = 16
+
+// Partner account kinds (SPEC §2); all credit-normal.
+const (
+	kindSales    = "sales"
+	kindPending  = "pending"
+	kindAccrued  = "accrued"
+	kindPayable  = "payable"
+	kindInPayout = "in_payout"
+)
+
+var partnerAccountKinds = []string{kindSales, kindPending, kindAccrued, kindPayable, kindInPayout}
+
+// partnerAccount is the code of one of a partner's accounts.
+func partnerAccount(partner, kind string) string { return "partner:" + partner + ":" + kind }
+
+// partner is a row of the partners table.
+type partner struct {
+	ID           string
+	Code         string
+	Customer     string
+	Status       string
+	Private      map[string]string
+	RegisteredAt time.Time
+}
+
+// loadPartner reads a partner; fault NotFound naming field when absent.
+// forUpdate locks the row, serialising commands that check its balances.
+func loadPartner(ctx context.Context, q querier, program, id, field string, forUpdate bool) (partner, error) {
+	sql := `SELECT id, code, customer, status, private, registered_at FROM partners WHERE program_id = $1 AND id = $2`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	var (
+		p       partner
+		private []byte
+	)
+	err := q.QueryRow(ctx, sql, program, id).Scan(&p.ID, &p.Code, &p.Customer, &p.Status, &private, &p.RegisteredAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return partner{}, fault.Missing(field, "no partner %q", id)
+	}
+	if err != nil {
+		return partner{}, fmt.Errorf("server: loading partner %s: %w", id, err)
+	}
+	if err := json.Unmarshal(private, &p.Private); err != nil {
+		return partner{}, fmt.Errorf("server: partner %s private details: %w", id, err)
+	}
+	return p, nil
+}
+
+// versionAt returns the rules version in force at t: the latest whose
+// effective time is at or before t, or the first version when t precedes
+// them all.
+func (s *Server) versionAt(ctx context.Context, q querier, program string, t time.Time) (int32, *rules.Program, error) {
+	var v int32
+	err := q.QueryRow(ctx, `SELECT COALESCE(
+			(SELECT max(version) FROM rule_versions WHERE program_id = $1 AND effective_at <= $2),
+			(SELECT min(version) FROM rule_versions WHERE program_id = $1))`, program, t).Scan(&v)
+	if err != nil || v == 0 {
+		return 0, nil, fault.Missing("program", "program %q has no rules", program)
+	}
+	p, err := s.rulesVersion(ctx, q, program, v)
+	return v, p, err
+}
+
+// balance returns one account's current balance on its normal side.
+func balance(ctx context.Context, q querier, program, account string) (decimal.Decimal, error) {
+	bs, err := ledger.Balances(ctx, q, program, []string{account}, time.Time{})
+	if err != nil {
+		return decimal.Zero, err
+	}
+	if len(bs) == 0 {
+		return decimal.Zero, nil
+	}
+	return bs[0].Amount, nil
+}
+
+// parseAmount reads a non-negative wire amount in the program's currency.
+func parseAmount(field, s string, scale int32) (decimal.Decimal, error) {
+	d, err := money.Parse(s, scale)
+	if err != nil {
+		return decimal.Zero, fault.Invalid(field, "%v", err)
+	}
+	if d.IsNegative() {
+		return decimal.Zero, fault.Invalid(field, "must not be negative, got %s", s)
+	}
+	return d, nil
+}
+
+// legs turns signed per-account deltas (positive = credit to a credit-normal
+// partner account, debit to a debit-normal platform account...) into ledger
+// legs. deltas maps account code to a signed amount, debits positive.
+func legs(deltas map[string]decimal.Decimal, order []string) []ledger.Leg {
+	var out []ledger.Leg
+	for _, code := range order {
+		d := deltas[code]
+		switch {
+		case d.IsPositive():
+			out = append(out, ledger.Leg{Account: code, Side: ledger.Debit, Amount: d})
+		case d.IsNegative():
+			out = append(out, ledger.Leg{Account: code, Side: ledger.Credit, Amount: d.Neg()})
+		}
+	}
+	return out
+}
+
+// movement accumulates signed deltas (debits positive) by account, keeping
+// first-seen order so the journal reads naturally.
+type movement struct {
+	deltas map[string]decimal.Decimal
+	order  []string
+}
+
+// move records amount moving from the credited account to the debited one:
+// Dr debit / Cr credit.
+func (m *movement) move(debit, credit string, amount decimal.Decimal) {
+	if amount.IsZero() {
+		return
+	}
+	if m.deltas == nil {
+		m.deltas = map[string]decimal.Decimal{}
+	}
+	for _, c := range []string{debit, credit} {
+		if _, ok := m.deltas[c]; !ok {
+			m.order = append(m.order, c)
+		}
+	}
+	m.deltas[debit] = m.deltas[debit].Add(amount)
+	m.deltas[credit] = m.deltas[credit].Sub(amount)
+}
+
+// legs returns the non-zero net legs.
+func (m *movement) legs() []ledger.Leg { return legs(m.deltas, m.order) }

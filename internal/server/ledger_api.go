@@ -1,0 +1,311 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/fault"
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/money"
+	"github.com/accrue/accrue/ledger"
+)
+
+// ledgerService serves accrue.v1.LedgerService.
+type ledgerService struct{ *Server }
+
+func sideFromProto(s accruev1.Side) ledger.Side {
+	switch s {
+	case accruev1.Side_SIDE_DEBIT:
+		return ledger.Debit
+	case accruev1.Side_SIDE_CREDIT:
+		return ledger.Credit
+	}
+	return 0
+}
+
+func sideToProto(s ledger.Side) accruev1.Side {
+	if s == ledger.Debit {
+		return accruev1.Side_SIDE_DEBIT
+	}
+	return accruev1.Side_SIDE_CREDIT
+}
+
+func transactionToProto(t ledger.Transaction, scale int32) *accruev1.Transaction {
+	out := &accruev1.Transaction{
+		Id: t.ID, Program: t.Program, Kind: t.Kind, IdempotencyKey: t.Key, At: stamp(t.At),
+		Period: t.Period, References: t.Refs, Metadata: t.Metadata, ReversesId: t.ReversesID,
+		Hash: fmt.Sprintf("%x", t.Hash),
+	}
+	for _, e := range t.Entries {
+		out.Entries = append(out.Entries, entryToProto(e, t.Kind, scale))
+	}
+	return out
+}
+
+func entryToProto(e ledger.Entry, kind string, scale int32) *accruev1.Entry {
+	return &accruev1.Entry{
+		Id: e.ID, TransactionId: e.TransactionID, Account: e.Account, Side: sideToProto(e.Side()),
+		Amount: e.Amount.Abs().StringFixed(scale), At: stamp(e.At), Kind: kind,
+	}
+}
+
+func balancesToProto(bs []ledger.Balance, scale int32) []*accruev1.Balance {
+	out := make([]*accruev1.Balance, len(bs))
+	for i, b := range bs {
+		out[i] = &accruev1.Balance{Account: b.Account, Balance: b.Amount.StringFixed(scale), NormalSide: sideToProto(b.NormalSide)}
+	}
+	return out
+}
+
+func (s *ledgerService) OpenAccount(ctx context.Context, req *connect.Request[accruev1.OpenAccountRequest]) (*connect.Response[accruev1.OpenAccountResponse], error) {
+	var a ledger.Account
+	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+		var err error
+		a, err = ledger.OpenAccount(ctx, tx, req.Msg.GetProgram(), req.Msg.GetCode(), sideFromProto(req.Msg.GetNormalSide()), 1)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.OpenAccountResponse{Account: &accruev1.Account{
+		Code: a.Code, NormalSide: sideToProto(a.NormalSide), Currency: a.Currency}}), nil
+}
+
+func (s *ledgerService) PostTransaction(ctx context.Context, req *connect.Request[accruev1.PostTransactionRequest]) (*connect.Response[accruev1.PostTransactionResponse], error) {
+	m := req.Msg
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return nil, err
+	}
+	if m.GetIdempotencyKey() == "" {
+		return nil, fault.Invalid("idempotency_key", "required")
+	}
+	if m.GetCurrency() != "" {
+		if _, ok := money.Scale(m.GetCurrency()); !ok {
+			return nil, fault.Invalid("currency", "unknown currency %q", m.GetCurrency())
+		}
+	}
+	var (
+		out      ledger.Transaction
+		replayed bool
+		scale    int32
+	)
+	err = s.db.Run(ctx, func(tx pgx.Tx) error {
+		prog, err := ledger.LoadProgram(ctx, tx, m.GetProgram())
+		if err != nil {
+			return err
+		}
+		if m.GetCurrency() != "" && m.GetCurrency() != prog.Currency {
+			return fault.Invalid("currency", "program %s posts in %s, not %s", prog.ID, prog.Currency, m.GetCurrency())
+		}
+		scale = prog.Scale
+		p := ledger.Posting{
+			Program: prog.ID, Key: m.GetIdempotencyKey(), Kind: m.GetKind(), At: at,
+			Refs: m.GetReferences(), Metadata: m.GetMetadata(), RequestHash: requestHash(m),
+		}
+		if len(m.GetEntries()) > ledger.MaxLegs {
+			return fault.Invalid("entries", "at most %d entries, got %d", ledger.MaxLegs, len(m.GetEntries()))
+		}
+		for i, e := range m.GetEntries() {
+			field := fmt.Sprintf("entries[%d]", i)
+			amount, err := money.Parse(e.GetAmount(), prog.Scale)
+			if err != nil {
+				return fault.Invalid(field+".amount", "%v", err)
+			}
+			p.Legs = append(p.Legs, ledger.Leg{Account: e.GetAccount(), Side: sideFromProto(e.GetSide()), Amount: amount})
+		}
+		out, replayed, err = ledger.Post(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.PostTransactionResponse{Transaction: transactionToProto(out, scale), Replayed: replayed}), nil
+}
+
+func (s *ledgerService) GetTransaction(ctx context.Context, req *connect.Request[accruev1.GetTransactionRequest]) (*connect.Response[accruev1.GetTransactionResponse], error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	if err != nil {
+		return nil, err
+	}
+	t, err := ledger.Get(ctx, s.db.Pool, prog.ID, req.Msg.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.GetTransactionResponse{Transaction: transactionToProto(t, prog.Scale)}), nil
+}
+
+// pageCursor decodes a keyset page token (the last id seen).
+func pageCursor(token string) (int64, error) {
+	if token == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(token, 10, 64)
+	if err != nil || id < 0 {
+		return 0, fault.Invalid("page_token", "malformed")
+	}
+	return id, nil
+}
+
+func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Request[accruev1.ListTransactionsRequest]) (*connect.Response[accruev1.ListTransactionsResponse], error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	if err != nil {
+		return nil, err
+	}
+	after, err := pageCursor(req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	f := ledger.TransactionFilter{AfterID: after, Limit: int(req.Msg.GetPageSize())}
+	if r := req.Msg.GetReference(); r != "" {
+		k, v, ok := cut(r)
+		if !ok {
+			return nil, fault.Invalid("reference", "want key=value, got %q", r)
+		}
+		f.Refs = map[string]string{k: v}
+	}
+	ts, err := ledger.ListTransactions(ctx, s.db.Pool, prog.ID, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &accruev1.ListTransactionsResponse{}
+	for _, t := range ts {
+		resp.Transactions = append(resp.Transactions, transactionToProto(t, prog.Scale))
+	}
+	if len(ts) > 0 && len(ts) == pageLimit(f.Limit) {
+		resp.NextPageToken = strconv.FormatInt(ts[len(ts)-1].ID, 10)
+	}
+	return connect.NewResponse(resp), nil
+}
+
+func pageLimit(n int) int {
+	if n <= 0 {
+		return ledger.DefaultPageSize
+	}
+	return min(n, ledger.MaxPageSize)
+}
+
+func cut(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' {
+			return s[:i], s[i+1:], i > 0
+		}
+	}
+	return "", "", false
+}
+
+func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Request[accruev1.ReverseTransactionRequest]) (*connect.Response[accruev1.ReverseTransactionResponse], error) {
+	m := req.Msg
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return nil, err
+	}
+	if m.GetIdempotencyKey() == "" {
+		return nil, fault.Invalid("idempotency_key", "required")
+	}
+	var (
+		out      ledger.Transaction
+		replayed bool
+		scale    int32
+	)
+	err = s.db.Run(ctx, func(tx pgx.Tx) error {
+		prog, err := ledger.LoadProgram(ctx, tx, m.GetProgram())
+		if err != nil {
+			return err
+		}
+		scale = prog.Scale
+		out, replayed, err = ledger.Reverse(ctx, tx, prog.ID, m.GetTransactionId(), m.GetIdempotencyKey(), at, m.GetReason())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.ReverseTransactionResponse{Transaction: transactionToProto(out, scale), Replayed: replayed}), nil
+}
+
+func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[accruev1.GetBalancesRequest]) (*connect.Response[accruev1.GetBalancesResponse], error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	if err != nil {
+		return nil, err
+	}
+	var t time.Time
+	if ts := req.Msg.GetAsOf(); ts != nil {
+		t = ts.AsTime()
+	}
+	bs, err := ledger.Balances(ctx, s.db.Pool, prog.ID, req.Msg.GetAccounts(), t)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.GetBalancesResponse{Balances: balancesToProto(bs, prog.Scale)}), nil
+}
+
+func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[accruev1.ListEntriesRequest]) (*connect.Response[accruev1.ListEntriesResponse], error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	if err != nil {
+		return nil, err
+	}
+	after, err := pageCursor(req.Msg.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	limit := pageLimit(int(req.Msg.GetPageSize()))
+	es, err := ledger.ListEntries(ctx, s.db.Pool, prog.ID, req.Msg.GetAccount(), after, limit)
+	if err != nil {
+		return nil, err
+	}
+	resp := &accruev1.ListEntriesResponse{}
+	for _, e := range es {
+		resp.Entries = append(resp.Entries, entryToProto(e, "", prog.Scale))
+	}
+	if len(es) == limit {
+		resp.NextPageToken = strconv.FormatInt(es[len(es)-1].ID, 10)
+	}
+	return connect.NewResponse(resp), nil
+}
+
+func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Request[accruev1.GetTrialBalanceRequest]) (*connect.Response[accruev1.GetTrialBalanceResponse], error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	if err != nil {
+		return nil, err
+	}
+	var t time.Time
+	if ts := req.Msg.GetAsOf(); ts != nil {
+		t = ts.AsTime()
+	}
+	tb, err := ledger.GetTrialBalance(ctx, s.db.Pool, prog.ID, t)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.GetTrialBalanceResponse{
+		Balances: balancesToProto(tb.Balances, prog.Scale), Total: tb.Total.StringFixed(prog.Scale),
+		TotalDebits: tb.Debits.StringFixed(prog.Scale), TotalCredits: tb.Credits.StringFixed(prog.Scale),
+	}), nil
+}
+
+func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[accruev1.VerifyJournalRequest]) (*connect.Response[accruev1.VerifyJournalResponse], error) {
+	program := req.Msg.GetProgram()
+	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+		// created_at is the database's wall time, so the cutoff is too.
+		var cutoff time.Time
+		if err := tx.QueryRow(ctx, `SELECT now() - make_interval(secs => $1)`, ledger.SealLag.Seconds()).Scan(&cutoff); err != nil {
+			return fmt.Errorf("server: reading the seal cutoff: %w", err)
+		}
+		_, err := ledger.Seal(ctx, tx, program, cutoff)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	r, err := ledger.Verify(ctx, s.db.Pool, program)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.VerifyJournalResponse{
+		Ok: r.OK(), TransactionsChecked: r.Transactions, AccountsChecked: r.Accounts, Problems: r.Problems,
+	}), nil
+}

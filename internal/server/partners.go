@@ -1,0 +1,463 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accrue/accrue/internal/fault"
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/ledger"
+	"github.com/accrue/accrue/rules"
+)
+
+// partnerService serves accrue.v1.PartnerService.
+type partnerService struct{ *Server }
+
+// Limits on partners.
+const (
+	MaxIDLen         = 64
+	MaxCodeLen       = 32
+	MaxReferralDepth = 10
+	MaxPrivateLen    = 512
+	generatedCodeLen = 8
+)
+
+// checkID accepts URL-safe ids: letters, digits, '-', '_' and '.'.
+func checkID(field, id string, maxLen int) error {
+	if id == "" || len(id) > maxLen {
+		return fault.Invalid(field, "required, 1 to %d characters", maxLen)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fault.Invalid(field, "%q has %q; use letters, digits, '-', '_' and '.'", id, r)
+		}
+	}
+	return nil
+}
+
+// generateCode returns a random URL-safe referral code.
+func generateCode() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, generatedCodeLen)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("server: reading random bytes: %v", err))
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func privateFromProto(p *accruev1.PartnerPrivate) (map[string]string, error) {
+	out := map[string]string{}
+	if p == nil {
+		return out, nil
+	}
+	for k, v := range map[string]string{"email": p.GetEmail(), "name": p.GetName(), "bank_account": p.GetBankAccount(), "bank_name": p.GetBankName()} {
+		if len(v) > MaxPrivateLen {
+			return nil, fault.Invalid("private."+k, "at most %d characters", MaxPrivateLen)
+		}
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Request[accruev1.RegisterPartnerRequest]) (*connect.Response[accruev1.RegisterPartnerResponse], error) {
+	m := req.Msg
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID("partner", m.GetPartner(), MaxIDLen); err != nil {
+		return nil, err
+	}
+	if m.GetCode() != "" {
+		if err := checkID("code", m.GetCode(), MaxCodeLen); err != nil {
+			return nil, err
+		}
+	}
+	if m.GetParent() == m.GetPartner() {
+		return nil, fault.Invalid("parent", "a partner cannot be its own parent")
+	}
+	private, err := privateFromProto(m.GetPrivate())
+	if err != nil {
+		return nil, err
+	}
+	resp := &accruev1.RegisterPartnerResponse{}
+	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, _ []byte) error {
+		if _, err := ledger.LoadProgram(ctx, tx, m.GetProgram()); err != nil {
+			return err
+		}
+		if m.GetParent() != "" {
+			if _, err := loadPartner(ctx, tx, m.GetProgram(), m.GetParent(), "parent", false); err != nil {
+				return err
+			}
+		}
+		code := m.GetCode()
+		if code == "" {
+			code = generateCode()
+		}
+		privateJSON, _ := json.Marshal(private)
+		tag, err := tx.Exec(ctx, `INSERT INTO partners (program_id, id, code, customer, status, private, registered_at)
+			VALUES ($1, $2, $3, $4, 'active', $5, $6) ON CONFLICT DO NOTHING`,
+			m.GetProgram(), m.GetPartner(), code, m.GetCustomer(), privateJSON, at)
+		if err != nil {
+			return fmt.Errorf("server: registering partner: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			var taken bool
+			_ = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM partners WHERE program_id = $1 AND id = $2)`, m.GetProgram(), m.GetPartner()).Scan(&taken)
+			if taken {
+				return fault.Exists("partner", "partner %q exists", m.GetPartner())
+			}
+			return fault.Exists("code", "referral code %q is taken", code)
+		}
+		if m.GetParent() != "" {
+			if err := linkParent(ctx, tx, m.GetProgram(), m.GetPartner(), m.GetParent(), at, m.GetParentUntil()); err != nil {
+				return err
+			}
+		}
+		for _, kind := range partnerAccountKinds {
+			if _, err := ledger.OpenAccount(ctx, tx, m.GetProgram(), partnerAccount(m.GetPartner(), kind), ledger.Credit, 1); err != nil {
+				return err
+			}
+		}
+		resp.Partner, err = s.partnerView(ctx, tx, m.GetProgram(), m.GetPartner(), at, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Replayed = replayed
+	return connect.NewResponse(resp), nil
+}
+
+// linkParent starts a parent link at `from`, ending at until when given.
+func linkParent(ctx context.Context, tx pgx.Tx, program, partnerID, parent string, from time.Time, until *timestamppb.Timestamp) error {
+	var end *time.Time
+	if until != nil {
+		t := until.AsTime().UTC()
+		if !t.After(from) {
+			return fault.Invalid("parent_until", "must be after the link starts (%s)", from.Format(time.RFC3339))
+		}
+		end = &t
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO partner_links (program_id, partner_id, parent_id, valid_from, valid_until)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (program_id, partner_id, valid_from) DO UPDATE SET parent_id = excluded.parent_id, valid_until = excluded.valid_until`,
+		program, partnerID, parent, from, end)
+	if err != nil {
+		return fmt.Errorf("server: linking %s to %s: %w", partnerID, parent, err)
+	}
+	return nil
+}
+
+// parentAt returns the partner's parent through the link active at t.
+func parentAt(ctx context.Context, q querier, program, partnerID string, t time.Time) (string, *time.Time, error) {
+	var (
+		parent string
+		until  *time.Time
+	)
+	err := q.QueryRow(ctx, `SELECT parent_id, valid_until FROM partner_links
+		WHERE program_id = $1 AND partner_id = $2 AND valid_from <= $3 AND (valid_until IS NULL OR $3 < valid_until)
+		ORDER BY valid_from DESC LIMIT 1`, program, partnerID, t).Scan(&parent, &until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("server: reading parent of %s: %w", partnerID, err)
+	}
+	return parent, until, nil
+}
+
+// uplineAt walks up to levels parent links active at t. A suspended member
+// stays in the chain but is not eligible.
+func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.Time, levels int) ([]rules.UplineMember, error) {
+	var chain []rules.UplineMember
+	seen := map[string]bool{partnerID: true}
+	for cur := partnerID; len(chain) < levels; {
+		parent, _, err := parentAt(ctx, q, program, cur, t)
+		if err != nil || parent == "" || seen[parent] {
+			return chain, err
+		}
+		seen[parent] = true
+		p, err := loadPartner(ctx, q, program, parent, "parent", false)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, rules.UplineMember{Partner: parent, Eligible: p.Status == "active"})
+		cur = parent
+	}
+	return chain, nil
+}
+
+func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request[accruev1.UpdatePartnerRequest]) (*connect.Response[accruev1.UpdatePartnerResponse], error) {
+	m := req.Msg
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return nil, err
+	}
+	if m.GetParent() != "" && m.GetDetachParent() {
+		return nil, fault.Invalid("parent", "give a parent or detach_parent, not both")
+	}
+	resp := &accruev1.UpdatePartnerResponse{}
+	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, _ []byte) error {
+		p, err := loadPartner(ctx, tx, m.GetProgram(), m.GetPartner(), "partner", true)
+		if err != nil {
+			return err
+		}
+		switch m.GetStatus() {
+		case accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE, accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED:
+			status := "active"
+			if m.GetStatus() == accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED {
+				status = "suspended"
+			}
+			if _, err := tx.Exec(ctx, `UPDATE partners SET status = $3 WHERE program_id = $1 AND id = $2`, m.GetProgram(), p.ID, status); err != nil {
+				return fmt.Errorf("server: updating status: %w", err)
+			}
+		}
+		if m.GetPrivate() != nil {
+			private, err := privateFromProto(m.GetPrivate())
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(private)
+			if _, err := tx.Exec(ctx, `UPDATE partners SET private = $3 WHERE program_id = $1 AND id = $2`, m.GetProgram(), p.ID, b); err != nil {
+				return fmt.Errorf("server: updating details: %w", err)
+			}
+		}
+		if err := s.relink(ctx, tx, m, p.ID, at); err != nil {
+			return err
+		}
+		resp.Partner, err = s.partnerView(ctx, tx, m.GetProgram(), p.ID, at, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp.Replayed = replayed
+	return connect.NewResponse(resp), nil
+}
+
+// relink applies a parent change, detachment or new end date at `at`.
+func (s *Server) relink(ctx context.Context, tx pgx.Tx, m *accruev1.UpdatePartnerRequest, id string, at time.Time) error {
+	program := m.GetProgram()
+	current, _, err := parentAt(ctx, tx, program, id, at)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.GetDetachParent() || m.GetParent() != "":
+		if m.GetParent() != "" {
+			if m.GetParent() == id {
+				return fault.Invalid("parent", "a partner cannot be its own parent")
+			}
+			if _, err := loadPartner(ctx, tx, program, m.GetParent(), "parent", false); err != nil {
+				return err
+			}
+			if err := checkNoCycle(ctx, tx, program, id, m.GetParent(), at); err != nil {
+				return err
+			}
+		}
+		if current != "" {
+			if _, err := tx.Exec(ctx, `UPDATE partner_links SET valid_until = $3
+				WHERE program_id = $1 AND partner_id = $2 AND valid_from <= $3 AND (valid_until IS NULL OR valid_until > $3)`,
+				program, id, at); err != nil {
+				return fmt.Errorf("server: ending link: %w", err)
+			}
+		}
+		if m.GetParent() != "" {
+			return linkParent(ctx, tx, program, id, m.GetParent(), at, m.GetParentUntil())
+		}
+	case m.GetParentUntil() != nil:
+		if current == "" {
+			return fault.Precondition("parent_until", "partner %s has no parent", id)
+		}
+		until := m.GetParentUntil().AsTime().UTC()
+		if _, err := tx.Exec(ctx, `UPDATE partner_links SET valid_until = $3
+			WHERE program_id = $1 AND partner_id = $2 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until > $4)`,
+			program, id, until, at); err != nil {
+			return fmt.Errorf("server: setting link end: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkNoCycle refuses parent as id's parent when id is among parent's
+// ancestors (at t), including parent itself.
+func checkNoCycle(ctx context.Context, q querier, program, id, parent string, t time.Time) error {
+	cur := parent
+	for depth := 0; cur != ""; depth++ {
+		if cur == id {
+			return fault.Invalid("parent", "%s is below %s: the link would make a cycle", parent, id)
+		}
+		if depth > 10000 {
+			return fmt.Errorf("server: parent chain of %s is too deep", parent)
+		}
+		next, _, err := parentAt(ctx, q, program, cur, t)
+		if err != nil {
+			return err
+		}
+		cur = next
+	}
+	return nil
+}
+
+// partnerView renders a partner as seen at t.
+func (s *Server) partnerView(ctx context.Context, q querier, program, id string, t time.Time, withPrivate bool) (*accruev1.Partner, error) {
+	p, err := loadPartner(ctx, q, program, id, "partner", false)
+	if err != nil {
+		return nil, err
+	}
+	out := &accruev1.Partner{Id: p.ID, Code: p.Code, Customer: p.Customer, RegisteredAt: stamp(p.RegisteredAt),
+		Status: accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE}
+	if p.Status == "suspended" {
+		out.Status = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
+	}
+	parent, until, err := parentAt(ctx, q, program, id, t)
+	if err != nil {
+		return nil, err
+	}
+	out.Parent = parent
+	if until != nil {
+		out.ParentUntil = stamp(*until)
+	}
+	volume, err := balance(ctx, q, program, partnerAccount(id, kindSales))
+	if err != nil {
+		return nil, err
+	}
+	_, prog, err := s.versionAt(ctx, q, program, t)
+	if err != nil {
+		return nil, err
+	}
+	out.Volume = prog.Format(volume)
+	if tier := prog.TierFor(volume); tier != nil {
+		out.Tier = tier.Name
+	}
+	if withPrivate {
+		out.Private = &accruev1.PartnerPrivate{Email: p.Private["email"], Name: p.Private["name"],
+			BankAccount: p.Private["bank_account"], BankName: p.Private["bank_name"]}
+	}
+	return out, nil
+}
+
+func (s *partnerService) GetPartner(ctx context.Context, req *connect.Request[accruev1.GetPartnerRequest]) (*connect.Response[accruev1.GetPartnerResponse], error) {
+	p, err := s.partnerView(ctx, s.db.Pool, req.Msg.GetProgram(), req.Msg.GetPartner(), s.clock.Now(), req.Msg.GetIncludePrivate())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.GetPartnerResponse{Partner: p}), nil
+}
+
+func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[accruev1.ListPartnersRequest]) (*connect.Response[accruev1.ListPartnersResponse], error) {
+	limit := pageLimit(int(req.Msg.GetPageSize()))
+	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM partners WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		req.Msg.GetProgram(), req.Msg.GetPageToken(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("server: listing partners: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("server: listing partners: %w", err)
+	}
+	resp := &accruev1.ListPartnersResponse{}
+	for _, id := range ids {
+		p, err := s.partnerView(ctx, s.db.Pool, req.Msg.GetProgram(), id, s.clock.Now(), false)
+		if err != nil {
+			return nil, err
+		}
+		resp.Partners = append(resp.Partners, p)
+	}
+	if len(ids) == limit {
+		resp.NextPageToken = ids[len(ids)-1]
+	}
+	return connect.NewResponse(resp), nil
+}
+
+func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request[accruev1.ListReferralsRequest]) (*connect.Response[accruev1.ListReferralsResponse], error) {
+	m := req.Msg
+	if _, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false); err != nil {
+		return nil, err
+	}
+	depth := int(m.GetMaxDepth())
+	if depth <= 0 || depth > MaxReferralDepth {
+		depth = MaxReferralDepth
+	}
+	offset, err := pageCursor(m.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	limit := pageLimit(int(m.GetPageSize()))
+	now := s.clock.Now()
+	var all []*accruev1.Referral
+	frontier := []string{m.GetPartner()}
+	for d := 1; d <= depth && len(frontier) > 0; d++ {
+		rows, err := s.db.Pool.Query(ctx, `SELECT l.partner_id, l.parent_id, p.status FROM partner_links l
+			JOIN partners p ON p.program_id = l.program_id AND p.id = l.partner_id
+			WHERE l.program_id = $1 AND l.parent_id = ANY($2) AND l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)
+			ORDER BY l.partner_id`, m.GetProgram(), frontier, now)
+		if err != nil {
+			return nil, fmt.Errorf("server: listing referrals: %w", err)
+		}
+		frontier = nil
+		for rows.Next() {
+			r := &accruev1.Referral{Depth: int32(d), Status: accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE}
+			var status string
+			if err := rows.Scan(&r.Partner, &r.Parent, &status); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("server: scanning referral: %w", err)
+			}
+			if status == "suspended" {
+				r.Status = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
+			}
+			all, frontier = append(all, r), append(frontier, r.Partner)
+		}
+		rows.Close()
+		if len(all) > int(offset)+limit+1 {
+			break
+		}
+	}
+	resp := &accruev1.ListReferralsResponse{}
+	if int(offset) < len(all) {
+		end := min(len(all), int(offset)+limit)
+		resp.Referrals = all[offset:end]
+		if end < len(all) {
+			resp.NextPageToken = strconv.Itoa(end)
+		}
+	}
+	return connect.NewResponse(resp), nil
+}
+
+func (s *partnerService) GetReferralLink(ctx context.Context, req *connect.Request[accruev1.GetReferralLinkRequest]) (*connect.Response[accruev1.GetReferralLinkResponse], error) {
+	m := req.Msg
+	p, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(m.GetLanding())
+	if err != nil || m.GetLanding() == "" || !strings.HasPrefix(u.Scheme, "http") {
+		return nil, fault.Invalid("landing", "want an http(s) URL, got %q", m.GetLanding())
+	}
+	q := u.Query()
+	q.Set("ref", p.Code)
+	for k, v := range map[string]string{"utm_source": m.GetUtmSource(), "utm_medium": m.GetUtmMedium(), "utm_campaign": m.GetUtmCampaign()} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return connect.NewResponse(&accruev1.GetReferralLinkResponse{Url: u.String(), Code: p.Code}), nil
+}

@@ -1,0 +1,143 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
+)
+
+type shardKey struct {
+	account int64
+	shard   int16
+}
+
+type shardDelta struct {
+	amount  decimal.Decimal
+	entries int64
+}
+
+// balanceDeltas accumulates what a batch adds to each balance shard row.
+type balanceDeltas map[shardKey]shardDelta
+
+func (d balanceDeltas) add(t Transaction, accounts map[string]Account) {
+	for _, e := range t.Entries {
+		a := accounts[e.Account]
+		k := shardKey{a.ID, int16(t.ID % int64(a.Shards))}
+		cur := d[k]
+		d[k] = shardDelta{cur.amount.Add(e.Amount), cur.entries + 1}
+	}
+}
+
+// apply upserts the shard rows in (account, shard) order, so two batches
+// lock rows in the same order and cannot deadlock.
+func (d balanceDeltas) apply(ctx context.Context, q Querier) error {
+	if len(d) == 0 {
+		return nil
+	}
+	keys := make([]shardKey, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b shardKey) int {
+		if a.account != b.account {
+			return int(a.account - b.account)
+		}
+		return int(a.shard - b.shard)
+	})
+	accounts := make([]int64, len(keys))
+	shards := make([]int16, len(keys))
+	amounts := make([]string, len(keys))
+	counts := make([]int64, len(keys))
+	for i, k := range keys {
+		accounts[i], shards[i], amounts[i], counts[i] = k.account, k.shard, d[k].amount.String(), d[k].entries
+	}
+	_, err := q.Exec(ctx, `
+		INSERT INTO balances (account_id, shard, balance, entries)
+		SELECT a, s, m, c FROM unnest($1::bigint[], $2::smallint[], $3::numeric[], $4::bigint[]) WITH ORDINALITY AS u(a, s, m, c, n)
+		ORDER BY n
+		ON CONFLICT (account_id, shard) DO UPDATE
+		SET balance = balances.balance + excluded.balance, entries = balances.entries + excluded.entries`,
+		accounts, shards, amounts, counts)
+	if err != nil {
+		return fmt.Errorf("ledger: updating balances: %w", err)
+	}
+	return nil
+}
+
+// Balances returns the balances of the given accounts (every account of the
+// program when codes is empty), on each account's normal side. With a zero
+// asOf they are the stored balances; otherwise the sum of entries whose `at`
+// is at or before asOf.
+func Balances(ctx context.Context, q Querier, program string, codes []string, asOf time.Time) ([]Balance, error) {
+	prog, err := LoadProgram(ctx, q, program)
+	if err != nil {
+		return nil, err
+	}
+	const stored = `
+		SELECT a.code, a.normal_side, COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0)::text
+		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`
+	const historical = `
+		SELECT a.code, a.normal_side, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id AND e.at <= $3), 0)::text
+		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`
+	if codes == nil {
+		codes = []string{}
+	}
+	sql, args := stored, []any{program, codes}
+	if !asOf.IsZero() {
+		sql, args = historical, append(args, asOf)
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading balances: %w", err)
+	}
+	defer rows.Close()
+	var out []Balance
+	for rows.Next() {
+		var (
+			b      Balance
+			side   int16
+			signed string
+		)
+		if err := rows.Scan(&b.Account, &side, &signed); err != nil {
+			return nil, fmt.Errorf("ledger: scanning balance: %w", err)
+		}
+		b.NormalSide = Side(side)
+		b.Amount = decimal.RequireFromString(signed).Mul(decimal.NewFromInt(int64(side))).Round(prog.Scale)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// PeriodBalances returns, per account code, the signed sum (on the normal
+// side) of entries booked in periods up to and including period, for the
+// accounts whose codes start with prefix.
+func PeriodBalances(ctx context.Context, q Querier, program, prefix, period string) (map[string]decimal.Decimal, error) {
+	rows, err := q.Query(ctx, `
+		SELECT a.code, (a.normal_side * COALESCE(SUM(e.amount), 0))::text
+		FROM accounts a LEFT JOIN entries e ON e.account_id = a.id AND e.period <= $3
+		WHERE a.program_id = $1 AND left(a.code, length($2)) = $2
+		GROUP BY a.code, a.normal_side`, program, prefix, period)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading period balances: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]decimal.Decimal{}
+	for rows.Next() {
+		var code, amount string
+		if err := rows.Scan(&code, &amount); err != nil {
+			return nil, fmt.Errorf("ledger: scanning period balance: %w", err)
+		}
+		out[code] = decimal.RequireFromString(amount)
+	}
+	return out, rows.Err()
+}
+
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}

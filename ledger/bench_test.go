@@ -1,0 +1,117 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/txn"
+	"github.com/accrue/accrue/ledger"
+)
+
+// Benchmark shape: cold accounts to spread postings over, and how long one
+// benchmark run may take before it is declared stuck.
+const (
+	benchAccounts = 1000
+	benchTimeout  = 10 * time.Minute
+	benchHot      = "platform:hot"
+)
+
+// benchCase is a posting pattern: hotShards is 0 when postings only touch
+// random accounts, else every posting also debits one hot account with that
+// many balance shards.
+type benchCase struct {
+	name      string
+	hotShards int
+}
+
+// BenchmarkPost measures postings per second (two legs each, as in
+// shared/notes/postgres-posting-limits.md) for random accounts, a hot
+// account with 16 shards and with 1, one posting or 100 postings per
+// database transaction, with 1, 8 and 32 concurrent writers. Each run gets
+// a fresh database, set up outside the timer.
+func BenchmarkPost(b *testing.B) {
+	cases := []benchCase{{"random", 0}, {"hot16", 16}, {"hot1", 1}}
+	for _, c := range cases {
+		for _, batch := range []int{1, 100} {
+			for _, writers := range []int{1, 8, 32} {
+				b.Run(fmt.Sprintf("%s/batch=%d/writers=%d", c.name, batch, writers), func(b *testing.B) {
+					benchPost(b, c, batch, writers)
+				})
+			}
+		}
+	}
+}
+
+func benchPost(b *testing.B, c benchCase, batch, writers int) {
+	ctx, cancel := context.WithTimeout(context.Background(), benchTimeout)
+	defer cancel()
+	db, _ := openDB(b)
+	specs := make([]accountSpec, 0, benchAccounts+1)
+	for i := range benchAccounts {
+		specs = append(specs, accountSpec{fmt.Sprintf("partner:%d:accrued", i), ledger.Credit, 1})
+	}
+	if c.hotShards > 0 {
+		specs = append(specs, accountSpec{benchHot, ledger.Debit, c.hotShards})
+	}
+	setupProgram(b, db, specs...)
+
+	var (
+		next     atomic.Int64 // Next database transaction to run.
+		txCount  = (int64(b.N) + int64(batch) - 1) / int64(batch)
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), uint64(b.N)))
+			for {
+				i := next.Add(1) - 1
+				if i >= txCount {
+					return
+				}
+				n := min(int64(batch), int64(b.N)-i*int64(batch))
+				if err := benchTransaction(ctx, db, r, c, i, int(n)); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "postings/s")
+	if txs, entries := countRows(b, db.Pool); txs != int64(b.N) || entries != 2*int64(b.N) {
+		b.Fatalf("journal has %d transactions and %d entries after %d postings", txs, entries, b.N)
+	}
+}
+
+// benchTransaction posts n two-leg postings in database transaction i.
+func benchTransaction(ctx context.Context, db *txn.DB, r *rand.Rand, c benchCase, i int64, n int) error {
+	ps := make([]ledger.Posting, n)
+	for j := range ps {
+		credit := r.IntN(benchAccounts)
+		debit := benchHot
+		if c.hotShards == 0 {
+			// Another random account, never the credited one.
+			debit = fmt.Sprintf("partner:%d:accrued", (credit+1+r.IntN(benchAccounts-1))%benchAccounts)
+		}
+		ps[j] = transfer(fmt.Sprintf("t%d-%d", i, j), debit, fmt.Sprintf("partner:%d:accrued", credit),
+			fmt.Sprintf("%d.%02d", 1+r.IntN(500), r.IntN(100)), t0.Add(time.Duration(i)*time.Second))
+	}
+	return db.Run(ctx, func(tx pgx.Tx) error {
+		_, _, err := ledger.PostBatch(ctx, tx, ps)
+		return err
+	})
+}

@@ -1,0 +1,281 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
+)
+
+// Post writes one balanced transaction in tx. The same key with the same
+// request hash returns the first transaction with replayed = true and writes
+// nothing; the same key with another request hash fails AlreadyExists.
+func Post(ctx context.Context, tx pgx.Tx, p Posting) (Transaction, bool, error) {
+	out, replayed, err := PostBatch(ctx, tx, []Posting{p})
+	if err != nil {
+		return Transaction{}, false, err
+	}
+	return out[0], replayed[0], nil
+}
+
+// PostBatch writes several postings of one program in tx, adding to the
+// stored balances once, at the end, so a batch takes each hot balance row
+// lock once and as late as possible.
+func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []bool, error) {
+	if len(ps) == 0 {
+		return nil, nil, nil
+	}
+	prog, err := LoadProgram(ctx, tx, ps[0].Program)
+	if err != nil {
+		return nil, nil, err
+	}
+	var codes []string
+	for i := range ps {
+		if ps[i].Program != prog.ID {
+			return nil, nil, fault.Invalid("program", "a batch posts to one program")
+		}
+		if err := validate(&ps[i], prog.Scale); err != nil {
+			return nil, nil, err
+		}
+		for _, l := range ps[i].Legs {
+			codes = append(codes, l.Account)
+		}
+	}
+	slices.Sort(codes)
+	accounts, err := loadAccounts(ctx, tx, prog.ID, slices.Compact(codes))
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		txs      = make([]Transaction, len(ps))
+		replayed = make([]bool, len(ps))
+		deltas   = balanceDeltas{}
+	)
+	for i := range ps {
+		t, fresh, err := insert(ctx, tx, prog, accounts, ps[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		txs[i], replayed[i] = t, !fresh
+		if fresh {
+			deltas.add(t, accounts)
+		}
+	}
+	if err := deltas.apply(ctx, tx); err != nil {
+		return nil, nil, err
+	}
+	return txs, replayed, nil
+}
+
+func validate(p *Posting, scale int32) error {
+	switch {
+	case p.Key == "" || len(p.Key) > MaxKeyLen:
+		return fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
+	case p.Kind == "" || len(p.Kind) > MaxKindLen:
+		return fault.Invalid("kind", "required, at most %d characters", MaxKindLen)
+	case p.At.IsZero():
+		return fault.Invalid("at", "required")
+	case len(p.Legs) < 2:
+		return fault.Invalid("entries", "a transaction has at least 2 entries, got %d", len(p.Legs))
+	case len(p.Legs) > MaxLegs:
+		return fault.Invalid("entries", "at most %d entries, got %d", MaxLegs, len(p.Legs))
+	}
+	if p.Period != "" {
+		if _, err := time.Parse("2006-01", p.Period); err != nil {
+			return fault.Invalid("period", "%q is not YYYY-MM", p.Period)
+		}
+	}
+	if err := validateMap("references", p.Refs); err != nil {
+		return err
+	}
+	if err := validateMap("metadata", p.Metadata); err != nil {
+		return err
+	}
+	sum := decimal.Zero
+	for i, l := range p.Legs {
+		field := fmt.Sprintf("entries[%d]", i)
+		switch {
+		case l.Account == "":
+			return fault.Invalid(field+".account", "required")
+		case l.Side != Debit && l.Side != Credit:
+			return fault.Invalid(field+".side", "must be debit or credit")
+		case !l.Amount.IsPositive():
+			return fault.Invalid(field+".amount", "must be positive, got %s", l.Amount)
+		case l.Amount.Exponent() < -scale:
+			return fault.Invalid(field+".amount", "%s has more than %d decimals", l.Amount, scale)
+		}
+		sum = sum.Add(l.Amount.Mul(decimal.NewFromInt(int64(l.Side))))
+	}
+	if !sum.IsZero() {
+		return fault.Invalid("entries", "debits and credits differ by %s", sum.Abs())
+	}
+	return nil
+}
+
+func validateMap(field string, m map[string]string) error {
+	if len(m) > MaxMapEntries {
+		return fault.Invalid(field, "at most %d entries, got %d", MaxMapEntries, len(m))
+	}
+	for k, v := range m {
+		if k == "" || len(k) > MaxMapKeyLen {
+			return fault.Invalid(field, "keys have 1 to %d characters", MaxMapKeyLen)
+		}
+		if len(v) > MaxMapValueLen {
+			return fault.Invalid(field+"."+k, "at most %d characters, got %d", MaxMapValueLen, len(v))
+		}
+	}
+	return nil
+}
+
+// insert writes the transaction and its entries in one statement; fresh is
+// false when the key existed (then nothing is written).
+func insert(ctx context.Context, tx pgx.Tx, prog *Program, accounts map[string]Account, p Posting) (Transaction, bool, error) {
+	t := Transaction{
+		Program: p.Program, Kind: p.Kind, Key: p.Key, At: p.At.UTC().Truncate(time.Microsecond),
+		Period: p.Period, Refs: nonNil(p.Refs), Metadata: nonNil(p.Metadata), ReversesID: p.ReversesID,
+	}
+	if t.Period == "" {
+		t.Period = prog.BookingPeriod(t.At)
+	}
+	ids := make([]int64, len(p.Legs))
+	amounts := make([]string, len(p.Legs))
+	for i, l := range p.Legs {
+		a, ok := accounts[l.Account]
+		if !ok {
+			return Transaction{}, false, fault.Invalid(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
+		}
+		signed := l.Amount.Mul(decimal.NewFromInt(int64(l.Side)))
+		ids[i], amounts[i] = a.ID, signed.StringFixed(prog.Scale)
+		t.Entries = append(t.Entries, Entry{Account: l.Account, Amount: signed, At: t.At, Period: t.Period})
+	}
+	assertBalanced(t.Entries)
+	t.Hash = contentHash(t, prog.Scale)
+	requestHash := p.RequestHash
+	if requestHash == nil {
+		requestHash = t.Hash
+	}
+	refs, _ := json.Marshal(t.Refs)
+	meta, _ := json.Marshal(t.Metadata)
+	var reverses *int64
+	if t.ReversesID != 0 {
+		reverses = &t.ReversesID
+	}
+	rows, err := tx.Query(ctx, `
+		WITH t AS (
+			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (program_id, idempotency_key) DO NOTHING
+			RETURNING id)
+		INSERT INTO entries (transaction_id, account_id, amount, at, period)
+		SELECT t.id, u.account_id, u.amount, $5, $6
+		FROM t, unnest($11::bigint[], $12::numeric[]) WITH ORDINALITY AS u(account_id, amount, n)
+		ORDER BY u.n
+		RETURNING transaction_id, id`,
+		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts)
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(&t.ID, &t.Entries[n].ID); err != nil {
+			return Transaction{}, false, fmt.Errorf("ledger: scanning entry id: %w", err)
+		}
+		t.Entries[n].TransactionID = t.ID
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		if isUniqueViolation(err, "transactions_reverses") {
+			return Transaction{}, false, fault.Precondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
+		}
+		return Transaction{}, false, fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
+	}
+	if n == 0 {
+		return replay(ctx, tx, prog, p.Key, requestHash)
+	}
+	if n != len(t.Entries) {
+		panic(fmt.Sprintf("ledger: wrote %d of %d entries of %s", n, len(t.Entries), t.Key))
+	}
+	return t, true, nil
+}
+
+// replay returns the transaction an earlier request with key posted, or
+// AlreadyExists when that request was another one.
+func replay(ctx context.Context, q Querier, prog *Program, key string, requestHash []byte) (Transaction, bool, error) {
+	var (
+		id     int64
+		stored []byte
+	)
+	err := q.QueryRow(ctx, `SELECT id, request_hash FROM transactions WHERE program_id = $1 AND idempotency_key = $2`,
+		prog.ID, key).Scan(&id, &stored)
+	if err != nil {
+		return Transaction{}, false, fmt.Errorf("ledger: reading transaction %s: %w", key, err)
+	}
+	if !bytes.Equal(stored, requestHash) {
+		return Transaction{}, false, fault.Exists("idempotency_key", "key %q was used for another request", key)
+	}
+	t, err := Get(ctx, q, prog.ID, id)
+	return t, false, err
+}
+
+// assertBalanced panics when entries do not sum to zero: validation let an
+// unbalanced transaction through, which is a bug, not bad input.
+func assertBalanced(entries []Entry) {
+	sum := decimal.Zero
+	for _, e := range entries {
+		sum = sum.Add(e.Amount)
+	}
+	if !sum.IsZero() {
+		panic(fmt.Sprintf("ledger: unbalanced transaction: entries sum to %s", sum))
+	}
+}
+
+// contentHash is SHA-256 over a canonical JSON rendering of what a
+// transaction says: everything but its id, which the seals chain instead.
+func contentHash(t Transaction, scale int32) []byte {
+	type canonEntry struct {
+		Account string `json:"a"`
+		Amount  string `json:"m"`
+	}
+	c := struct {
+		Program    string            `json:"p"`
+		Key        string            `json:"k"`
+		Kind       string            `json:"t"`
+		At         string            `json:"at"`
+		Period     string            `json:"pe"`
+		Refs       map[string]string `json:"r"`
+		Metadata   map[string]string `json:"md"`
+		ReversesID string            `json:"rv"`
+		Entries    []canonEntry      `json:"e"`
+	}{t.Program, t.Key, t.Kind, t.At.UTC().Format(time.RFC3339Nano), t.Period, t.Refs, t.Metadata,
+		strconv.FormatInt(t.ReversesID, 10), nil}
+	for _, e := range t.Entries {
+		c.Entries = append(c.Entries, canonEntry{e.Account, e.Amount.StringFixed(scale)})
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("ledger: canonical form: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+var errNoRows = pgx.ErrNoRows
+
+func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

@@ -1,0 +1,154 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/money"
+)
+
+// Program is what the journal knows of a program: its currency, time zone
+// and the start of its earliest open period.
+type Program struct {
+	ID       string
+	Currency string
+	Location *time.Location
+	// OpenFrom is the start of the earliest open period; zero when no period
+	// was ever closed.
+	OpenFrom time.Time
+	Scale    int32
+}
+
+// PeriodOf returns the calendar month (YYYY-MM) containing t in the
+// program's time zone.
+func (p *Program) PeriodOf(t time.Time) string { return t.In(p.Location).Format("2006-01") }
+
+// BookingPeriod is where a posting at t is booked: its own month, or the
+// earliest open period when that month is closed.
+func (p *Program) BookingPeriod(t time.Time) string {
+	if !p.OpenFrom.IsZero() && t.Before(p.OpenFrom) {
+		return p.PeriodOf(p.OpenFrom)
+	}
+	return p.PeriodOf(t)
+}
+
+// CreateProgram adds a program to the journal, with its accounts, unless it
+// exists. An existing program must keep its currency and time zone.
+func CreateProgram(ctx context.Context, tx pgx.Tx, id, currency, timezone string, at time.Time) (*Program, error) {
+	if _, ok := money.Scale(currency); !ok {
+		return nil, fault.Invalid("currency", "unknown currency %q", currency)
+	}
+	if _, err := time.LoadLocation(timezone); err != nil {
+		return nil, fault.Invalid("timezone", "unknown time zone %q", timezone)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, schedule_cursor, created_at)
+		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, at)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: creating program %s: %w", id, err)
+	}
+	p, err := LoadProgram(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Currency != currency {
+		return nil, fault.Invalid("currency", "program %s is in %s; a program has one currency", id, p.Currency)
+	}
+	if p.Location.String() != timezone {
+		return nil, fault.Invalid("timezone", "program %s is in time zone %s; it cannot change", id, p.Location)
+	}
+	return p, nil
+}
+
+// LoadProgram reads a program; fault NotFound when it does not exist.
+func LoadProgram(ctx context.Context, q Querier, id string) (*Program, error) {
+	var (
+		p        = Program{ID: id}
+		tz       string
+		openFrom *time.Time
+	)
+	err := q.QueryRow(ctx, `SELECT currency, timezone, open_from FROM programs WHERE id = $1`, id).
+		Scan(&p.Currency, &tz, &openFrom)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.Missing("program", "no program %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: loading program %s: %w", id, err)
+	}
+	if p.Location, err = time.LoadLocation(tz); err != nil {
+		return nil, fmt.Errorf("ledger: program %s time zone: %w", id, err)
+	}
+	if openFrom != nil {
+		p.OpenFrom = *openFrom
+	}
+	p.Scale, _ = money.Scale(p.Currency)
+	return &p, nil
+}
+
+// OpenAccount creates an account unless it exists; an existing account must
+// have the same normal side.
+func OpenAccount(ctx context.Context, q Querier, program, code string, normal Side, shards int) (Account, error) {
+	if code == "" || len(code) > MaxAccountLen {
+		return Account{}, fault.Invalid("code", "an account code has 1 to %d characters", MaxAccountLen)
+	}
+	if normal != Debit && normal != Credit {
+		return Account{}, fault.Invalid("normal_side", "must be debit or credit")
+	}
+	shards = max(1, min(shards, MaxAccountShards))
+	_, err := q.Exec(ctx, `INSERT INTO accounts (program_id, code, normal_side, currency, shards)
+		SELECT id, $2, $3, currency, $4 FROM programs WHERE id = $1
+		ON CONFLICT (program_id, code) DO NOTHING`, program, code, int16(normal), shards)
+	if err != nil {
+		return Account{}, fmt.Errorf("ledger: opening account %s: %w", code, err)
+	}
+	accounts, err := loadAccounts(ctx, q, program, []string{code})
+	if err != nil {
+		return Account{}, err
+	}
+	a, ok := accounts[code]
+	if !ok {
+		return Account{}, fault.Missing("program", "no program %q", program)
+	}
+	if a.NormalSide != normal {
+		return Account{}, fault.Exists("code", "account %s exists with normal side %s", code, a.NormalSide)
+	}
+	return a, nil
+}
+
+func loadAccounts(ctx context.Context, q Querier, program string, codes []string) (map[string]Account, error) {
+	rows, err := q.Query(ctx, `SELECT id, code, normal_side, currency, shards FROM accounts
+		WHERE program_id = $1 AND code = ANY($2)`, program, codes)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: loading accounts: %w", err)
+	}
+	out := make(map[string]Account, len(codes))
+	for rows.Next() {
+		a := Account{Program: program}
+		var side, shards int16
+		if err := rows.Scan(&a.ID, &a.Code, &side, &a.Currency, &shards); err != nil {
+			return nil, fmt.Errorf("ledger: scanning account: %w", err)
+		}
+		a.NormalSide, a.Shards = Side(side), int(shards)
+		out[a.Code] = a
+	}
+	return out, rows.Err()
+}
+
+// LockProgram reads a program and takes a share lock on its row, so a period
+// close (which updates the row) cannot slip in between deciding a posting's
+// booking period and committing it.
+func LockProgram(ctx context.Context, tx pgx.Tx, id string) (*Program, error) {
+	var openFrom *time.Time
+	err := tx.QueryRow(ctx, `SELECT open_from FROM programs WHERE id = $1 FOR SHARE`, id).Scan(&openFrom)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.Missing("program", "no program %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: locking program %s: %w", id, err)
+	}
+	return LoadProgram(ctx, tx, id)
+}

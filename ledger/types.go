@@ -1,0 +1,114 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Side is the side of an entry or an account's normal side.
+type Side int8
+
+// The two sides. An entry's signed amount is positive for a debit.
+const (
+	Debit  Side = 1
+	Credit Side = -1
+)
+
+func (s Side) String() string {
+	if s == Debit {
+		return "debit"
+	}
+	return "credit"
+}
+
+// Limits on what one request may carry.
+const (
+	MaxLegs          = 200
+	MaxKeyLen        = 200
+	MaxKindLen       = 64
+	MaxMapEntries    = 32
+	MaxMapKeyLen     = 64
+	MaxMapValueLen   = 1024
+	MaxAccountLen    = 200
+	MaxPageSize      = 1000
+	DefaultPageSize  = 100
+	MaxAccountShards = 64
+)
+
+// Account is one account of a program's chart.
+type Account struct {
+	ID         int64
+	Program    string
+	Code       string
+	NormalSide Side
+	Currency   string
+	// Shards is the number of stored balance rows; > 1 for hot accounts.
+	Shards int
+}
+
+// Leg is one side of a posting: a positive amount on one account.
+type Leg struct {
+	Account string
+	Side    Side
+	Amount  decimal.Decimal
+}
+
+// Posting is a transaction to write.
+type Posting struct {
+	Program string
+	// Key is the idempotency key, unique per program.
+	Key  string
+	Kind string
+	At   time.Time
+	// Period is the booking period (YYYY-MM); derived from At and the
+	// program's open period when empty.
+	Period     string
+	Refs       map[string]string
+	Metadata   map[string]string
+	Legs       []Leg
+	ReversesID int64
+	// RequestHash identifies the request that caused the posting, for
+	// idempotency; the posting's own content hash when nil.
+	RequestHash []byte
+}
+
+// Entry is one posted leg; Amount is signed (debits positive).
+type Entry struct {
+	ID            int64
+	TransactionID int64
+	Account       string
+	Amount        decimal.Decimal
+	At            time.Time
+	Period        string
+}
+
+// Side returns the entry's side.
+func (e Entry) Side() Side {
+	if e.Amount.IsNegative() {
+		return Credit
+	}
+	return Debit
+}
+
+// Transaction is a posted, immutable transaction.
+type Transaction struct {
+	ID         int64
+	Program    string
+	Kind       string
+	Key        string
+	At         time.Time
+	Period     string
+	Refs       map[string]string
+	Metadata   map[string]string
+	ReversesID int64
+	Hash       []byte
+	Entries    []Entry
+}
+
+// Balance is an account's balance on its normal side.
+type Balance struct {
+	Account    string
+	NormalSide Side
+	Amount     decimal.Decimal
+}

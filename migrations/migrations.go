@@ -1,0 +1,76 @@
+// Package migrations holds accrue's schema as SQL files, embedded into the
+// binary and applied at start-up with goose. The SQL stays within what both
+// PostgreSQL and CockroachDB accept: no advisory locks, LISTEN/NOTIFY or
+// triggers.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// AppRole is the role the application runs as: it may not UPDATE or DELETE
+// journal rows.
+const AppRole = "accrue_app"
+
+// Apply creates the application role if needed and brings the schema up to
+// date. It runs as the connecting (owner) user.
+func Apply(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := EnsureRole(ctx, pool); err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, files)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: applying: %w", err)
+	}
+	return nil
+}
+
+// EnsureRole creates AppRole (NOLOGIN) unless it exists, and makes the
+// current user a member so it can SET ROLE to it. Roles are cluster-wide, so
+// this is not a migration.
+func EnsureRole(ctx context.Context, pool *pgxpool.Pool) error {
+	if _, err := pool.Exec(ctx, "CREATE ROLE "+AppRole+" NOLOGIN"); err != nil && !isCode(err, "42710") {
+		return fmt.Errorf("migrations: creating role %s: %w", AppRole, err)
+	}
+	// A superuser is a member of every role already; for others, grant it.
+	var super bool
+	if err := pool.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+		super = false
+	}
+	if !super {
+		if _, err := pool.Exec(ctx, "GRANT "+AppRole+" TO CURRENT_USER"); err != nil && !isCode(err, "42710", "0LP01") {
+			return fmt.Errorf("migrations: granting %s: %w", AppRole, err)
+		}
+	}
+	return nil
+}
+
+func isCode(err error, codes ...string) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	for _, c := range codes {
+		if pgErr.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
