@@ -37,7 +37,10 @@ func Check(sc *Scenario, out *Output) []string {
 			add("partners.%s: missing", id)
 			continue
 		}
-		got := map[string]any{"tier": p.Tier, "status": p.Status, "parent": nil}
+		got := map[string]any{"tier": nil, "status": p.Status, "parent": nil}
+		if p.Tier != nil {
+			got["tier"] = *p.Tier
+		}
 		if p.Parent != nil {
 			got["parent"] = *p.Parent
 		}

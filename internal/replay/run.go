@@ -35,7 +35,7 @@ type Output struct {
 
 // PartnerOutput is a partner's state at the end of a replay.
 type PartnerOutput struct {
-	Tier   string  `json:"tier"`
+	Tier   *string `json:"tier"`
 	Status string  `json:"status"`
 	Parent *string `json:"parent"`
 }
@@ -144,7 +144,11 @@ func (r *runner) collect(ctx context.Context, out *Output) error {
 			return fmt.Errorf("replay: partners: %w", err)
 		}
 		for _, p := range ps.Msg.GetPartners() {
-			po := PartnerOutput{Tier: p.GetTier(), Status: "active"}
+			po := PartnerOutput{Status: "active"}
+			if p.GetTier() != "" {
+				tier := p.GetTier()
+				po.Tier = &tier
+			}
 			if p.GetStatus() == accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED {
 				po.Status = "suspended"
 			}

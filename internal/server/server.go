@@ -30,6 +30,8 @@ type Server struct {
 	// versions caches parsed rules versions; rows of rule_versions never
 	// change, so the cache cannot drift from the database.
 	versions sync.Map // versionKey -> *rules.Program
+	// close is this Server's identity when it claims a period (periods.go).
+	close closeState
 }
 
 type versionKey struct {

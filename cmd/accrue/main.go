@@ -1,0 +1,150 @@
+// Command accrue is accrue's command-line client: it talks to a running
+// accrued over Connect, and replays conformance scenarios (SPEC §9).
+//
+//	accrue [--server URL] [--program ID] [--json] COMMAND [flags] [args]
+//
+// Commands: replay, post, balance, entries, trial-balance, verify, partner,
+// click, order, close, statement.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+)
+
+// cli carries the global flags and the clients.
+type cli struct {
+	server  string
+	program string
+	json    bool
+	out     io.Writer
+
+	ledger   accruev1connect.LedgerServiceClient
+	partners accruev1connect.PartnerServiceClient
+	tracking accruev1connect.TrackingServiceClient
+	orders   accruev1connect.OrderServiceClient
+	periods  accruev1connect.PeriodServiceClient
+	programs accruev1connect.ProgramServiceClient
+}
+
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, c *cli, args []string) error
+}
+
+var commands = []command{
+	{"replay", "replay [--check] [--database-url URL] FILE...   run scenarios on a fresh program", runReplay},
+	{"post", "post --key K --kind KIND ACCOUNT:debit|credit:AMOUNT...   post a transaction", runPost},
+	{"balance", "balance [--as-of RFC3339] [ACCOUNT...]   balances on each account's normal side", runBalance},
+	{"entries", "entries ACCOUNT   an account's entries", runEntries},
+	{"trial-balance", "trial-balance [--as-of RFC3339]   every balance and their signed sum", runTrialBalance},
+	{"verify", "verify   check the journal's hash chain and stored balances", runVerify},
+	{"partner", "partner register|get ID [--parent P] [--code C] [--customer C]", runPartner},
+	{"click", "click CODE VISITOR [--utm-source S]   record a click", runClick},
+	{"order", "order pay|get ORDER [--customer C] [--visitor V] [--code C] [--line product=amount]...", runOrder},
+	{"close", "close PERIOD   close a month (YYYY-MM)", runClose},
+	{"statement", "statement PARTNER PERIOD [--csv]   a partner's statement", runStatement},
+}
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "accrue:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("accrue", flag.ContinueOnError)
+	c := &cli{out: out}
+	fs.StringVar(&c.server, "server", envOr("ACCRUE_SERVER", "http://127.0.0.1:7070"), "accrued base URL (env ACCRUE_SERVER)")
+	fs.StringVar(&c.program, "program", envOr("ACCRUE_PROGRAM", "demo"), "program id (env ACCRUE_PROGRAM)")
+	fs.BoolVar(&c.json, "json", false, "print JSON instead of tables")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: accrue [--server URL] [--program ID] [--json] COMMAND ...")
+		for _, cmd := range commands {
+			fmt.Fprintln(fs.Output(), "  accrue", cmd.usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("no command")
+	}
+	h := http.DefaultClient
+	c.ledger = accruev1connect.NewLedgerServiceClient(h, c.server)
+	c.partners = accruev1connect.NewPartnerServiceClient(h, c.server)
+	c.tracking = accruev1connect.NewTrackingServiceClient(h, c.server)
+	c.orders = accruev1connect.NewOrderServiceClient(h, c.server)
+	c.periods = accruev1connect.NewPeriodServiceClient(h, c.server)
+	c.programs = accruev1connect.NewProgramServiceClient(h, c.server)
+	name := fs.Arg(0)
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return cmd.run(ctx, c, fs.Args()[1:])
+		}
+	}
+	fs.Usage()
+	return fmt.Errorf("unknown command %q", name)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// show prints msg as JSON with --json, else through table.
+func (c *cli) show(msg proto.Message, table func(w *tabwriter.Writer)) error {
+	if c.json || table == nil {
+		b, err := protojson.MarshalOptions{Multiline: true, EmitUnpopulated: false}.Marshal(msg)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(c.out, string(b))
+		return err
+	}
+	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// connectMessage renders a Connect error as "code: message".
+func connectMessage(err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%s: %s", ce.Code(), ce.Message())
+	}
+	return err
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/accrue/accrue/internal/database"
+	"github.com/accrue/accrue/internal/pgembed"
+	"github.com/accrue/accrue/internal/replay"
+)
+
+// runReplay runs each scenario file on a fresh program and prints its JSON
+// output; with --check it compares with the file's expect and fails on any
+// difference.
+func runReplay(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	check := fs.Bool("check", false, "compare with the scenario's expect; exit non-zero on any difference")
+	dbURL := fs.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "database URL; empty = embedded PostgreSQL")
+	dataDir := fs.String("data-dir", filepath.Join(os.TempDir(), "accrue-replay"), "embedded PostgreSQL directory")
+	verbose := fs.Bool("v", false, "log unexpected step failures")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errors.New("replay: give at least one scenario file")
+	}
+	if *dbURL == "" {
+		cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: *dataDir})
+		if err != nil {
+			return fmt.Errorf("replay: embedded PostgreSQL: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = cluster.Stop(stopCtx)
+		}()
+		if err := cluster.CreateDatabase(ctx, "accrue_replay"); err != nil {
+			return err
+		}
+		*dbURL = cluster.URL("accrue_replay")
+	}
+	db, err := database.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Pool.Close()
+	var log *slog.Logger
+	if *verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	failed := 0
+	for _, file := range fs.Args() {
+		sc, err := replay.Load(file)
+		if err != nil {
+			return err
+		}
+		out, err := replay.Run(ctx, db, sc, log)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		if !*check {
+			fmt.Fprintln(c.out, string(b))
+			continue
+		}
+		diffs := replay.Check(sc, out)
+		if len(diffs) == 0 {
+			fmt.Fprintf(c.out, "PASS %s\n", file)
+			continue
+		}
+		failed++
+		fmt.Fprintf(c.out, "FAIL %s\n", file)
+		for _, d := range diffs {
+			fmt.Fprintf(c.out, "  %s\n", d)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("replay: %d of %d scenarios differ from their expect", failed, fs.NArg())
+	}
+	return nil
+}
