@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ type api struct {
 	programs accruev1connect.ProgramServiceClient
 	partners accruev1connect.PartnerServiceClient
 	orders   accruev1connect.OrderServiceClient
+	tracking accruev1connect.TrackingServiceClient
 }
 
 const apiRules = `currency: USD
@@ -43,7 +46,7 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Pool.Close)
-	srv := New(db, clock.NewSim(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), nil)
+	srv := New(db, clock.NewSim(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)), slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	a := &api{
@@ -52,6 +55,7 @@ func newAPI(t *testing.T) *api {
 		programs: accruev1connect.NewProgramServiceClient(hs.Client(), hs.URL),
 		partners: accruev1connect.NewPartnerServiceClient(hs.Client(), hs.URL),
 		orders:   accruev1connect.NewOrderServiceClient(hs.Client(), hs.URL),
+		tracking: accruev1connect.NewTrackingServiceClient(hs.Client(), hs.URL),
 	}
 	if _, err := a.programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{
 		Program: "p", IdempotencyKey: "rules", Document: apiRules})); err != nil {

@@ -137,10 +137,10 @@ func (s *trackingService) GetStats(ctx context.Context, req *connect.Request[acc
 	}
 	rows, err := s.db.Pool.Query(ctx, `
 		WITH c AS (
-			SELECT partner_id, utm_source, to_char(at AT TIME ZONE $4, 'YYYY-MM') AS month, visitor FROM clicks
+			SELECT partner_id, utm_source, to_char(at AT TIME ZONE $3, 'YYYY-MM') AS month, visitor FROM clicks
 			WHERE program_id = $1 AND ($2 = '' OR partner_id = $2)),
 		o AS (
-			SELECT o.partner_id, COALESCE(c.utm_source, '') AS utm_source, to_char(o.paid_at AT TIME ZONE $4, 'YYYY-MM') AS month,
+			SELECT o.partner_id, COALESCE(c.utm_source, '') AS utm_source, to_char(o.paid_at AT TIME ZONE $3, 'YYYY-MM') AS month,
 				o.lines, o.shipping, o.state
 			FROM orders o LEFT JOIN clicks c ON c.id = o.click_id
 			WHERE o.program_id = $1 AND o.partner_id <> '' AND ($2 = '' OR o.partner_id = $2)),
@@ -151,8 +151,8 @@ func (s *trackingService) GetStats(ctx context.Context, req *connect.Request[acc
 			(SELECT count(*) FROM o WHERE o.partner_id = k.partner_id AND o.utm_source = k.utm_source AND o.month = k.month),
 			(SELECT COALESCE(sum(o.shipping + (SELECT COALESCE(sum((l->>'amount')::numeric), 0) FROM jsonb_array_elements(o.lines) l)), 0)::text
 				FROM o WHERE o.partner_id = k.partner_id AND o.utm_source = k.utm_source AND o.month = k.month)
-		FROM keys k WHERE k.month >= $5 AND k.month <= $6 ORDER BY 1, 3, 2`,
-		prog.ID, m.GetPartner(), nil, prog.Location.String(), from, to)
+		FROM keys k WHERE k.month >= $4 AND k.month <= $5 ORDER BY 1, 3, 2`,
+		prog.ID, m.GetPartner(), prog.Location.String(), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("server: computing stats: %w", err)
 	}
