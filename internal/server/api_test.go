@@ -3,8 +3,8 @@ package server
 import (
 	"context"
 	"log/slog"
-	"os"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
