@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -219,7 +220,7 @@ func TestIdempotencyKeyRace(t *testing.T) {
 	withHash.RequestHash = []byte("request-1")
 	first := mustPost(t, db, withHash)
 	again := withHash
-	again.Legs = slicesCloneLegs(withHash.Legs)
+	again.Legs = slices.Clone(withHash.Legs)
 	again.Legs[0].Amount, again.Legs[1].Amount = amount("2.00"), amount("2.00")
 	if tr, replayed, err := post(ctx, db, again); err != nil || !replayed || tr.ID != first.ID || !tr.Entries[0].Amount.Equal(amount("1.00")) {
 		t.Errorf("same request hash: %+v replayed=%v err=%v, want the first transaction %d replayed", tr, replayed, err, first.ID)
@@ -233,5 +234,3 @@ func TestIdempotencyKeyRace(t *testing.T) {
 	}
 	requireVerified(t, db.Pool)
 }
-
-func slicesCloneLegs(ls []ledger.Leg) []ledger.Leg { return append([]ledger.Leg(nil), ls...) }
