@@ -61,14 +61,33 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 		replayed = make([]bool, len(ps))
 		deltas   = balanceDeltas{}
 	)
+	// One round trip for every insert of the batch.
+	batch := &pgx.Batch{}
+	hashes := make([][]byte, len(ps))
 	for i := range ps {
-		t, fresh, err := insert(ctx, tx, prog, accounts, ps[i])
-		if err != nil {
+		if txs[i], hashes[i], err = queueInsert(batch, prog, accounts, ps[i]); err != nil {
 			return nil, nil, err
 		}
-		txs[i], replayed[i] = t, !fresh
-		if fresh {
-			deltas.add(t, accounts)
+	}
+	results := tx.SendBatch(ctx, batch)
+	for i := range ps {
+		fresh, err := readInsert(results, &txs[i])
+		if err != nil {
+			results.Close()
+			return nil, nil, err
+		}
+		replayed[i] = !fresh
+	}
+	if err := results.Close(); err != nil {
+		return nil, nil, fmt.Errorf("ledger: inserting transactions: %w", err)
+	}
+	for i := range ps {
+		if !replayed[i] {
+			deltas.add(txs[i], accounts)
+			continue
+		}
+		if txs[i], _, err = replay(ctx, tx, prog, ps[i].Key, hashes[i]); err != nil {
+			return nil, nil, err
 		}
 	}
 	if err := deltas.apply(ctx, tx); err != nil {
@@ -137,9 +156,11 @@ func validateMap(field string, m map[string]string) error {
 	return nil
 }
 
-// insert writes the transaction and its entries in one statement; fresh is
-// false when the key existed (then nothing is written).
-func insert(ctx context.Context, tx pgx.Tx, prog *Program, accounts map[string]Account, p Posting) (Transaction, bool, error) {
+// queueInsert adds to batch the one statement that writes a transaction
+// and its entries unless its key exists, and returns the transaction as it
+// will be (ids filled by readInsert) with the request hash to check a
+// replay against.
+func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p Posting) (Transaction, []byte, error) {
 	t := Transaction{
 		Program: p.Program, Kind: p.Kind, Key: p.Key, At: p.At.UTC().Truncate(time.Microsecond),
 		Period: p.Period, Refs: nonNil(p.Refs), Metadata: nonNil(p.Metadata), ReversesID: p.ReversesID,
@@ -152,7 +173,7 @@ func insert(ctx context.Context, tx pgx.Tx, prog *Program, accounts map[string]A
 	for i, l := range p.Legs {
 		a, ok := accounts[l.Account]
 		if !ok {
-			return Transaction{}, false, fault.Invalid(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
+			return Transaction{}, nil, fault.Invalid(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
 		}
 		signed := l.Amount.Mul(decimal.NewFromInt(int64(l.Side)))
 		ids[i], amounts[i] = a.ID, signed.StringFixed(prog.Scale)
@@ -170,7 +191,7 @@ func insert(ctx context.Context, tx pgx.Tx, prog *Program, accounts map[string]A
 	if t.ReversesID != 0 {
 		reverses = &t.ReversesID
 	}
-	rows, err := tx.Query(ctx, `
+	batch.Queue(`
 		WITH t AS (
 			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -182,30 +203,44 @@ func insert(ctx context.Context, tx pgx.Tx, prog *Program, accounts map[string]A
 		ORDER BY u.n
 		RETURNING transaction_id, id`,
 		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts)
+	return t, requestHash, nil
+}
+
+func insertError(t *Transaction, err error) error {
+	if isUniqueViolation(err, "transactions_reverses") {
+		return fault.Precondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
+	}
+	return fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
+}
+
+// readInsert reads one queued insert's ids into t; fresh is false when the
+// key existed (then nothing was written).
+func readInsert(results pgx.BatchResults, t *Transaction) (fresh bool, err error) {
+	rows, err := results.Query()
 	if err != nil {
-		return Transaction{}, false, fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
+		return false, insertError(t, err)
 	}
 	n := 0
 	for rows.Next() {
+		if n >= len(t.Entries) {
+			rows.Close()
+			panic(fmt.Sprintf("ledger: transaction %s wrote more entries than its %d legs", t.Key, len(t.Entries)))
+		}
 		if err := rows.Scan(&t.ID, &t.Entries[n].ID); err != nil {
-			return Transaction{}, false, fmt.Errorf("ledger: scanning entry id: %w", err)
+			rows.Close()
+			return false, fmt.Errorf("ledger: scanning entry id: %w", err)
 		}
 		t.Entries[n].TransactionID = t.ID
 		n++
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		if isUniqueViolation(err, "transactions_reverses") {
-			return Transaction{}, false, fault.Precondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
-		}
-		return Transaction{}, false, fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
+		return false, insertError(t, err)
 	}
-	if n == 0 {
-		return replay(ctx, tx, prog, p.Key, requestHash)
-	}
-	if n != len(t.Entries) {
+	if n != 0 && n != len(t.Entries) {
 		panic(fmt.Sprintf("ledger: wrote %d of %d entries of %s", n, len(t.Entries), t.Key))
 	}
-	return t, true, nil
+	return n > 0, nil
 }
 
 // replay returns the transaction an earlier request with key posted, or

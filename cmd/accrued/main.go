@@ -1,0 +1,107 @@
+// Command accrued is the accrue server: Connect, gRPC and gRPC-Web over
+// HTTP/1.1 and h2c on one port, the statements scheduler, and — with no
+// database URL — an embedded private PostgreSQL with a demo program.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/accrue/accrue/internal/clock"
+	"github.com/accrue/accrue/internal/database"
+	"github.com/accrue/accrue/internal/demo"
+	"github.com/accrue/accrue/internal/pgembed"
+	"github.com/accrue/accrue/internal/schedule"
+	"github.com/accrue/accrue/internal/server"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		log.Error("accrued stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	listen := flag.String("listen", "127.0.0.1:7070", "address to serve on")
+	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL")
+	dataDir := flag.String("data-dir", ".data", "directory of the embedded PostgreSQL")
+	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	embedded := *dbURL == ""
+	if embedded {
+		dir, err := filepath.Abs(filepath.Join(*dataDir, "pg"))
+		if err != nil {
+			return err
+		}
+		log.Info("starting embedded PostgreSQL", "dir", dir)
+		cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: log})
+		if err != nil {
+			return fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := cluster.Stop(stopCtx); err != nil {
+				log.Error("stopping embedded PostgreSQL", "err", err)
+			}
+		}()
+		if err := cluster.CreateDatabase(ctx, "accrue"); err != nil {
+			return err
+		}
+		*dbURL = cluster.URL("accrue")
+	}
+	db, err := database.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Pool.Close()
+	clk := clock.Real{}
+	srv := server.New(db, clk, log)
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	hs := &http.Server{Handler: srv.Handler(), Protocols: protocols, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	log.Info("accrued serving", "addr", ln.Addr().String())
+
+	if embedded && *loadDemo {
+		if err := demo.Load(ctx, "http://"+ln.Addr().String(), clk.Now()); err != nil {
+			log.Error("loading the demo program", "err", err)
+		}
+	}
+	go schedule.Run(ctx, srv, clk, log)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdownCtx)
+}

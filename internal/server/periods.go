@@ -1,0 +1,565 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
+	"github.com/robfig/cron/v3"
+	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/ledger"
+)
+
+// A period close (SPEC §7) runs as a sequence of small transactions, each
+// idempotent, so a close that stops halfway (crash, deploy, lost lease) is
+// finished by running it again:
+//
+//  1. claim: the periods row says who is closing it until when, and
+//     programs.open_from moves past the period, so later events are booked
+//     in the open period;
+//  2. mature: pending accruals whose hold ended by period end move to
+//     accrued, matureBatchMax orders per transaction;
+//  3. per partner, in id order: release (accrued → payable at or above the
+//     minimum) and the statement, in one transaction;
+//  4. mark the period closed.
+//
+// Every posting has a deterministic idempotency key (close:<period>:...)
+// and statements are unique per (partner, period), so two processes that
+// both run a step still write it once.
+const (
+	// closeLease is how long a claim on a closing period lasts without
+	// renewal; another process may take an expired claim over.
+	closeLease = 10 * time.Minute
+	// closeRenewEvery is how many partners a close processes between lease
+	// renewals.
+	closeRenewEvery = 100
+	// matureBatchMax is how many orders mature in one transaction.
+	matureBatchMax = 100
+	// scheduleTicksMax bounds the statement ticks RunDueCloses walks for one
+	// program in one call; the cursor is saved, so the next call goes on.
+	scheduleTicksMax = 100_000
+	// periodLayout is how a period is written: a calendar month.
+	periodLayout = "2006-01"
+)
+
+// closeState is this Server's identity as a closer and a test hook.
+type closeState struct {
+	once sync.Once
+	id   string
+	// hook, when set, runs before each partner's release and statement; an
+	// error stops the close there (tests simulate a crash with it).
+	hook func(partner string) error
+}
+
+// closerID is a random id naming this Server in periods.claimed_by.
+func (s *Server) closerID() string {
+	s.close.once.Do(func() {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		s.close.id = hex.EncodeToString(b[:])
+	})
+	return s.close.id
+}
+
+// closeResult summarises a closed period.
+type closeResult struct {
+	Period        string
+	Statements    int32
+	Released      decimal.Decimal
+	AlreadyClosed bool
+}
+
+// periodService implements accruev1connect.PeriodServiceHandler.
+type periodService struct{ *Server }
+
+// ClosePeriod closes a period that has ended, and every earlier one still
+// open; closing a closed period changes nothing.
+func (s *periodService) ClosePeriod(ctx context.Context, req *connect.Request[accruev1.ClosePeriodRequest]) (*connect.Response[accruev1.ClosePeriodResponse], error) {
+	m := req.Msg
+	if m.GetProgram() == "" {
+		return nil, fault.Invalid("program", "required")
+	}
+	if len(m.GetIdempotencyKey()) > MaxKeyLen {
+		return nil, fault.Invalid("idempotency_key", "at most %d characters", MaxKeyLen)
+	}
+	// A close is idempotent by its period, so the key needs no record.
+	res, err := s.closePeriod(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, m.GetProgram())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.ClosePeriodResponse{
+		Period:        res.Period,
+		Statements:    res.Statements,
+		Released:      res.Released.StringFixed(prog.Scale),
+		AlreadyClosed: res.AlreadyClosed,
+	}), nil
+}
+
+// closePeriod closes period of program, first closing every earlier period
+// of the program that is still open, in order. now is the time the period
+// must have ended by.
+func (s *Server) closePeriod(ctx context.Context, program, period string, now time.Time) (closeResult, error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	if err != nil {
+		return closeResult{}, err
+	}
+	_, end, err := periodRange(period, prog.Location)
+	if err != nil {
+		return closeResult{}, err
+	}
+	if end.After(now) {
+		return closeResult{}, fault.Precondition("period", "period %s ends at %s; it has not ended yet",
+			period, end.Format(time.RFC3339))
+	}
+	first, err := firstPeriod(ctx, s.db.Pool, prog)
+	if err != nil {
+		return closeResult{}, err
+	}
+	if period < first {
+		return closeResult{}, fault.Invalid("period", "period %s precedes the program's first period %s", period, first)
+	}
+	closed, err := closedPeriods(ctx, s.db.Pool, program, first, period)
+	if err != nil {
+		return closeResult{}, err
+	}
+	for p := first; p < period; p = nextPeriod(p) {
+		if closed[p] {
+			continue
+		}
+		if _, err := s.closeOne(ctx, prog, p); err != nil {
+			return closeResult{}, fmt.Errorf("closing earlier period %s: %w", p, err)
+		}
+	}
+	return s.closeOne(ctx, prog, period)
+}
+
+// closeOne runs (or finishes) the close of one period whose predecessors
+// are closed.
+func (s *Server) closeOne(ctx context.Context, prog *ledger.Program, period string) (closeResult, error) {
+	_, end, err := periodRange(period, prog.Location)
+	if err != nil {
+		return closeResult{}, err
+	}
+	closed, err := s.claimPeriod(ctx, prog, period, end)
+	if err != nil {
+		return closeResult{}, err
+	}
+	if closed {
+		res, err := periodSummary(ctx, s.db.Pool, prog.ID, period)
+		res.AlreadyClosed = true
+		return res, err
+	}
+	// The rules in force during the period's last instant decide the
+	// minimum and the due date.
+	_, rp, err := s.versionAt(ctx, s.db.Pool, prog.ID, end.Add(-time.Microsecond))
+	if err != nil {
+		return closeResult{}, err
+	}
+	if err := s.matureOrders(ctx, prog, period, end); err != nil {
+		return closeResult{}, err
+	}
+	partners, err := programPartners(ctx, s.db.Pool, prog.ID)
+	if err != nil {
+		return closeResult{}, err
+	}
+	for i, p := range partners {
+		if i > 0 && i%closeRenewEvery == 0 {
+			if err := s.renewClaim(ctx, prog.ID, period); err != nil {
+				return closeResult{}, err
+			}
+		}
+		if s.close.hook != nil {
+			if err := s.close.hook(p.id); err != nil {
+				return closeResult{}, err
+			}
+		}
+		err := s.db.Run(ctx, func(tx pgx.Tx) error {
+			return s.closePartner(ctx, tx, prog, rp, period, end, p)
+		})
+		if err != nil {
+			return closeResult{}, fmt.Errorf("server: closing %s for partner %s: %w", period, p.id, err)
+		}
+	}
+	if err := s.markClosed(ctx, prog.ID, period); err != nil {
+		return closeResult{}, err
+	}
+	return periodSummary(ctx, s.db.Pool, prog.ID, period)
+}
+
+// claimPeriod takes (or renews) this Server's claim on closing period and
+// moves the program's open period past it. closed is true when the period
+// is closed already; a live claim of another process fails
+// FailedPrecondition.
+func (s *Server) claimPeriod(ctx context.Context, prog *ledger.Program, period string, end time.Time) (closed bool, err error) {
+	now := s.clock.Now()
+	err = s.db.Run(ctx, func(tx pgx.Tx) error {
+		closed = false
+		var status string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO periods (program_id, period, status, claimed_by, claimed_until)
+			VALUES ($1, $2, 'closing', $3, $4)
+			ON CONFLICT (program_id, period) DO UPDATE
+			SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
+			WHERE periods.status = 'closing' AND (periods.claimed_by = excluded.claimed_by OR periods.claimed_until <= $5)
+			RETURNING status`, prog.ID, period, s.closerID(), now.Add(closeLease), now).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var (
+				by    string
+				until time.Time
+			)
+			if err := tx.QueryRow(ctx, `SELECT status, claimed_by, claimed_until FROM periods
+				WHERE program_id = $1 AND period = $2`, prog.ID, period).Scan(&status, &by, &until); err != nil {
+				return fmt.Errorf("server: reading period %s: %w", period, err)
+			}
+			if status == "closed" {
+				closed = true
+				return nil
+			}
+			return fault.Precondition("period", "the close of %s is in progress in another process (claimed until %s)",
+				period, until.UTC().Format(time.RFC3339))
+		}
+		if err != nil {
+			return fmt.Errorf("server: claiming period %s: %w", period, err)
+		}
+		// Waits for commands holding the program row FOR SHARE (they decide
+		// a booking period); every later one sees the new open period.
+		_, err = tx.Exec(ctx, `UPDATE programs SET open_from = $2
+			WHERE id = $1 AND (open_from IS NULL OR open_from < $2)`, prog.ID, end)
+		if err != nil {
+			return fmt.Errorf("server: moving the open period of %s: %w", prog.ID, err)
+		}
+		return nil
+	})
+	return closed, err
+}
+
+// renewClaim extends this Server's lease on a closing period; it fails when
+// another process has taken the claim over.
+func (s *Server) renewClaim(ctx context.Context, program, period string) error {
+	tag, err := s.db.Pool.Exec(ctx, `UPDATE periods SET claimed_until = $4
+		WHERE program_id = $1 AND period = $2 AND status = 'closing' AND claimed_by = $3`,
+		program, period, s.closerID(), s.clock.Now().Add(closeLease))
+	if err != nil {
+		return fmt.Errorf("server: renewing the claim on %s: %w", period, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fault.Precondition("period", "the close of %s was taken over by another process", period)
+	}
+	return nil
+}
+
+// markClosed ends a close. Another process that took over an expired claim
+// may have marked it first; that is the same outcome.
+func (s *Server) markClosed(ctx context.Context, program, period string) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE periods SET status = 'closed', closed_at = $3
+		WHERE program_id = $1 AND period = $2 AND status = 'closing'`, program, period, s.clock.Now())
+	if err != nil {
+		return fmt.Errorf("server: marking %s closed: %w", period, err)
+	}
+	return nil
+}
+
+// matureOrders moves what remains pending of every order whose hold ended by
+// end from pending to accrued, booked in period.
+func (s *Server) matureOrders(ctx context.Context, prog *ledger.Program, period string, end time.Time) error {
+	after := ""
+	for {
+		var orders []string
+		err := s.db.Run(ctx, func(tx pgx.Tx) error {
+			var err error
+			orders, err = matureBatch(ctx, tx, prog, period, end, after)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("server: maturing orders of %s: %w", period, err)
+		}
+		if len(orders) < matureBatchMax {
+			return nil
+		}
+		after = orders[len(orders)-1]
+	}
+}
+
+// matureBatch matures the orders after the id after (up to matureBatchMax)
+// and returns the ids it looked at. The order rows are locked, so a refund
+// of the same order either comes before (and is netted here) or after (and
+// sees it matured). An order with pending entries booked after period (an
+// event that arrived while the period was closing) is left for the next
+// close, so a closed period never carries a negative pending balance.
+func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period string, end time.Time, after string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM orders
+		WHERE program_id = $1 AND NOT matured AND accrued AND matures_at <= $2 AND id > $3
+		ORDER BY id LIMIT $4 FOR UPDATE`, prog.ID, end, after, matureBatchMax)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(orders) == 0 {
+		return orders, err
+	}
+	// What remains pending per order and partner account (credit-normal).
+	rows, err = tx.Query(ctx, `
+		SELECT t.refs->>'order', a.code, e.period <= $3, (-SUM(e.amount))::text
+		FROM transactions t
+		JOIN entries e ON e.transaction_id = t.id
+		JOIN accounts a ON a.id = e.account_id
+		WHERE t.program_id = $1 AND t.refs->>'order' = ANY($2)
+		  AND left(a.code, 8) = 'partner:' AND right(a.code, 8) = ':pending'
+		GROUP BY 1, 2, 3 ORDER BY 1, 2`, prog.ID, orders, period)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		moves = map[string]*movement{}
+		late  = map[string]bool{}
+	)
+	for rows.Next() {
+		var (
+			order, code, amount string
+			booked              bool
+		)
+		if err := rows.Scan(&order, &code, &booked, &amount); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !booked {
+			late[order] = true
+			continue
+		}
+		d := decimal.RequireFromString(amount)
+		if moves[order] == nil {
+			moves[order] = &movement{}
+		}
+		accrued := strings.TrimSuffix(code, ":"+kindPending) + ":" + kindAccrued
+		if d.IsNegative() {
+			moves[order].move(accrued, code, d.Neg())
+		} else {
+			moves[order].move(code, accrued, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var (
+		postings []ledger.Posting
+		matured  []string
+	)
+	for _, o := range orders {
+		if late[o] {
+			continue
+		}
+		matured = append(matured, o)
+		m := moves[o]
+		if m == nil || len(m.legs()) == 0 {
+			continue
+		}
+		postings = append(postings, ledger.Posting{
+			Program: prog.ID, Key: "close:" + period + ":mature:" + o, Kind: "maturing",
+			At: end, Period: period, Refs: map[string]string{"order": o, "period": period},
+			Legs: m.legs(),
+		})
+	}
+	if _, _, err := ledger.PostBatch(ctx, tx, postings); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE orders SET matured = true WHERE program_id = $1 AND id = ANY($2)`,
+		prog.ID, matured); err != nil {
+		return nil, err
+	}
+	return orders, nil
+}
+
+// closingPartner is a partner as a close sees it.
+type closingPartner struct {
+	id     string
+	active bool
+}
+
+func programPartners(ctx context.Context, q querier, program string) ([]closingPartner, error) {
+	rows, err := q.Query(ctx, `SELECT id, status = 'active' FROM partners WHERE program_id = $1 ORDER BY id`, program)
+	if err != nil {
+		return nil, fmt.Errorf("server: listing partners: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (closingPartner, error) {
+		var p closingPartner
+		err := r.Scan(&p.id, &p.active)
+		return p, err
+	})
+}
+
+// periodSummary counts a period's statements and what they released.
+func periodSummary(ctx context.Context, q querier, program, period string) (closeResult, error) {
+	res := closeResult{Period: period}
+	var released string
+	err := q.QueryRow(ctx, `SELECT count(*), COALESCE(SUM(released), 0)::text FROM statements
+		WHERE program_id = $1 AND period = $2`, program, period).Scan(&res.Statements, &released)
+	if err != nil {
+		return closeResult{}, fmt.Errorf("server: summarising %s: %w", period, err)
+	}
+	res.Released = decimal.RequireFromString(released)
+	return res, nil
+}
+
+// firstPeriod is the period the program was created in.
+func firstPeriod(ctx context.Context, q querier, prog *ledger.Program) (string, error) {
+	var created time.Time
+	if err := q.QueryRow(ctx, `SELECT created_at FROM programs WHERE id = $1`, prog.ID).Scan(&created); err != nil {
+		return "", fmt.Errorf("server: reading program %s: %w", prog.ID, err)
+	}
+	return prog.PeriodOf(created), nil
+}
+
+// closedPeriods returns the closed periods in [from, to).
+func closedPeriods(ctx context.Context, q querier, program, from, to string) (map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT period FROM periods
+		WHERE program_id = $1 AND status = 'closed' AND period >= $2 AND period < $3`, program, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("server: reading closed periods: %w", err)
+	}
+	ps, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	out := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		out[p] = true
+	}
+	return out, err
+}
+
+// periodRange returns the first instant of period and of the next one in
+// loc; fault InvalidArgument when period is not YYYY-MM.
+func periodRange(period string, loc *time.Location) (start, end time.Time, err error) {
+	t, err := time.ParseInLocation(periodLayout, period, loc)
+	if err != nil || t.Format(periodLayout) != period {
+		return time.Time{}, time.Time{}, fault.Invalid("period", "%q is not a period (YYYY-MM)", period)
+	}
+	return t, t.AddDate(0, 1, 0), nil
+}
+
+func nextPeriod(p string) string { return shiftPeriod(p, 1) }
+func prevPeriod(p string) string { return shiftPeriod(p, -1) }
+
+func shiftPeriod(p string, months int) string {
+	t, err := time.Parse(periodLayout, p)
+	if err != nil {
+		panic(fmt.Sprintf("server: shifting malformed period %q", p))
+	}
+	return t.AddDate(0, months, 0).Format(periodLayout)
+}
+
+// RunDueCloses closes, for every program, the period before each tick of
+// its statements schedule that is after the program's schedule cursor and
+// at or before now, in time order, and advances the cursor. A period whose
+// close another process is running is left to it. The scheduler calls it
+// periodically; a replay calls it before each step with the step's time.
+func (s *Server) RunDueCloses(ctx context.Context, now time.Time) error {
+	var (
+		errs  []error
+		after string
+	)
+	for {
+		rows, err := s.db.Pool.Query(ctx, `SELECT id FROM programs WHERE id > $1 ORDER BY id LIMIT $2`,
+			after, ledger.MaxPageSize)
+		if err != nil {
+			return fmt.Errorf("server: listing programs: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("server: listing programs: %w", err)
+		}
+		for _, id := range ids {
+			if err := s.runDueProgram(ctx, id, now); err != nil {
+				s.log.Error("scheduled close failed", "program", id, "err", err)
+				errs = append(errs, fmt.Errorf("program %s: %w", id, err))
+			}
+		}
+		if len(ids) < ledger.MaxPageSize {
+			return errors.Join(errs...)
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// runDueProgram walks one program's due schedule ticks.
+func (s *Server) runDueProgram(ctx context.Context, program string, now time.Time) error {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	if err != nil {
+		return err
+	}
+	var created, cursor time.Time
+	if err := s.db.Pool.QueryRow(ctx, `SELECT created_at, schedule_cursor FROM programs WHERE id = $1`,
+		program).Scan(&created, &cursor); err != nil {
+		return fmt.Errorf("server: reading schedule cursor: %w", err)
+	}
+	first, done := prog.PeriodOf(created), ""
+	start := cursor
+	for range scheduleTicksMax {
+		_, rp, err := s.versionAt(ctx, s.db.Pool, program, cursor)
+		if fault.CodeOf(err) == fault.NotFound {
+			return nil // no rules yet: nothing is scheduled
+		}
+		if err != nil {
+			return err
+		}
+		sched, err := parseSchedule(rp.Schedule, prog.Location)
+		if err != nil {
+			return err
+		}
+		tick := sched.Next(cursor)
+		if tick.IsZero() || tick.After(now) {
+			break
+		}
+		// The period that ended at or before the tick.
+		period := prevPeriod(prog.PeriodOf(tick))
+		if period >= first && period != done {
+			_, err := s.closePeriod(ctx, program, period, now)
+			if fault.CodeOf(err) == fault.FailedPrecondition {
+				s.log.Info("scheduled close left to another process", "program", program, "period", period, "err", err)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			done = period
+			if err := saveCursor(ctx, s.db.Pool, program, tick); err != nil {
+				return err
+			}
+		}
+		cursor = tick
+	}
+	if cursor.After(start) {
+		return saveCursor(ctx, s.db.Pool, program, cursor)
+	}
+	return nil
+}
+
+// parseSchedule reads a rules document's statements.schedule in loc.
+func parseSchedule(expr string, loc *time.Location) (cron.Schedule, error) {
+	sched, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + expr)
+	if err != nil {
+		return nil, fmt.Errorf("server: statements schedule %q: %w", expr, err)
+	}
+	return sched, nil
+}
+
+// saveCursor moves the schedule cursor forward, never back.
+func saveCursor(ctx context.Context, q querier, program string, tick time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE programs SET schedule_cursor = $2 WHERE id = $1 AND schedule_cursor < $2`, program, tick)
+	if err != nil {
+		return fmt.Errorf("server: saving schedule cursor: %w", err)
+	}
+	return nil
+}
