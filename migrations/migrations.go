@@ -73,4 +73,3 @@ func isCode(err error, codes ...string) bool {
 	}
 	return false
 }
-
