@@ -35,11 +35,17 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	if len(ps) == 0 {
 		return nil, nil, nil
 	}
-	prog, err := LoadProgram(ctx, tx, ps[0].Program)
+	var codes []string
+	for _, p := range ps {
+		for _, l := range p.Legs {
+			codes = append(codes, l.Account)
+		}
+	}
+	slices.Sort(codes)
+	prog, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
 	if err != nil {
 		return nil, nil, err
 	}
-	var codes []string
 	for i := range ps {
 		if ps[i].Program != prog.ID {
 			return nil, nil, fault.Invalid("program", "a batch posts to one program")
@@ -47,14 +53,6 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 		if err := validate(&ps[i], prog.Scale); err != nil {
 			return nil, nil, err
 		}
-		for _, l := range ps[i].Legs {
-			codes = append(codes, l.Account)
-		}
-	}
-	slices.Sort(codes)
-	accounts, err := loadAccounts(ctx, tx, prog.ID, slices.Compact(codes))
-	if err != nil {
-		return nil, nil, err
 	}
 	var (
 		txs      = make([]Transaction, len(ps))

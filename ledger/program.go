@@ -66,19 +66,59 @@ func CreateProgram(ctx context.Context, tx pgx.Tx, id, currency, timezone string
 
 // LoadProgram reads a program; fault NotFound when it does not exist.
 func LoadProgram(ctx context.Context, q Querier, id string) (*Program, error) {
-	var (
-		p        = Program{ID: id}
-		tz       string
-		openFrom *time.Time
-	)
-	err := q.QueryRow(ctx, `SELECT currency, timezone, open_from FROM programs WHERE id = $1`, id).
-		Scan(&p.Currency, &tz, &openFrom)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fault.Missing("program", "no program %q", id)
+	p, _, err := loadProgramAccounts(ctx, q, id, nil)
+	return p, err
+}
+
+// loadProgramAccounts reads a program and those of its accounts named in
+// codes, in one round trip.
+func loadProgramAccounts(ctx context.Context, q Querier, id string, codes []string) (*Program, map[string]Account, error) {
+	if codes == nil {
+		codes = []string{}
 	}
+	rows, err := q.Query(ctx, `SELECT p.currency, p.timezone, p.open_from, a.id, a.code, a.normal_side, a.shards
+		FROM programs p LEFT JOIN accounts a ON a.program_id = p.id AND a.code = ANY($2)
+		WHERE p.id = $1`, id, codes)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: loading program %s: %w", id, err)
+		return nil, nil, fmt.Errorf("ledger: loading program %s: %w", id, err)
 	}
+	defer rows.Close()
+	var (
+		p        *Program
+		accounts = make(map[string]Account, len(codes))
+	)
+	for rows.Next() {
+		var (
+			currency, tz string
+			openFrom     *time.Time
+			accountID    *int64
+			code         *string
+			side, shards *int16
+		)
+		if err := rows.Scan(&currency, &tz, &openFrom, &accountID, &code, &side, &shards); err != nil {
+			return nil, nil, fmt.Errorf("ledger: scanning program %s: %w", id, err)
+		}
+		if p == nil {
+			if p, err = newProgram(id, currency, tz, openFrom); err != nil {
+				return nil, nil, err
+			}
+		}
+		if accountID != nil {
+			accounts[*code] = Account{ID: *accountID, Program: id, Code: *code, NormalSide: Side(*side), Currency: currency, Shards: int(*shards)}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("ledger: loading program %s: %w", id, err)
+	}
+	if p == nil {
+		return nil, nil, fault.Missing("program", "no program %q", id)
+	}
+	return p, accounts, nil
+}
+
+func newProgram(id, currency, tz string, openFrom *time.Time) (*Program, error) {
+	p := &Program{ID: id, Currency: currency}
+	var err error
 	if p.Location, err = time.LoadLocation(tz); err != nil {
 		return nil, fmt.Errorf("ledger: program %s time zone: %w", id, err)
 	}
@@ -86,7 +126,7 @@ func LoadProgram(ctx context.Context, q Querier, id string) (*Program, error) {
 		p.OpenFrom = *openFrom
 	}
 	p.Scale, _ = money.Scale(p.Currency)
-	return &p, nil
+	return p, nil
 }
 
 // OpenAccount creates an account unless it exists; an existing account must

@@ -56,8 +56,14 @@ func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn f
 			return fmt.Errorf("server: claiming key %q: %w", key, err)
 		}
 		if tag.RowsAffected() == 0 {
-			replayed = true
-			return loadResponse(ctx, tx, req.GetProgram(), key, hash, resp)
+			// The key was recorded (by a concurrent request this insert
+			// waited for, or earlier): answer as it did.
+			found, err := storedResponse(ctx, tx, req.GetProgram(), key, hash, resp)
+			if err == nil && !found {
+				err = fmt.Errorf("server: key %q is claimed but has no record", key)
+			}
+			replayed = found
+			return err
 		}
 		if err := fn(tx, hash); err != nil {
 			return err
@@ -73,16 +79,56 @@ func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn f
 	return replayed, err
 }
 
-func loadResponse(ctx context.Context, tx pgx.Tx, program, key string, hash []byte, resp proto.Message) error {
+// execIdempotent is exec for a command that runs many transactions of its
+// own and is idempotent by construction (a period close): the key is
+// checked before fn runs and recorded after it succeeds, so the same key
+// with another payload still fails AlreadyExists and a replay returns the
+// first response.
+func (s *Server) execIdempotent(ctx context.Context, req command, resp proto.Message, fn func() error) (bool, error) {
+	key := req.GetIdempotencyKey()
+	if key == "" || len(key) > MaxKeyLen {
+		return false, fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
+	}
+	hash := requestHash(req)
+	found, err := storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
+	if err != nil || found {
+		return found, err
+	}
+	if err := fn(); err != nil {
+		return false, err
+	}
+	body, err := proto.Marshal(resp)
+	if err != nil {
+		return false, fmt.Errorf("server: encoding response: %w", err)
+	}
+	method := string(req.ProtoReflect().Descriptor().FullName())
+	tag, err := s.db.Pool.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, req.GetProgram(), key, method, hash, body)
+	if err != nil {
+		return false, fmt.Errorf("server: recording key %q: %w", key, err)
+	}
+	if tag.RowsAffected() == 0 {
+		// A concurrent run recorded the key first; answer as it did.
+		return storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
+	}
+	return false, nil
+}
+
+// storedResponse loads the response recorded for key, if any.
+func storedResponse(ctx context.Context, q querier, program, key string, hash []byte, resp proto.Message) (bool, error) {
 	var stored, body []byte
-	if err := tx.QueryRow(ctx, `SELECT request_hash, response FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
-		program, key).Scan(&stored, &body); err != nil {
-		return fmt.Errorf("server: reading key %q: %w", key, err)
+	err := q.QueryRow(ctx, `SELECT request_hash, response FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
+		program, key).Scan(&stored, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("server: reading key %q: %w", key, err)
 	}
 	if !bytes.Equal(stored, hash) {
-		return fault.Exists("idempotency_key", "key %q was used for another request", key)
+		return false, fault.Exists("idempotency_key", "key %q was used for another request", key)
 	}
-	return proto.Unmarshal(body, resp)
+	return true, proto.Unmarshal(body, resp)
 }
 
 // requestHash is SHA-256 of the deterministic encoding of req without its

@@ -89,24 +89,26 @@ func (s *periodService) ClosePeriod(ctx context.Context, req *connect.Request[ac
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	if len(m.GetIdempotencyKey()) > MaxKeyLen {
-		return nil, fault.Invalid("idempotency_key", "at most %d characters", MaxKeyLen)
-	}
-	// A close is idempotent by its period, so the key needs no record.
-	res, err := s.closePeriod(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
+	resp := &accruev1.ClosePeriodResponse{}
+	// A close is idempotent by its period and runs many transactions; the
+	// key is recorded once it is done.
+	_, err := s.execIdempotent(ctx, m, resp, func() error {
+		res, err := s.closePeriod(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
+		if err != nil {
+			return err
+		}
+		prog, err := ledger.LoadProgram(ctx, s.db.Pool, m.GetProgram())
+		if err != nil {
+			return err
+		}
+		resp.Period, resp.Statements, resp.AlreadyClosed = res.Period, res.Statements, res.AlreadyClosed
+		resp.Released = res.Released.StringFixed(prog.Scale)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, m.GetProgram())
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&accruev1.ClosePeriodResponse{
-		Period:        res.Period,
-		Statements:    res.Statements,
-		Released:      res.Released.StringFixed(prog.Scale),
-		AlreadyClosed: res.AlreadyClosed,
-	}), nil
+	return connect.NewResponse(resp), nil
 }
 
 // closePeriod closes period of program, first closing every earlier period
