@@ -291,7 +291,10 @@ func (s *periodService) ListStatements(ctx context.Context, req *connect.Request
 	return connect.NewResponse(&accruev1.ListStatementsResponse{Statements: sts}), nil
 }
 
-// ExportStatements renders statements as CSV, one row per statement.
+// ExportStatements renders statements as CSV for finance: per statement,
+// an opening_balance row per account, one row per line, and a
+// closing_balance row per account, so each account's opening plus its
+// lines equals its closing.
 func (s *periodService) ExportStatements(ctx context.Context, req *connect.Request[accruev1.ExportStatementsRequest]) (*connect.Response[accruev1.ExportStatementsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
@@ -304,13 +307,20 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"partner", "period", "status", "released", "due_date",
-		"opening_pending", "opening_accrued", "opening_payable", "opening_in_payout",
-		"closing_pending", "closing_accrued", "closing_payable", "closing_in_payout", "lines"})
+		"date", "kind", "account", "amount", "description", "order", "customer", "transaction_id"})
 	for _, st := range sts {
-		o, c := st.GetOpening(), st.GetClosing()
-		_ = w.Write([]string{st.Partner, st.Period, st.Status, st.Released, st.DueDate,
-			o.GetPending(), o.GetAccrued(), o.GetPayable(), o.GetInPayout(),
-			c.GetPending(), c.GetAccrued(), c.GetPayable(), c.GetInPayout(), fmt.Sprint(len(st.Lines))})
+		head := []string{st.GetPartner(), st.GetPeriod(), st.GetStatus(), st.GetReleased(), st.GetDueDate()}
+		edge := func(kind, date string, b *accruev1.StatementBalances) {
+			for _, kv := range [][2]string{{kindPending, b.GetPending()}, {kindAccrued, b.GetAccrued()}, {kindPayable, b.GetPayable()}, {kindInPayout, b.GetInPayout()}} {
+				_ = w.Write(append(head[:5:5], date, kind, partnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", ""))
+			}
+		}
+		edge("opening_balance", st.GetPeriod()+"-01", st.GetOpening())
+		for _, l := range st.GetLines() {
+			_ = w.Write(append(head[:5:5], l.GetAt().AsTime().Format(time.DateOnly), l.GetKind(), l.GetAccount(), l.GetAmount(),
+				l.GetDescription(), l.GetOrder(), l.GetCustomer(), fmt.Sprint(l.GetTransactionId())))
+		}
+		edge("closing_balance", "", st.GetClosing())
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
