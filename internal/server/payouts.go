@@ -390,14 +390,18 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 		if err != nil {
 			return err
 		}
-		payable, accrued = decimal.Max(payable, decimal.Zero), decimal.Max(accrued, decimal.Zero)
-		if amount.GreaterThan(payable.Add(accrued)) {
+		// The limit is the net of both (SPEC §8): a clawback that took
+		// accrued below zero, or an advance that took payable below zero,
+		// lowers what may be spent.
+		available := payable.Add(accrued)
+		if amount.GreaterThan(available) {
 			return fault.Precondition("amount", "%s exceeds the available %s (payable %s + accrued %s)",
-				amount.StringFixed(prog.Scale), payable.Add(accrued).StringFixed(prog.Scale),
+				amount.StringFixed(prog.Scale), decimal.Max(available, decimal.Zero).StringFixed(prog.Scale),
 				payable.StringFixed(prog.Scale), accrued.StringFixed(prog.Scale))
 		}
 		sp := spend{ID: m.GetSpend(), Partner: p.ID, Order: m.GetOrder(), Amount: amount, At: at}
-		sp.FromPayable = decimal.Min(amount, payable)
+		// Payable first, as far as it is positive; the rest from accrued.
+		sp.FromPayable = decimal.Min(amount, decimal.Max(payable, decimal.Zero))
 		sp.FromAccrued = amount.Sub(sp.FromPayable)
 		var mv movement
 		mv.move(payableCode, storeCredit, sp.FromPayable)
