@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
 )
 
 type shardKey struct {
@@ -140,4 +142,19 @@ func PeriodBalances(ctx context.Context, q Querier, program, prefix, period stri
 func isUniqueViolation(err error, constraint string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}
+
+// AccountBalance returns one account's stored balance on its normal side,
+// in one round trip; fault NotFound when the account does not exist.
+func AccountBalance(ctx context.Context, q Querier, program, code string) (decimal.Decimal, error) {
+	var amount *string
+	err := q.QueryRow(ctx, `SELECT (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
+		FROM accounts a WHERE a.program_id = $1 AND a.code = $2`, program, code).Scan(&amount)
+	if isNoRows(err) || (err == nil && amount == nil) {
+		return decimal.Zero, fault.Missing("account", "no account %q in program %s", code, program)
+	}
+	if err != nil {
+		return decimal.Zero, fmt.Errorf("ledger: reading balance of %s: %w", code, err)
+	}
+	return decimal.RequireFromString(*amount), nil
 }

@@ -182,13 +182,17 @@ func loadAccounts(ctx context.Context, q Querier, program string, codes []string
 // close (which updates the row) cannot slip in between deciding a posting's
 // booking period and committing it.
 func LockProgram(ctx context.Context, tx pgx.Tx, id string) (*Program, error) {
-	var openFrom *time.Time
-	err := tx.QueryRow(ctx, `SELECT open_from FROM programs WHERE id = $1 FOR SHARE`, id).Scan(&openFrom)
+	var (
+		currency, tz string
+		openFrom     *time.Time
+	)
+	err := tx.QueryRow(ctx, `SELECT currency, timezone, open_from FROM programs WHERE id = $1 FOR SHARE`, id).
+		Scan(&currency, &tz, &openFrom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.Missing("program", "no program %q", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: locking program %s: %w", id, err)
 	}
-	return LoadProgram(ctx, tx, id)
+	return newProgram(id, currency, tz, openFrom)
 }

@@ -95,18 +95,6 @@ func (s *Server) versionAt(ctx context.Context, q querier, program string, t tim
 	return v, p, err
 }
 
-// balance returns one account's current balance on its normal side.
-func balance(ctx context.Context, q querier, program, account string) (decimal.Decimal, error) {
-	bs, err := ledger.Balances(ctx, q, program, []string{account}, time.Time{})
-	if err != nil {
-		return decimal.Zero, err
-	}
-	if len(bs) == 0 {
-		return decimal.Zero, nil
-	}
-	return bs[0].Amount, nil
-}
-
 // parseAmount reads a non-negative wire amount in the program's currency.
 func parseAmount(field, s string, scale int32) (decimal.Decimal, error) {
 	d, err := money.Parse(s, scale)

@@ -263,7 +263,7 @@ func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) erro
 		o.NoEarn = reasonSuspended
 		return nil
 	}
-	volume, err := balance(ctx, tx, ev.program, partnerAccount(o.Partner, kindSales))
+	volume, err := ledger.AccountBalance(ctx, tx, ev.program, partnerAccount(o.Partner, kindSales))
 	if err != nil {
 		return err
 	}

@@ -335,7 +335,7 @@ func (s *Server) partnerView(ctx context.Context, q querier, program, id string,
 	if until != nil {
 		out.ParentUntil = stamp(*until)
 	}
-	volume, err := balance(ctx, q, program, partnerAccount(id, kindSales))
+	volume, err := ledger.AccountBalance(ctx, q, program, partnerAccount(id, kindSales))
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 			return fault.Precondition("partner", "partner %s is %s and cannot be paid out", p.ID, p.Status)
 		}
 		payableCode := partnerAccount(p.ID, kindPayable)
-		payable, err := balance(ctx, tx, prog.ID, payableCode)
+		payable, err := ledger.AccountBalance(ctx, tx, prog.ID, payableCode)
 		if err != nil {
 			return err
 		}
@@ -382,11 +382,11 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 			return fault.Precondition("partner", "partner %s is %s and cannot spend earnings", p.ID, p.Status)
 		}
 		payableCode, accruedCode := partnerAccount(p.ID, kindPayable), partnerAccount(p.ID, kindAccrued)
-		payable, err := balance(ctx, tx, prog.ID, payableCode)
+		payable, err := ledger.AccountBalance(ctx, tx, prog.ID, payableCode)
 		if err != nil {
 			return err
 		}
-		accrued, err := balance(ctx, tx, prog.ID, accruedCode)
+		accrued, err := ledger.AccountBalance(ctx, tx, prog.ID, accruedCode)
 		if err != nil {
 			return err
 		}

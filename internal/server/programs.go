@@ -143,7 +143,7 @@ func (s *programService) SimulateOrder(ctx context.Context, req *connect.Request
 		if _, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false); err != nil {
 			return nil, err
 		}
-		volume, err := balance(ctx, s.db.Pool, m.GetProgram(), partnerAccount(m.GetPartner(), kindSales))
+		volume, err := ledger.AccountBalance(ctx, s.db.Pool, m.GetProgram(), partnerAccount(m.GetPartner(), kindSales))
 		if err != nil {
 			return nil, err
 		}
