@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shopspring/decimal"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accrue/accrue/internal/clock"
+	"github.com/accrue/accrue/internal/database"
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/server"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const twoProcessRules = `currency: USD
+commission: {default: 10%}
+payout: {minimum: "50.00"}
+statements: {schedule: "0 0 1 * *", due_day: 15}
+`
+
+// TestTwoProcessesCloseEachPeriodOnce starts two accrued processes on one
+// database holding a program whose months January..(last month) have not
+// been closed. Both schedulers catch up at start and race for the same
+// closes; every period must end up closed once: one statement per partner
+// and period, one release per partner and period, and a journal that
+// verifies.
+func TestTwoProcessesCloseEachPeriodOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	ctx := context.Background()
+	url := pgtest.DatabaseURL(t)
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Pool.Close)
+
+	// The history, written in-process with a simulated clock in January.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seed(t, server.New(db, clock.NewSim(start), nil), start)
+
+	bin := filepath.Join(t.TempDir(), "accrued")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var procs []*exec.Cmd
+	for i := range 2 {
+		cmd := exec.Command(bin, "--listen", freeAddr(t), "--database-url", url)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting accrued %d: %v", i, err)
+		}
+		procs = append(procs, cmd)
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			_ = p.Process.Signal(os.Interrupt)
+			_ = p.Wait()
+		}
+	})
+
+	lastMonth := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
+	wantPeriods := 0
+	for p := start; p.Format("2006-01") <= lastMonth; p = p.AddDate(0, 1, 0) {
+		wantPeriods++
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var closed int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM periods WHERE program_id = 'shop' AND status = 'closed'`).Scan(&closed); err != nil {
+			t.Fatal(err)
+		}
+		if closed == wantPeriods {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d periods closed after 2 minutes", closed, wantPeriods)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var statements, releases, dupStatements int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM statements WHERE program_id = 'shop' AND period = '2026-01'`).Scan(&statements); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM transactions WHERE program_id = 'shop' AND kind = 'release'`).Scan(&releases); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT partner_id, period FROM statements WHERE program_id = 'shop'
+		GROUP BY 1, 2 HAVING count(*) > 1) d`).Scan(&dupStatements); err != nil {
+		t.Fatal(err)
+	}
+	// ann earned 60.00 and bob 40.00 in January: ann is released, bob is
+	// carried (and, with nothing more, stays below the minimum).
+	if statements != 2 || releases != 1 || dupStatements != 0 {
+		t.Fatalf("January statements %d (want 2), releases %d (want 1), duplicated statements %d", statements, releases, dupStatements)
+	}
+	var payable string
+	if err := db.Pool.QueryRow(ctx, `SELECT (-SUM(b.balance))::text FROM balances b JOIN accounts a ON a.id = b.account_id
+		WHERE a.program_id = 'shop' AND a.code = 'partner:ann:payable'`).Scan(&payable); err != nil {
+		t.Fatal(err)
+	}
+	if !decimal.RequireFromString(payable).Equal(decimal.RequireFromString("60.00")) {
+		t.Fatalf("ann payable %s, want 60.00 released once", payable)
+	}
+}
+
+// seed writes the program and January's history through the services:
+// ann earns 60.00, bob 40.00.
+func seed(t *testing.T, srv *server.Server, start time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	programs := accruev1connect.NewProgramServiceClient(hs.Client(), hs.URL)
+	partners := accruev1connect.NewPartnerServiceClient(hs.Client(), hs.URL)
+	orders := accruev1connect.NewOrderServiceClient(hs.Client(), hs.URL)
+	at := func(d int) *timestamppb.Timestamp { return timestamppb.New(start.AddDate(0, 0, d)) }
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "shop", IdempotencyKey: "rules", At: at(0), Document: twoProcessRules})))
+	for _, id := range []string{"ann", "bob"} {
+		must(partners.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{Program: "shop", IdempotencyKey: "reg-" + id,
+			At: at(1), Partner: id, Code: id})))
+	}
+	for i, o := range []struct{ partner, amount string }{{"ann", "600.00"}, {"bob", "400.00"}} {
+		must(orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "shop", IdempotencyKey: fmt.Sprint("o", i),
+			At: at(5 + i), Order: fmt.Sprint("o", i), Customer: "c", PartnerCode: o.partner,
+			Lines: []*accruev1.OrderLine{{Product: "bag", Amount: o.amount}}})))
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
