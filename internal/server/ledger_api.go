@@ -292,7 +292,7 @@ func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
 		// created_at is the database's wall time, so the cutoff is too.
 		var cutoff time.Time
-		if err := tx.QueryRow(ctx, `SELECT now() - make_interval(secs => $1)`, ledger.SealLag.Seconds()).Scan(&cutoff); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag).Scan(&cutoff); err != nil {
 			return fmt.Errorf("server: reading the seal cutoff: %w", err)
 		}
 		_, err := ledger.Seal(ctx, tx, program, cutoff)

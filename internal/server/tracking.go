@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -125,79 +127,108 @@ func attribute(ctx context.Context, q querier, program string, prog *rules.Progr
 	return a, nil
 }
 
+// statsKey is one row of the statistics: partner × UTM source × month.
+type statsKey struct {
+	partner, source, month string
+}
+
+// statsQueries aggregate clicks, attributed orders and posted commission by
+// partner, UTM source and month in the program's time zone ($3). An order's
+// source is its click's; an order attributed by code has source "".
+const (
+	statsClicks = `SELECT partner_id, utm_source, date_trunc('month', timezone($3, at)), count(*), count(DISTINCT visitor)
+		FROM clicks WHERE program_id = $1 AND ($2 = '' OR partner_id = $2) GROUP BY 1, 2, 3`
+	statsOrders = `SELECT o.partner_id, COALESCE(c.utm_source, ''), date_trunc('month', timezone($3, o.paid_at)), count(*),
+			sum(o.shipping + COALESCE((SELECT sum((l ->> 'amount')::numeric) FROM jsonb_array_elements(o.lines) l), 0))::text
+		FROM orders o LEFT JOIN clicks c ON c.id = o.click_id
+		WHERE o.program_id = $1 AND o.partner_id <> '' AND ($2 = '' OR o.partner_id = $2) GROUP BY 1, 2, 3`
+	statsCommission = `SELECT o.partner_id, COALESCE(c.utm_source, ''), date_trunc('month', timezone($3, o.paid_at)), (-sum(e.amount))::text
+		FROM orders o LEFT JOIN clicks c ON c.id = o.click_id
+		JOIN transactions t ON t.program_id = o.program_id AND t.refs ->> 'order' = o.id AND t.kind IN ('order.accrual', 'order.adjustment')
+		JOIN entries e ON e.transaction_id = t.id
+		JOIN accounts a ON a.id = e.account_id AND a.code IN ('partner:' || o.partner_id || ':pending', 'partner:' || o.partner_id || ':accrued')
+		WHERE o.program_id = $1 AND o.partner_id <> '' AND ($2 = '' OR o.partner_id = $2) GROUP BY 1, 2, 3`
+)
+
+// GetStats reports, per partner × UTM source × month: clicks, unique
+// visitors, attributed orders, their revenue, the direct commission posted
+// for them, and the conversion rate (orders per unique visitor).
 func (s *trackingService) GetStats(ctx context.Context, req *connect.Request[accruev1.GetStatsRequest]) (*connect.Response[accruev1.GetStatsResponse], error) {
 	m := req.Msg
 	prog, err := ledger.LoadProgram(ctx, s.db.Pool, m.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	from, to := m.GetFromMonth(), m.GetToMonth()
-	if to == "" {
-		to = "9999-12"
-	}
-	rows, err := s.db.Pool.Query(ctx, `
-		WITH c AS (
-			SELECT partner_id, utm_source, to_char(at AT TIME ZONE $3, 'YYYY-MM') AS month, visitor FROM clicks
-			WHERE program_id = $1 AND ($2 = '' OR partner_id = $2)),
-		o AS (
-			SELECT o.partner_id, COALESCE(c.utm_source, '') AS utm_source, to_char(o.paid_at AT TIME ZONE $3, 'YYYY-MM') AS month,
-				o.lines, o.shipping, o.state
-			FROM orders o LEFT JOIN clicks c ON c.id = o.click_id
-			WHERE o.program_id = $1 AND o.partner_id <> '' AND ($2 = '' OR o.partner_id = $2)),
-		keys AS (SELECT partner_id, utm_source, month FROM c UNION SELECT partner_id, utm_source, month FROM o)
-		SELECT k.partner_id, k.utm_source, k.month,
-			(SELECT count(*) FROM c WHERE c.partner_id = k.partner_id AND c.utm_source = k.utm_source AND c.month = k.month),
-			(SELECT count(DISTINCT visitor) FROM c WHERE c.partner_id = k.partner_id AND c.utm_source = k.utm_source AND c.month = k.month),
-			(SELECT count(*) FROM o WHERE o.partner_id = k.partner_id AND o.utm_source = k.utm_source AND o.month = k.month),
-			(SELECT COALESCE(sum(o.shipping + (SELECT COALESCE(sum((l->>'amount')::numeric), 0) FROM jsonb_array_elements(o.lines) l)), 0)::text
-				FROM o WHERE o.partner_id = k.partner_id AND o.utm_source = k.utm_source AND o.month = k.month)
-		FROM keys k WHERE k.month >= $4 AND k.month <= $5 ORDER BY 1, 3, 2`,
-		prog.ID, m.GetPartner(), prog.Location.String(), from, to)
-	if err != nil {
-		return nil, fmt.Errorf("server: computing stats: %w", err)
-	}
-	defer rows.Close()
-	resp := &accruev1.GetStatsResponse{}
-	for rows.Next() {
-		r := &accruev1.StatsRow{}
-		var revenue string
-		if err := rows.Scan(&r.Partner, &r.UtmSource, &r.Month, &r.Clicks, &r.UniqueVisitors, &r.Orders, &revenue); err != nil {
-			return nil, fmt.Errorf("server: scanning stats: %w", err)
+	rows := map[statsKey]*accruev1.StatsRow{}
+	row := func(k statsKey) *accruev1.StatsRow {
+		if r, ok := rows[k]; ok {
+			return r
 		}
-		r.Revenue = decimal.RequireFromString(revenue).StringFixed(prog.Scale)
+		r := &accruev1.StatsRow{Partner: k.partner, UtmSource: k.source, Month: k.month}
+		rows[k] = r
+		return r
+	}
+	args := []any{prog.ID, m.GetPartner(), prog.Location.String()}
+	err = s.aggregate(ctx, statsClicks, args, func(k statsKey, vals []any) {
+		r := row(k)
+		r.Clicks, r.UniqueVisitors = *vals[0].(*int64), *vals[1].(*int64)
+	}, new(int64), new(int64))
+	if err == nil {
+		err = s.aggregate(ctx, statsOrders, args, func(k statsKey, vals []any) {
+			r := row(k)
+			r.Orders, r.Revenue = *vals[0].(*int64), decimal.RequireFromString(*vals[1].(*string)).StringFixed(prog.Scale)
+		}, new(int64), new(string))
+	}
+	if err == nil {
+		err = s.aggregate(ctx, statsCommission, args, func(k statsKey, vals []any) {
+			row(k).Commission = decimal.RequireFromString(*vals[0].(*string)).StringFixed(prog.Scale)
+		}, new(string))
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp := &accruev1.GetStatsResponse{}
+	zero := decimal.Zero.StringFixed(prog.Scale)
+	for _, r := range rows {
+		if (m.GetFromMonth() != "" && r.Month < m.GetFromMonth()) || (m.GetToMonth() != "" && r.Month > m.GetToMonth()) {
+			continue
+		}
+		if r.Revenue == "" {
+			r.Revenue = zero
+		}
+		if r.Commission == "" {
+			r.Commission = zero
+		}
 		r.ConversionRate = "0"
 		if r.UniqueVisitors > 0 {
 			r.ConversionRate = decimal.NewFromInt(r.Orders).DivRound(decimal.NewFromInt(r.UniqueVisitors), 4).String()
 		}
 		resp.Rows = append(resp.Rows, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.fillCommission(ctx, prog, m, resp.Rows); err != nil {
-		return nil, err
-	}
+	slices.SortFunc(resp.Rows, func(a, b *accruev1.StatsRow) int {
+		return cmp.Or(cmp.Compare(a.Partner, b.Partner), cmp.Compare(a.Month, b.Month), cmp.Compare(a.UtmSource, b.UtmSource))
+	})
 	return connect.NewResponse(resp), nil
 }
 
-// fillCommission adds the commission posted for each stats row's orders,
-// from the journal.
-func (s *trackingService) fillCommission(ctx context.Context, prog *ledger.Program, m *accruev1.GetStatsRequest, rows []*accruev1.StatsRow) error {
-	for _, r := range rows {
-		var sum string
-		err := s.db.Pool.QueryRow(ctx, `
-			SELECT COALESCE(-sum(e.amount), 0)::text FROM orders o
-			LEFT JOIN clicks c ON c.id = o.click_id
-			JOIN transactions t ON t.program_id = o.program_id AND t.refs ->> 'order' = o.id
-			JOIN entries e ON e.transaction_id = t.id
-			JOIN accounts a ON a.id = e.account_id AND a.code IN ($3 || 'pending', $3 || 'accrued')
-			WHERE o.program_id = $1 AND o.partner_id = $2 AND COALESCE(c.utm_source, '') = $4
-			  AND to_char(o.paid_at AT TIME ZONE $5, 'YYYY-MM') = $6 AND t.kind IN ('order.accrual', 'order.adjustment')`,
-			prog.ID, r.Partner, "partner:"+r.Partner+":", r.UtmSource, prog.Location.String(), r.Month).Scan(&sum)
-		if err != nil {
-			return fmt.Errorf("server: summing commission: %w", err)
-		}
-		r.Commission = decimal.RequireFromString(sum).StringFixed(prog.Scale)
+// aggregate runs one statistics query whose rows are (partner, source,
+// month, vals...) and hands each to add.
+func (s *trackingService) aggregate(ctx context.Context, sql string, args []any, add func(statsKey, []any), vals ...any) error {
+	rows, err := s.db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("server: computing stats: %w", err)
 	}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k     statsKey
+			month time.Time
+		)
+		if err := rows.Scan(append([]any{&k.partner, &k.source, &month}, vals...)...); err != nil {
+			return fmt.Errorf("server: scanning stats: %w", err)
+		}
+		k.month = month.Format("2006-01")
+		add(k, vals)
+	}
+	return rows.Err()
 }
