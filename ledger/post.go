@@ -69,7 +69,7 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	}
 	results := tx.SendBatch(ctx, batch)
 	for i := range ps {
-		fresh, err := readInsert(results, &txs[i])
+		fresh, err := readInsert(results, accounts, &txs[i])
 		if err != nil {
 			results.Close()
 			return nil, nil, err
@@ -199,7 +199,7 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 		SELECT t.id, u.account_id, u.amount, $5, $6
 		FROM t, unnest($11::bigint[], $12::numeric[]) WITH ORDINALITY AS u(account_id, amount, n)
 		ORDER BY u.n
-		RETURNING transaction_id, id`,
+		RETURNING transaction_id, id, account_id, amount::text`,
 		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts)
 	return t, requestHash, nil
 }
@@ -212,23 +212,32 @@ func insertError(t *Transaction, err error) error {
 }
 
 // readInsert reads one queued insert's ids into t; fresh is false when the
-// key existed (then nothing was written).
-func readInsert(results pgx.BatchResults, t *Transaction) (fresh bool, err error) {
+// key existed (then nothing was written). RETURNING promises no order, so
+// each returned entry is matched to a leg by account and amount (legs alike
+// in both are interchangeable).
+func readInsert(results pgx.BatchResults, accounts map[string]Account, t *Transaction) (fresh bool, err error) {
 	rows, err := results.Query()
 	if err != nil {
 		return false, insertError(t, err)
 	}
+	assigned := make([]bool, len(t.Entries))
 	n := 0
 	for rows.Next() {
-		if n >= len(t.Entries) {
-			rows.Close()
-			panic(fmt.Sprintf("ledger: transaction %s wrote more entries than its %d legs", t.Key, len(t.Entries)))
-		}
-		if err := rows.Scan(&t.ID, &t.Entries[n].ID); err != nil {
+		var (
+			entryID, accountID int64
+			amount             string
+		)
+		if err := rows.Scan(&t.ID, &entryID, &accountID, &amount); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("ledger: scanning entry id: %w", err)
 		}
-		t.Entries[n].TransactionID = t.ID
+		i := matchLeg(t.Entries, assigned, accounts, accountID, decimal.RequireFromString(amount))
+		if i < 0 {
+			rows.Close()
+			panic(fmt.Sprintf("ledger: transaction %s wrote an entry (account %d, %s) that is none of its legs", t.Key, accountID, amount))
+		}
+		assigned[i] = true
+		t.Entries[i].ID, t.Entries[i].TransactionID = entryID, t.ID
 		n++
 	}
 	rows.Close()
@@ -239,6 +248,16 @@ func readInsert(results pgx.BatchResults, t *Transaction) (fresh bool, err error
 		panic(fmt.Sprintf("ledger: wrote %d of %d entries of %s", n, len(t.Entries), t.Key))
 	}
 	return n > 0, nil
+}
+
+// matchLeg returns the first unassigned entry on accountID for amount, or -1.
+func matchLeg(entries []Entry, assigned []bool, accounts map[string]Account, accountID int64, amount decimal.Decimal) int {
+	for i, e := range entries {
+		if !assigned[i] && accounts[e.Account].ID == accountID && e.Amount.Equal(amount) {
+			return i
+		}
+	}
+	return -1
 }
 
 // replay returns the transaction an earlier request with key posted, or

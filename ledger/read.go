@@ -93,6 +93,9 @@ func scanEntry(row pgx.Row) (Entry, error) {
 type TransactionFilter struct {
 	// Refs: only transactions whose references include all of these.
 	Refs map[string]string
+	// Order: only transactions referencing this order; served by the
+	// expression index on refs->>'order'.
+	Order string
 	// AfterID is the keyset cursor: only ids greater than it.
 	AfterID int64
 	Limit   int
@@ -102,9 +105,13 @@ type TransactionFilter struct {
 func ListTransactions(ctx context.Context, q Querier, program string, f TransactionFilter) ([]Transaction, error) {
 	limit := pageSize(f.Limit)
 	refs, _ := json.Marshal(nonNil(f.Refs))
-	rows, err := q.Query(ctx, `SELECT `+txColumns+` FROM transactions t
-		WHERE t.program_id = $1 AND t.id > $2 AND t.refs @> $3::jsonb ORDER BY t.id LIMIT $4`,
-		program, f.AfterID, refs, limit)
+	where := `t.program_id = $1 AND t.id > $2 AND t.refs @> $3::jsonb`
+	args := []any{program, f.AfterID, refs, limit}
+	if f.Order != "" {
+		where += ` AND t.refs ->> 'order' = $5`
+		args = append(args, f.Order)
+	}
+	rows, err := q.Query(ctx, `SELECT `+txColumns+` FROM transactions t WHERE `+where+` ORDER BY t.id LIMIT $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: listing transactions: %w", err)
 	}

@@ -176,3 +176,28 @@ func TestVerifyDetectsInsertedTransaction(t *testing.T) {
 		t.Fatalf("Verify reported:\n%s\nwant seal 1 to count an extra transaction", got)
 	}
 }
+
+// TestVerifyDetectsMovedEntry moves one entry to another period and
+// another instant as the owner (what would shift money between statements
+// and as-of balances without changing any amount): Verify names it.
+func TestVerifyDetectsMovedEntry(t *testing.T) {
+	ctx := context.Background()
+	db, url := openDB(t)
+	setupProgram(t, db, chart...)
+	txs := sealedJournal(t, db, 4)
+	victim := txs[1]
+
+	owner := ownerPool(t, url)
+	for _, sql := range []string{
+		`UPDATE entries SET period = '2030-01' WHERE id = $1`,
+		`UPDATE entries SET at = at + interval '40 days' WHERE id = $1`,
+	} {
+		if tag, err := owner.Exec(ctx, sql, victim.Entries[1].ID); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("tampering as the owner: %v", err)
+		}
+	}
+	got := problems(t, db.Pool)
+	if want := fmt.Sprintf("transaction %d: entry %d says", victim.ID, victim.Entries[1].ID); !strings.Contains(got, want) {
+		t.Fatalf("Verify reported:\n%s\nwant a line starting %q", got, want)
+	}
+}

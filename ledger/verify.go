@@ -144,6 +144,12 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 			sum := decimal.Zero
 			for _, e := range t.Entries {
 				sum = sum.Add(e.Amount)
+				// Entries copy their transaction's time and period (for the
+				// indexes); a copy that differs was altered.
+				if !e.At.Equal(t.At) || e.Period != t.Period {
+					r.problem("transaction %d: entry %d says %s in %s, the transaction %s in %s", t.ID, e.ID,
+						e.At.Format(time.RFC3339Nano), e.Period, t.At.Format(time.RFC3339Nano), t.Period)
+				}
 			}
 			if len(t.Entries) < 2 || !sum.IsZero() {
 				r.problem("transaction %d: %d entries summing to %s", t.ID, len(t.Entries), sum)

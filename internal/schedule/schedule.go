@@ -1,10 +1,10 @@
 // Package schedule runs accrue's scheduled jobs in real time. Which jobs are
 // due, and running them exactly once across processes, is the server's
-// business (Server.RunDueCloses keeps a per-program cursor in the
-// database); this package only decides when to ask: once at start, to
-// catch up on ticks missed while no process ran, then every interval.
-// A replay does not use it: it calls RunDueCloses itself with simulated
-// time before each step.
+// business (Server.RunScheduled keeps a per-program cursor of statement
+// ticks in the database and seals the journals); this package only decides
+// when to ask: once at start, to catch up on ticks missed while no process
+// ran, then every interval. A replay does not use it: it calls
+// Server.RunDueCloses itself with simulated time before each step.
 package schedule
 
 import (
@@ -19,10 +19,10 @@ import (
 // are cron expressions with minute resolution, so a minute is enough.
 const DefaultInterval = time.Minute
 
-// Runner runs every scheduled job due at or before now; *server.Server
-// implements it.
+// Runner runs every scheduled job due at or before now (statement closes,
+// journal sealing); *server.Server implements it.
 type Runner interface {
-	RunDueCloses(ctx context.Context, now time.Time) error
+	RunScheduled(ctx context.Context, now time.Time) error
 }
 
 // Run asks r for due jobs at once and then every DefaultInterval until ctx
@@ -31,7 +31,7 @@ func Run(ctx context.Context, r Runner, clk clock.Clock, log *slog.Logger) error
 	return RunEvery(ctx, r, clk, DefaultInterval, log)
 }
 
-// RunEvery calls r.RunDueCloses with clk's time at once and then every
+// RunEvery calls r.RunScheduled with clk's time at once and then every
 // interval (DefaultInterval when not positive) until ctx ends, and returns
 // ctx's error. A failed run is logged and retried at the next interval:
 // each run is idempotent and resumes whatever the last one left undone.
@@ -45,7 +45,7 @@ func RunEvery(ctx context.Context, r Runner, clk clock.Clock, interval time.Dura
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		if err := r.RunDueCloses(ctx, clk.Now()); err != nil && ctx.Err() == nil {
+		if err := r.RunScheduled(ctx, clk.Now()); err != nil && ctx.Err() == nil {
 			log.Error("scheduled jobs failed; retrying at the next interval", "err", err)
 		}
 		select {

@@ -21,7 +21,7 @@ type recorder struct {
 	want  int
 }
 
-func (r *recorder) RunDueCloses(_ context.Context, now time.Time) error {
+func (r *recorder) RunScheduled(_ context.Context, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, now)

@@ -32,6 +32,35 @@ var platformAccounts = []struct {
 // this many balance rows.
 const hotShards = 16
 
+// Journal transaction kinds the domain posts. The raw ledger API may
+// neither post nor reverse them: their consequences live in domain tables
+// (orders, payouts, spends, statements) and are corrected by domain
+// commands (refund, cancel, fail, reverse spend).
+const (
+	kindAccrual       = "order.accrual"
+	kindAdjustment    = "order.adjustment"
+	kindMaturing      = "maturing"
+	kindRelease       = "release"
+	kindPayout        = "payout"
+	kindPayoutSettled = "payout_settled"
+	kindPayoutFailed  = "payout_failed"
+	kindSpend         = "spend"
+	kindSpendReversal = "spend_reversal"
+)
+
+var domainKinds = map[string]bool{
+	kindAccrual: true, kindAdjustment: true, kindMaturing: true, kindRelease: true, kindPayout: true,
+	kindPayoutSettled: true, kindPayoutFailed: true, kindSpend: true, kindSpendReversal: true,
+}
+
+// Journal idempotency keys the domain derives: "cmd:" + a command's key,
+// "close:<period>:..." for a close. Raw ledger keys may not use them.
+var reservedKeyPrefixes = []string{"cmd:", "close:"}
+
+// Account code prefixes the domain manages; the raw API may post to them
+// (a manual adjustment) but not open them.
+var managedAccountPrefixes = []string{"partner:", "platform:"}
+
 // Partner account kinds (SPEC §2); all credit-normal.
 const (
 	kindSales    = "sales"
@@ -80,15 +109,33 @@ func loadPartner(ctx context.Context, q querier, program, id, field string, forU
 	return p, nil
 }
 
-// versionAt returns the rules version in force at t: the latest whose
-// effective time is at or before t, or the first version when t precedes
-// them all.
+// lockProgramExclusive takes the program row FOR UPDATE: it waits for
+// in-flight order events (which hold it FOR SHARE) and keeps new ones out
+// until commit. Used by rare structural changes: rules versions, re-links.
+func lockProgramExclusive(ctx context.Context, tx pgx.Tx, program string) error {
+	var id string
+	err := tx.QueryRow(ctx, `SELECT id FROM programs WHERE id = $1 FOR UPDATE`, program).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fault.Missing("program", "no program %q", program)
+	}
+	if err != nil {
+		return fmt.Errorf("server: locking program %s: %w", program, err)
+	}
+	return nil
+}
+
+// versionAt returns the rules version in force at t: the one effective
+// latest at or before t (the higher version on a tie), or the earliest
+// effective version when t precedes them all.
 func (s *Server) versionAt(ctx context.Context, q querier, program string, t time.Time) (int32, *rules.Program, error) {
 	var v int32
 	err := q.QueryRow(ctx, `SELECT COALESCE(
-			(SELECT max(version) FROM rule_versions WHERE program_id = $1 AND effective_at <= $2),
-			(SELECT min(version) FROM rule_versions WHERE program_id = $1))`, program, t).Scan(&v)
-	if err != nil || v == 0 {
+			(SELECT version FROM rule_versions WHERE program_id = $1 AND effective_at <= $2 ORDER BY effective_at DESC, version DESC LIMIT 1),
+			(SELECT version FROM rule_versions WHERE program_id = $1 ORDER BY effective_at, version LIMIT 1), 0)`, program, t).Scan(&v)
+	if err != nil {
+		return 0, nil, fmt.Errorf("server: finding the rules of %s at %s: %w", program, t.Format(time.RFC3339), err)
+	}
+	if v == 0 {
 		return 0, nil, fault.Missing("program", "program %q has no rules", program)
 	}
 	p, err := s.rulesVersion(ctx, q, program, v)

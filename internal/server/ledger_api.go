@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -63,6 +65,11 @@ func balancesToProto(bs []ledger.Balance, scale int32) []*accruev1.Balance {
 }
 
 func (s *ledgerService) OpenAccount(ctx context.Context, req *connect.Request[accruev1.OpenAccountRequest]) (*connect.Response[accruev1.OpenAccountResponse], error) {
+	for _, prefix := range managedAccountPrefixes {
+		if strings.HasPrefix(req.Msg.GetCode(), prefix) {
+			return nil, fault.Invalid("code", "accounts under %q are opened by programs and partners, not by hand", prefix)
+		}
+	}
 	var a ledger.Account
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -82,8 +89,8 @@ func (s *ledgerService) PostTransaction(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	if m.GetIdempotencyKey() == "" {
-		return nil, fault.Invalid("idempotency_key", "required")
+	if err := checkRawPosting(m.GetIdempotencyKey(), m.GetKind()); err != nil {
+		return nil, err
 	}
 	if m.GetCurrency() != "" {
 		if _, ok := money.Scale(m.GetCurrency()); !ok {
@@ -96,7 +103,9 @@ func (s *ledgerService) PostTransaction(ctx context.Context, req *connect.Reques
 		scale    int32
 	)
 	err = s.db.Run(ctx, func(tx pgx.Tx) error {
-		prog, err := ledger.LoadProgram(ctx, tx, m.GetProgram())
+		// The share lock keeps a close from moving the open period between
+		// choosing this posting's booking period and committing it.
+		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
 		if err != nil {
 			return err
 		}
@@ -140,6 +149,23 @@ func (s *ledgerService) GetTransaction(ctx context.Context, req *connect.Request
 	return connect.NewResponse(&accruev1.GetTransactionResponse{Transaction: transactionToProto(t, prog.Scale)}), nil
 }
 
+// checkRawPosting keeps raw ledger writes out of the domain's namespace:
+// its idempotency keys and its transaction kinds.
+func checkRawPosting(key, kind string) error {
+	if key == "" {
+		return fault.Invalid("idempotency_key", "required")
+	}
+	for _, prefix := range reservedKeyPrefixes {
+		if strings.HasPrefix(key, prefix) {
+			return fault.Invalid("idempotency_key", "keys starting with %q are reserved for accrue's own postings", prefix)
+		}
+	}
+	if domainKinds[kind] {
+		return fault.Invalid("kind", "%q is posted by accrue's order, close, payout and spend commands only", kind)
+	}
+	return nil
+}
+
 // pageCursor decodes a keyset page token (the last id seen).
 func pageCursor(token string) (int64, error) {
 	if token == "" {
@@ -167,7 +193,11 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 		if !ok {
 			return nil, fault.Invalid("reference", "want key=value, got %q", r)
 		}
-		f.Refs = map[string]string{k: v}
+		if k == "order" {
+			f.Order = v
+		} else {
+			f.Refs = map[string]string{k: v}
+		}
 	}
 	ts, err := ledger.ListTransactions(ctx, s.db.Pool, prog.ID, f)
 	if err != nil {
@@ -205,8 +235,8 @@ func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Req
 	if err != nil {
 		return nil, err
 	}
-	if m.GetIdempotencyKey() == "" {
-		return nil, fault.Invalid("idempotency_key", "required")
+	if err := checkRawPosting(m.GetIdempotencyKey(), "reversal"); err != nil {
+		return nil, err
 	}
 	var (
 		out      ledger.Transaction
@@ -214,11 +244,18 @@ func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Req
 		scale    int32
 	)
 	err = s.db.Run(ctx, func(tx pgx.Tx) error {
-		prog, err := ledger.LoadProgram(ctx, tx, m.GetProgram())
+		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
 		if err != nil {
 			return err
 		}
 		scale = prog.Scale
+		orig, err := ledger.Get(ctx, tx, prog.ID, m.GetTransactionId())
+		if err != nil {
+			return err
+		}
+		if domainKinds[orig.Kind] {
+			return fault.Precondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
+		}
 		out, replayed, err = ledger.Reverse(ctx, tx, prog.ID, m.GetTransactionId(), m.GetIdempotencyKey(), at, m.GetReason())
 		return err
 	})
@@ -289,16 +326,7 @@ func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Reques
 
 func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[accruev1.VerifyJournalRequest]) (*connect.Response[accruev1.VerifyJournalResponse], error) {
 	program := req.Msg.GetProgram()
-	err := s.db.Run(ctx, func(tx pgx.Tx) error {
-		// created_at is the database's wall time, so the cutoff is too.
-		var cutoff time.Time
-		if err := tx.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag).Scan(&cutoff); err != nil {
-			return fmt.Errorf("server: reading the seal cutoff: %w", err)
-		}
-		_, err := ledger.Seal(ctx, tx, program, cutoff)
-		return err
-	})
-	if err != nil {
+	if err := s.seal(ctx, program); err != nil {
 		return nil, err
 	}
 	r, err := ledger.Verify(ctx, s.db.Pool, program)
@@ -308,4 +336,47 @@ func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(&accruev1.VerifyJournalResponse{
 		Ok: r.OK(), TransactionsChecked: r.Transactions, AccountsChecked: r.Accounts, Problems: r.Problems,
 	}), nil
+}
+
+// seal chains the program's transactions older than ledger.SealLag into
+// seal blocks, as many blocks as there are.
+func (s *Server) seal(ctx context.Context, program string) error {
+	for {
+		var sealed int
+		err := s.db.Run(ctx, func(tx pgx.Tx) error {
+			// created_at is the database's wall time, so the cutoff is too.
+			var cutoff time.Time
+			if err := tx.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag).Scan(&cutoff); err != nil {
+				return fmt.Errorf("server: reading the seal cutoff: %w", err)
+			}
+			var err error
+			sealed, err = ledger.Seal(ctx, tx, program, cutoff)
+			return err
+		})
+		if err != nil || sealed < ledger.MaxSealBlock {
+			return err
+		}
+	}
+}
+
+// RunScheduled runs every scheduled job due at now: the statement closes
+// (RunDueCloses), then sealing every program's journal, so tampering with
+// a row older than ledger.SealLag breaks the chain even if nobody verified.
+func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
+	closeErr := s.RunDueCloses(ctx, now)
+	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM programs ORDER BY id`)
+	if err != nil {
+		return errors.Join(closeErr, fmt.Errorf("server: listing programs: %w", err))
+	}
+	programs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return errors.Join(closeErr, fmt.Errorf("server: listing programs: %w", err))
+	}
+	var sealErrs []error
+	for _, p := range programs {
+		if err := s.seal(ctx, p); err != nil {
+			sealErrs = append(sealErrs, fmt.Errorf("sealing %s: %w", p, err))
+		}
+	}
+	return errors.Join(append([]error{closeErr}, sealErrs...)...)
 }

@@ -38,12 +38,6 @@ const (
 	reasonSuspended    = "partner_suspended"
 )
 
-// Journal transaction kinds of order events.
-const (
-	kindAccrual    = "order.accrual"
-	kindAdjustment = "order.adjustment"
-)
-
 // order is a row of the orders table.
 type order struct {
 	ID          string
@@ -255,7 +249,9 @@ func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) erro
 	if err != nil {
 		return err
 	}
-	p, err := loadPartner(ctx, tx, ev.program, o.Partner, "partner", false)
+	// Locking the partner serialises its accruals, so two orders crossing a
+	// tier threshold at once each see the volume the other left.
+	p, err := loadPartner(ctx, tx, ev.program, o.Partner, "partner", true)
 	if err != nil {
 		return err
 	}
@@ -421,11 +417,10 @@ func (s *orderService) CompleteOrder(ctx context.Context, req *connect.Request[a
 			return nil, fault.Precondition("order", "order %q is already completed", o.ID)
 		}
 		o.Status = statusCompleted
-		_, now, err := s.versionAt(ctx, tx, ev.program, at)
-		if err != nil {
-			return nil, err
-		}
-		if o.earns() && !o.Accrued && now.AccrueOn == rules.AccrueOnCompleted {
+		// Whichever event the rules accrue on, both have happened now: an
+		// earning order that has not accrued (accrue_on: completed, or a
+		// rules change between payment and completion) accrues here.
+		if o.earns() && !o.Accrued {
 			return nil, s.accrue(ctx, tx, ev, o)
 		}
 		return nil, nil
@@ -582,7 +577,7 @@ func (s *Server) orderView(ctx context.Context, q querier, program string, o *or
 	if out.Events, err = s.orderEvents(ctx, q, program, o.ID); err != nil {
 		return nil, err
 	}
-	ts, err := ledger.ListTransactions(ctx, q, program, ledger.TransactionFilter{Refs: map[string]string{"order": o.ID}, Limit: ledger.MaxPageSize})
+	ts, err := ledger.ListTransactions(ctx, q, program, ledger.TransactionFilter{Order: o.ID, Limit: ledger.MaxPageSize})
 	if err != nil {
 		return nil, err
 	}

@@ -215,6 +215,14 @@ func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request
 	}
 	resp := &accruev1.UpdatePartnerResponse{}
 	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, _ []byte) error {
+		if m.GetParent() != "" {
+			// Re-linking reads the whole chain above the new parent; an
+			// exclusive program lock keeps two re-links from each passing
+			// the cycle check against the other's old chain.
+			if err := lockProgramExclusive(ctx, tx, m.GetProgram()); err != nil {
+				return err
+			}
+		}
 		p, err := loadPartner(ctx, tx, m.GetProgram(), m.GetPartner(), "partner", true)
 		if err != nil {
 			return err

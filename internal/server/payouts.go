@@ -110,7 +110,7 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 		}
 		var mv movement
 		mv.move(payableCode, partnerAccount(p.ID, kindInPayout), amount)
-		if err := postPayout(ctx, tx, prog, m.GetIdempotencyKey(), "payout", at, po, mv, hash, nil); err != nil {
+		if err := postPayout(ctx, tx, prog, m.GetIdempotencyKey(), kindPayout, at, po, mv, hash, nil); err != nil {
 			return err
 		}
 		bank, _ := json.Marshal(po.Bank)
@@ -185,14 +185,14 @@ func (s *Server) finishPayout(ctx context.Context, req command, id string, ts *t
 		}
 		var (
 			mv   movement
-			kind = "payout_settled"
+			kind = kindPayoutSettled
 			meta map[string]string
 		)
 		inPayout := partnerAccount(po.Partner, kindInPayout)
 		if status == payoutSettled {
 			mv.move(inPayout, "platform:payout_clearing", po.Amount)
 		} else {
-			kind = "payout_failed"
+			kind = kindPayoutFailed
 			mv.move(inPayout, partnerAccount(po.Partner, kindPayable), po.Amount)
 			if reason != "" {
 				meta = map[string]string{"reason": reason}
@@ -406,7 +406,7 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 		var mv movement
 		mv.move(payableCode, storeCredit, sp.FromPayable)
 		mv.move(accruedCode, storeCredit, sp.FromAccrued)
-		if err := postSpend(ctx, tx, prog, m.GetIdempotencyKey(), "spend", at, sp, mv, hash); err != nil {
+		if err := postSpend(ctx, tx, prog, m.GetIdempotencyKey(), kindSpend, at, sp, mv, hash); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO spends (program_id, id, partner_id, amount, order_id, from_payable, from_accrued, at)
@@ -465,7 +465,7 @@ func (s *payoutService) ReverseSpend(ctx context.Context, req *connect.Request[a
 		var mv movement
 		mv.move(storeCredit, partnerAccount(sp.Partner, kindPayable), sp.FromPayable)
 		mv.move(storeCredit, partnerAccount(sp.Partner, kindAccrued), sp.FromAccrued)
-		if err := postSpend(ctx, tx, prog, m.GetIdempotencyKey(), "spend_reversal", at, sp, mv, hash); err != nil {
+		if err := postSpend(ctx, tx, prog, m.GetIdempotencyKey(), kindSpendReversal, at, sp, mv, hash); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE spends SET reversed = true WHERE program_id = $1 AND id = $2`,

@@ -371,7 +371,7 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 			continue
 		}
 		postings = append(postings, ledger.Posting{
-			Program: prog.ID, Key: "close:" + period + ":mature:" + o, Kind: "maturing",
+			Program: prog.ID, Key: "close:" + period + ":mature:" + o, Kind: kindMaturing,
 			At: end, Period: period, Refs: map[string]string{"order": o, "period": period},
 			Legs: m.legs(),
 		})

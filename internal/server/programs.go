@@ -40,6 +40,10 @@ func (s *programService) PutRules(ctx context.Context, req *connect.Request[accr
 		if _, err := ledger.CreateProgram(ctx, tx, m.GetProgram(), prog.Currency, prog.Timezone, at); err != nil {
 			return err
 		}
+		// Versions are numbered under the program's exclusive lock.
+		if err := lockProgramExclusive(ctx, tx, m.GetProgram()); err != nil {
+			return err
+		}
 		for _, a := range platformAccounts {
 			if _, err := ledger.OpenAccount(ctx, tx, m.GetProgram(), a.code, a.side, hotShards); err != nil {
 				return err

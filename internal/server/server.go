@@ -22,6 +22,11 @@ import (
 	"github.com/accrue/accrue/rules"
 )
 
+// MaxRequestBytes bounds one request message; the largest legitimate one
+// is a rules document (rules.DocumentSizeMax) or an order of rules.LinesMax
+// lines.
+const MaxRequestBytes = 1 << 20
+
 // Server holds what every service needs: the database, the clock and a log.
 type Server struct {
 	db    *txn.DB
@@ -51,7 +56,10 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 // and server reflection.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	opts := []connect.HandlerOption{connect.WithInterceptors(s.errorInterceptor())}
+	opts := []connect.HandlerOption{
+		connect.WithInterceptors(s.errorInterceptor()),
+		connect.WithReadMaxBytes(MaxRequestBytes),
+	}
 	mux.Handle(accruev1connect.NewLedgerServiceHandler(&ledgerService{s}, opts...))
 	mux.Handle(accruev1connect.NewProgramServiceHandler(&programService{s}, opts...))
 	mux.Handle(accruev1connect.NewPartnerServiceHandler(&partnerService{s}, opts...))

@@ -123,7 +123,7 @@ func release(ctx context.Context, tx pgx.Tx, prog *ledger.Program, rp *rules.Pro
 	var m movement
 	m.move(accruedCode, payable, accrued)
 	_, _, err = ledger.Post(ctx, tx, ledger.Posting{
-		Program: prog.ID, Key: key, Kind: "release", At: end, Period: period,
+		Program: prog.ID, Key: key, Kind: kindRelease, At: end, Period: period,
 		Refs: map[string]string{"partner": p.id, "period": period},
 		Legs: m.legs(),
 	})
@@ -216,22 +216,22 @@ func statementLines(ctx context.Context, q querier, prog *ledger.Program, partne
 // partner); a line of another partner is an upline bonus.
 func describe(kind string, refs map[string]string, partner string, amount decimal.Decimal) (string, string) {
 	switch kind {
-	case "maturing":
+	case kindMaturing:
 		return kind, "Matured"
-	case "release":
+	case kindRelease:
 		return kind, "Released to payable"
-	case "payout":
+	case kindPayout:
 		return kind, "Payout " + refs["payout"]
-	case "payout_settled":
+	case kindPayoutSettled:
 		return kind, "Payout " + refs["payout"] + " settled"
-	case "payout_failed":
+	case kindPayoutFailed:
 		return kind, "Payout " + refs["payout"] + " failed, returned to payable"
-	case "spend":
+	case kindSpend:
 		if o := refs["spend_order"]; o != "" {
 			return kind, "Store credit spend " + refs["spend"] + " (order " + o + ")"
 		}
 		return kind, "Store credit spend " + refs["spend"]
-	case "spend_reversal":
+	case kindSpendReversal:
 		return kind, "Store credit spend " + refs["spend"] + " reversed"
 	}
 	order := refs["order"]
