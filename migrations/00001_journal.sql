@@ -1,6 +1,6 @@
 -- +goose Up
 -- The journal (SPEC §2–3). transactions and entries are append-only: the
--- application role gets SELECT and INSERT only (see 00003_roles.sql).
+-- application role gets SELECT and INSERT only (see 00003_grants.sql).
 
 CREATE TABLE programs (
     id          TEXT PRIMARY KEY,

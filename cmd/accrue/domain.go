@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +15,19 @@ import (
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 )
 
-// key returns the --key flag value or a fresh one derived from the command.
-func freshKey(parts ...string) string {
+// derivedKey is the idempotency key of a command that names what it
+// creates (a partner, an order payment, a close): running the same command
+// again is a safe retry that posts nothing new.
+func derivedKey(parts ...string) string {
 	return "cli:" + strings.Join(parts, ":")
+}
+
+// randomKey is the idempotency key of a command that records an occurrence
+// (a click): each run is a new event.
+func randomKey(kind string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "cli:" + kind + ":" + hex.EncodeToString(b)
 }
 
 func runPartner(ctx context.Context, c *cli, args []string) error {
@@ -34,7 +46,7 @@ func runPartner(ctx context.Context, c *cli, args []string) error {
 	switch verb {
 	case "register":
 		if *key == "" {
-			*key = freshKey("partner", id)
+			*key = derivedKey("partner", id)
 		}
 		resp, err := c.partners.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{
 			Program: c.program, IdempotencyKey: *key, Partner: id, Parent: *parent, Code: *code, Customer: *customer}))
@@ -67,12 +79,12 @@ func runClick(ctx context.Context, c *cli, args []string) error {
 	medium := fs.String("utm-medium", "", "UTM medium")
 	campaign := fs.String("utm-campaign", "", "UTM campaign")
 	landing := fs.String("landing", "", "landing page")
-	key := fs.String("key", "", "idempotency key")
+	key := fs.String("key", "", "idempotency key (default: a new one, so each run records a click)")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
 	if *key == "" {
-		*key = freshKey("click", args[0], args[1], *source, *landing)
+		*key = randomKey("click")
 	}
 	resp, err := c.tracking.RecordClick(ctx, connect.NewRequest(&accruev1.RecordClickRequest{Program: c.program, IdempotencyKey: *key,
 		Partner: args[0], Visitor: args[1], UtmSource: *source, UtmMedium: *medium, UtmCampaign: *campaign, Landing: *landing}))
@@ -105,7 +117,7 @@ func runOrder(ctx context.Context, c *cli, args []string) error {
 		req := &accruev1.PayOrderRequest{Program: c.program, IdempotencyKey: *key, Order: id, Customer: *customer,
 			Visitor: *visitor, PartnerCode: *code, Shipping: *shipping}
 		if req.IdempotencyKey == "" {
-			req.IdempotencyKey = freshKey("order", id, "paid")
+			req.IdempotencyKey = derivedKey("order", id, "paid")
 		}
 		for _, l := range lines {
 			product, amount, ok := strings.Cut(l, "=")
@@ -149,7 +161,7 @@ func runClose(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
 		return errors.New("close PERIOD")
 	}
-	resp, err := c.periods.ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{Program: c.program, IdempotencyKey: freshKey("close", args[0]), Period: args[0]}))
+	resp, err := c.periods.ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{Program: c.program, IdempotencyKey: derivedKey("close", args[0]), Period: args[0]}))
 	if err != nil {
 		return connectMessage(err)
 	}

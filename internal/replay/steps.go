@@ -109,99 +109,142 @@ func optStamp(field, s string) (*timestamppb.Timestamp, error) {
 	return timestamppb.New(t), nil
 }
 
+// verb runs one kind of step through the API.
+type verb func(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error
+
+// verbs are the scenario verbs of SPEC §9.
+var verbs = map[string]verb{
+	"program.update":   programUpdate,
+	"partner.register": partnerRegisterStep,
+	"partner.update":   partnerUpdateStep,
+	"click":            clickStep,
+	"order.paid":       orderPaidStep,
+	"order.completed":  orderChangeStep,
+	"order.refunded":   orderChangeStep,
+	"order.cancelled":  orderChangeStep,
+	"order.amended":    orderChangeStep,
+	"period.close":     periodCloseStep,
+	"clock.advance":    func(context.Context, *runner, Step, string, *timestamppb.Timestamp) error { return nil }, // due jobs already ran
+	"payout.create":    payoutCreateStep,
+	"payout.settle":    payoutFinishStep,
+	"payout.fail":      payoutFinishStep,
+	"credit.spend":     creditSpendStep,
+}
+
 // call runs one step through the API.
 func (r *runner) call(ctx context.Context, st Step, key string) error {
-	program, at := r.program, timestamppb.New(st.At)
-	decode := func(v any) error {
-		if err := st.Payload.Decode(v); err != nil {
-			return fmt.Errorf("replay: %s payload: %w", st.Verb, err)
-		}
-		return nil
+	v, ok := verbs[st.Verb]
+	if !ok {
+		return fmt.Errorf("replay: unknown verb %q", st.Verb)
 	}
-	c := r.clients
-	switch st.Verb {
-	case "program.update":
-		doc, err := yaml.Marshal(&st.Payload)
-		if err != nil {
-			return err
-		}
-		_, err = c.program.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: program, IdempotencyKey: key, At: at, Document: string(doc)}))
-		return err
-	case "partner.register":
-		var p partnerRegister
-		if err := decode(&p); err != nil {
-			return err
-		}
-		until, err := optStamp("parent_until", p.ParentUntil)
-		if err != nil {
-			return err
-		}
-		_, err = c.partner.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{Program: program, IdempotencyKey: key, At: at,
-			Partner: p.Partner, Parent: p.Parent, Code: p.Code, Customer: p.Customer, ParentUntil: until}))
-		return err
-	case "partner.update":
-		return r.partnerUpdate(ctx, st, key)
-	case "click":
-		var p click
-		if err := decode(&p); err != nil {
-			return err
-		}
-		_, err := c.tracking.RecordClick(ctx, connect.NewRequest(&accruev1.RecordClickRequest{Program: program, IdempotencyKey: key, At: at,
-			Partner: p.Partner, Visitor: p.Visitor, Landing: p.Landing, Banner: p.Banner,
-			UtmSource: p.UTMSource, UtmMedium: p.UTMMedium, UtmCampaign: p.UTMCampaign}))
-		return err
-	case "order.paid":
-		var p orderPaid
-		if err := decode(&p); err != nil {
-			return err
-		}
-		_, err := c.order.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: program, IdempotencyKey: key, At: at,
-			Order: p.Order, Customer: p.Customer, Visitor: p.Visitor, PartnerCode: p.PartnerCode, Lines: orderLines(p.Lines), Shipping: p.Shipping}))
-		return err
-	case "order.completed", "order.refunded", "order.cancelled", "order.amended":
-		var p orderChange
-		if err := decode(&p); err != nil {
-			return err
-		}
-		return r.orderChange(ctx, st.Verb, p, key, at)
-	case "period.close":
-		var p periodClose
-		if err := decode(&p); err != nil {
-			return err
-		}
-		_, err := c.period.ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{Program: program, IdempotencyKey: key, Period: p.Period}))
-		return err
-	case "clock.advance":
-		return nil // the scheduled jobs due by `at` already ran
-	case "payout.create":
-		var p payoutCreate
-		if err := decode(&p); err != nil {
-			return err
-		}
-		_, err := c.payout.CreatePayout(ctx, connect.NewRequest(&accruev1.CreatePayoutRequest{Program: program, IdempotencyKey: key, At: at,
-			Payout: p.Payout, Partner: p.Partner, Amount: p.Amount, AllowAdvance: p.AllowAdvance, Method: p.Method, Reference: p.Reference}))
-		return err
-	case "payout.settle", "payout.fail":
-		var p payoutCreate
-		if err := decode(&p); err != nil {
-			return err
-		}
-		if st.Verb == "payout.settle" {
-			_, err := c.payout.SettlePayout(ctx, connect.NewRequest(&accruev1.SettlePayoutRequest{Program: program, IdempotencyKey: key, At: at, Payout: p.Payout, Reference: p.Reference}))
-			return err
-		}
-		_, err := c.payout.FailPayout(ctx, connect.NewRequest(&accruev1.FailPayoutRequest{Program: program, IdempotencyKey: key, At: at, Payout: p.Payout}))
-		return err
-	case "credit.spend":
-		var p creditSpend
-		if err := decode(&p); err != nil {
-			return err
-		}
-		_, err := c.payout.SpendCredit(ctx, connect.NewRequest(&accruev1.SpendCreditRequest{Program: program, IdempotencyKey: key, At: at,
-			Spend: p.Spend, Partner: p.Partner, Amount: p.Amount, Order: p.Order}))
+	return v(ctx, r, st, key, timestamppb.New(st.At))
+}
+
+// decode reads a step's payload into v.
+func decode(st Step, v any) error {
+	if err := st.Payload.Decode(v); err != nil {
+		return fmt.Errorf("replay: %s payload: %w", st.Verb, err)
+	}
+	return nil
+}
+
+func programUpdate(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	doc, err := yaml.Marshal(&st.Payload)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("replay: unknown verb %q", st.Verb)
+	_, err = r.clients.program.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: r.program, IdempotencyKey: key, At: at, Document: string(doc)}))
+	return err
+}
+
+func partnerRegisterStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p partnerRegister
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	until, err := optStamp("parent_until", p.ParentUntil)
+	if err != nil {
+		return err
+	}
+	_, err = r.clients.partner.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{Program: r.program, IdempotencyKey: key, At: at,
+		Partner: p.Partner, Parent: p.Parent, Code: p.Code, Customer: p.Customer, ParentUntil: until}))
+	return err
+}
+
+func clickStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p click
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	_, err := r.clients.tracking.RecordClick(ctx, connect.NewRequest(&accruev1.RecordClickRequest{Program: r.program, IdempotencyKey: key, At: at,
+		Partner: p.Partner, Visitor: p.Visitor, Landing: p.Landing, Banner: p.Banner,
+		UtmSource: p.UTMSource, UtmMedium: p.UTMMedium, UtmCampaign: p.UTMCampaign}))
+	return err
+}
+
+func orderPaidStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p orderPaid
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	_, err := r.clients.order.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: r.program, IdempotencyKey: key, At: at,
+		Order: p.Order, Customer: p.Customer, Visitor: p.Visitor, PartnerCode: p.PartnerCode, Lines: orderLines(p.Lines), Shipping: p.Shipping}))
+	return err
+}
+
+func orderChangeStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p orderChange
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	return r.orderChange(ctx, st.Verb, p, key, at)
+}
+
+func periodCloseStep(ctx context.Context, r *runner, st Step, key string, _ *timestamppb.Timestamp) error {
+	var p periodClose
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	_, err := r.clients.period.ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{Program: r.program, IdempotencyKey: key, Period: p.Period}))
+	return err
+}
+
+func payoutCreateStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p payoutCreate
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	_, err := r.clients.payout.CreatePayout(ctx, connect.NewRequest(&accruev1.CreatePayoutRequest{Program: r.program, IdempotencyKey: key, At: at,
+		Payout: p.Payout, Partner: p.Partner, Amount: p.Amount, AllowAdvance: p.AllowAdvance, Method: p.Method, Reference: p.Reference}))
+	return err
+}
+
+func payoutFinishStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p payoutCreate
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	if st.Verb == "payout.settle" {
+		_, err := r.clients.payout.SettlePayout(ctx, connect.NewRequest(&accruev1.SettlePayoutRequest{Program: r.program, IdempotencyKey: key, At: at,
+			Payout: p.Payout, Reference: p.Reference}))
+		return err
+	}
+	_, err := r.clients.payout.FailPayout(ctx, connect.NewRequest(&accruev1.FailPayoutRequest{Program: r.program, IdempotencyKey: key, At: at, Payout: p.Payout}))
+	return err
+}
+
+func creditSpendStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
+	var p creditSpend
+	if err := decode(st, &p); err != nil {
+		return err
+	}
+	_, err := r.clients.payout.SpendCredit(ctx, connect.NewRequest(&accruev1.SpendCreditRequest{Program: r.program, IdempotencyKey: key, At: at,
+		Spend: p.Spend, Partner: p.Partner, Amount: p.Amount, Order: p.Order}))
+	return err
+}
+
+func partnerUpdateStep(ctx context.Context, r *runner, st Step, key string, _ *timestamppb.Timestamp) error {
+	return r.partnerUpdate(ctx, st, key)
 }
 
 func (r *runner) orderChange(ctx context.Context, verb string, p orderChange, key string, at *timestamppb.Timestamp) error {
