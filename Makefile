@@ -3,7 +3,7 @@
 #   make deps      install what is missing: PostgreSQL server, buf (npm), Go modules
 #   make run       run the server (cmd/accrued); pass flags with ARGS="..."
 #   make test      all tests and scenario replays against a real PostgreSQL
-#   make bench     ledger benchmarks against a real PostgreSQL
+#   make bench     journal and order-event benchmarks against a real PostgreSQL
 #   make generate  regenerate internal/gen from proto/ with buf
 #   make lint      gofmt, go vet, buf lint, generated code up to date
 #
@@ -127,7 +127,7 @@ test: deps
 bench: deps
 	@$(with_postgres)
 	echo "== benchmarks"
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./ledger/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./ledger/ ./internal/server/
 
 generate: node_modules/.package-lock.json
 	$(BUF) generate
