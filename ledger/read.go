@@ -103,7 +103,7 @@ type TransactionFilter struct {
 
 // ListTransactions pages through a program's transactions in id order.
 func ListTransactions(ctx context.Context, q Querier, program string, f TransactionFilter) ([]Transaction, error) {
-	limit := pageSize(f.Limit)
+	limit := PageSize(f.Limit)
 	refs, _ := json.Marshal(nonNil(f.Refs))
 	where := `t.program_id = $1 AND t.id > $2 AND t.refs @> $3::jsonb`
 	args := []any{program, f.AfterID, refs, limit}
@@ -143,7 +143,7 @@ func ListEntries(ctx context.Context, q Querier, program, account string, afterI
 	}
 	rows, err := q.Query(ctx, `SELECT e.id, e.transaction_id, $2::text, e.amount::text, e.at, e.period
 		FROM entries e WHERE e.account_id = $1 AND e.id > $3 ORDER BY e.id LIMIT $4`,
-		a.ID, a.Code, afterID, pageSize(limit))
+		a.ID, a.Code, afterID, PageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: listing entries: %w", err)
 	}
@@ -216,7 +216,9 @@ func GetTrialBalance(ctx context.Context, q Querier, program string, asOf time.T
 	return tb, nil
 }
 
-func pageSize(n int) int {
+// PageSize is the page size a list call uses when asked for n rows:
+// DefaultPageSize for n <= 0, at most MaxPageSize.
+func PageSize(n int) int {
 	if n <= 0 {
 		return DefaultPageSize
 	}

@@ -15,6 +15,7 @@ const (
 	Credit Side = -1
 )
 
+// String returns "debit" or "credit".
 func (s Side) String() string {
 	if s == Debit {
 		return "debit"
@@ -24,15 +25,25 @@ func (s Side) String() string {
 
 // Limits on what one request may carry.
 const (
-	MaxLegs          = 200
-	MaxKeyLen        = 200
-	MaxKindLen       = 64
-	MaxMapEntries    = 32
-	MaxMapKeyLen     = 64
-	MaxMapValueLen   = 1024
-	MaxAccountLen    = 200
-	MaxPageSize      = 1000
-	DefaultPageSize  = 100
+	// MaxLegs bounds the legs of one posting.
+	MaxLegs = 200
+	// MaxKeyLen bounds an idempotency key, in bytes.
+	MaxKeyLen = 200
+	// MaxKindLen bounds a transaction kind, in bytes.
+	MaxKindLen = 64
+	// MaxMapEntries bounds the entries of a posting's refs or metadata.
+	MaxMapEntries = 32
+	// MaxMapKeyLen bounds a refs or metadata key, in bytes.
+	MaxMapKeyLen = 64
+	// MaxMapValueLen bounds a refs or metadata value, in bytes.
+	MaxMapValueLen = 1024
+	// MaxAccountLen bounds an account code, in bytes.
+	MaxAccountLen = 200
+	// MaxPageSize bounds the rows one list call returns.
+	MaxPageSize = 1000
+	// DefaultPageSize is the page size when a caller gives none.
+	DefaultPageSize = 100
+	// MaxAccountShards bounds the balance rows of one hot account.
 	MaxAccountShards = 64
 )
 

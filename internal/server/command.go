@@ -39,23 +39,21 @@ type command interface {
 // fn fills resp; on any error nothing is written.
 func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn func(tx pgx.Tx, hash []byte) error) (bool, error) {
 	key := req.GetIdempotencyKey()
-	if key == "" || len(key) > MaxKeyLen {
-		return false, fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
+	if err := checkKey(key); err != nil {
+		return false, err
 	}
 	if req.GetProgram() == "" {
 		return false, fault.Invalid("program", "required")
 	}
 	hash := requestHash(req)
-	method := string(req.ProtoReflect().Descriptor().FullName())
 	replayed := false
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
 		replayed = false
-		tag, err := tx.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response)
-			VALUES ($1, $2, $3, $4, '') ON CONFLICT DO NOTHING`, req.GetProgram(), key, method, hash)
+		claimed, err := recordCommand(ctx, tx, req, hash, []byte{})
 		if err != nil {
-			return fmt.Errorf("server: claiming key %q: %w", key, err)
+			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if !claimed {
 			// The key was recorded (by a concurrent request this insert
 			// waited for, or earlier): answer as it did.
 			found, err := storedResponse(ctx, tx, req.GetProgram(), key, hash, resp)
@@ -72,9 +70,11 @@ func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn f
 		if err != nil {
 			return fmt.Errorf("server: encoding response: %w", err)
 		}
-		_, err = tx.Exec(ctx, `UPDATE commands SET response = $3 WHERE program_id = $1 AND idempotency_key = $2`,
-			req.GetProgram(), key, body)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE commands SET response = $3 WHERE program_id = $1 AND idempotency_key = $2`,
+			req.GetProgram(), key, body); err != nil {
+			return fmt.Errorf("server: storing the response of key %q: %w", key, err)
+		}
+		return nil
 	})
 	return replayed, err
 }
@@ -86,8 +86,8 @@ func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn f
 // first response.
 func (s *Server) execIdempotent(ctx context.Context, req command, resp proto.Message, fn func() error) (bool, error) {
 	key := req.GetIdempotencyKey()
-	if key == "" || len(key) > MaxKeyLen {
-		return false, fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
+	if err := checkKey(key); err != nil {
+		return false, err
 	}
 	hash := requestHash(req)
 	found, err := storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
@@ -101,17 +101,36 @@ func (s *Server) execIdempotent(ctx context.Context, req command, resp proto.Mes
 	if err != nil {
 		return false, fmt.Errorf("server: encoding response: %w", err)
 	}
-	method := string(req.ProtoReflect().Descriptor().FullName())
-	tag, err := s.db.Pool.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, req.GetProgram(), key, method, hash, body)
+	recorded, err := recordCommand(ctx, s.db.Pool, req, hash, body)
 	if err != nil {
-		return false, fmt.Errorf("server: recording key %q: %w", key, err)
+		return false, err
 	}
-	if tag.RowsAffected() == 0 {
+	if !recorded {
 		// A concurrent run recorded the key first; answer as it did.
 		return storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
 	}
 	return false, nil
+}
+
+// checkKey validates an idempotency key.
+func checkKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen {
+		return fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
+	}
+	return nil
+}
+
+// recordCommand records req's idempotency key with its request hash and
+// response body (empty while exec's command runs, filled in after). It
+// reports false, writing nothing, when the key is recorded already.
+func recordCommand(ctx context.Context, q querier, req command, hash, body []byte) (bool, error) {
+	method := string(req.ProtoReflect().Descriptor().FullName())
+	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, req.GetProgram(), req.GetIdempotencyKey(), method, hash, body)
+	if err != nil {
+		return false, fmt.Errorf("server: recording key %q: %w", req.GetIdempotencyKey(), err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // storedResponse loads the response recorded for key, if any.

@@ -154,21 +154,16 @@ func parseAmount(field, s string, scale int32) (decimal.Decimal, error) {
 	return d, nil
 }
 
-// legs turns signed per-account deltas (positive = credit to a credit-normal
-// partner account, debit to a debit-normal platform account...) into ledger
-// legs. deltas maps account code to a signed amount, debits positive.
-func legs(deltas map[string]decimal.Decimal, order []string) []ledger.Leg {
-	var out []ledger.Leg
-	for _, code := range order {
-		d := deltas[code]
-		switch {
-		case d.IsPositive():
-			out = append(out, ledger.Leg{Account: code, Side: ledger.Debit, Amount: d})
-		case d.IsNegative():
-			out = append(out, ledger.Leg{Account: code, Side: ledger.Credit, Amount: d.Neg()})
-		}
+// parsePositiveAmount reads a wire amount that must be above zero.
+func parsePositiveAmount(field, s string, scale int32) (decimal.Decimal, error) {
+	d, err := parseAmount(field, s, scale)
+	if err != nil {
+		return decimal.Zero, err
 	}
-	return out
+	if !d.IsPositive() {
+		return decimal.Zero, fault.Invalid(field, "must be positive")
+	}
+	return d, nil
 }
 
 // movement accumulates signed deltas (debits positive) by account, keeping
@@ -196,5 +191,30 @@ func (m *movement) move(debit, credit string, amount decimal.Decimal) {
 	m.deltas[credit] = m.deltas[credit].Sub(amount)
 }
 
-// legs returns the non-zero net legs.
-func (m *movement) legs() []ledger.Leg { return legs(m.deltas, m.order) }
+// legs returns the non-zero net legs in first-seen order: a positive net
+// delta is a debit, a negative one a credit.
+func (m *movement) legs() []ledger.Leg {
+	var out []ledger.Leg
+	for _, code := range m.order {
+		d := m.deltas[code]
+		switch {
+		case d.IsPositive():
+			out = append(out, ledger.Leg{Account: code, Side: ledger.Debit, Amount: d})
+		case d.IsNegative():
+			out = append(out, ledger.Leg{Account: code, Side: ledger.Credit, Amount: d.Neg()})
+		}
+	}
+	return out
+}
+
+// postCommand posts legs as the journal transaction of the command with
+// idempotency key key (journal key "cmd:"+key), booked in the period open
+// at `at` and tied to the command's request hash.
+func postCommand(ctx context.Context, tx pgx.Tx, prog *ledger.Program, key, kind string, at time.Time,
+	refs, meta map[string]string, legs []ledger.Leg, hash []byte) (ledger.Transaction, error) {
+	t, _, err := ledger.Post(ctx, tx, ledger.Posting{
+		Program: prog.ID, Key: "cmd:" + key, Kind: kind, At: at, Period: prog.BookingPeriod(at),
+		Refs: refs, Metadata: meta, Legs: legs, RequestHash: hash,
+	})
+	return t, err
+}

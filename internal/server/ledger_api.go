@@ -20,6 +20,9 @@ import (
 // ledgerService serves accrue.v1.LedgerService.
 type ledgerService struct{ *Server }
 
+// MaxBalanceAccounts bounds the accounts one GetBalances call names.
+const MaxBalanceAccounts = 1000
+
 func sideFromProto(s accruev1.Side) ledger.Side {
 	switch s {
 	case accruev1.Side_SIDE_DEBIT:
@@ -178,6 +181,8 @@ func pageCursor(token string) (int64, error) {
 	return id, nil
 }
 
+// ListTransactions pages through a program's transactions in id order,
+// optionally those with one reference (key=value).
 func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Request[accruev1.ListTransactionsRequest]) (*connect.Response[accruev1.ListTransactionsResponse], error) {
 	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
 	if err != nil {
@@ -207,19 +212,13 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 	for _, t := range ts {
 		resp.Transactions = append(resp.Transactions, transactionToProto(t, prog.Scale))
 	}
-	if len(ts) > 0 && len(ts) == pageLimit(f.Limit) {
+	if len(ts) > 0 && len(ts) == ledger.PageSize(f.Limit) {
 		resp.NextPageToken = strconv.FormatInt(ts[len(ts)-1].ID, 10)
 	}
 	return connect.NewResponse(resp), nil
 }
 
-func pageLimit(n int) int {
-	if n <= 0 {
-		return ledger.DefaultPageSize
-	}
-	return min(n, ledger.MaxPageSize)
-}
-
+// cut splits a key=value reference filter; ok is false without a key.
 func cut(s string) (string, string, bool) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '=' {
@@ -265,7 +264,13 @@ func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Req
 	return connect.NewResponse(&accruev1.ReverseTransactionResponse{Transaction: transactionToProto(out, scale), Replayed: replayed}), nil
 }
 
+// GetBalances returns the balances of the named accounts (at most
+// MaxBalanceAccounts; every account when none is named), now or as of a
+// time.
 func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[accruev1.GetBalancesRequest]) (*connect.Response[accruev1.GetBalancesResponse], error) {
+	if n := len(req.Msg.GetAccounts()); n > MaxBalanceAccounts {
+		return nil, fault.Invalid("accounts", "at most %d accounts, got %d", MaxBalanceAccounts, n)
+	}
 	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
@@ -281,6 +286,7 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 	return connect.NewResponse(&accruev1.GetBalancesResponse{Balances: balancesToProto(bs, prog.Scale)}), nil
 }
 
+// ListEntries pages through one account's entries in id order.
 func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[accruev1.ListEntriesRequest]) (*connect.Response[accruev1.ListEntriesResponse], error) {
 	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
 	if err != nil {
@@ -290,7 +296,7 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	limit := pageLimit(int(req.Msg.GetPageSize()))
+	limit := ledger.PageSize(int(req.Msg.GetPageSize()))
 	es, err := ledger.ListEntries(ctx, s.db.Pool, prog.ID, req.Msg.GetAccount(), after, limit)
 	if err != nil {
 		return nil, err

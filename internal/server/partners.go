@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -31,6 +28,9 @@ const (
 	MaxReferralDepth = 10
 	MaxPrivateLen    = 512
 	generatedCodeLen = 8
+	// generatedCodeAttemptsMax bounds how often a taken generated referral
+	// code is drawn again.
+	generatedCodeAttemptsMax = 5
 )
 
 // checkID accepts URL-safe ids: letters, digits, '-', '_' and '.'.
@@ -75,6 +75,8 @@ func privateFromProto(p *accruev1.PartnerPrivate) (map[string]string, error) {
 	return out, nil
 }
 
+// RegisterPartner adds a partner with its referral code (generated when
+// none is given), its accounts and, when given, its parent link.
 func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Request[accruev1.RegisterPartnerRequest]) (*connect.Response[accruev1.RegisterPartnerResponse], error) {
 	m := req.Msg
 	at, err := s.at(m.GetAt())
@@ -88,6 +90,9 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 		if err := checkID("code", m.GetCode(), MaxCodeLen); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkOptionalRef("customer", m.GetCustomer()); err != nil {
+		return nil, err
 	}
 	if m.GetParent() == m.GetPartner() {
 		return nil, fault.Invalid("parent", "a partner cannot be its own parent")
@@ -106,24 +111,8 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 				return err
 			}
 		}
-		code := m.GetCode()
-		if code == "" {
-			code = generateCode()
-		}
-		privateJSON, _ := json.Marshal(private)
-		tag, err := tx.Exec(ctx, `INSERT INTO partners (program_id, id, code, customer, status, private, registered_at)
-			VALUES ($1, $2, $3, $4, 'active', $5, $6) ON CONFLICT DO NOTHING`,
-			m.GetProgram(), m.GetPartner(), code, m.GetCustomer(), privateJSON, at)
-		if err != nil {
-			return fmt.Errorf("server: registering partner: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			var taken bool
-			_ = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM partners WHERE program_id = $1 AND id = $2)`, m.GetProgram(), m.GetPartner()).Scan(&taken)
-			if taken {
-				return fault.Exists("partner", "partner %q exists", m.GetPartner())
-			}
-			return fault.Exists("code", "referral code %q is taken", code)
+		if err := insertPartner(ctx, tx, m.GetProgram(), m.GetPartner(), m.GetCode(), m.GetCustomer(), private, at); err != nil {
+			return err
 		}
 		if m.GetParent() != "" {
 			if err := linkParent(ctx, tx, m.GetProgram(), m.GetPartner(), m.GetParent(), at, m.GetParentUntil()); err != nil {
@@ -143,6 +132,40 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 	}
 	resp.Replayed = replayed
 	return connect.NewResponse(resp), nil
+}
+
+// insertPartner adds an active partner's row with referral code code, or
+// with a generated code when code is empty; a generated code that is taken
+// is drawn again, up to generatedCodeAttemptsMax times. Fault AlreadyExists
+// names the partner when its id is taken, else the code.
+func insertPartner(ctx context.Context, tx pgx.Tx, program, id, code, customer string, private map[string]string, at time.Time) error {
+	privateJSON, _ := json.Marshal(private)
+	generate := code == ""
+	for attempt := 1; ; attempt++ {
+		if generate {
+			code = generateCode()
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO partners (program_id, id, code, customer, status, private, registered_at)
+			VALUES ($1, $2, $3, $4, 'active', $5, $6) ON CONFLICT DO NOTHING`,
+			program, id, code, customer, privateJSON, at)
+		if err != nil {
+			return fmt.Errorf("server: registering partner: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM partners WHERE program_id = $1 AND id = $2)`,
+			program, id).Scan(&taken); err != nil {
+			return fmt.Errorf("server: reading partner %s: %w", id, err)
+		}
+		if taken {
+			return fault.Exists("partner", "partner %q exists", id)
+		}
+		if !generate || attempt == generatedCodeAttemptsMax {
+			return fault.Exists("code", "referral code %q is taken", code)
+		}
+	}
 }
 
 // linkParent starts a parent link at `from`, ending at until when given.
@@ -204,6 +227,8 @@ func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.
 	return chain, nil
 }
 
+// UpdatePartner changes a partner's status, private details or parent link
+// (a new parent, a detachment or a new end of the current link) from `at`.
 func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request[accruev1.UpdatePartnerRequest]) (*connect.Response[accruev1.UpdatePartnerResponse], error) {
 	m := req.Msg
 	at, err := s.at(m.GetAt())
@@ -291,10 +316,13 @@ func (s *Server) relink(ctx context.Context, tx pgx.Tx, m *accruev1.UpdatePartne
 			return linkParent(ctx, tx, program, id, m.GetParent(), at, m.GetParentUntil())
 		}
 	case m.GetParentUntil() != nil:
+		until := m.GetParentUntil().AsTime().UTC()
+		if !until.After(at) {
+			return fault.Invalid("parent_until", "must be after the change takes effect (%s)", at.Format(time.RFC3339))
+		}
 		if current == "" {
 			return fault.Precondition("parent_until", "partner %s has no parent", id)
 		}
-		until := m.GetParentUntil().AsTime().UTC()
 		if _, err := tx.Exec(ctx, `UPDATE partner_links SET valid_until = $3
 			WHERE program_id = $1 AND partner_id = $2 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until > $4)`,
 			program, id, until, at); err != nil {
@@ -362,6 +390,7 @@ func (s *Server) partnerView(ctx context.Context, q querier, program, id string,
 	return out, nil
 }
 
+// GetPartner returns a partner as seen now, private details on request.
 func (s *partnerService) GetPartner(ctx context.Context, req *connect.Request[accruev1.GetPartnerRequest]) (*connect.Response[accruev1.GetPartnerResponse], error) {
 	p, err := s.partnerView(ctx, s.db.Pool, req.Msg.GetProgram(), req.Msg.GetPartner(), s.clock.Now(), req.Msg.GetIncludePrivate())
 	if err != nil {
@@ -370,8 +399,9 @@ func (s *partnerService) GetPartner(ctx context.Context, req *connect.Request[ac
 	return connect.NewResponse(&accruev1.GetPartnerResponse{Partner: p}), nil
 }
 
+// ListPartners pages through a program's partners in id order.
 func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[accruev1.ListPartnersRequest]) (*connect.Response[accruev1.ListPartnersResponse], error) {
-	limit := pageLimit(int(req.Msg.GetPageSize()))
+	limit := ledger.PageSize(int(req.Msg.GetPageSize()))
 	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM partners WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		req.Msg.GetProgram(), req.Msg.GetPageToken(), limit)
 	if err != nil {
@@ -393,79 +423,4 @@ func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[
 		resp.NextPageToken = ids[len(ids)-1]
 	}
 	return connect.NewResponse(resp), nil
-}
-
-func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request[accruev1.ListReferralsRequest]) (*connect.Response[accruev1.ListReferralsResponse], error) {
-	m := req.Msg
-	if _, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false); err != nil {
-		return nil, err
-	}
-	depth := int(m.GetMaxDepth())
-	if depth <= 0 || depth > MaxReferralDepth {
-		depth = MaxReferralDepth
-	}
-	offset, err := pageCursor(m.GetPageToken())
-	if err != nil {
-		return nil, err
-	}
-	limit := pageLimit(int(m.GetPageSize()))
-	now := s.clock.Now()
-	var all []*accruev1.Referral
-	frontier := []string{m.GetPartner()}
-	for d := 1; d <= depth && len(frontier) > 0; d++ {
-		rows, err := s.db.Pool.Query(ctx, `SELECT l.partner_id, l.parent_id, p.status FROM partner_links l
-			JOIN partners p ON p.program_id = l.program_id AND p.id = l.partner_id
-			WHERE l.program_id = $1 AND l.parent_id = ANY($2) AND l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)
-			ORDER BY l.partner_id`, m.GetProgram(), frontier, now)
-		if err != nil {
-			return nil, fmt.Errorf("server: listing referrals: %w", err)
-		}
-		frontier = nil
-		for rows.Next() {
-			r := &accruev1.Referral{Depth: int32(d), Status: accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE}
-			var status string
-			if err := rows.Scan(&r.Partner, &r.Parent, &status); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("server: scanning referral: %w", err)
-			}
-			if status == "suspended" {
-				r.Status = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
-			}
-			all, frontier = append(all, r), append(frontier, r.Partner)
-		}
-		rows.Close()
-		if len(all) > int(offset)+limit+1 {
-			break
-		}
-	}
-	resp := &accruev1.ListReferralsResponse{}
-	if int(offset) < len(all) {
-		end := min(len(all), int(offset)+limit)
-		resp.Referrals = all[offset:end]
-		if end < len(all) {
-			resp.NextPageToken = strconv.Itoa(end)
-		}
-	}
-	return connect.NewResponse(resp), nil
-}
-
-func (s *partnerService) GetReferralLink(ctx context.Context, req *connect.Request[accruev1.GetReferralLinkRequest]) (*connect.Response[accruev1.GetReferralLinkResponse], error) {
-	m := req.Msg
-	p, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false)
-	if err != nil {
-		return nil, err
-	}
-	u, err := url.Parse(m.GetLanding())
-	if err != nil || m.GetLanding() == "" || !strings.HasPrefix(u.Scheme, "http") {
-		return nil, fault.Invalid("landing", "want an http(s) URL, got %q", m.GetLanding())
-	}
-	q := u.Query()
-	q.Set("ref", p.Code)
-	for k, v := range map[string]string{"utm_source": m.GetUtmSource(), "utm_medium": m.GetUtmMedium(), "utm_campaign": m.GetUtmCampaign()} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	u.RawQuery = q.Encode()
-	return connect.NewResponse(&accruev1.GetReferralLinkResponse{Url: u.String(), Code: p.Code}), nil
 }

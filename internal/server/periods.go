@@ -12,7 +12,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
-	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 
 	"github.com/accrue/accrue/internal/fault"
@@ -307,54 +306,17 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 		WHERE program_id = $1 AND NOT matured AND accrued AND matures_at <= $2 AND id > $3
 		ORDER BY id LIMIT $4 FOR UPDATE`, prog.ID, end, after, matureBatchMax)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: selecting orders to mature: %w", err)
 	}
 	orders, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(orders) == 0 {
-		return orders, err
-	}
-	// What remains pending per order and partner account (credit-normal).
-	rows, err = tx.Query(ctx, `
-		SELECT t.refs->>'order', a.code, e.period <= $3, (-SUM(e.amount))::text
-		FROM transactions t
-		JOIN entries e ON e.transaction_id = t.id
-		JOIN accounts a ON a.id = e.account_id
-		WHERE t.program_id = $1 AND t.refs->>'order' = ANY($2)
-		  AND left(a.code, 8) = 'partner:' AND right(a.code, 8) = ':pending'
-		GROUP BY 1, 2, 3 ORDER BY 1, 2`, prog.ID, orders, period)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: selecting orders to mature: %w", err)
 	}
-	var (
-		moves = map[string]*movement{}
-		late  = map[string]bool{}
-	)
-	for rows.Next() {
-		var (
-			order, code, amount string
-			booked              bool
-		)
-		if err := rows.Scan(&order, &code, &booked, &amount); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if !booked {
-			late[order] = true
-			continue
-		}
-		d := decimal.RequireFromString(amount)
-		if moves[order] == nil {
-			moves[order] = &movement{}
-		}
-		accrued := strings.TrimSuffix(code, ":"+kindPending) + ":" + kindAccrued
-		if d.IsNegative() {
-			moves[order].move(accrued, code, d.Neg())
-		} else {
-			moves[order].move(code, accrued, d)
-		}
+	if len(orders) == 0 {
+		return orders, nil
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	moves, late, err := pendingByOrder(ctx, tx, prog.ID, period, orders)
+	if err != nil {
 		return nil, err
 	}
 	var (
@@ -381,9 +343,56 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 	}
 	if _, err := tx.Exec(ctx, `UPDATE orders SET matured = true WHERE program_id = $1 AND id = ANY($2)`,
 		prog.ID, matured); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: marking orders matured: %w", err)
 	}
 	return orders, nil
+}
+
+// pendingByOrder reads what remains pending of each of orders, per partner
+// account (credit-normal), as the movement that matures it: pending to
+// accrued, or back for a negative remainder. late holds the orders with
+// pending entries booked after period, which are left for a later close.
+func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orders []string) (moves map[string]*movement, late map[string]bool, err error) {
+	rows, err := tx.Query(ctx, `
+		SELECT t.refs->>'order', a.code, e.period <= $3, (-SUM(e.amount))::text
+		FROM transactions t
+		JOIN entries e ON e.transaction_id = t.id
+		JOIN accounts a ON a.id = e.account_id
+		WHERE t.program_id = $1 AND t.refs->>'order' = ANY($2)
+		  AND left(a.code, 8) = 'partner:' AND right(a.code, 8) = ':pending'
+		GROUP BY 1, 2, 3 ORDER BY 1, 2`, program, orders, period)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: reading pending balances of orders: %w", err)
+	}
+	defer rows.Close()
+	moves, late = map[string]*movement{}, map[string]bool{}
+	for rows.Next() {
+		var (
+			order, code, amount string
+			booked              bool
+		)
+		if err := rows.Scan(&order, &code, &booked, &amount); err != nil {
+			return nil, nil, fmt.Errorf("server: scanning pending balance: %w", err)
+		}
+		if !booked {
+			late[order] = true
+			continue
+		}
+		d := decimal.RequireFromString(amount)
+		if moves[order] == nil {
+			moves[order] = &movement{}
+		}
+		accrued := strings.TrimSuffix(code, ":"+kindPending) + ":" + kindAccrued
+		if d.IsNegative() {
+			moves[order].move(accrued, code, d.Neg())
+		} else {
+			moves[order].move(code, accrued, d)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("server: reading pending balances of orders: %w", err)
+	}
+	return moves, late, nil
 }
 
 // closingPartner is a partner as a close sees it.
@@ -392,6 +401,7 @@ type closingPartner struct {
 	active bool
 }
 
+// programPartners lists a program's partners in id order.
 func programPartners(ctx context.Context, q querier, program string) ([]closingPartner, error) {
 	rows, err := q.Query(ctx, `SELECT id, status = 'active' FROM partners WHERE program_id = $1 ORDER BY id`, program)
 	if err != nil {
@@ -460,108 +470,4 @@ func shiftPeriod(p string, months int) string {
 		panic(fmt.Sprintf("server: shifting malformed period %q", p))
 	}
 	return t.AddDate(0, months, 0).Format(periodLayout)
-}
-
-// RunDueCloses closes, for every program, the period before each tick of
-// its statements schedule that is after the program's schedule cursor and
-// at or before now, in time order, and advances the cursor. A period whose
-// close another process is running is left to it. The scheduler calls it
-// periodically; a replay calls it before each step with the step's time.
-func (s *Server) RunDueCloses(ctx context.Context, now time.Time) error {
-	var (
-		errs  []error
-		after string
-	)
-	for {
-		rows, err := s.db.Pool.Query(ctx, `SELECT id FROM programs WHERE id > $1 ORDER BY id LIMIT $2`,
-			after, ledger.MaxPageSize)
-		if err != nil {
-			return fmt.Errorf("server: listing programs: %w", err)
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("server: listing programs: %w", err)
-		}
-		for _, id := range ids {
-			if err := s.runDueProgram(ctx, id, now); err != nil {
-				s.log.Error("scheduled close failed", "program", id, "err", err)
-				errs = append(errs, fmt.Errorf("program %s: %w", id, err))
-			}
-		}
-		if len(ids) < ledger.MaxPageSize {
-			return errors.Join(errs...)
-		}
-		after = ids[len(ids)-1]
-	}
-}
-
-// runDueProgram walks one program's due schedule ticks.
-func (s *Server) runDueProgram(ctx context.Context, program string, now time.Time) error {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
-	if err != nil {
-		return err
-	}
-	var created, cursor time.Time
-	if err := s.db.Pool.QueryRow(ctx, `SELECT created_at, schedule_cursor FROM programs WHERE id = $1`,
-		program).Scan(&created, &cursor); err != nil {
-		return fmt.Errorf("server: reading schedule cursor: %w", err)
-	}
-	first, done := prog.PeriodOf(created), ""
-	start := cursor
-	for range scheduleTicksMax {
-		_, rp, err := s.versionAt(ctx, s.db.Pool, program, cursor)
-		if fault.CodeOf(err) == fault.NotFound {
-			return nil // no rules yet: nothing is scheduled
-		}
-		if err != nil {
-			return err
-		}
-		sched, err := parseSchedule(rp.Schedule, prog.Location)
-		if err != nil {
-			return err
-		}
-		tick := sched.Next(cursor)
-		if tick.IsZero() || tick.After(now) {
-			break
-		}
-		// The period that ended at or before the tick.
-		period := prevPeriod(prog.PeriodOf(tick))
-		if period >= first && period != done {
-			_, err := s.closePeriod(ctx, program, period, now)
-			if fault.CodeOf(err) == fault.FailedPrecondition {
-				s.log.Info("scheduled close left to another process", "program", program, "period", period, "err", err)
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			done = period
-			if err := saveCursor(ctx, s.db.Pool, program, tick); err != nil {
-				return err
-			}
-		}
-		cursor = tick
-	}
-	if cursor.After(start) {
-		return saveCursor(ctx, s.db.Pool, program, cursor)
-	}
-	return nil
-}
-
-// parseSchedule reads a rules document's statements.schedule in loc.
-func parseSchedule(expr string, loc *time.Location) (cron.Schedule, error) {
-	sched, err := cron.ParseStandard("CRON_TZ=" + loc.String() + " " + expr)
-	if err != nil {
-		return nil, fmt.Errorf("server: statements schedule %q: %w", expr, err)
-	}
-	return sched, nil
-}
-
-// saveCursor moves the schedule cursor forward, never back.
-func saveCursor(ctx context.Context, q querier, program string, tick time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE programs SET schedule_cursor = $2 WHERE id = $1 AND schedule_cursor < $2`, program, tick)
-	if err != nil {
-		return fmt.Errorf("server: saving schedule cursor: %w", err)
-	}
-	return nil
 }

@@ -67,8 +67,12 @@ func (s *programService) PutRules(ctx context.Context, req *connect.Request[accr
 }
 
 // rulesFault turns a rules validation error (a *rules.FieldError, or several
-// joined) into InvalidArgument naming the first field at fault.
+// joined) into InvalidArgument naming the first field at fault; nil stays
+// nil.
 func rulesFault(err error) error {
+	if err == nil {
+		return nil
+	}
 	var fe *rules.FieldError
 	if errors.As(err, &fe) {
 		return fault.Invalid(fe.Path, "%s", fe.Reason)

@@ -41,7 +41,7 @@ func (s *Server) closePartner(ctx context.Context, tx pgx.Tx, prog *ledger.Progr
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM statements
 		WHERE program_id = $1 AND partner_id = $2 AND period = $3)`, prog.ID, p.id, period).Scan(&exists); err != nil {
-		return err
+		return fmt.Errorf("server: reading the %s statement of %s: %w", period, p.id, err)
 	}
 	if exists {
 		return nil
@@ -88,7 +88,10 @@ func (s *Server) closePartner(ctx context.Context, tx pgx.Tx, prog *ledger.Progr
 	_, err = tx.Exec(ctx, `INSERT INTO statements (program_id, partner_id, period, status, released, body, issued_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
 		prog.ID, p.id, period, st.Status, released.String(), body, now)
-	return err
+	if err != nil {
+		return fmt.Errorf("server: writing the %s statement of %s: %w", period, p.id, err)
+	}
+	return nil
 }
 
 // release moves a partner's whole accrued balance booked up to period to

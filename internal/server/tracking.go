@@ -27,6 +27,9 @@ const (
 	MaxClickField = 512
 )
 
+// RecordClick records a visitor's click on a partner's link (by referral
+// code or partner id), which later orders of the visitor may be attributed
+// to.
 func (s *trackingService) RecordClick(ctx context.Context, req *connect.Request[accruev1.RecordClickRequest]) (*connect.Response[accruev1.RecordClickResponse], error) {
 	m := req.Msg
 	at, err := s.at(m.GetAt())
@@ -55,10 +58,13 @@ func (s *trackingService) RecordClick(ctx context.Context, req *connect.Request[
 			return fault.Missing("partner", "no partner with code or id %q", m.GetPartner())
 		}
 		resp.Partner = partnerID
-		return tx.QueryRow(ctx, `INSERT INTO clicks (program_id, partner_id, visitor, at, landing, banner, utm_source, utm_medium, utm_campaign)
+		if err := tx.QueryRow(ctx, `INSERT INTO clicks (program_id, partner_id, visitor, at, landing, banner, utm_source, utm_medium, utm_campaign)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 			m.GetProgram(), partnerID, m.GetVisitor(), at, m.GetLanding(), m.GetBanner(),
-			m.GetUtmSource(), m.GetUtmMedium(), m.GetUtmCampaign()).Scan(&resp.ClickId)
+			m.GetUtmSource(), m.GetUtmMedium(), m.GetUtmCampaign()).Scan(&resp.ClickId); err != nil {
+			return fmt.Errorf("server: recording click: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
