@@ -2,26 +2,38 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/rules"
 )
 
+// orderCommand is a write request about one existing order.
+type orderCommand interface {
+	command
+	GetAt() *timestamppb.Timestamp
+	GetOrder() string
+}
+
 // change runs an order event on an existing order: it loads and locks the
 // order, refuses a cancelled one, applies fn (which adjusts the order and
-// may return a plan to post), and saves it.
-func (s *Server) change(ctx context.Context, req command, resp orderResponse, at time.Time, orderID string,
-	fn func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error)) (bool, error) {
-	if err := checkRef("order", orderID); err != nil {
-		return false, err
+// may return a plan to post), saves it and fills resp.
+func (s *Server) change(ctx context.Context, req orderCommand, resp orderResponse,
+	fn func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error)) error {
+	at, err := s.at(req.GetAt())
+	if err != nil {
+		return err
 	}
-	return s.exec(ctx, req, resp, func(tx pgx.Tx, hash []byte) error {
+	orderID := req.GetOrder()
+	if err := checkRef("order", orderID); err != nil {
+		return err
+	}
+	replayed, err := s.exec(ctx, req, resp, func(tx pgx.Tx, hash []byte) error {
 		ev, err := s.begin(ctx, tx, req.GetProgram(), kindAdjustment, at, req.GetIdempotencyKey(), hash)
 		if err != nil {
 			return err
@@ -63,12 +75,15 @@ func (s *Server) change(ctx context.Context, req command, resp orderResponse, at
 		resp.setOrder(view)
 		return nil
 	})
+	resp.setReplayed(replayed)
+	return err
 }
 
 // orderResponse is a response that carries the order.
 type orderResponse interface {
 	proto.Message
 	setOrder(*accruev1.Order)
+	setReplayed(bool)
 }
 
 type (
@@ -84,17 +99,17 @@ func (r completeResponse) setOrder(o *accruev1.Order) { r.Order = o }
 func (r refundResponse) setOrder(o *accruev1.Order)   { r.Order = o }
 func (r amendResponse) setOrder(o *accruev1.Order)    { r.Order = o }
 func (r cancelResponse) setOrder(o *accruev1.Order)   { r.Order = o }
+func (r completeResponse) setReplayed(b bool)         { r.Replayed = b }
+func (r refundResponse) setReplayed(b bool)           { r.Replayed = b }
+func (r amendResponse) setReplayed(b bool)            { r.Replayed = b }
+func (r cancelResponse) setReplayed(b bool)           { r.Replayed = b }
 
 // CompleteOrder marks a paid order completed; an earning order that has not
 // accrued yet accrues now.
 func (s *orderService) CompleteOrder(ctx context.Context, req *connect.Request[accruev1.CompleteOrderRequest]) (*connect.Response[accruev1.CompleteOrderResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.CompleteOrderResponse{}
-	replayed, err := s.change(ctx, m, completeResponse{resp}, at, m.GetOrder(), func(tx pgx.Tx, ev event, o *order, _ *rules.Program) (*rules.Plan, error) {
+	err := s.change(ctx, m, completeResponse{resp}, func(tx pgx.Tx, ev event, o *order, _ *rules.Program) (*rules.Plan, error) {
 		if o.Status == statusCompleted {
 			return nil, fault.Precondition("order", "order %q is already completed", o.ID)
 		}
@@ -110,7 +125,6 @@ func (s *orderService) CompleteOrder(ctx context.Context, req *connect.Request[a
 	if err != nil {
 		return nil, err
 	}
-	resp.Replayed = replayed
 	return connect.NewResponse(resp), nil
 }
 
@@ -118,12 +132,8 @@ func (s *orderService) CompleteOrder(ctx context.Context, req *connect.Request[a
 // order posts the commission it no longer earns back.
 func (s *orderService) RefundOrder(ctx context.Context, req *connect.Request[accruev1.RefundOrderRequest]) (*connect.Response[accruev1.RefundOrderResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.RefundOrderResponse{}
-	replayed, err := s.change(ctx, m, refundResponse{resp}, at, m.GetOrder(), func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error) {
+	err := s.change(ctx, m, refundResponse{resp}, func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error) {
 		lines, shipping, err := parseLines(prog, m.GetLines(), m.GetShipping(), false)
 		if err != nil {
 			return nil, err
@@ -145,7 +155,6 @@ func (s *orderService) RefundOrder(ctx context.Context, req *connect.Request[acc
 	if err != nil {
 		return nil, err
 	}
-	resp.Replayed = replayed
 	return connect.NewResponse(resp), nil
 }
 
@@ -153,12 +162,8 @@ func (s *orderService) RefundOrder(ctx context.Context, req *connect.Request[acc
 // difference in commission.
 func (s *orderService) AmendOrder(ctx context.Context, req *connect.Request[accruev1.AmendOrderRequest]) (*connect.Response[accruev1.AmendOrderResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.AmendOrderResponse{}
-	replayed, err := s.change(ctx, m, amendResponse{resp}, at, m.GetOrder(), func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error) {
+	err := s.change(ctx, m, amendResponse{resp}, func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error) {
 		lines, _, err := parseLines(prog, m.GetLines(), "", true)
 		if err != nil {
 			return nil, err
@@ -177,7 +182,6 @@ func (s *orderService) AmendOrder(ctx context.Context, req *connect.Request[accr
 	if err != nil {
 		return nil, err
 	}
-	resp.Replayed = replayed
 	return connect.NewResponse(resp), nil
 }
 
@@ -185,12 +189,8 @@ func (s *orderService) AmendOrder(ctx context.Context, req *connect.Request[accr
 // earned.
 func (s *orderService) CancelOrder(ctx context.Context, req *connect.Request[accruev1.CancelOrderRequest]) (*connect.Response[accruev1.CancelOrderResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.CancelOrderResponse{}
-	replayed, err := s.change(ctx, m, cancelResponse{resp}, at, m.GetOrder(), func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error) {
+	err := s.change(ctx, m, cancelResponse{resp}, func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error) {
 		o.Status = statusCancelled
 		if !o.Accrued {
 			return nil, nil
@@ -202,6 +202,5 @@ func (s *orderService) CancelOrder(ctx context.Context, req *connect.Request[acc
 	if err != nil {
 		return nil, err
 	}
-	resp.Replayed = replayed
 	return connect.NewResponse(resp), nil
 }
