@@ -4,7 +4,7 @@
 //	accrue [--server URL] [--program ID] [--json] COMMAND [flags] [args]
 //
 // Commands: replay, post, balance, entries, trial-balance, verify, partner,
-// click, order, close, statement.
+// click, order, close, statement, payout, spend.
 package main
 
 import (
@@ -39,6 +39,7 @@ type cli struct {
 	orders   accruev1connect.OrderServiceClient
 	periods  accruev1connect.PeriodServiceClient
 	programs accruev1connect.ProgramServiceClient
+	payouts  accruev1connect.PayoutServiceClient
 }
 
 type command struct {
@@ -58,6 +59,8 @@ var commands = []command{
 	{"order", "order pay|get ORDER [--customer C] [--visitor V] [--code C] [--line product=amount]...", runOrder},
 	{"close", "close PERIOD   close a month (YYYY-MM)", runClose},
 	{"statement", "statement PARTNER PERIOD [--csv]   a partner's statement", runStatement},
+	{"payout", "payout create|settle|fail ID [--partner P --amount A --allow-advance --method M] | payout list PARTNER [--private]", runPayout},
+	{"spend", "spend ID --partner P --amount A [--order O]   spend earnings as store credit", runSpend},
 }
 
 func main() {
@@ -93,6 +96,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	c.orders = accruev1connect.NewOrderServiceClient(h, c.server)
 	c.periods = accruev1connect.NewPeriodServiceClient(h, c.server)
 	c.programs = accruev1connect.NewProgramServiceClient(h, c.server)
+	c.payouts = accruev1connect.NewPayoutServiceClient(h, c.server)
 	name := fs.Arg(0)
 	for _, cmd := range commands {
 		if cmd.name == name {
