@@ -33,10 +33,35 @@ func main() {
 	}
 }
 
+// fallbackDataDir holds the embedded cluster when the checkout is somewhere
+// the postgres OS user cannot traverse (a clone under /root, run as root).
+const fallbackDataDir = "/var/lib/accrue"
+
+// embeddedDataDir is the embedded cluster's directory: <flag>/pg when the
+// flag is given, else .data/pg, or fallbackDataDir/pg when the server's OS
+// user could not reach .data.
+func embeddedDataDir(flagValue string, log *slog.Logger) (string, error) {
+	if flagValue != "" {
+		return filepath.Abs(filepath.Join(flagValue, "pg"))
+	}
+	dir, err := filepath.Abs(filepath.Join(".data", "pg"))
+	if err != nil {
+		return "", err
+	}
+	if err := pgembed.Reachable(dir); err != nil {
+		log.Info("using the fallback data dir", "dir", fallbackDataDir, "why", err)
+		if err := os.MkdirAll(fallbackDataDir, 0o755); err != nil {
+			return "", err
+		}
+		return filepath.Join(fallbackDataDir, "pg"), nil
+	}
+	return dir, nil
+}
+
 func run(log *slog.Logger) error {
 	listen := flag.String("listen", "127.0.0.1:7070", "address to serve on")
 	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL")
-	dataDir := flag.String("data-dir", ".data", "directory of the embedded PostgreSQL")
+	dataDir := flag.String("data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
 	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
 	flag.Parse()
 
@@ -45,7 +70,7 @@ func run(log *slog.Logger) error {
 
 	embedded := *dbURL == ""
 	if embedded {
-		dir, err := filepath.Abs(filepath.Join(*dataDir, "pg"))
+		dir, err := embeddedDataDir(*dataDir, log)
 		if err != nil {
 			return err
 		}

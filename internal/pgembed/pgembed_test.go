@@ -224,3 +224,26 @@ func serverTempDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestReachable: as root, a data dir below a directory the postgres user
+// cannot traverse is refused, one below traversable directories (some not
+// created yet) is accepted.
+func TestReachable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs the server as another OS user")
+	}
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	locked := filepath.Join(root, "locked")
+	if err := os.Mkdir(locked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := Reachable(filepath.Join(locked, "data", "pg")); err == nil {
+		t.Fatal("a data dir under a 0700 directory was accepted")
+	}
+	if err := Reachable(filepath.Join(root, "open", "not-yet", "pg")); err != nil {
+		t.Fatalf("a data dir under traversable (and missing) directories: %v", err)
+	}
+}

@@ -114,3 +114,22 @@ func (a *account) checkTraversable(dir string) error {
 		}
 	}
 }
+
+// Reachable reports whether the server could use dir as its data directory:
+// when we are root, the postgres OS user must be able to traverse every
+// ancestor of dir (a checkout under /root is the usual trap).
+// Directories that do not exist yet are skipped: they are created traversable.
+func Reachable(dir string) error {
+	a, err := serverAccount()
+	if err != nil {
+		return err
+	}
+	existing := filepath.Dir(dir)
+	for {
+		if _, err := os.Stat(existing); err == nil || existing == filepath.Dir(existing) {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	return a.checkTraversable(filepath.Join(existing, "x"))
+}
