@@ -233,8 +233,10 @@ func TestReachable(t *testing.T) {
 		t.Skip("only root runs the server as another OS user")
 	}
 	root := t.TempDir()
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{filepath.Dir(root), root} { // t.TempDir nests in a 0700 directory
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	locked := filepath.Join(root, "locked")
 	if err := os.Mkdir(locked, 0o700); err != nil {
