@@ -298,9 +298,11 @@ func (s *Server) matureOrders(ctx context.Context, prog *ledger.Program, period 
 // matureBatch matures the orders after the id after (up to matureBatchMax)
 // and returns the ids it looked at. The order rows are locked, so a refund
 // of the same order either comes before (and is netted here) or after (and
-// sees it matured). An order with pending entries booked after period (an
-// event that arrived while the period was closing) is left for the next
-// close, so a closed period never carries a negative pending balance.
+// sees it matured). What an order has pending is moved to accrued in the
+// period it was booked in: up to this period in this period; an event on
+// the order booked in a later (open) period — it arrived after the period
+// ended but before the close ran — is matured in its own period, so no
+// period is left with a pending remainder of a matured order.
 func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period string, end time.Time, after string) ([]string, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM orders
 		WHERE program_id = $1 AND NOT matured AND accrued AND matures_at <= $2 AND id > $3
@@ -315,84 +317,83 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 	if len(orders) == 0 {
 		return orders, nil
 	}
-	moves, late, err := pendingByOrder(ctx, tx, prog.ID, period, orders)
+	pending, err := pendingByOrder(ctx, tx, prog.ID, period, orders)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		postings []ledger.Posting
-		matured  []string
-	)
+	var postings []ledger.Posting
 	for _, o := range orders {
-		if late[o] {
-			continue
+		for _, b := range pending[o] {
+			key := "close:" + period + ":mature:" + o
+			if b.period != period {
+				key += ":" + b.period
+			}
+			if l := b.move.legs(); len(l) > 0 {
+				postings = append(postings, ledger.Posting{
+					Program: prog.ID, Key: key, Kind: kindMaturing, At: end, Period: b.period,
+					Refs: map[string]string{"order": o, "period": period}, Legs: l,
+				})
+			}
 		}
-		matured = append(matured, o)
-		m := moves[o]
-		if m == nil || len(m.legs()) == 0 {
-			continue
-		}
-		postings = append(postings, ledger.Posting{
-			Program: prog.ID, Key: "close:" + period + ":mature:" + o, Kind: kindMaturing,
-			At: end, Period: period, Refs: map[string]string{"order": o, "period": period},
-			Legs: m.legs(),
-		})
 	}
 	if _, _, err := ledger.PostBatch(ctx, tx, postings); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: posting maturings: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE orders SET matured = true WHERE program_id = $1 AND id = ANY($2)`,
-		prog.ID, matured); err != nil {
+		prog.ID, orders); err != nil {
 		return nil, fmt.Errorf("server: marking orders matured: %w", err)
 	}
 	return orders, nil
 }
 
+// pendingBucket is what an order has pending in one booking period, as the
+// movement that matures it.
+type pendingBucket struct {
+	period string
+	move   *movement
+}
+
 // pendingByOrder reads what remains pending of each of orders, per partner
-// account (credit-normal), as the movement that matures it: pending to
-// accrued, or back for a negative remainder. late holds the orders with
-// pending entries booked after period, which are left for a later close.
-func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orders []string) (moves map[string]*movement, late map[string]bool, err error) {
+// account (credit-normal) and booking period (everything up to period
+// counts as period), as movements that mature it: pending to accrued, or
+// back for a negative remainder.
+func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orders []string) (map[string][]pendingBucket, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT t.refs->>'order', a.code, e.period <= $3, (-SUM(e.amount))::text
+		SELECT t.refs->>'order', CASE WHEN e.period <= $3 THEN $3 ELSE e.period END, a.code, (-SUM(e.amount))::text
 		FROM transactions t
 		JOIN entries e ON e.transaction_id = t.id
 		JOIN accounts a ON a.id = e.account_id
 		WHERE t.program_id = $1 AND t.refs->>'order' = ANY($2)
 		  AND left(a.code, 8) = 'partner:' AND right(a.code, 8) = ':pending'
-		GROUP BY 1, 2, 3 ORDER BY 1, 2`, program, orders, period)
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, program, orders, period)
 	if err != nil {
-		return nil, nil, fmt.Errorf("server: reading pending balances of orders: %w", err)
+		return nil, fmt.Errorf("server: reading pending balances of orders: %w", err)
 	}
 	defer rows.Close()
-	moves, late = map[string]*movement{}, map[string]bool{}
+	out := map[string][]pendingBucket{}
 	for rows.Next() {
-		var (
-			order, code, amount string
-			booked              bool
-		)
-		if err := rows.Scan(&order, &code, &booked, &amount); err != nil {
-			return nil, nil, fmt.Errorf("server: scanning pending balance: %w", err)
+		var order, bucket, code, amount string
+		if err := rows.Scan(&order, &bucket, &code, &amount); err != nil {
+			return nil, fmt.Errorf("server: scanning pending balance: %w", err)
 		}
-		if !booked {
-			late[order] = true
-			continue
+		bs := out[order]
+		if len(bs) == 0 || bs[len(bs)-1].period != bucket {
+			bs = append(bs, pendingBucket{period: bucket, move: &movement{}})
+			out[order] = bs
 		}
+		m := bs[len(bs)-1].move
 		d := decimal.RequireFromString(amount)
-		if moves[order] == nil {
-			moves[order] = &movement{}
-		}
 		accrued := strings.TrimSuffix(code, ":"+kindPending) + ":" + kindAccrued
 		if d.IsNegative() {
-			moves[order].move(accrued, code, d.Neg())
+			m.move(accrued, code, d.Neg())
 		} else {
-			moves[order].move(code, accrued, d)
+			m.move(code, accrued, d)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("server: reading pending balances of orders: %w", err)
+		return nil, fmt.Errorf("server: reading pending balances of orders: %w", err)
 	}
-	return moves, late, nil
+	return out, nil
 }
 
 // closingPartner is a partner as a close sees it.
