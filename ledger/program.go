@@ -18,8 +18,8 @@ type Program struct {
 	ID       string
 	Currency string
 	Location *time.Location
-	// OpenFrom is the start of the earliest open period; zero when no period
-	// was ever closed.
+	// OpenFrom is the start of the earliest open period: the program's first
+	// month until a period is closed. Postings dated earlier are booked in it.
 	OpenFrom time.Time
 	Scale    int32
 }
@@ -43,11 +43,16 @@ func CreateProgram(ctx context.Context, tx pgx.Tx, id, currency, timezone string
 	if _, ok := money.Scale(currency); !ok {
 		return nil, fault.Invalid("currency", "unknown currency %q", currency)
 	}
-	if _, err := time.LoadLocation(timezone); err != nil {
+	loc, err := time.LoadLocation(timezone)
+	if err != nil {
 		return nil, fault.Invalid("timezone", "unknown time zone %q", timezone)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, schedule_cursor, created_at)
-		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, at)
+	// The program's first period is the month it is created in: an event
+	// dated earlier (a backfill) is booked there, so it is on a statement.
+	local := at.In(loc)
+	firstPeriod := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, loc)
+	_, err = tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, open_from, schedule_cursor, created_at)
+		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, firstPeriod, at)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: creating program %s: %w", id, err)
 	}

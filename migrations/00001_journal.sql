@@ -6,8 +6,9 @@ CREATE TABLE programs (
     id          TEXT PRIMARY KEY,
     currency    TEXT NOT NULL,
     timezone    TEXT NOT NULL,
-    -- Start of the earliest open period; NULL until a period is closed. A
-    -- posting whose `at` falls before it is booked in the open period.
+    -- Start of the earliest open period: the month the program was created
+    -- in, until a period is closed. A posting whose `at` falls before it is
+    -- booked in the open period.
     open_from   TIMESTAMPTZ,
     -- The last statements tick the scheduler has processed.
     schedule_cursor TIMESTAMPTZ NOT NULL,
