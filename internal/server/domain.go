@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -74,6 +75,16 @@ var partnerAccountKinds = []string{kindSales, kindPending, kindAccrued, kindPaya
 
 // partnerAccount is the code of one of a partner's accounts.
 func partnerAccount(partner, kind string) string { return "partner:" + partner + ":" + kind }
+
+// partnerAccountKind returns the kind of a partner account code
+// ("partner:<id>:<kind>").
+func partnerAccountKind(code string) (string, bool) {
+	if !strings.HasPrefix(code, "partner:") {
+		return "", false
+	}
+	i := strings.LastIndexByte(code, ':')
+	return code[i+1:], i > len("partner:")
+}
 
 // partner is a row of the partners table.
 type partner struct {

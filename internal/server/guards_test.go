@@ -50,6 +50,13 @@ func TestRawLedgerStaysOutOfTheDomain(t *testing.T) {
 			t.Errorf("key %s kind %s: %v, want invalid_argument naming %s", tc.key, tc.kind, err, tc.field)
 		}
 	}
+	for _, account := range []string{"partner:bob:pending", "partner:bob:in_payout"} {
+		_, err := a.ledger.PostTransaction(ctx, connect.NewRequest(&accruev1.PostTransactionRequest{Program: "p", IdempotencyKey: "adj-" + account, Kind: "manual_adjustment",
+			Entries: []*accruev1.EntryInput{entry("platform:commission_expense", dr, "1.00"), entry(account, cr, "1.00")}}))
+		if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "entries[1].account") {
+			t.Errorf("a manual posting to %s: %v, want invalid_argument naming entries[1].account", account, err)
+		}
+	}
 	txs, err := a.ledger.ListTransactions(ctx, connect.NewRequest(&accruev1.ListTransactionsRequest{Program: "p", Reference: "order=o1"}))
 	if err != nil {
 		t.Fatal(err)

@@ -129,6 +129,9 @@ func (s *ledgerService) PostTransaction(ctx context.Context, req *connect.Reques
 			if err != nil {
 				return fault.Invalid(field+".amount", "%v", err)
 			}
+			if kind, ok := partnerAccountKind(e.GetAccount()); ok && (kind == kindPending || kind == kindInPayout) {
+				return fault.Invalid(field+".account", "%s follows orders on hold and payouts in flight; adjust a partner's accrued or payable instead", e.GetAccount())
+			}
 			p.Legs = append(p.Legs, ledger.Leg{Account: e.GetAccount(), Side: sideFromProto(e.GetSide()), Amount: amount})
 		}
 		out, replayed, err = ledger.Post(ctx, tx, p)
