@@ -7,20 +7,9 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/money"
 )
-
-// currencyScales maps the supported ISO 4217 codes to their minor-unit
-// decimals. A currency not listed here is refused by Parse.
-var currencyScales = map[string]int32{
-	"USD": 2,
-	"EUR": 2,
-	"RUB": 2,
-	"GBP": 2,
-	"JPY": 0,
-}
-
-// supportedCurrencies is the list shown in error messages.
-const supportedCurrencies = "USD, EUR, RUB, GBP, JPY"
 
 // Limits on money and durations. Amounts are decimals, so nothing
 // overflows, but a bound keeps a typo or hostile input out of the journal.
@@ -46,7 +35,7 @@ var (
 // (2 for USD, 0 for JPY). The currency is validated by Parse; a Program built
 // by hand with an unknown currency is a programming error and panics.
 func (p *Program) Scale() int32 {
-	scale, ok := currencyScales[p.Currency]
+	scale, ok := money.Scale(p.Currency)
 	assert(ok, "unknown currency %q", p.Currency)
 	return scale
 }

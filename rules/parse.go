@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // time zones load the same on every machine
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/accrue/accrue/internal/money"
 )
 
 // parseErrorsMax bounds how many errors Parse reports for one document.
@@ -90,8 +93,8 @@ func (ps *parser) program(n *yaml.Node) {
 		return
 	}
 	if s, ok := ps.scalar(m["currency"], "currency"); ok {
-		if _, known := currencyScales[s]; !known {
-			ps.failf("currency", "%s is not a supported currency (%s)", quote(s), supportedCurrencies)
+		if _, known := money.Scale(s); !known {
+			ps.failf("currency", "%s is not a supported currency (%s)", quote(s), strings.Join(money.Currencies(), ", "))
 			return
 		}
 		p.Currency = s

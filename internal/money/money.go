@@ -4,6 +4,8 @@ package money
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -14,6 +16,11 @@ var scales = map[string]int32{
 	"USD": 2, "EUR": 2, "RUB": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2,
 	"SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "INR": 2, "BRL": 2,
 	"CNY": 2, "MXN": 2, "JPY": 0, "KRW": 0,
+}
+
+// Currencies lists the supported currency codes, sorted.
+func Currencies() []string {
+	return slices.Sorted(maps.Keys(scales))
 }
 
 // Scale returns the currency's decimals and whether the currency is known.
