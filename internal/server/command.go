@@ -232,3 +232,50 @@ func (s *Server) connectError(procedure string, err error) error {
 	s.log.Error("internal error", "procedure", procedure, "err", err)
 	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 }
+
+// event is a posting command in progress: the program as the journal sees
+// it (share-locked), the command's time and journal kind, and the key and
+// request hash that make its posting idempotent.
+type event struct {
+	program string
+	kind    string
+	at      time.Time
+	key     string
+	hash    []byte
+	journal *ledger.Program
+}
+
+// postingCommand is a write request that may post to the journal.
+type postingCommand interface {
+	command
+	GetAt() *timestamppb.Timestamp
+}
+
+// execPosting is exec for a command that posts: it reads the request's
+// time and, inside the transaction, takes the program's share lock, so a
+// period close cannot move the open period between choosing this posting's
+// booking period and committing it. kind is the journal kind of its posting.
+func (s *Server) execPosting(ctx context.Context, req postingCommand, kind string, resp proto.Message, fn func(tx pgx.Tx, ev event) error) (bool, error) {
+	at, err := s.at(req.GetAt())
+	if err != nil {
+		return false, err
+	}
+	return s.exec(ctx, req, resp, func(tx pgx.Tx, hash []byte) error {
+		journal, err := ledger.LockProgram(ctx, tx, req.GetProgram())
+		if err != nil {
+			return err
+		}
+		return fn(tx, event{program: journal.ID, kind: kind, at: at, key: req.GetIdempotencyKey(), hash: hash, journal: journal})
+	})
+}
+
+// post writes legs as the event's journal transaction: keyed "cmd:" + the
+// command's key (so the command's idempotency covers it), booked in the
+// period the event falls in, or the open one.
+func (ev event) post(ctx context.Context, tx pgx.Tx, refs, meta map[string]string, legs []ledger.Leg) (ledger.Transaction, error) {
+	t, _, err := ledger.Post(ctx, tx, ledger.Posting{
+		Program: ev.program, Key: "cmd:" + ev.key, Kind: ev.kind, At: ev.at, Period: ev.journal.BookingPeriod(ev.at),
+		Refs: refs, Metadata: meta, Legs: legs, RequestHash: ev.hash,
+	})
+	return t, err
+}

@@ -217,15 +217,3 @@ func (m *movement) legs() []ledger.Leg {
 	}
 	return out
 }
-
-// postCommand posts legs as the journal transaction of the command with
-// idempotency key key (journal key "cmd:"+key), booked in the period open
-// at `at` and tied to the command's request hash.
-func postCommand(ctx context.Context, tx pgx.Tx, prog *ledger.Program, key, kind string, at time.Time,
-	refs, meta map[string]string, legs []ledger.Leg, hash []byte) (ledger.Transaction, error) {
-	t, _, err := ledger.Post(ctx, tx, ledger.Posting{
-		Program: prog.ID, Key: "cmd:" + key, Kind: kind, At: at, Period: prog.BookingPeriod(at),
-		Refs: refs, Metadata: meta, Legs: legs, RequestHash: hash,
-	})
-	return t, err
-}

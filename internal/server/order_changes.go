@@ -6,7 +6,6 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
@@ -15,8 +14,7 @@ import (
 
 // orderCommand is a write request about one existing order.
 type orderCommand interface {
-	command
-	GetAt() *timestamppb.Timestamp
+	postingCommand
 	GetOrder() string
 }
 
@@ -25,19 +23,12 @@ type orderCommand interface {
 // may return a plan to post), saves it and fills resp.
 func (s *Server) change(ctx context.Context, req orderCommand, resp orderResponse,
 	fn func(tx pgx.Tx, ev event, o *order, prog *rules.Program) (*rules.Plan, error)) error {
-	at, err := s.at(req.GetAt())
-	if err != nil {
-		return err
-	}
 	orderID := req.GetOrder()
 	if err := checkRef("order", orderID); err != nil {
 		return err
 	}
-	replayed, err := s.exec(ctx, req, resp, func(tx pgx.Tx, hash []byte) error {
-		ev, err := s.begin(ctx, tx, req.GetProgram(), kindAdjustment, at, req.GetIdempotencyKey(), hash)
-		if err != nil {
-			return err
-		}
+	replayed, err := s.execPosting(ctx, req, kindAdjustment, resp, func(tx pgx.Tx, ev event) error {
+		at := ev.at
 		o, err := loadOrder(ctx, tx, req.GetProgram(), orderID)
 		if err != nil {
 			return err

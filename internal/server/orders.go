@@ -154,27 +154,12 @@ func (o *order) setState(s rules.OrderState) {
 	o.Shipping = s.Shipping
 }
 
-// event is what one order command does: its journal kind, time and the
-// keys that make its posting idempotent.
-type event struct {
-	program string
-	kind    string
-	at      time.Time
-	key     string
-	hash    []byte
-	journal *ledger.Program
-}
-
 // PayOrder records a paid order (SPEC §5): it attributes the order to a
 // partner (partner code, else a click of its visitor or customer) and, when
 // the rules accrue on payment and the partner may earn on it, posts the
 // accrual.
 func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accruev1.PayOrderRequest]) (*connect.Response[accruev1.PayOrderResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	if err := checkRef("order", m.GetOrder()); err != nil {
 		return nil, err
 	}
@@ -188,11 +173,8 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 		return nil, fault.Invalid("partner_code", "at most %d characters", partnerCodeLenMax)
 	}
 	resp := &accruev1.PayOrderResponse{}
-	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, hash []byte) error {
-		ev, err := s.begin(ctx, tx, m.GetProgram(), kindAccrual, at, m.GetIdempotencyKey(), hash)
-		if err != nil {
-			return err
-		}
+	replayed, err := s.execPosting(ctx, m, kindAccrual, resp, func(tx pgx.Tx, ev event) error {
+		at := ev.at
 		_, prog, err := s.versionAt(ctx, tx, m.GetProgram(), at)
 		if err != nil {
 			return err
@@ -281,16 +263,6 @@ func selfReferral(p partner, customer string, allowed bool) bool {
 	return p.Customer != "" && p.Customer == customer && !allowed
 }
 
-// begin takes the program's share lock (so a close cannot slip between
-// choosing the booking period and committing) and describes the event.
-func (s *Server) begin(ctx context.Context, tx pgx.Tx, program, kind string, at time.Time, key string, hash []byte) (event, error) {
-	lp, err := ledger.LockProgram(ctx, tx, program)
-	if err != nil {
-		return event{}, err
-	}
-	return event{program: program, kind: kind, at: at, key: key, hash: hash, journal: lp}, nil
-}
-
 // accrue pins the rules version, tier and upline chain in force at the
 // event and posts the order's accrual.
 func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) error {
@@ -346,10 +318,9 @@ func (s *Server) postPlan(ctx context.Context, tx pgx.Tx, ev event, o *order, pr
 	}
 	var txID int64
 	if l := m.legs(); len(l) >= 2 {
-		t, err := postCommand(ctx, tx, ev.journal, ev.key, ev.kind, ev.at,
+		t, err := ev.post(ctx, tx,
 			map[string]string{"order": o.ID, "partner": o.Partner, "customer": o.Customer},
-			map[string]string{"rules_version": strconv.Itoa(int(o.Version)), "tier": o.State.Tier},
-			l, ev.hash)
+			map[string]string{"rules_version": strconv.Itoa(int(o.Version)), "tier": o.State.Tier}, l)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
@@ -62,16 +61,9 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 	if err := checkOptionalRef("reference", m.GetReference()); err != nil {
 		return nil, err
 	}
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.CreatePayoutResponse{}
-	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, hash []byte) error {
-		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
-		if err != nil {
-			return err
-		}
+	replayed, err := s.execPosting(ctx, m, kindPayout, resp, func(tx pgx.Tx, ev event) error {
+		prog, at := ev.journal, ev.at
 		if err := claimPayout(ctx, tx, prog.ID, m.GetPayout(), m.GetPartner(), at); err != nil {
 			return err
 		}
@@ -98,7 +90,7 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 		}
 		var mv movement
 		mv.move(payableCode, partnerAccount(p.ID, kindInPayout), amount)
-		if _, err := postCommand(ctx, tx, prog, m.GetIdempotencyKey(), kindPayout, at, payoutRefs(po), nil, mv.legs(), hash); err != nil {
+		if _, err := ev.post(ctx, tx, payoutRefs(po), nil, mv.legs()); err != nil {
 			return err
 		}
 		bank, _ := json.Marshal(po.Bank)
@@ -159,7 +151,7 @@ func payoutAmount(partnerID string, payable decimal.Decimal, requested string, a
 func (s *payoutService) SettlePayout(ctx context.Context, req *connect.Request[accruev1.SettlePayoutRequest]) (*connect.Response[accruev1.SettlePayoutResponse], error) {
 	m := req.Msg
 	resp := &accruev1.SettlePayoutResponse{}
-	replayed, err := s.finishPayout(ctx, m, m.GetPayout(), m.GetAt(), payoutSettled, m.GetReference(), "",
+	replayed, err := s.finishPayout(ctx, m, m.GetPayout(), payoutSettled, m.GetReference(), "",
 		resp, func(p *accruev1.Payout) { resp.Payout = p })
 	if err != nil {
 		return nil, err
@@ -172,7 +164,7 @@ func (s *payoutService) SettlePayout(ctx context.Context, req *connect.Request[a
 func (s *payoutService) FailPayout(ctx context.Context, req *connect.Request[accruev1.FailPayoutRequest]) (*connect.Response[accruev1.FailPayoutResponse], error) {
 	m := req.Msg
 	resp := &accruev1.FailPayoutResponse{}
-	replayed, err := s.finishPayout(ctx, m, m.GetPayout(), m.GetAt(), payoutFailed, "", m.GetReason(),
+	replayed, err := s.finishPayout(ctx, m, m.GetPayout(), payoutFailed, "", m.GetReason(),
 		resp, func(p *accruev1.Payout) { resp.Payout = p })
 	if err != nil {
 		return nil, err
@@ -183,7 +175,7 @@ func (s *payoutService) FailPayout(ctx context.Context, req *connect.Request[acc
 
 // finishPayout settles or fails a pending payout as command req; set puts
 // the payout into resp, which exec stores for replays.
-func (s *Server) finishPayout(ctx context.Context, req command, id string, ts *timestamppb.Timestamp,
+func (s *Server) finishPayout(ctx context.Context, req postingCommand, id string,
 	status, reference, reason string, resp proto.Message, set func(*accruev1.Payout)) (bool, error) {
 	if err := checkRef("payout", id); err != nil {
 		return false, err
@@ -191,15 +183,12 @@ func (s *Server) finishPayout(ctx context.Context, req command, id string, ts *t
 	if err := checkOptionalRef("reference", reference); err != nil {
 		return false, err
 	}
-	at, err := s.at(ts)
-	if err != nil {
-		return false, err
+	kind := kindPayoutSettled
+	if status == payoutFailed {
+		kind = kindPayoutFailed
 	}
-	return s.exec(ctx, req, resp, func(tx pgx.Tx, hash []byte) error {
-		prog, err := ledger.LockProgram(ctx, tx, req.GetProgram())
-		if err != nil {
-			return err
-		}
+	return s.execPosting(ctx, req, kind, resp, func(tx pgx.Tx, ev event) error {
+		prog, at := ev.journal, ev.at
 		po, err := loadPayout(ctx, tx, prog.ID, id, true)
 		if err != nil {
 			return err
@@ -209,20 +198,18 @@ func (s *Server) finishPayout(ctx context.Context, req command, id string, ts *t
 		}
 		var (
 			mv   movement
-			kind = kindPayoutSettled
 			meta map[string]string
 		)
 		inPayout := partnerAccount(po.Partner, kindInPayout)
 		if status == payoutSettled {
 			mv.move(inPayout, "platform:payout_clearing", po.Amount)
 		} else {
-			kind = kindPayoutFailed
 			mv.move(inPayout, partnerAccount(po.Partner, kindPayable), po.Amount)
 			if reason != "" {
 				meta = map[string]string{"reason": reason}
 			}
 		}
-		if _, err := postCommand(ctx, tx, prog, req.GetIdempotencyKey(), kind, at, payoutRefs(po), meta, mv.legs(), hash); err != nil {
+		if _, err := ev.post(ctx, tx, payoutRefs(po), meta, mv.legs()); err != nil {
 			return err
 		}
 		if reference != "" {

@@ -45,16 +45,9 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 	if err := checkOptionalRef("order", m.GetOrder()); err != nil {
 		return nil, err
 	}
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.SpendCreditResponse{}
-	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, hash []byte) error {
-		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
-		if err != nil {
-			return err
-		}
+	replayed, err := s.execPosting(ctx, m, kindSpend, resp, func(tx pgx.Tx, ev event) error {
+		prog, at := ev.journal, ev.at
 		amount, err := parsePositiveAmount("amount", m.GetAmount(), prog.Scale)
 		if err != nil {
 			return err
@@ -85,7 +78,7 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 		var mv movement
 		mv.move(payableCode, storeCredit, sp.FromPayable)
 		mv.move(accruedCode, storeCredit, sp.FromAccrued)
-		if _, err := postCommand(ctx, tx, prog, m.GetIdempotencyKey(), kindSpend, at, spendRefs(sp), nil, mv.legs(), hash); err != nil {
+		if _, err := ev.post(ctx, tx, spendRefs(sp), nil, mv.legs()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE spends SET from_payable = $3, from_accrued = $4 WHERE program_id = $1 AND id = $2`,
@@ -142,16 +135,9 @@ func (s *payoutService) ReverseSpend(ctx context.Context, req *connect.Request[a
 	if err := checkRef("spend", m.GetSpend()); err != nil {
 		return nil, err
 	}
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
 	resp := &accruev1.ReverseSpendResponse{}
-	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, hash []byte) error {
-		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
-		if err != nil {
-			return err
-		}
+	replayed, err := s.execPosting(ctx, m, kindSpendReversal, resp, func(tx pgx.Tx, ev event) error {
+		prog := ev.journal
 		sp, err := loadSpend(ctx, tx, prog.ID, m.GetSpend())
 		if err != nil {
 			return err
@@ -162,7 +148,7 @@ func (s *payoutService) ReverseSpend(ctx context.Context, req *connect.Request[a
 		var mv movement
 		mv.move(storeCredit, partnerAccount(sp.Partner, kindPayable), sp.FromPayable)
 		mv.move(storeCredit, partnerAccount(sp.Partner, kindAccrued), sp.FromAccrued)
-		if _, err := postCommand(ctx, tx, prog, m.GetIdempotencyKey(), kindSpendReversal, at, spendRefs(sp), nil, mv.legs(), hash); err != nil {
+		if _, err := ev.post(ctx, tx, spendRefs(sp), nil, mv.legs()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE spends SET reversed = true WHERE program_id = $1 AND id = $2`,
