@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed *.sql
@@ -31,7 +32,14 @@ func Apply(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, files)
+	// Two processes starting on a fresh database must not both migrate: a
+	// lock row in a table (not an advisory lock, which CockroachDB lacks)
+	// makes the second wait for the first.
+	locker, err := lock.NewPostgresTableLocker()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithLocker(locker))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -45,7 +53,9 @@ func Apply(ctx context.Context, pool *pgxpool.Pool) error {
 // current user a member so it can SET ROLE to it. Roles are cluster-wide, so
 // this is not a migration.
 func EnsureRole(ctx context.Context, pool *pgxpool.Pool) error {
-	if _, err := pool.Exec(ctx, "CREATE ROLE "+AppRole+" NOLOGIN"); err != nil && !isCode(err, "42710") {
+	// Another process creating the role at the same moment makes this one
+	// fail with 23505 (a unique violation in pg_authid) rather than 42710.
+	if _, err := pool.Exec(ctx, "CREATE ROLE "+AppRole+" NOLOGIN"); err != nil && !isCode(err, "42710", "23505") {
 		return fmt.Errorf("migrations: creating role %s: %w", AppRole, err)
 	}
 	// A superuser is a member of every role already; for others, grant it.
@@ -54,7 +64,8 @@ func EnsureRole(ctx context.Context, pool *pgxpool.Pool) error {
 		super = false
 	}
 	if !super {
-		if _, err := pool.Exec(ctx, "GRANT "+AppRole+" TO CURRENT_USER"); err != nil && !isCode(err, "42710", "0LP01") {
+		// XX000 is "tuple concurrently updated": another process granted it.
+		if _, err := pool.Exec(ctx, "GRANT "+AppRole+" TO CURRENT_USER"); err != nil && !isCode(err, "42710", "0LP01", "XX000") {
 			return fmt.Errorf("migrations: granting %s: %w", AppRole, err)
 		}
 	}

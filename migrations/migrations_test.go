@@ -1,0 +1,58 @@
+package migrations_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/migrations"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestConcurrentApply: four processes starting on one fresh database all
+// succeed, and every migration is applied exactly once.
+func TestConcurrentApply(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DatabaseURL(t)
+	var (
+		wg   sync.WaitGroup
+		errs = make([]error, 4)
+	)
+	for i := range errs {
+		wg.Go(func() {
+			pool, err := pgxpool.New(ctx, url)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer pool.Close()
+			errs[i] = migrations.Apply(ctx, pool)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Apply %d: %v", i, err)
+		}
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var applied, distinct int
+	if err := pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&applied, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 3 || distinct != 3 {
+		t.Fatalf("goose recorded %d applications of %d migrations, want each of 3 once", applied, distinct)
+	}
+	var tables int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name IN ('transactions', 'entries', 'orders', 'statements')`).Scan(&tables); err != nil || tables != 4 {
+		t.Fatalf("%d of the 4 core tables exist (%v)", tables, err)
+	}
+}
