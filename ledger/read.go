@@ -20,7 +20,7 @@ func scanTransaction(row pgx.Row) (Transaction, error) {
 		refs, meta []byte
 	)
 	if err := row.Scan(&t.ID, &t.Program, &t.Kind, &t.Key, &t.At, &t.Period, &refs, &meta, &t.ReversesID, &t.Hash); err != nil {
-		return Transaction{}, err
+		return Transaction{}, fmt.Errorf("ledger: scanning transaction: %w", err)
 	}
 	t.At = t.At.UTC()
 	if err := json.Unmarshal(refs, &t.Refs); err != nil {
@@ -120,7 +120,7 @@ func ListTransactions(ctx context.Context, q Querier, program string, f Transact
 		t, err := scanTransaction(rows)
 		if err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("ledger: scanning transaction: %w", err)
+			return nil, err
 		}
 		ts = append(ts, t)
 	}

@@ -61,8 +61,11 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time) (int
 		ids, hashes = append(ids, id), append(hashes, h)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return 0, err
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	block := blockHash(prev, ids, hashes)
 	_, err = tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash)
@@ -224,7 +227,7 @@ func verifyBalances(ctx context.Context, q Querier, program string, r *Report) e
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("ledger: reading balances to verify: %w", err)
 	}
 	var orphans int64
 	if err := q.QueryRow(ctx, `SELECT count(*) FROM entries e JOIN transactions t ON t.id = e.transaction_id

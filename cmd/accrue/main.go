@@ -119,7 +119,7 @@ func (c *cli) show(msg proto.Message, table func(w *tabwriter.Writer)) error {
 	if c.json || table == nil {
 		b, err := protojson.MarshalOptions{Multiline: true, EmitUnpopulated: false}.Marshal(msg)
 		if err != nil {
-			return err
+			return fmt.Errorf("encoding JSON: %w", err)
 		}
 		_, err = fmt.Fprintln(c.out, string(b))
 		return err

@@ -51,7 +51,7 @@ func embeddedDataDir(flagValue string, log *slog.Logger) (string, error) {
 	if err := pgembed.Reachable(dir); err != nil {
 		log.Info("using the fallback data dir", "dir", fallbackDataDir, "why", err)
 		if err := os.MkdirAll(fallbackDataDir, 0o755); err != nil {
-			return "", err
+			return "", fmt.Errorf("creating %s: %w", fallbackDataDir, err)
 		}
 		return filepath.Join(fallbackDataDir, "pg"), nil
 	}

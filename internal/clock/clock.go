@@ -1,6 +1,6 @@
 // Package clock is the one place accrue reads the time. Everything else is
 // given a Clock, so a whole program history can be replayed with a simulated
-// one (SPEC §1, §9).
+// one (SPEC §1, §9). Only Real may call time.Now.
 package clock
 
 import (

@@ -1,7 +1,8 @@
 // Package database opens accrue's PostgreSQL (or CockroachDB) database:
 // it migrates the schema as the connecting owner, then hands out a pool whose
 // connections run as the application role, which may not UPDATE or DELETE
-// journal rows.
+// journal rows. It knows nothing of the schema's meaning: that belongs to
+// migrations, ledger and server.
 package database
 
 import (

@@ -1,6 +1,7 @@
 // Package demo loads a small demo program through the public API, so a
 // fresh `make run` shows partners, orders, an upline bonus and a closed month
-// with one final and one preliminary statement.
+// with one final and one preliminary statement. It is a client of the API
+// only: it never touches the database.
 package demo
 
 import (

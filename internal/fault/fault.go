@@ -1,6 +1,7 @@
 // Package fault is accrue's error vocabulary: a code a caller can act on
 // (the Connect code names, in Go) and a message that names the offending field.
 // Domain packages return *fault.Error; the API layer maps it to Connect.
+// It must not import Connect: the domain stays free of the transport.
 package fault
 
 import (
@@ -28,6 +29,7 @@ type Error struct {
 	Msg   string
 }
 
+// Error renders "field: message", or the message alone without a field.
 func (e *Error) Error() string {
 	if e.Field == "" {
 		return e.Msg

@@ -1,5 +1,7 @@
 // Package money knows currencies' minor units and parses amounts from the
-// wire. Amounts are shopspring decimals, never floats.
+// wire. Amounts are shopspring decimals, never floats. It is the one
+// currency table (rules and ledger read it) and does no rounding policy of
+// its own: rounding rules belong to package rules.
 package money
 
 import (

@@ -4,7 +4,8 @@
 //
 // It owns one cluster directory per Cluster: it creates it with initdb,
 // starts the server on a loopback port with pg_ctl, and stops it. It is not
-// a production deployment tool: authentication is "trust" on 127.0.0.1.
+// a production deployment tool: authentication is "trust" on 127.0.0.1, and
+// it knows nothing of accrue's schema.
 // When the process runs as root, as CI does, every PostgreSQL program runs
 // as the "postgres" OS user, because initdb and postgres refuse root.
 package pgembed

@@ -1,7 +1,9 @@
 // Package replay runs conformance scenarios (SPEC §9): a program's history
 // as YAML steps, driven through accrue's Connect API against a real database
 // with a simulated clock, and reported as one JSON document that --check
-// compares with the file's expectations.
+// compares with the file's expectations. It drives the server only through
+// its Connect clients and the simulated clock, never the database, so a
+// scenario tests exactly what callers see.
 package replay
 
 import (

@@ -151,7 +151,7 @@ func decode(st Step, v any) error {
 func programUpdate(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
 	doc, err := yaml.Marshal(&st.Payload)
 	if err != nil {
-		return err
+		return fmt.Errorf("replay: program.update document: %w", err)
 	}
 	_, err = r.clients.program.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: r.program, IdempotencyKey: key, At: at, Document: string(doc)}))
 	return err

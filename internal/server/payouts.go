@@ -280,7 +280,7 @@ func scanPayout(row pgx.Row) (payout, error) {
 	)
 	if err := row.Scan(&po.ID, &po.Partner, &amount, &po.Status, &po.Method, &po.Reference, &po.Advance,
 		&bank, &po.CreatedAt, &po.FinishedAt); err != nil {
-		return payout{}, err
+		return payout{}, fmt.Errorf("server: scanning payout: %w", err)
 	}
 	po.Amount = decimal.RequireFromString(amount)
 	if err := json.Unmarshal(bank, &po.Bank); err != nil {

@@ -408,11 +408,15 @@ func programPartners(ctx context.Context, q querier, program string) ([]closingP
 	if err != nil {
 		return nil, fmt.Errorf("server: listing partners: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (closingPartner, error) {
+	partners, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (closingPartner, error) {
 		var p closingPartner
 		err := r.Scan(&p.id, &p.active)
 		return p, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("server: listing partners: %w", err)
+	}
+	return partners, nil
 }
 
 // periodSummary counts a period's statements and what they released.

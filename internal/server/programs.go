@@ -124,7 +124,7 @@ func (s *programService) ListRuleVersions(ctx context.Context, req *connect.Requ
 		resp.Versions = append(resp.Versions, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: listing rules: %w", err)
 	}
 	if len(resp.Versions) == 0 {
 		return nil, fault.Missing("program", "no program %q", req.Msg.GetProgram())
