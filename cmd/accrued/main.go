@@ -58,6 +58,32 @@ func embeddedDataDir(flagValue string, log *slog.Logger) (string, error) {
 	return dir, nil
 }
 
+// startEmbedded starts the private PostgreSQL and returns the URL of its
+// accrue database and a function that stops it.
+func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (string, func(), error) {
+	dir, err := embeddedDataDir(dataDir, log)
+	if err != nil {
+		return "", nil, err
+	}
+	log.Info("starting embedded PostgreSQL", "dir", dir)
+	cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: log})
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+	}
+	stop := func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cluster.Stop(stopCtx); err != nil {
+			log.Error("stopping embedded PostgreSQL", "err", err)
+		}
+	}
+	if err := cluster.CreateDatabase(ctx, "accrue"); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+	}
+	return cluster.URL("accrue"), stop, nil
+}
+
 func run(log *slog.Logger) error {
 	listen := flag.String("listen", "127.0.0.1:7070", "address to serve on")
 	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL")
@@ -70,26 +96,12 @@ func run(log *slog.Logger) error {
 
 	embedded := *dbURL == ""
 	if embedded {
-		dir, err := embeddedDataDir(*dataDir, log)
+		url, stopCluster, err := startEmbedded(ctx, *dataDir, log)
 		if err != nil {
 			return err
 		}
-		log.Info("starting embedded PostgreSQL", "dir", dir)
-		cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: log})
-		if err != nil {
-			return fmt.Errorf("embedded PostgreSQL: %w", err)
-		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := cluster.Stop(stopCtx); err != nil {
-				log.Error("stopping embedded PostgreSQL", "err", err)
-			}
-		}()
-		if err := cluster.CreateDatabase(ctx, "accrue"); err != nil {
-			return err
-		}
-		*dbURL = cluster.URL("accrue")
+		defer stopCluster()
+		*dbURL = url
 	}
 	db, err := database.Open(ctx, *dbURL)
 	if err != nil {
