@@ -348,6 +348,30 @@ func TestPagesCoverEveryRowOnce(t *testing.T) {
 			}
 		}
 	}
+	// Past MaxPageSize entries on one account a page is capped: 5 postings
+	// of MaxLegs-1 expense legs add to the n already there.
+	for i := range 5 {
+		p := ledger.Posting{Program: testProgram, Key: fmt.Sprintf("many-%d", i), Kind: "test", At: t0.Add(time.Duration(n+i) * time.Minute)}
+		for range ledger.MaxLegs - 1 {
+			p.Legs = append(p.Legs, ledger.Leg{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("0.01")})
+		}
+		total := amount("0.01").Mul(decimal.NewFromInt(ledger.MaxLegs - 1))
+		p.Legs = append(p.Legs, ledger.Leg{Account: "partner:bob:accrued", Side: ledger.Credit, Amount: total})
+		mustPost(t, db, p)
+	}
+	const expenseEntries = n + 5*(ledger.MaxLegs-1)
+	for _, tc := range []struct{ limit, want int }{{ledger.MaxPageSize + 5, ledger.MaxPageSize}, {ledger.MaxPageSize, ledger.MaxPageSize}, {0, ledger.DefaultPageSize}} {
+		page, err := ledger.ListEntries(ctx, db.Pool, testProgram, "platform:commission_expense", 0, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != tc.want {
+			t.Errorf("ListEntries limit %d: %d entries, want %d (of %d)", tc.limit, len(page), tc.want, expenseEntries)
+		}
+	}
+	if es := allEntries(t, db.Pool, "platform:commission_expense", ledger.MaxPageSize+5); len(es) != expenseEntries {
+		t.Errorf("paging with limit %d: %d entries, want %d", ledger.MaxPageSize+5, len(es), expenseEntries)
+	}
 	if _, err := ledger.ListEntries(ctx, db.Pool, testProgram, "partner:nobody:accrued", 0, 10); fault.CodeOf(err) != fault.NotFound {
 		t.Fatalf("entries of an unknown account: %v, want NotFound", err)
 	}

@@ -352,8 +352,18 @@ func TestOrderStateJSON(t *testing.T) {
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	_, a, _ := p.Refund(s, ls("bag", "33.00"), dec("1"))
-	_, b, _ := p.Refund(back, ls("bag", "33.00"), dec("1"))
+	_, a, err := p.Refund(s, ls("bag", "33.00"), dec("1"))
+	if err != nil {
+		t.Fatalf("Refund(original): %v", err)
+	}
+	_, b, err := p.Refund(back, ls("bag", "33.00"), dec("1"))
+	if err != nil {
+		t.Fatalf("Refund(round-tripped): %v", err)
+	}
+	// 33.00 of the bag at the pinned Bronze rate of 5%.
+	if !a.Commission.Equal(dec("-1.65")) {
+		t.Errorf("refund commission = %s, want -1.65", a.Commission)
+	}
 	if !reflect.DeepEqual(mustJSON(t, a), mustJSON(t, b)) {
 		t.Errorf("plans differ after a JSON round trip:\n%s\n%s", mustJSON(t, a), mustJSON(t, b))
 	}
@@ -371,7 +381,8 @@ func mustJSON(t *testing.T, v any) string {
 func TestCorruptStateIsRefused(t *testing.T) {
 	p := mustParse(t, "currency: USD")
 	s := OrderState{Lines: []LineState{{Product: "bag", Amount: dec("-1")}}}
-	if _, _, err := p.Refund(s, ls("bag", "0"), decimal.Zero); err == nil {
-		t.Error("want an error for a negative remaining amount")
+	_, _, err := p.Refund(s, ls("bag", "0"), decimal.Zero)
+	if err == nil || !strings.Contains(err.Error(), "order state") || !strings.Contains(err.Error(), "lines[0].amount") {
+		t.Errorf("Refund of a corrupt state: err = %v, want an order state error", err)
 	}
 }

@@ -108,9 +108,51 @@ func TestParseScenarioPrograms(t *testing.T) {
 		  commission: {default: 10%},
 		  upline: [{level: 1, rate: 30%, base: commission}, {level: 2, rate: 10%, base: commission}]}`,
 	}
+	type level struct {
+		rate, base string
+	}
+	type tier struct {
+		name, min, rate string
+	}
+	want := []struct {
+		hold     time.Duration
+		accrueOn string
+		tiers    []tier
+		upline   []level
+	}{
+		{0, "paid", nil, []level{{"0.02", "order_amount"}}},
+		{0, "completed", []tier{{"Bronze", "0", "0.05"}, {"Silver", "1000", "0.07"}, {"Gold", "5000", "0.1"}}, nil},
+		{14 * 24 * time.Hour, "paid", nil, []level{{"0.3", "commission"}, {"0.1", "commission"}}},
+	}
 	for i, doc := range docs {
-		if _, err := Parse([]byte(doc)); err != nil {
+		p, err := Parse([]byte(doc))
+		if err != nil {
 			t.Errorf("doc %d: %v", i, err)
+			continue
+		}
+		w := want[i]
+		if p.Hold != w.hold || p.AccrueOn != w.accrueOn {
+			t.Errorf("doc %d: hold %v accrue_on %q, want %v %q", i, p.Hold, p.AccrueOn, w.hold, w.accrueOn)
+		}
+		if len(p.Tiers) != len(w.tiers) {
+			t.Errorf("doc %d: tiers %+v, want %v", i, p.Tiers, w.tiers)
+		} else {
+			for j, tr := range w.tiers {
+				got := p.Tiers[j]
+				if got.Name != tr.name || !got.MinVolume.Equal(dec(tr.min)) || !got.Rate.Equal(dec(tr.rate)) {
+					t.Errorf("doc %d: tiers[%d] = %+v, want %v", i, j, got, tr)
+				}
+			}
+		}
+		if len(p.Upline) != len(w.upline) {
+			t.Errorf("doc %d: upline %+v, want %v", i, p.Upline, w.upline)
+		} else {
+			for j, lv := range w.upline {
+				got := p.Upline[j]
+				if got.Level != j+1 || !got.Rate.Equal(dec(lv.rate)) || got.Base != lv.base {
+					t.Errorf("doc %d: upline[%d] = %+v, want level %d %v", i, j, got, j+1, lv)
+				}
+			}
 		}
 	}
 }

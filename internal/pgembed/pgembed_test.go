@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,8 +148,12 @@ func TestCluster(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dataDir, ownerFile), owner, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Start(ctx, Options{DataDir: dataDir}); err == nil {
+		_, err := Start(ctx, Options{DataDir: dataDir})
+		if err == nil {
 			t.Fatal("Start succeeded on a data dir in use")
+		}
+		if want := fmt.Sprintf("started by live process %d already runs on", os.Getppid()); !strings.Contains(err.Error(), want) {
+			t.Fatalf("Start on a data dir in use: %v, want an error saying %q", err, want)
 		}
 		selectOne(ctx, t, c.URL("accrue"))
 	})

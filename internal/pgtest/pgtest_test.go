@@ -2,6 +2,8 @@ package pgtest_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -45,15 +47,29 @@ func TestWithPool(t *testing.T) {
 }
 
 func TestParallelDatabases(t *testing.T) {
-	for range 4 {
-		t.Run("db", func(t *testing.T) {
-			t.Parallel()
-			conn := connect(t, pgtest.DatabaseURL(t))
-			var one int
-			if err := conn.QueryRow(context.Background(), "select 1").Scan(&one); err != nil {
-				t.Fatal(err)
-			}
-		})
+	const n = 4
+	var (
+		mu    sync.Mutex
+		names = map[string]int{}
+	)
+	// The group returns once its parallel subtests are done.
+	t.Run("group", func(t *testing.T) {
+		for i := range n {
+			t.Run(fmt.Sprint("db", i), func(t *testing.T) {
+				t.Parallel()
+				conn := connect(t, pgtest.DatabaseURL(t))
+				var name string
+				if err := conn.QueryRow(context.Background(), "select current_database()").Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				names[name]++
+				mu.Unlock()
+			})
+		}
+	})
+	if len(names) != n {
+		t.Fatalf("%d parallel tests ran in databases %v, want %d different ones", n, names, n)
 	}
 }
 

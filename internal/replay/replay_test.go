@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/accrue/accrue/internal/database"
@@ -66,5 +67,24 @@ func TestCheckReportsDifferences(t *testing.T) {
 	diffs := Check(sc, out)
 	if len(diffs) != 4 {
 		t.Fatalf("got %d differences, want 4 (balance x, unexpected y, steps, statement): %v", len(diffs), diffs)
+	}
+	want := []struct {
+		prefix  string
+		details []string
+	}{
+		{"balances.platform:x: ", []string{"want 1.00, got 2.00"}},
+		{"balances.platform:y: ", []string{"got 3.00, not expected"}},
+		{"steps: ", []string{"not_found"}},
+		{"statements[bob 2026-01].closing", []string{"accrued", "5.00", "4.00"}},
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(diffs[i], w.prefix) {
+			t.Errorf("difference %d = %q, want it to start %q", i, diffs[i], w.prefix)
+		}
+		for _, d := range w.details {
+			if !strings.Contains(diffs[i], d) {
+				t.Errorf("difference %d = %q does not say %q", i, diffs[i], d)
+			}
+		}
 	}
 }

@@ -12,33 +12,39 @@ import (
 	"github.com/accrue/accrue/internal/schedule"
 )
 
-// recorder is a Runner that records the times it was asked about and fails
-// every other call.
+// recorder is a Runner that hands the time of each call to the test and
+// waits for the test's go-ahead; every second call fails.
 type recorder struct {
-	mu    sync.Mutex
-	calls []time.Time
-	done  chan struct{}
-	want  int
+	called  chan time.Time
+	proceed chan struct{}
+	n       int // calls so far; touched by the runner's goroutine only
 }
 
-func (r *recorder) RunScheduled(_ context.Context, now time.Time) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, now)
-	if len(r.calls) == r.want {
-		close(r.done)
+func (r *recorder) RunScheduled(ctx context.Context, now time.Time) error {
+	select {
+	case r.called <- now:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if len(r.calls)%2 == 0 {
+	select {
+	case <-r.proceed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if r.n++; r.n%2 == 0 {
 		return errors.New("database unavailable")
 	}
 	return nil
 }
 
+// TestRunCatchesUpAtOnceThenTicks: every call is made with the clock's time
+// as it reads at that call, and a failed call is logged and retried.
 func TestRunCatchesUpAtOnceThenTicks(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	clk := clock.NewSim(start)
-	r := &recorder{done: make(chan struct{}), want: 3}
+	r := &recorder{called: make(chan time.Time), proceed: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var (
 		errs   int
 		mu     sync.Mutex
@@ -48,24 +54,32 @@ func TestRunCatchesUpAtOnceThenTicks(t *testing.T) {
 		log := slog.New(countingHandler{func() { mu.Lock(); errs++; mu.Unlock() }})
 		result <- schedule.RunEvery(ctx, r, clk, time.Millisecond, log)
 	}()
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not call the runner three times")
+	for i := range 3 {
+		var got time.Time
+		select {
+		case got = <-r.called:
+		case err := <-result:
+			t.Fatalf("Run returned %v before call %d", err, i+1)
+		}
+		if want := start.Add(time.Duration(i) * time.Hour); !got.Equal(want) {
+			t.Errorf("call %d at %v, want the clock's %v", i+1, got, want)
+		}
+		// The next call must see the clock moved on, not this reading.
+		clk.Set(start.Add(time.Duration(i+1) * time.Hour))
+		if i < 2 {
+			r.proceed <- struct{}{}
+		}
 	}
+	// The third call is still running: only the second call's failure has
+	// been logged (the third, interrupted by the cancel, is not).
 	cancel()
 	if err := <-result; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run returned %v, want context.Canceled", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.calls[0].Equal(start) {
-		t.Errorf("first call at %v, want the clock's %v", r.calls[0], start)
-	}
 	mu.Lock()
 	defer mu.Unlock()
-	if errs < 1 {
-		t.Errorf("errors reported: %d, want at least 1", errs)
+	if errs != 1 {
+		t.Errorf("errors logged: %d, want 1 (the second call)", errs)
 	}
 }
 

@@ -52,6 +52,29 @@ func wantCode(t *testing.T, what string, err error, code fault.Code) {
 	}
 }
 
+// journalRows counts the rows of transactions, entries, payouts and spends.
+func (h *harness) journalRows() [4]int {
+	h.t.Helper()
+	var n [4]int
+	for i, table := range []string{"transactions", "entries", "payouts", "spends"} {
+		if err := h.db.Pool.QueryRow(h.ctx, "SELECT count(*) FROM "+table).Scan(&n[i]); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// wantRefused runs a command that must fail with code and checks it wrote
+// no transaction, entry, payout or spend.
+func wantRefused(t *testing.T, h *harness, what string, code fault.Code, command func() error) {
+	t.Helper()
+	before := h.journalRows()
+	wantCode(t, what, command(), code)
+	if after := h.journalRows(); after != before {
+		t.Errorf("%s: transactions/entries/payouts/spends went from %v to %v", what, before, after)
+	}
+}
+
 func wantBalance(t *testing.T, h *harness, account, want string) {
 	t.Helper()
 	got, ok := h.balances()[account]
@@ -89,23 +112,33 @@ func TestPayouts(t *testing.T) {
 	wantBalance(t, h, "partner:bob:payable", "0.00")
 	wantBalance(t, h, "partner:bob:in_payout", "150.00")
 
-	_, err = h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}, at)
-	wantCode(t, "a payout id that exists", err, fault.AlreadyExists)
-	_, err = h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}, at)
-	wantCode(t, "nothing payable", err, fault.FailedPrecondition)
-	_, err = h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}, at)
-	wantCode(t, "more than payable without allow_advance", err, fault.FailedPrecondition)
-	_, err = h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}, at)
-	wantCode(t, "an unknown partner", err, fault.NotFound)
-	_, err = h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}, at)
-	wantCode(t, "too many decimals", err, fault.InvalidArgument)
-	wantCode(t, "settling an unknown payout", h.settle("p9", at), fault.NotFound)
+	wantRefused(t, h, "a payout id that exists", fault.AlreadyExists, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}, at)
+		return err
+	})
+	wantRefused(t, h, "nothing payable", fault.FailedPrecondition, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}, at)
+		return err
+	})
+	wantRefused(t, h, "more than payable without allow_advance", fault.FailedPrecondition, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}, at)
+		return err
+	})
+	wantRefused(t, h, "an unknown partner", fault.NotFound, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}, at)
+		return err
+	})
+	wantRefused(t, h, "too many decimals", fault.InvalidArgument, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}, at)
+		return err
+	})
+	wantRefused(t, h, "settling an unknown payout", fault.NotFound, func() error { return h.settle("p9", at) })
 
 	if err := h.settle("p1", at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "settling twice", h.settle("p1", at.Add(2*time.Hour)), fault.FailedPrecondition)
-	wantCode(t, "failing a settled payout", h.fail("p1", at.Add(2*time.Hour)), fault.FailedPrecondition)
+	wantRefused(t, h, "settling twice", fault.FailedPrecondition, func() error { return h.settle("p1", at.Add(2*time.Hour)) })
+	wantRefused(t, h, "failing a settled payout", fault.FailedPrecondition, func() error { return h.fail("p1", at.Add(2*time.Hour)) })
 	wantBalance(t, h, "platform:payout_clearing", "150.00")
 	wantBalance(t, h, "partner:bob:in_payout", "0.00")
 
@@ -124,8 +157,10 @@ func TestPayouts(t *testing.T) {
 
 	// A suspended partner cannot be paid, even in advance.
 	h.setStatus("dave", accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED, at)
-	_, err = h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p4", Partner: "dave", Amount: "10.00", AllowAdvance: true}, at)
-	wantCode(t, "a suspended partner", err, fault.FailedPrecondition)
+	wantRefused(t, h, "a suspended partner", fault.FailedPrecondition, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p4", Partner: "dave", Amount: "10.00", AllowAdvance: true}, at)
+		return err
+	})
 	wantBalance(t, h, "partner:dave:payable", "150.00")
 
 	list, err := (&payoutService{h.srv}).ListPayouts(h.ctx, connect.NewRequest(&accruev1.ListPayoutsRequest{
@@ -161,8 +196,10 @@ func TestStoreCredit(t *testing.T) {
 	h.pay("t2", "frank", "300.00", day(time.February, 2)) // 30.00 accrued
 	at := day(time.February, 3)
 
-	_, err := h.spend(h.key(), "sp0", "frank", "180.01", at)
-	wantCode(t, "more than payable + accrued", err, fault.FailedPrecondition)
+	wantRefused(t, h, "more than payable + accrued", fault.FailedPrecondition, func() error {
+		_, err := h.spend(h.key(), "sp0", "frank", "180.01", at)
+		return err
+	})
 	sp, err := h.spend("spend-1", "sp1", "frank", "170.00", at)
 	if err != nil {
 		t.Fatal(err)
@@ -173,10 +210,14 @@ func TestStoreCredit(t *testing.T) {
 	wantBalance(t, h, "partner:frank:payable", "0.00")
 	wantBalance(t, h, "partner:frank:accrued", "10.00")
 	wantBalance(t, h, "platform:store_credit_redeemed", "170.00")
-	_, err = h.spend(h.key(), "sp1", "frank", "1.00", at)
-	wantCode(t, "a spend id that exists", err, fault.AlreadyExists)
-	_, err = h.spend("spend-1", "sp1", "frank", "2.00", at)
-	wantCode(t, "a key reused with another payload", err, fault.AlreadyExists)
+	wantRefused(t, h, "a spend id that exists", fault.AlreadyExists, func() error {
+		_, err := h.spend(h.key(), "sp1", "frank", "1.00", at)
+		return err
+	})
+	wantRefused(t, h, "a key reused with another payload", fault.AlreadyExists, func() error {
+		_, err := h.spend("spend-1", "sp1", "frank", "2.00", at)
+		return err
+	})
 
 	rev := func() error {
 		_, err := (&payoutService{h.srv}).ReverseSpend(h.ctx, connect.NewRequest(&accruev1.ReverseSpendRequest{
@@ -187,14 +228,16 @@ func TestStoreCredit(t *testing.T) {
 	if err := rev(); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "reversing twice", rev(), fault.FailedPrecondition)
+	wantRefused(t, h, "reversing twice", fault.FailedPrecondition, rev)
 	wantBalance(t, h, "partner:frank:payable", "150.00")
 	wantBalance(t, h, "partner:frank:accrued", "30.00")
 	wantBalance(t, h, "platform:store_credit_redeemed", "0.00")
 
 	h.setStatus("frank", accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED, at)
-	_, err = h.spend(h.key(), "sp2", "frank", "1.00", at)
-	wantCode(t, "a suspended partner", err, fault.FailedPrecondition)
+	wantRefused(t, h, "a suspended partner", fault.FailedPrecondition, func() error {
+		_, err := h.spend(h.key(), "sp2", "frank", "1.00", at)
+		return err
+	})
 
 	st := func() []string {
 		h.close("2026-02", day(time.March, 1))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -384,38 +385,52 @@ func TestCloseConcurrent(t *testing.T) {
 	}
 	h.clk.Set(day(time.March, 2))
 	servers := []*Server{h.srv, h.sibling(), h.sibling()}
+	// Whichever racer takes the claim holds still before its first partner
+	// until the others have returned, so they meet a live claim mid-close
+	// rather than (if scheduled late) a period already closed.
 	var (
-		wg   sync.WaitGroup
-		errs = make([]error, len(servers))
+		wg       sync.WaitGroup
+		errs     = make([]error, len(servers))
+		returned = make(chan struct{}, len(servers))
+		others   = make(chan struct{})
 	)
+	go func() {
+		for range len(servers) - 1 {
+			<-returned
+		}
+		close(others)
+	}()
+	for _, srv := range servers {
+		srv.close.hook = func(string) error {
+			select {
+			case <-others:
+				return nil
+			case <-time.After(time.Minute): // a deadlock guard, not a speed check
+				return errors.New("the other closers never returned: did two of them hold the claim?")
+			}
+		}
+	}
 	for i, srv := range servers {
 		wg.Go(func() {
 			_, errs[i] = srv.closePeriod(h.ctx, testProgram, "2026-02", day(time.March, 2))
+			returned <- struct{}{}
 		})
 	}
 	wg.Wait()
 	t.Logf("close results: %v", errs)
-	ok := 0
+	ok, held := 0, 0
 	for _, err := range errs {
-		switch fault.CodeOf(err) {
-		case fault.Internal:
-			if err != nil {
-				t.Fatalf("close: %v", err)
-			}
+		switch {
+		case err == nil:
 			ok++
-		case fault.FailedPrecondition: // another process held the claim
+		case fault.CodeOf(err) == fault.FailedPrecondition: // another process held the claim
+			held++
 		default:
 			t.Fatalf("close: %v", err)
 		}
 	}
-	if ok == 0 {
-		// Every attempt met another's claim mid-way; the owner finishes.
-		for _, srv := range servers {
-			if _, err := srv.closePeriod(h.ctx, testProgram, "2026-02", day(time.March, 2)); err == nil {
-				ok++
-				break
-			}
-		}
+	if ok != 1 || held != len(servers)-1 {
+		t.Fatalf("close results %v: %d succeeded and %d met a claim, want 1 and %d", errs, ok, held, len(servers)-1)
 	}
 	resp := h.close("2026-02", day(time.March, 2))
 	if !resp.AlreadyClosed {
