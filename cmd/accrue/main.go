@@ -1,7 +1,7 @@
 // Command accrue is accrue's command-line client: it talks to a running
 // accrued over Connect, and replays conformance scenarios (SPEC §9).
 //
-//	accrue [--server URL] [--program ID] [--json] COMMAND [flags] [args]
+//	accrue [--server URL] [--program ID] [--token KEY] [--json] COMMAND [flags] [args]
 //
 // Commands: replay, post, balance, entries, trial-balance, verify, partner,
 // click, order, close, statement, payout, spend.
@@ -76,8 +76,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.server, "server", envOr("ACCRUE_SERVER", "http://127.0.0.1:7070"), "accrued base URL (env ACCRUE_SERVER)")
 	fs.StringVar(&c.program, "program", envOr("ACCRUE_PROGRAM", "demo"), "program id (env ACCRUE_PROGRAM)")
 	fs.BoolVar(&c.json, "json", false, "print JSON instead of tables")
+	token := fs.String("token", os.Getenv("ACCRUE_TOKEN"), "API key sent as a bearer token (env ACCRUE_TOKEN)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: accrue [--server URL] [--program ID] [--json] COMMAND ...")
+		fmt.Fprintln(fs.Output(), "usage: accrue [--server URL] [--program ID] [--token KEY] [--json] COMMAND ...")
 		for _, cmd := range commands {
 			fmt.Fprintln(fs.Output(), "  accrue", cmd.usage)
 		}
@@ -89,14 +90,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs.Usage()
 		return errors.New("no command")
 	}
-	h := http.DefaultClient
-	c.ledger = accruev1connect.NewLedgerServiceClient(h, c.server)
-	c.partners = accruev1connect.NewPartnerServiceClient(h, c.server)
-	c.tracking = accruev1connect.NewTrackingServiceClient(h, c.server)
-	c.orders = accruev1connect.NewOrderServiceClient(h, c.server)
-	c.periods = accruev1connect.NewPeriodServiceClient(h, c.server)
-	c.programs = accruev1connect.NewProgramServiceClient(h, c.server)
-	c.payouts = accruev1connect.NewPayoutServiceClient(h, c.server)
+	h, auth := http.DefaultClient, bearer(*token)
+	c.ledger = accruev1connect.NewLedgerServiceClient(h, c.server, auth)
+	c.partners = accruev1connect.NewPartnerServiceClient(h, c.server, auth)
+	c.tracking = accruev1connect.NewTrackingServiceClient(h, c.server, auth)
+	c.orders = accruev1connect.NewOrderServiceClient(h, c.server, auth)
+	c.periods = accruev1connect.NewPeriodServiceClient(h, c.server, auth)
+	c.programs = accruev1connect.NewProgramServiceClient(h, c.server, auth)
+	c.payouts = accruev1connect.NewPayoutServiceClient(h, c.server, auth)
 	name := fs.Arg(0)
 	for _, cmd := range commands {
 		if cmd.name == name {
@@ -105,6 +106,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", name)
+}
+
+// bearer sends token, when given, as the Authorization header of every call.
+func bearer(token string) connect.ClientOption {
+	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if token != "" {
+				req.Header().Set("Authorization", "Bearer "+token)
+			}
+			return next(ctx, req)
+		}
+	}))
 }
 
 func envOr(key, def string) string {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/accrue/accrue/internal/auth"
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/demo"
@@ -58,6 +59,26 @@ func embeddedDataDir(flagValue string, log *slog.Logger) (string, error) {
 	return dir, nil
 }
 
+// loadKeys reads the API key file; with none, every call is allowed, and
+// the log says so.
+func loadKeys(path string, log *slog.Logger) (*auth.Keys, error) {
+	if path == "" {
+		log.Warn("no API keys (--api-keys): every call is allowed; use this only on a trusted network")
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("api keys: %w", err)
+	}
+	defer f.Close()
+	keys, err := auth.ParseKeys(f)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("API keys loaded", "keys", keys.Len())
+	return keys, nil
+}
+
 // startEmbedded starts the private PostgreSQL and returns the URL of its
 // accrue database and a function that stops it.
 func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (string, func(), error) {
@@ -89,7 +110,13 @@ func run(log *slog.Logger) error {
 	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL")
 	dataDir := flag.String("data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
 	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
+	keysFile := flag.String("api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
 	flag.Parse()
+
+	keys, err := loadKeys(*keysFile, log)
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -119,7 +146,7 @@ func run(log *slog.Logger) error {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	hs := &http.Server{
-		Handler: srv.Handler(), Protocols: protocols,
+		Handler: srv.Handler(auth.Interceptor(keys)), Protocols: protocols,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
@@ -127,7 +154,7 @@ func run(log *slog.Logger) error {
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("accrued serving", "addr", ln.Addr().String())
 
-	if embedded && *loadDemo {
+	if embedded && *loadDemo && keys.Len() == 0 {
 		if err := demo.Load(ctx, "http://"+ln.Addr().String(), clk.Now()); err != nil {
 			log.Error("loading the demo program", "err", err)
 		}

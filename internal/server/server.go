@@ -53,11 +53,12 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health
-// and server reflection.
-func (s *Server) Handler() http.Handler {
+// and server reflection. The interceptors run first, in order, before
+// accrue's own (authentication belongs there: auth.Interceptor).
+func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(s.errorInterceptor()),
+		connect.WithInterceptors(append(interceptors, s.errorInterceptor())...),
 		connect.WithReadMaxBytes(MaxRequestBytes),
 	}
 	mux.Handle(accruev1connect.NewLedgerServiceHandler(&ledgerService{s}, opts...))

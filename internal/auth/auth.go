@@ -1,0 +1,147 @@
+// Package auth decides who may call what. Callers present a bearer token;
+// a key file maps tokens to principals: an admin (everything), an auditor
+// (every read, never a write, never private details) or a partner (reads
+// of its own partner record, statements, payouts, stats and accounts, its
+// private details included). Keys may be limited to one program.
+//
+// auth knows procedures and request fields only by name; it must not reach
+// into the database or the domain. With no keys configured it lets every
+// call through (a development server), and the server says so in its log.
+package auth
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"connectrpc.com/connect"
+)
+
+// Roles a key can carry.
+const (
+	RoleAdmin   = "admin"
+	RoleAuditor = "auditor"
+	RolePartner = "partner"
+)
+
+// MaxKeys bounds a key file.
+const MaxKeys = 10000
+
+// minTokenLen keeps guessable tokens out of key files.
+const minTokenLen = 16
+
+// Principal is who a token speaks for.
+type Principal struct {
+	Role string
+	// Program limits the key to one program; "*" means every program.
+	Program string
+	// Partner is the partner id of a partner key.
+	Partner string
+}
+
+// Keys maps token digests to principals.
+type Keys struct {
+	byDigest map[[sha256.Size]byte]Principal
+}
+
+// Len is the number of keys.
+func (k *Keys) Len() int {
+	if k == nil {
+		return 0
+	}
+	return len(k.byDigest)
+}
+
+// ParseKeys reads a key file: one key a line, `TOKEN ROLE PROGRAM [PARTNER]`
+// (PROGRAM may be `*`), blank lines and lines starting with # ignored.
+func ParseKeys(r io.Reader) (*Keys, error) {
+	k := &Keys{byDigest: map[[sha256.Size]byte]Principal{}}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 3 || len(f) > 4 {
+			return nil, fmt.Errorf("auth: line %d: want TOKEN ROLE PROGRAM [PARTNER]", n)
+		}
+		p := Principal{Role: f[1], Program: f[2]}
+		switch {
+		case len(f[0]) < minTokenLen:
+			return nil, fmt.Errorf("auth: line %d: a token has at least %d characters", n, minTokenLen)
+		case p.Role == RolePartner && len(f) != 4:
+			return nil, fmt.Errorf("auth: line %d: a partner key names its partner", n)
+		case p.Role == RolePartner && p.Program == "*":
+			return nil, fmt.Errorf("auth: line %d: a partner key names its program", n)
+		case p.Role != RolePartner && len(f) == 4:
+			return nil, fmt.Errorf("auth: line %d: only a partner key names a partner", n)
+		case p.Role != RoleAdmin && p.Role != RoleAuditor && p.Role != RolePartner:
+			return nil, fmt.Errorf("auth: line %d: unknown role %q", n, p.Role)
+		}
+		if len(f) == 4 {
+			p.Partner = f[3]
+		}
+		d := sha256.Sum256([]byte(f[0]))
+		if _, dup := k.byDigest[d]; dup {
+			return nil, fmt.Errorf("auth: line %d: a token is listed twice", n)
+		}
+		if len(k.byDigest) == MaxKeys {
+			return nil, fmt.Errorf("auth: more than %d keys", MaxKeys)
+		}
+		k.byDigest[d] = p
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("auth: reading keys: %w", err)
+	}
+	return k, nil
+}
+
+// lookup finds the principal of a token. Digests are compared whole, so
+// the time taken does not reveal how much of a token matched.
+func (k *Keys) lookup(token string) (Principal, bool) {
+	d := sha256.Sum256([]byte(token))
+	for digest, p := range k.byDigest {
+		if subtle.ConstantTimeCompare(digest[:], d[:]) == 1 {
+			return p, true
+		}
+	}
+	return Principal{}, false
+}
+
+type principalKey struct{}
+
+// FromContext returns the caller's principal, if the call was authenticated.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// Interceptor authenticates every unary call with keys and authorizes it
+// with Allow. With no keys, every call passes.
+func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if keys.Len() == 0 {
+				return next(ctx, req)
+			}
+			token, ok := strings.CutPrefix(req.Header().Get("Authorization"), "Bearer ")
+			if !ok || token == "" {
+				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("missing bearer token"))
+			}
+			p, ok := keys.lookup(token)
+			if !ok {
+				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("unknown token"))
+			}
+			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
+				return nil, connect.NewError(connect.CodePermissionDenied, err)
+			}
+			return next(context.WithValue(ctx, principalKey{}, p), req)
+		}
+	}
+}
