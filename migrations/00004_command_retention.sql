@@ -1,0 +1,9 @@
+-- +goose Up
+-- Idempotency records are kept for a retention window (server.CommandRetention)
+-- and pruned by the scheduler; they are not part of the journal.
+CREATE INDEX commands_created ON commands (created_at);
+GRANT DELETE ON commands TO accrue_app;
+
+-- +goose Down
+REVOKE DELETE ON commands FROM accrue_app;
+DROP INDEX commands_created;
