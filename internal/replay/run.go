@@ -162,13 +162,18 @@ func (r *runner) collect(ctx context.Context, out *Output) error {
 			break
 		}
 	}
-	st, err := c.period.ListStatements(ctx, connect.NewRequest(&accruev1.ListStatementsRequest{Program: r.program}))
-	if err != nil {
-		return fmt.Errorf("replay: statements: %w", err)
-	}
 	out.Statements = []map[string]any{}
-	for _, s := range st.Msg.GetStatements() {
-		out.Statements = append(out.Statements, statementOutput(s))
+	for token := ""; ; {
+		st, err := c.period.ListStatements(ctx, connect.NewRequest(&accruev1.ListStatementsRequest{Program: r.program, PageToken: token, PageSize: 1000}))
+		if err != nil {
+			return fmt.Errorf("replay: statements: %w", err)
+		}
+		for _, s := range st.Msg.GetStatements() {
+			out.Statements = append(out.Statements, statementOutput(s))
+		}
+		if token = st.Msg.GetNextPageToken(); token == "" {
+			break
+		}
 	}
 	v, err := c.ledger.VerifyJournal(ctx, connect.NewRequest(&accruev1.VerifyJournalRequest{Program: r.program}))
 	if err != nil {

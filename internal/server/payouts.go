@@ -24,9 +24,6 @@ const (
 	payoutFailed  = "failed"
 )
 
-// payoutsListMax bounds how many payouts ListPayouts returns.
-const payoutsListMax = 10_000
-
 // Keys of partners.private copied onto a payout when it is created.
 var bankKeys = []string{"bank_account", "bank_name"}
 
@@ -252,9 +249,22 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
+	after, err := decodeCursor(m.GetPageToken(), 2)
+	if err != nil {
+		return nil, err
+	}
+	// The keyset is (created_at, id); the first page starts before any time.
+	afterAt, afterID := time.Time{}, ""
+	if after != nil {
+		if afterAt, err = time.Parse(time.RFC3339Nano, after[0]); err != nil {
+			return nil, fault.Invalid("page_token", "malformed")
+		}
+		afterID = after[1]
+	}
+	limit := ledger.PageSize(int(m.GetPageSize()))
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+payoutColumns+` FROM payouts
-		WHERE program_id = $1 AND ($2::text = '' OR partner_id = $2)
-		ORDER BY created_at, id LIMIT $3`, prog.ID, m.GetPartner(), payoutsListMax)
+		WHERE program_id = $1 AND ($2::text = '' OR partner_id = $2) AND (created_at, id) > ($3, $4::text)
+		ORDER BY created_at, id LIMIT $5`, prog.ID, m.GetPartner(), afterAt, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("server: listing payouts: %w", err)
 	}
@@ -265,6 +275,10 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 	resp := &accruev1.ListPayoutsResponse{}
 	for _, po := range pos {
 		resp.Payouts = append(resp.Payouts, payoutProto(po, prog.Scale, m.GetIncludePrivate()))
+	}
+	if len(pos) == limit {
+		last := pos[len(pos)-1]
+		resp.NextPageToken = encodeCursor(last.CreatedAt.UTC().Format(time.RFC3339Nano), last.ID)
 	}
 	return connect.NewResponse(resp), nil
 }

@@ -26,7 +26,8 @@ const (
 	statementPreliminary = "preliminary"
 )
 
-// statementsListMax bounds how many statements one list or export returns.
+// statementsListMax bounds how many statements one export returns (and
+// GetStatement reads); ListStatements pages instead.
 const statementsListMax = 10_000
 
 // statementKinds are the partner accounts a statement reports.
@@ -270,7 +271,7 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 	if _, _, err := periodRange(m.GetPeriod(), time.UTC); err != nil {
 		return nil, err
 	}
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod())
+	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), nil, statementsListMax)
 	if err != nil {
 		return nil, err
 	}
@@ -280,18 +281,28 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 	return connect.NewResponse(&accruev1.GetStatementResponse{Statement: sts[0]}), nil
 }
 
-// ListStatements returns statements by period and partner, either filter
-// optional.
+// ListStatements pages through statements by period and partner, either
+// filter optional.
 func (s *periodService) ListStatements(ctx context.Context, req *connect.Request[accruev1.ListStatementsRequest]) (*connect.Response[accruev1.ListStatementsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod())
+	after, err := decodeCursor(m.GetPageToken(), 2)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&accruev1.ListStatementsResponse{Statements: sts}), nil
+	limit := ledger.PageSize(int(m.GetPageSize()))
+	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), after, limit)
+	if err != nil {
+		return nil, err
+	}
+	resp := &accruev1.ListStatementsResponse{Statements: sts}
+	if len(sts) == limit {
+		last := sts[len(sts)-1]
+		resp.NextPageToken = encodeCursor(last.GetPeriod(), last.GetPartner())
+	}
+	return connect.NewResponse(resp), nil
 }
 
 // ExportStatements renders statements as CSV for finance: per statement,
@@ -303,7 +314,7 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod())
+	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), nil, statementsListMax)
 	if err != nil {
 		return nil, err
 	}
@@ -333,11 +344,16 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 }
 
 // statements reads stored statements, filtered by partner and period when
-// not empty, ordered by period then partner.
-func (s *Server) statements(ctx context.Context, program, partner, period string) ([]*accruev1.Statement, error) {
+// not empty, ordered by period then partner, after the keyset position
+// after (period, partner; nil for the start), at most limit of them.
+func (s *Server) statements(ctx context.Context, program, partner, period string, after []string, limit int) ([]*accruev1.Statement, error) {
+	if after == nil {
+		after = []string{"", ""}
+	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT body FROM statements
 		WHERE program_id = $1 AND ($2::text = '' OR partner_id = $2) AND ($3::text = '' OR period = $3)
-		ORDER BY period, partner_id LIMIT $4`, program, partner, period, statementsListMax)
+		  AND (period, partner_id) > ($4::text, $5::text)
+		ORDER BY period, partner_id LIMIT $6`, program, partner, period, after[0], after[1], limit)
 	if err != nil {
 		return nil, fmt.Errorf("server: reading statements: %w", err)
 	}

@@ -593,8 +593,11 @@ type ListStatementsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
 	// Filters; empty = all.
-	Partner       string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Period        string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	Period  string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// At most 1000; 100 when unset. Ordered by period, then partner.
+	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -650,9 +653,24 @@ func (x *ListStatementsRequest) GetPeriod() string {
 	return ""
 }
 
+func (x *ListStatementsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListStatementsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListStatementsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Statements    []*Statement           `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -692,6 +710,13 @@ func (x *ListStatementsResponse) GetStatements() []*Statement {
 		return x.Statements
 	}
 	return nil
+}
+
+func (x *ListStatementsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ExportStatementsRequest struct {
@@ -1346,8 +1371,11 @@ type ListPayoutsRequest struct {
 	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
 	Partner        string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
 	IncludePrivate bool                   `protobuf:"varint,3,opt,name=include_private,json=includePrivate,proto3" json:"include_private,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// At most 1000; 100 when unset. Oldest first.
+	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListPayoutsRequest) Reset() {
@@ -1401,9 +1429,24 @@ func (x *ListPayoutsRequest) GetIncludePrivate() bool {
 	return false
 }
 
+func (x *ListPayoutsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPayoutsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListPayoutsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Payouts       []*Payout              `protobuf:"bytes,1,rep,name=payouts,proto3" json:"payouts,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1443,6 +1486,13 @@ func (x *ListPayoutsResponse) GetPayouts() []*Payout {
 		return x.Payouts
 	}
 	return nil
+}
+
+func (x *ListPayoutsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Spend is earnings a partner spent on its own order.
@@ -1855,15 +1905,19 @@ const file_accrue_v1_payout_proto_rawDesc = "" +
 	"\apartner\x18\x02 \x01(\tR\apartner\x12\x16\n" +
 	"\x06period\x18\x03 \x01(\tR\x06period\"J\n" +
 	"\x14GetStatementResponse\x122\n" +
-	"\tstatement\x18\x01 \x01(\v2\x14.accrue.v1.StatementR\tstatement\"c\n" +
+	"\tstatement\x18\x01 \x01(\v2\x14.accrue.v1.StatementR\tstatement\"\x9f\x01\n" +
 	"\x15ListStatementsRequest\x12\x18\n" +
 	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x18\n" +
 	"\apartner\x18\x02 \x01(\tR\apartner\x12\x16\n" +
-	"\x06period\x18\x03 \x01(\tR\x06period\"N\n" +
+	"\x06period\x18\x03 \x01(\tR\x06period\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"v\n" +
 	"\x16ListStatementsResponse\x124\n" +
 	"\n" +
 	"statements\x18\x01 \x03(\v2\x14.accrue.v1.StatementR\n" +
-	"statements\"e\n" +
+	"statements\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"e\n" +
 	"\x17ExportStatementsRequest\x12\x18\n" +
 	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x16\n" +
 	"\x06period\x18\x02 \x01(\tR\x06period\x12\x18\n" +
@@ -1915,13 +1969,17 @@ const file_accrue_v1_payout_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"[\n" +
 	"\x12FailPayoutResponse\x12)\n" +
 	"\x06payout\x18\x01 \x01(\v2\x11.accrue.v1.PayoutR\x06payout\x12\x1a\n" +
-	"\breplayed\x18\x02 \x01(\bR\breplayed\"q\n" +
+	"\breplayed\x18\x02 \x01(\bR\breplayed\"\xad\x01\n" +
 	"\x12ListPayoutsRequest\x12\x18\n" +
 	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x18\n" +
 	"\apartner\x18\x02 \x01(\tR\apartner\x12'\n" +
-	"\x0finclude_private\x18\x03 \x01(\bR\x0eincludePrivate\"B\n" +
+	"\x0finclude_private\x18\x03 \x01(\bR\x0eincludePrivate\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"j\n" +
 	"\x13ListPayoutsResponse\x12+\n" +
-	"\apayouts\x18\x01 \x03(\v2\x11.accrue.v1.PayoutR\apayouts\"\xed\x01\n" +
+	"\apayouts\x18\x01 \x03(\v2\x11.accrue.v1.PayoutR\apayouts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xed\x01\n" +
 	"\x05Spend\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\apartner\x18\x02 \x01(\tR\apartner\x12\x16\n" +
