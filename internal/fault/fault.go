@@ -20,6 +20,9 @@ const (
 	AlreadyExists
 	FailedPrecondition
 	Unimplemented
+	// Aborted: the work is being done by someone else right now (a period
+	// close claimed by another process); try again later.
+	Aborted
 )
 
 // Error is a domain error with a code and, where one is at fault, a field path.
@@ -60,6 +63,11 @@ func Exists(field, format string, args ...any) *Error {
 // Precondition reports a request the current state does not allow.
 func Precondition(field, format string, args ...any) *Error {
 	return newf(FailedPrecondition, field, format, args...)
+}
+
+// Busy reports work another process is doing right now.
+func Busy(field, format string, args ...any) *Error {
+	return newf(Aborted, field, format, args...)
 }
 
 // CodeOf returns err's code, Internal for an error that is not a *Error.

@@ -206,6 +206,7 @@ var connectCodes = map[fault.Code]connect.Code{
 	fault.AlreadyExists:      connect.CodeAlreadyExists,
 	fault.FailedPrecondition: connect.CodeFailedPrecondition,
 	fault.Unimplemented:      connect.CodeUnimplemented,
+	fault.Aborted:            connect.CodeAborted,
 }
 
 func (s *Server) connectError(procedure string, err error) error {

@@ -203,8 +203,7 @@ func (s *Server) closeOne(ctx context.Context, prog *ledger.Program, period stri
 
 // claimPeriod takes (or renews) this Server's claim on closing period and
 // moves the program's open period past it. closed is true when the period
-// is closed already; a live claim of another process fails
-// FailedPrecondition.
+// is closed already; a live claim of another process fails Aborted.
 func (s *Server) claimPeriod(ctx context.Context, prog *ledger.Program, period string, end time.Time) (closed bool, err error) {
 	now := s.clock.Now()
 	err = s.db.Run(ctx, func(tx pgx.Tx) error {
@@ -230,7 +229,7 @@ func (s *Server) claimPeriod(ctx context.Context, prog *ledger.Program, period s
 				closed = true
 				return nil
 			}
-			return fault.Precondition("period", "the close of %s is in progress in another process (claimed until %s)",
+			return fault.Busy("period", "the close of %s is in progress in another process (claimed until %s)",
 				period, until.UTC().Format(time.RFC3339))
 		}
 		if err != nil {
@@ -258,7 +257,7 @@ func (s *Server) renewClaim(ctx context.Context, program, period string) error {
 		return fmt.Errorf("server: renewing the claim on %s: %w", period, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fault.Precondition("period", "the close of %s was taken over by another process", period)
+		return fault.Busy("period", "the close of %s was taken over by another process", period)
 	}
 	return nil
 }

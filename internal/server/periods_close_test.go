@@ -423,7 +423,7 @@ func TestCloseConcurrent(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case fault.CodeOf(err) == fault.FailedPrecondition: // another process held the claim
+		case fault.CodeOf(err) == fault.Aborted: // another process held the claim
 			held++
 		default:
 			t.Fatalf("close: %v", err)
@@ -483,8 +483,8 @@ func TestCloseInterrupted(t *testing.T) {
 	}
 	other := cut.sibling()
 	other.close.hook = fail(2)
-	if _, err := cut.closeWith(other, "2026-01", day(time.February, 1)); fault.CodeOf(err) != fault.FailedPrecondition {
-		t.Fatalf("another process during the lease: got %v, want failed_precondition", err)
+	if _, err := cut.closeWith(other, "2026-01", day(time.February, 1)); fault.CodeOf(err) != fault.Aborted {
+		t.Fatalf("another process during the lease: got %v, want aborted", err)
 	}
 	// The same process resumes and stops again, further on.
 	cut.srv.close.hook = fail(4)

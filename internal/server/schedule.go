@@ -84,7 +84,7 @@ func (s *Server) runDueProgram(ctx context.Context, program string, now time.Tim
 		period := prevPeriod(prog.PeriodOf(tick))
 		if period >= first && period != done {
 			_, err := s.closePeriod(ctx, program, period, now)
-			if fault.CodeOf(err) == fault.FailedPrecondition {
+			if fault.CodeOf(err) == fault.Aborted {
 				s.log.Info("scheduled close left to another process", "program", program, "period", period, "err", err)
 				return nil
 			}
