@@ -25,7 +25,7 @@ type querier = ledger.Querier
 // MaxKeyLen bounds idempotency keys.
 const MaxKeyLen = ledger.MaxKeyLen
 
-// command is a write request: it names its program, idempotency key and time.
+// command is a write request: it names its program and idempotency key.
 type command interface {
 	proto.Message
 	GetProgram() string
