@@ -59,7 +59,7 @@ func (s *Server) change(ctx context.Context, req orderCommand, resp orderRespons
 		if err := saveOrder(ctx, tx, req.GetProgram(), o); err != nil {
 			return err
 		}
-		view, err := s.orderView(ctx, tx, req.GetProgram(), o, false)
+		view, err := s.orderView(ctx, tx, ev.journal, o, false)
 		if err != nil {
 			return err
 		}

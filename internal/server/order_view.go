@@ -18,11 +18,15 @@ import (
 func (s *orderService) GetOrder(ctx context.Context, req *connect.Request[accruev1.GetOrderRequest]) (*connect.Response[accruev1.GetOrderResponse], error) {
 	var view *accruev1.Order
 	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		o, err := loadOrderReadOnly(ctx, tx, req.Msg.GetProgram(), req.Msg.GetOrder())
+		lp, err := ledger.LoadProgram(ctx, tx, req.Msg.GetProgram())
 		if err != nil {
 			return err
 		}
-		view, err = s.orderView(ctx, tx, req.Msg.GetProgram(), o, true)
+		o, err := loadOrderReadOnly(ctx, tx, lp.ID, req.Msg.GetOrder())
+		if err != nil {
+			return err
+		}
+		view, err = s.orderView(ctx, tx, lp, o, true)
 		return err
 	})
 	if err != nil {
@@ -33,11 +37,8 @@ func (s *orderService) GetOrder(ctx context.Context, req *connect.Request[accrue
 
 // orderView renders an order; with history, every event's plan and every
 // journal transaction of the order.
-func (s *Server) orderView(ctx context.Context, q querier, program string, o *order, history bool) (*accruev1.Order, error) {
-	lp, err := ledger.LoadProgram(ctx, q, program)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) orderView(ctx context.Context, q querier, lp *ledger.Program, o *order, history bool) (*accruev1.Order, error) {
+	program := lp.ID
 	out := &accruev1.Order{
 		Id: o.ID, Customer: o.Customer, Visitor: o.Visitor, Shipping: o.Shipping.StringFixed(lp.Scale),
 		Partner: o.Partner, Attribution: o.Attribution, NoEarnReason: o.NoEarn, Accrued: o.Accrued,
@@ -63,9 +64,11 @@ func (s *Server) orderView(ctx context.Context, q querier, program string, o *or
 	if !history {
 		return out, nil
 	}
-	if out.Events, err = s.orderEvents(ctx, q, program, o.ID); err != nil {
+	events, err := s.orderEvents(ctx, q, program, o.ID)
+	if err != nil {
 		return nil, err
 	}
+	out.Events = events
 	ts, err := ledger.ListTransactions(ctx, q, program, ledger.TransactionFilter{Order: o.ID, Limit: ledger.MaxPageSize})
 	if err != nil {
 		return nil, err

@@ -199,7 +199,7 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 		if err := saveOrder(ctx, tx, m.GetProgram(), o); err != nil {
 			return err
 		}
-		resp.Order, err = s.orderView(ctx, tx, m.GetProgram(), o, false)
+		resp.Order, err = s.orderView(ctx, tx, ev.journal, o, false)
 		return err
 	})
 	if err != nil {

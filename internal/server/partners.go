@@ -209,20 +209,41 @@ func parentAt(ctx context.Context, q querier, program, partnerID string, t time.
 // uplineAt walks up to levels parent links active at t. A suspended member
 // stays in the chain but is not eligible.
 func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.Time, levels int) ([]rules.UplineMember, error) {
+	if levels <= 0 {
+		return nil, nil
+	}
+	// One recursive query walks the links active at t, level by level.
+	rows, err := q.Query(ctx, `
+		WITH RECURSIVE chain (level, parent_id) AS (
+			SELECT 1, l.parent_id FROM partner_links l
+			WHERE l.program_id = $1 AND l.partner_id = $2 AND l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)
+			UNION ALL
+			SELECT c.level + 1, l.parent_id FROM chain c
+			JOIN partner_links l ON l.program_id = $1 AND l.partner_id = c.parent_id
+				AND l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)
+			WHERE c.level < $4)
+		SELECT c.parent_id, p.status = 'active' FROM chain c
+		JOIN partners p ON p.program_id = $1 AND p.id = c.parent_id
+		ORDER BY c.level`, program, partnerID, t, levels)
+	if err != nil {
+		return nil, fmt.Errorf("server: walking the upline of %s: %w", partnerID, err)
+	}
+	defer rows.Close()
 	var chain []rules.UplineMember
 	seen := map[string]bool{partnerID: true}
-	for cur := partnerID; len(chain) < levels; {
-		parent, _, err := parentAt(ctx, q, program, cur, t)
-		if err != nil || parent == "" || seen[parent] {
-			return chain, err
+	for rows.Next() {
+		var m rules.UplineMember
+		if err := rows.Scan(&m.Partner, &m.Eligible); err != nil {
+			return nil, fmt.Errorf("server: scanning the upline of %s: %w", partnerID, err)
 		}
-		seen[parent] = true
-		p, err := loadPartner(ctx, q, program, parent, "parent", false)
-		if err != nil {
-			return nil, err
+		if seen[m.Partner] { // a cycle in historical links ends the chain
+			break
 		}
-		chain = append(chain, rules.UplineMember{Partner: parent, Eligible: p.Status == "active"})
-		cur = parent
+		seen[m.Partner] = true
+		chain = append(chain, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("server: walking the upline of %s: %w", partnerID, err)
 	}
 	return chain, nil
 }
