@@ -1,6 +1,6 @@
 -- +goose Up
--- Idempotency records are kept for a retention window (server.CommandRetention)
--- and pruned by the scheduler; they are not part of the journal.
+-- Idempotency records are kept for a retention window (server.CommandRetention);
+-- this index finds the old ones (00005 expires them instead of deleting).
 CREATE INDEX commands_created ON commands (created_at);
 GRANT DELETE ON commands TO accrue_app;
 

@@ -58,7 +58,8 @@ func (k *Keys) Len() int {
 }
 
 // ParseKeys reads a key file: one key a line, `TOKEN ROLE PROGRAM [PARTNER]`
-// (PROGRAM may be `*`), blank lines and lines starting with # ignored.
+// (PROGRAM may be `*`), blank lines and lines starting with # ignored. A
+// file without a key is an error.
 func ParseKeys(r io.Reader) (*Keys, error) {
 	k := &Keys{byDigest: map[[sha256.Size]byte]Principal{}}
 	sc := bufio.NewScanner(r)
@@ -98,6 +99,10 @@ func ParseKeys(r io.Reader) (*Keys, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("auth: reading keys: %w", err)
+	}
+	// A key file with every key removed must lock the server, not open it.
+	if len(k.byDigest) == 0 {
+		return nil, errors.New("auth: the key file holds no keys")
 	}
 	return k, nil
 }

@@ -37,6 +37,8 @@ func TestParseKeys(t *testing.T) {
 		"bob-token-0123456789abcd partner shop",
 		"bob-token-0123456789abcd partner * bob",
 		"admin-token-0123456789 admin *\nadmin-token-0123456789 auditor *",
+		"# every key revoked\n",
+		"",
 	} {
 		if _, err := ParseKeys(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseKeys(%q) accepted it", bad)

@@ -133,16 +133,25 @@ func recordCommand(ctx context.Context, q querier, req command, hash, body []byt
 	return tag.RowsAffected() == 1, nil
 }
 
-// storedResponse loads the response recorded for key, if any.
+// storedResponse loads the response recorded for key, if any. A key past
+// CommandRetention is refused whatever the payload: its response is gone,
+// and running the command again could repeat its effects.
 func storedResponse(ctx context.Context, q querier, program, key string, hash []byte, resp proto.Message) (bool, error) {
-	var stored, body []byte
-	err := q.QueryRow(ctx, `SELECT request_hash, response FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
-		program, key).Scan(&stored, &body)
+	var (
+		stored, body []byte
+		expired      bool
+	)
+	err := q.QueryRow(ctx, `SELECT request_hash, response, expired FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
+		program, key).Scan(&stored, &body, &expired)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("server: reading key %q: %w", key, err)
+	}
+	if expired {
+		return false, fault.Exists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
+			key, int(CommandRetention.Hours()/24))
 	}
 	if !bytes.Equal(stored, hash) {
 		return false, fault.Exists("idempotency_key", "key %q was used for another request", key)
@@ -274,9 +283,14 @@ func (s *Server) execPosting(ctx context.Context, req postingCommand, kind strin
 // command's key (so the command's idempotency covers it), booked in the
 // period the event falls in, or the open one.
 func (ev event) post(ctx context.Context, tx pgx.Tx, refs, meta map[string]string, legs []ledger.Leg) (ledger.Transaction, error) {
-	t, _, err := ledger.Post(ctx, tx, ledger.Posting{
+	t, replayed, err := ledger.Post(ctx, tx, ledger.Posting{
 		Program: ev.program, Key: "cmd:" + ev.key, Kind: ev.kind, At: ev.at, Period: ev.journal.BookingPeriod(ev.at),
 		Refs: refs, Metadata: meta, Legs: legs, RequestHash: ev.hash,
 	})
+	if err == nil && replayed {
+		// The command's key was just claimed, so the journal cannot hold its
+		// posting already; if it does, the two disagree: stop.
+		return ledger.Transaction{}, fmt.Errorf("server: the journal already holds the posting of key %q", ev.key)
+	}
 	return t, err
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/accrue/accrue/internal/fault"
 	"strings"
 	"sync"
 	"testing"
@@ -145,5 +146,34 @@ func TestConcurrentRelinksCannotMakeACycle(t *testing.T) {
 		if ok != 1 {
 			t.Fatalf("round %d: %d re-links succeeded (%v), want exactly 1", round, ok, errs)
 		}
+	}
+}
+
+// TestBackdatedRelinkIsRefused: parent links go forward in time; a re-link
+// dated before a later one is refused, and the upline stays the latest link.
+func TestBackdatedRelinkIsRefused(t *testing.T) {
+	h := newHarness(t, "0d")
+	for _, id := range []string{"a", "b", "c"} {
+		h.register(id, "", day(time.January, 2))
+	}
+	h.register("x", "a", day(time.January, 3))
+	relink := func(parent string, at time.Time) error {
+		_, err := (&partnerService{h.srv}).UpdatePartner(h.ctx, connect.NewRequest(&accruev1.UpdatePartnerRequest{
+			Program: testProgram, IdempotencyKey: h.key(), At: timestamppb.New(at), Partner: "x", Parent: parent}))
+		return err
+	}
+	h.must(relink("b", day(time.January, 20)))
+	if err := relink("c", day(time.January, 10)); fault.CodeOf(err) != fault.FailedPrecondition {
+		t.Fatalf("a backdated re-link: %v, want failed_precondition", err)
+	}
+	chain, err := uplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 25), 3)
+	h.must(err)
+	if len(chain) != 1 || chain[0].Partner != "b" {
+		t.Fatalf("upline of x on Jan 25: %v, want [b]", chain)
+	}
+	chain, err = uplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 10), 3)
+	h.must(err)
+	if len(chain) != 1 || chain[0].Partner != "a" {
+		t.Fatalf("upline of x on Jan 10: %v, want [a]", chain)
 	}
 }

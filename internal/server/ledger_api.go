@@ -371,7 +371,7 @@ func (s *Server) seal(ctx context.Context, program string) error {
 // RunScheduled runs every scheduled job due at now: the statement closes
 // (RunDueCloses), then sealing every program's journal, so tampering with
 // a row older than ledger.SealLag breaks the chain even if nobody verified,
-// then pruning idempotency records past CommandRetention.
+// then expiring idempotency records past CommandRetention.
 func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
 	closeErr := s.RunDueCloses(ctx, now)
 	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM programs ORDER BY id`)
@@ -388,29 +388,33 @@ func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
 			errs = append(errs, fmt.Errorf("sealing %s: %w", p, err))
 		}
 	}
-	if err := s.pruneCommands(ctx); err != nil {
+	if err := s.expireCommands(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// CommandRetention is how long a write command's idempotency record is
-// kept: a retry with the same key within it replays the first response;
-// after it, the key is forgotten. Far longer than any client retries.
+// CommandRetention is how long a write command's idempotency record keeps
+// its response: a retry with the same key within it replays the first
+// response; after it, the key is refused (already_exists). Far longer than
+// any client retries.
 const CommandRetention = 90 * 24 * time.Hour
 
-// pruneBatch bounds how many idempotency records one prune deletes.
-const pruneBatch = 10000
+// expireBatch bounds how many idempotency records one run expires.
+const expireBatch = 10000
 
-// pruneCommands deletes idempotency records older than CommandRetention,
-// by the database's clock (created_at is the database's time). The journal
-// keeps its own keys forever.
-func (s *Server) pruneCommands(ctx context.Context) error {
-	_, err := s.db.Pool.Exec(ctx, `DELETE FROM commands WHERE (program_id, idempotency_key) IN (
-		SELECT program_id, idempotency_key FROM commands WHERE created_at < now() - $1::interval LIMIT $2)`,
-		CommandRetention, pruneBatch)
+// expireCommands drops the response bodies of idempotency records older
+// than CommandRetention, by the database's clock (created_at is the
+// database's time), and marks them expired. The key and request hash stay,
+// so a late retry is refused instead of run a second time.
+func (s *Server) expireCommands(ctx context.Context) error {
+	_, err := s.db.Pool.Exec(ctx, `UPDATE commands SET response = ''::bytea, expired = true
+		WHERE (program_id, idempotency_key) IN (
+			SELECT program_id, idempotency_key FROM commands
+			WHERE NOT expired AND created_at < now() - $1::interval LIMIT $2)`,
+		CommandRetention, expireBatch)
 	if err != nil {
-		return fmt.Errorf("server: pruning idempotency records: %w", err)
+		return fmt.Errorf("server: expiring idempotency records: %w", err)
 	}
 	return nil
 }

@@ -215,12 +215,14 @@ func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.
 	// One recursive query walks the links active at t, level by level.
 	rows, err := q.Query(ctx, `
 		WITH RECURSIVE chain (level, parent_id) AS (
-			SELECT 1, l.parent_id FROM partner_links l
+			(SELECT 1, l.parent_id FROM partner_links l
 			WHERE l.program_id = $1 AND l.partner_id = $2 AND l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)
+			ORDER BY l.valid_from DESC LIMIT 1)
 			UNION ALL
 			SELECT c.level + 1, l.parent_id FROM chain c
-			JOIN partner_links l ON l.program_id = $1 AND l.partner_id = c.parent_id
-				AND l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)
+			CROSS JOIN LATERAL (SELECT parent_id FROM partner_links
+				WHERE program_id = $1 AND partner_id = c.parent_id AND valid_from <= $3 AND (valid_until IS NULL OR $3 < valid_until)
+				ORDER BY valid_from DESC LIMIT 1) l
 			WHERE c.level < $4)
 		SELECT c.parent_id, p.status = 'active' FROM chain c
 		JOIN partners p ON p.program_id = $1 AND p.id = c.parent_id
@@ -236,7 +238,7 @@ func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.
 		if err := rows.Scan(&m.Partner, &m.Eligible); err != nil {
 			return nil, fmt.Errorf("server: scanning the upline of %s: %w", partnerID, err)
 		}
-		if seen[m.Partner] { // a cycle in historical links ends the chain
+		if seen[m.Partner] || len(chain) == levels { // a cycle in historical links ends the chain
 			break
 		}
 		seen[m.Partner] = true
@@ -315,6 +317,17 @@ func (s *Server) relink(ctx context.Context, tx pgx.Tx, m *accruev1.UpdatePartne
 	}
 	switch {
 	case m.GetDetachParent() || m.GetParent() != "":
+		// Links only go forward in time: a change dated before a later link
+		// would leave two links active at once.
+		var later *time.Time
+		if err := tx.QueryRow(ctx, `SELECT max(valid_from) FROM partner_links WHERE program_id = $1 AND partner_id = $2 AND valid_from > $3`,
+			program, id, at).Scan(&later); err != nil {
+			return fmt.Errorf("server: reading later links of %s: %w", id, err)
+		}
+		if later != nil {
+			return fault.Precondition("at", "partner %s has a parent link from %s; parent changes must come after it",
+				id, later.UTC().Format(time.RFC3339))
+		}
 		if m.GetParent() != "" {
 			if m.GetParent() == id {
 				return fault.Invalid("parent", "a partner cannot be its own parent")

@@ -327,9 +327,15 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 			if b.period != period {
 				key += ":" + b.period
 			}
+			// A later period's part matures no earlier than the entries it
+			// offsets, so as-of balances never show it moved before it came.
+			at := end
+			if b.period != period && b.latest.After(at) {
+				at = b.latest
+			}
 			if l := b.move.legs(); len(l) > 0 {
 				postings = append(postings, ledger.Posting{
-					Program: prog.ID, Key: key, Kind: kindMaturing, At: end, Period: b.period,
+					Program: prog.ID, Key: key, Kind: kindMaturing, At: at, Period: b.period,
 					Refs: map[string]string{"order": o, "period": period}, Legs: l,
 				})
 			}
@@ -350,6 +356,7 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 type pendingBucket struct {
 	period string
 	move   *movement
+	latest time.Time // the latest `at` of the entries it matures
 }
 
 // pendingByOrder reads what remains pending of each of orders, per partner
@@ -358,7 +365,7 @@ type pendingBucket struct {
 // back for a negative remainder.
 func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orders []string) (map[string][]pendingBucket, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT t.refs->>'order', CASE WHEN e.period <= $3 THEN $3 ELSE e.period END, a.code, (-SUM(e.amount))::text
+		SELECT t.refs->>'order', CASE WHEN e.period <= $3 THEN $3 ELSE e.period END, a.code, (-SUM(e.amount))::text, max(e.at)
 		FROM transactions t
 		JOIN entries e ON e.transaction_id = t.id
 		JOIN accounts a ON a.id = e.account_id
@@ -371,14 +378,20 @@ func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orde
 	defer rows.Close()
 	out := map[string][]pendingBucket{}
 	for rows.Next() {
-		var order, bucket, code, amount string
-		if err := rows.Scan(&order, &bucket, &code, &amount); err != nil {
+		var (
+			order, bucket, code, amount string
+			latest                      time.Time
+		)
+		if err := rows.Scan(&order, &bucket, &code, &amount, &latest); err != nil {
 			return nil, fmt.Errorf("server: scanning pending balance: %w", err)
 		}
 		bs := out[order]
 		if len(bs) == 0 || bs[len(bs)-1].period != bucket {
 			bs = append(bs, pendingBucket{period: bucket, move: &movement{}})
 			out[order] = bs
+		}
+		if latest.After(bs[len(bs)-1].latest) {
+			bs[len(bs)-1].latest = latest
 		}
 		m := bs[len(bs)-1].move
 		d := decimal.RequireFromString(amount)

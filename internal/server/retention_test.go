@@ -3,38 +3,46 @@ package server
 import (
 	"testing"
 	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/accrue/accrue/internal/fault"
+	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 )
 
-// TestPruneCommandsKeepsTheRetentionWindow: an idempotency record older
-// than CommandRetention is pruned, a recent one stays.
-func TestPruneCommandsKeepsTheRetentionWindow(t *testing.T) {
+// TestExpiredCommandsAreRefusedNotRerun: an idempotency record older than
+// CommandRetention loses its response; a retry with its key, even with the
+// same payload, is refused (it must not run again), while a recent key
+// still replays.
+func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
 	h := newHarness(t, "0d")
-	h.register("old", "", day(time.January, 2))
-	h.register("new", "", day(time.January, 2))
-	// Age the first registration's record (the key is k2: k1 put the rules).
-	if _, err := h.db.Pool.Exec(h.ctx, `UPDATE commands SET created_at = now() - $1::interval WHERE idempotency_key = 'k2'`,
+	h.register("bob", "", day(time.January, 2)) // key k2
+	pay := func(key, order string) error {
+		_, err := (&orderService{h.srv}).PayOrder(h.ctx, connect.NewRequest(&accruev1.PayOrderRequest{
+			Program: testProgram, IdempotencyKey: key, At: timestamppb.New(day(time.January, 3)), Order: order,
+			Customer: "c", PartnerCode: "BOB", Lines: []*accruev1.OrderLine{{Product: "bag", Amount: "100.00"}}}))
+		return err
+	}
+	h.must(pay("old", "o1"))
+	h.must(pay("new", "o2"))
+	if _, err := h.db.Pool.Exec(h.ctx, `UPDATE commands SET created_at = now() - $1::interval WHERE idempotency_key = 'old'`,
 		CommandRetention+time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.srv.pruneCommands(h.ctx); err != nil {
-		t.Fatal(err)
+	h.must(h.srv.expireCommands(h.ctx))
+	var expired int
+	if err := h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM commands WHERE expired AND response = ''::bytea`).Scan(&expired); err != nil || expired != 1 {
+		t.Fatalf("%d expired records (%v), want the old one", expired, err)
 	}
-	rows, err := h.db.Pool.Query(h.ctx, `SELECT idempotency_key FROM commands ORDER BY idempotency_key`)
-	if err != nil {
-		t.Fatal(err)
+	before := h.balances()
+	if err := pay("old", "o1"); fault.CodeOf(err) != fault.AlreadyExists {
+		t.Fatalf("a retry past retention: %v, want already_exists", err)
 	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
+	if err := pay("new", "o2"); err != nil {
+		t.Fatalf("a retry within retention: %v, want the stored response", err)
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 2 || keys[0] != "k1" || keys[1] != "k3" {
-		t.Fatalf("records after pruning: %v, want k1 and k3 (k2 was past retention)", keys)
+	if after := h.balances(); len(after) != len(before) || after["partner:bob:accrued"] != before["partner:bob:accrued"] {
+		t.Fatalf("balances moved: %v -> %v", before, after)
 	}
 }

@@ -205,11 +205,16 @@ func statementLines(ctx context.Context, q querier, prog *ledger.Program, partne
 		}
 		d := decimal.RequireFromString(amount)
 		lineKind, desc := describe(kind, refs, partner, d)
-		out = append(out, &accruev1.StatementLine{
+		line := &accruev1.StatementLine{
 			At: stamp(at.UTC()), Kind: lineKind, Description: desc,
-			Order: refs["order"], Customer: refs["customer"], Account: code,
-			Amount: d.StringFixed(prog.Scale), TransactionId: id,
-		})
+			Order: refs["order"], Account: code, Amount: d.StringFixed(prog.Scale), TransactionId: id,
+		}
+		// A partner sees its own orders' customers, never those of the
+		// sub-partners it earns upline bonuses from.
+		if refs["partner"] == partner {
+			line.Customer = refs["customer"]
+		}
+		out = append(out, line)
 	}
 	return out, rows.Err()
 }

@@ -37,6 +37,16 @@ func TestExportStatementsReconciles(t *testing.T) {
 		k, amount := key{r[0], r[7]}, decimal.RequireFromString(r[8])
 		kinds[r[6]]++
 		switch r[6] {
+		case "upline": // ann must not learn bob's customers
+			if r[10] != "o1" || r[11] != "" {
+				t.Errorf("ann's upline line names order %q and customer %q, want o1 and no customer", r[10], r[11])
+			}
+		case "accrual":
+			if r[11] != "c-o1" {
+				t.Errorf("bob's accrual line names customer %q, want c-o1", r[11])
+			}
+		}
+		switch r[6] {
 		case "opening_balance":
 			opening[k] = amount
 		case "closing_balance":
