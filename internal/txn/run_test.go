@@ -13,11 +13,9 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// TestRunRestartsTheWholeTransaction injects a serialization failure
-// (40001) and a deadlock (40P01) from the database after a write: the
-// attempt's write must vanish with it and the retry must start from a
-// clean transaction, so exactly the last attempt's rows are committed.
-func TestRunRestartsTheWholeTransaction(t *testing.T) {
+// openWithTable opens a fresh database with one table created by ddl.
+func openWithTable(t *testing.T, ddl string) (*pgxpool.Pool, *txn.DB) {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
 	if err != nil {
@@ -28,11 +26,21 @@ func TestRunRestartsTheWholeTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `CREATE TABLE attempts (n int)`); err != nil {
+	if _, err := pool.Exec(ctx, ddl); err != nil {
 		t.Fatal(err)
 	}
+	return pool, db
+}
+
+// TestRunRestartsTheWholeTransaction injects a serialization failure
+// (40001) and a deadlock (40P01) from the database after a write: the
+// attempt's write must vanish with it and the retry must start from a
+// clean transaction, so exactly the last attempt's rows are committed.
+func TestRunRestartsTheWholeTransaction(t *testing.T) {
+	ctx := context.Background()
+	pool, db := openWithTable(t, `CREATE TABLE attempts (n int)`)
 	attempt := 0
-	err = db.Run(ctx, func(tx pgx.Tx) error {
+	err := db.Run(ctx, func(tx pgx.Tx) error {
 		attempt++
 		if _, err := tx.Exec(ctx, `INSERT INTO attempts VALUES ($1)`, attempt); err != nil {
 			return err
@@ -67,20 +75,9 @@ func TestRunRestartsTheWholeTransaction(t *testing.T) {
 // answer, returned after one attempt with nothing written.
 func TestRunDoesNotRetryOtherErrors(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	db, err := txn.Open(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, `CREATE TABLE once (n int PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
+	_, db := openWithTable(t, `CREATE TABLE once (n int PRIMARY KEY)`)
 	attempt := 0
-	err = db.Run(ctx, func(tx pgx.Tx) error {
+	err := db.Run(ctx, func(tx pgx.Tx) error {
 		attempt++
 		_, err := tx.Exec(ctx, `INSERT INTO once VALUES (1), (1)`)
 		return err
