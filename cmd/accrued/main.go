@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/migrations"
 )
 
 func main() {
@@ -105,9 +107,26 @@ func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (strin
 	return cluster.URL("accrue"), stop, nil
 }
 
+// databaseOptions decides as whom accrued migrates and connects. With a
+// migrate URL, dbURL is the application's. Without one, a dbURL whose user
+// is the application role means the schema was migrated already (`accrue
+// migrate`); any other user is the owner: accrued migrates as it and then
+// logs in as the application role on the same server (a password for it
+// comes from the server's trust rules or a password file).
+func databaseOptions(dbURL, migrateURL string) database.Options {
+	if migrateURL != "" {
+		return database.Options{URL: dbURL, MigrateURL: migrateURL}
+	}
+	if u, err := url.Parse(dbURL); err == nil && u.User.Username() == migrations.AppRole {
+		return database.Options{URL: dbURL}
+	}
+	return database.Options{MigrateURL: dbURL}
+}
+
 func run(log *slog.Logger) error {
 	listen := flag.String("listen", "127.0.0.1:7070", "address to serve on")
-	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL")
+	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL; see --migrate-database-url")
+	migrateURL := flag.String("migrate-database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL, used only to migrate (env ACCRUE_MIGRATE_DATABASE_URL); with it, --database-url is the application's (user accrue_app)")
 	dataDir := flag.String("data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
 	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
 	keysFile := flag.String("api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
@@ -130,7 +149,7 @@ func run(log *slog.Logger) error {
 		defer stopCluster()
 		*dbURL = url
 	}
-	db, err := database.Open(ctx, *dbURL)
+	db, err := database.OpenWith(ctx, databaseOptions(*dbURL, *migrateURL))
 	if err != nil {
 		return err
 	}
