@@ -236,7 +236,7 @@ func TestJournalIsAppendOnlyForTheApplication(t *testing.T) {
 	db := newJournal(t)
 	mustPost(t, db, transfer("k1", "platform:commission_expense", "partner:bob:accrued", "12.34", t0))
 	if err := db.Run(ctx, func(tx pgx.Tx) error {
-		_, err := ledger.Seal(ctx, tx, testProgram, farFuture)
+		_, err := ledger.Seal(ctx, tx, testProgram, farFuture, testKey)
 		return err
 	}); err != nil {
 		t.Fatal(err)

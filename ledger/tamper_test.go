@@ -1,7 +1,9 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,6 +18,12 @@ import (
 
 // farFuture is a seal cutoff after every transaction the tests write.
 var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// testKey signs the tests' seals; forgerKey is a key an attacker made.
+var (
+	testKey   = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	forgerKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+)
 
 // ownerPool connects to url as its own user, the schema owner (a
 // superuser on the test server), without SET ROLE: what an attacker with
@@ -36,8 +44,8 @@ func seal(t *testing.T, db *txn.DB) int {
 	t.Helper()
 	var n int
 	err := db.Run(context.Background(), func(tx pgx.Tx) error {
-		var err error
-		n, err = ledger.Seal(context.Background(), tx, testProgram, farFuture)
+		s, err := ledger.Seal(context.Background(), tx, testProgram, farFuture, testKey)
+		n = s.Transactions
 		return err
 	})
 	if err != nil {

@@ -3,97 +3,24 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 )
-
-// MaxSealBlock bounds how many transactions one seal covers.
-const MaxSealBlock = 10000
-
-// SealLag keeps sealing behind in-flight transactions: identity ids commit
-// out of order, so only transactions begun at least this long ago are sealed.
-const SealLag = time.Minute
-
-// Seal chains the hashes of the program's unsealed transactions created
-// before cutoff into new seal blocks, and returns how many it sealed. Two
-// sealers racing is harmless: the loser's block conflicts and is dropped.
-func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time) (int, error) {
-	var (
-		seq    int64
-		uptoID int64
-		prev   = make([]byte, sha256.Size)
-	)
-	err := tx.QueryRow(ctx, `SELECT seq, upto_id, hash FROM seals WHERE program_id = $1 ORDER BY seq DESC LIMIT 1`, program).
-		Scan(&seq, &uptoID, &prev)
-	if err != nil && !isNoRows(err) {
-		return 0, fmt.Errorf("ledger: reading last seal: %w", err)
-	}
-	// Stop at the first transaction begun after cutoff: one with a lower id
-	// may still be in flight.
-	rows, err := tx.Query(ctx, `SELECT id, hash, created_at < $3 FROM transactions WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, program, uptoID, cutoff, MaxSealBlock)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
-	}
-	var (
-		ids    []int64
-		hashes [][]byte
-	)
-	for rows.Next() {
-		var (
-			id  int64
-			h   []byte
-			old bool
-		)
-		if err := rows.Scan(&id, &h, &old); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("ledger: scanning transaction hash: %w", err)
-		}
-		if !old {
-			break
-		}
-		ids, hashes = append(ids, id), append(hashes, h)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	block := blockHash(prev, ids, hashes)
-	_, err = tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		program, seq+1, ids[0], ids[len(ids)-1], len(ids), prev, block)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: writing seal: %w", err)
-	}
-	return len(ids), nil
-}
-
-func blockHash(prev []byte, ids []int64, hashes [][]byte) []byte {
-	h := sha256.New()
-	h.Write(prev)
-	var buf [8]byte
-	for i, id := range ids {
-		binary.BigEndian.PutUint64(buf[:], uint64(id))
-		h.Write(buf[:])
-		h.Write(hashes[i])
-	}
-	return h.Sum(nil)
-}
 
 // Report is what Verify found.
 type Report struct {
 	Transactions int64
 	Accounts     int64
-	Problems     []string
+	Statements   int64
+	Seals        int64
+	// Head is the latest seal's head as stored; zero when there is none.
+	Head     Head
+	Problems []string
 }
 
 // OK reports whether the journal passed every check.
@@ -105,33 +32,73 @@ func (r *Report) problem(format string, args ...any) {
 	}
 }
 
+// VerifyOptions add what only an outside anchor can prove.
+type VerifyOptions struct {
+	// PublicKey is the key the auditor trusts: every seal must be signed
+	// by it, and so must Head. Nil: seals' signatures are not checked, and
+	// Head is checked against the key it names.
+	PublicKey ed25519.PublicKey
+	// Head is a head saved earlier: the journal must still contain it and
+	// reproduce its hash from the genesis seal.
+	Head *Head
+	// Cutoff: every row written by a transaction begun before it must be
+	// covered by a seal (zero: not checked). A row it finds unsealed means
+	// seals were removed.
+	Cutoff time.Time
+}
+
 // Verify checks, from the database alone, that every transaction's hash
 // matches its content and entries, that its entries sum to zero, that the
-// seals chain every sealed transaction in id order with none missing or
-// added, and that every stored balance equals the sum of its entries.
+// seals chain every sealed transaction, account and statement in id order
+// with none missing or added, and that every stored balance equals the sum
+// of its entries. What it cannot prove without an outside anchor: see
+// VerifyWith and docs/journal.md.
 func Verify(ctx context.Context, q Querier, program string) (Report, error) {
+	return VerifyWith(ctx, q, program, VerifyOptions{})
+}
+
+// VerifyWith is Verify plus the checks of opts: seal signatures, a saved
+// head, and rows older than a cutoff that no seal covers.
+func VerifyWith(ctx context.Context, q Querier, program string, opts VerifyOptions) (Report, error) {
 	prog, err := LoadProgram(ctx, q, program)
 	if err != nil {
 		return Report{}, err
 	}
 	var r Report
-	hashes, err := verifyTransactions(ctx, q, prog, &r)
+	var chain sealedRows
+	if chain.txs, err = verifyTransactions(ctx, q, prog, &r); err != nil {
+		return r, err
+	}
+	if chain.accounts, err = verifyAccounts(ctx, q, prog, &r); err != nil {
+		return r, err
+	}
+	if chain.stmts, err = verifyStatements(ctx, q, prog, &r); err != nil {
+		return r, err
+	}
+	var want int64
+	if opts.Head != nil {
+		want = opts.Head.Seq
+	}
+	good, at, err := verifySeals(ctx, q, program, chain, opts.PublicKey, want, &r)
 	if err != nil {
 		return r, err
 	}
-	if err := verifySeals(ctx, q, program, hashes, &r); err != nil {
-		return r, err
+	if opts.Head != nil {
+		verifyHead(*opts.Head, program, opts.PublicKey, good, at, &r)
+	}
+	if !opts.Cutoff.IsZero() {
+		if err := verifySealedBefore(ctx, q, program, opts.Cutoff, &r); err != nil {
+			return r, err
+		}
 	}
 	return r, verifyBalances(ctx, q, program, &r)
 }
 
-type idHash struct {
-	id   int64
-	hash []byte
-}
+// sealedRows are the content hashes the seals must chain, in id order.
+type sealedRows struct{ txs, accounts, stmts []sealItem }
 
-func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report) ([]idHash, error) {
-	var out []idHash
+func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
+	var out []sealItem
 	// Start below every id, not at 0: a row forged with an id <= 0 (the
 	// identity column accepts explicit ids) must be seen too.
 	for after := int64(math.MinInt64); ; {
@@ -161,44 +128,207 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 			if !bytes.Equal(contentHash(t, prog.Scale), stored) {
 				r.problem("transaction %d: content does not match its hash", t.ID)
 			}
-			out = append(out, idHash{t.ID, stored})
+			out = append(out, sealItem{t.ID, stored})
 		}
 		after = ts[len(ts)-1].ID
 	}
 }
 
-func verifySeals(ctx context.Context, q Querier, program string, txs []idHash, r *Report) error {
-	rows, err := q.Query(ctx, `SELECT seq, from_id, upto_id, tx_count, prev_hash, hash FROM seals WHERE program_id = $1 ORDER BY seq`, program)
+// verifyAccounts hashes every account's definition and checks it is in
+// the program's currency.
+func verifyAccounts(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
+	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE program_id = $1 ORDER BY id`, prog.ID)
 	if err != nil {
-		return fmt.Errorf("ledger: reading seals: %w", err)
+		return nil, fmt.Errorf("ledger: reading accounts to verify: %w", err)
 	}
 	defer rows.Close()
-	prev := make([]byte, sha256.Size)
-	i := 0
+	var out []sealItem
 	for rows.Next() {
-		var (
-			seq, from, upto, count int64
-			prevHash, hash         []byte
-		)
-		if err := rows.Scan(&seq, &from, &upto, &count, &prevHash, &hash); err != nil {
-			return fmt.Errorf("ledger: scanning seal: %w", err)
+		a, err := scanAccount(rows, prog.ID)
+		if err != nil {
+			return nil, err
 		}
-		if !bytes.Equal(prevHash, prev) {
-			r.problem("seal %d: does not chain to seal %d", seq, seq-1)
+		if a.Currency != prog.Currency {
+			r.problem("account %s: currency %s, the program's is %s", a.Code, a.Currency, prog.Currency)
 		}
-		var ids []int64
-		var hs [][]byte
-		for ; i < len(txs) && txs[i].id <= upto; i++ {
-			ids, hs = append(ids, txs[i].id), append(hs, txs[i].hash)
-		}
-		if int64(len(ids)) != count {
-			r.problem("seal %d: covers %d transactions, %d found in ids %d..%d (removed or inserted out of order)", seq, count, len(ids), from, upto)
-		} else if !bytes.Equal(blockHash(prev, ids, hs), hash) {
-			r.problem("seal %d: transactions %d..%d do not match the sealed hash", seq, from, upto)
-		}
-		prev = hash
+		out = append(out, sealItem{a.ID, accountHash(a)})
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: reading accounts to verify: %w", err)
+	}
+	return out, nil
+}
+
+func verifyStatements(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
+	rows, err := q.Query(ctx, `SELECT `+statementColumns+` FROM statements WHERE program_id = $1 ORDER BY id`, prog.ID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading statements to verify: %w", err)
+	}
+	defer rows.Close()
+	var out []sealItem
+	for rows.Next() {
+		st, err := scanStatement(rows, prog.ID)
+		if err != nil {
+			return nil, err
+		}
+		r.Statements++
+		h, err := statementHash(st)
+		if err != nil {
+			r.problem("statement %d (%s, %s): %v", st.id, st.partner, st.period, err)
+		}
+		out = append(out, sealItem{st.id, h})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: reading statements to verify: %w", err)
+	}
+	return out, nil
+}
+
+// sealRow is one stored seal.
+type sealRow struct {
+	head                      Head
+	fromID, txCount           int64
+	accountUpto, accountCount int64
+	stmtUpto, stmtCount       int64
+	prevHash                  []byte
+}
+
+// takeUpto splits off the leading items with ids up to upto.
+func takeUpto(items []sealItem, upto int64) (head, rest []sealItem) {
+	i := 0
+	for i < len(items) && items[i].id <= upto {
+		i++
+	}
+	return items[:i], items[i:]
+}
+
+// verifySeals walks the seal chain from genesis, recomputing every block
+// from the rows, and returns the highest seq up to which every block
+// matched (the chain a saved head can be proven against) and seal want as
+// stored, if there is one.
+func verifySeals(ctx context.Context, q Querier, program string, rows sealedRows, key ed25519.PublicKey,
+	want int64, r *Report) (good int64, at *Head, err error) {
+	dbRows, err := q.Query(ctx, `SELECT seq, from_id, upto_id, tx_count, account_upto, account_count, statement_upto,
+			statement_count, tx_total, prev_hash, hash, sealed_at, COALESCE(public_key, ''::bytea), COALESCE(signature, ''::bytea)
+		FROM seals WHERE program_id = $1 ORDER BY seq`, program)
+	if err != nil {
+		return 0, nil, fmt.Errorf("ledger: reading seals: %w", err)
+	}
+	defer dbRows.Close()
+	var (
+		prev       = make([]byte, sha256.Size)
+		seq, total int64
+		allGood    = true
+		txs, accts []sealItem
+		stmts      []sealItem
+	)
+	for dbRows.Next() {
+		s := sealRow{head: Head{Program: program}}
+		var pub []byte
+		if err := dbRows.Scan(&s.head.Seq, &s.fromID, &s.head.LastTransactionID, &s.txCount, &s.accountUpto, &s.accountCount,
+			&s.stmtUpto, &s.stmtCount, &s.head.Transactions, &s.prevHash, &s.head.Hash, &s.head.SealedAt, &pub, &s.head.Signature); err != nil {
+			return 0, nil, fmt.Errorf("ledger: scanning seal: %w", err)
+		}
+		s.head.PublicKey = pub
+		r.Seals++
+		if s.head.Seq == want {
+			h := s.head
+			at = &h
+		}
+		ok := true
+		if s.head.Seq != seq+1 {
+			r.problem("seals %d..%d are missing: the chain jumps from seal %d to %d", seq+1, s.head.Seq-1, seq, s.head.Seq)
+			ok = false
+		}
+		seq = s.head.Seq
+		if !bytes.Equal(s.prevHash, prev) {
+			r.problem("seal %d: does not chain to seal %d", seq, seq-1)
+			ok = false
+		}
+		txs, rows.txs = takeUpto(rows.txs, s.head.LastTransactionID)
+		accts, rows.accounts = takeUpto(rows.accounts, s.accountUpto)
+		stmts, rows.stmts = takeUpto(rows.stmts, s.stmtUpto)
+		total += s.txCount
+		switch {
+		case int64(len(txs)) != s.txCount:
+			r.problem("seal %d: covers %d transactions, %d found in ids %d..%d (removed or inserted out of order)",
+				seq, s.txCount, len(txs), s.fromID, s.head.LastTransactionID)
+		case int64(len(accts)) != s.accountCount:
+			r.problem("seal %d: covers %d accounts, %d found (removed or inserted out of order)", seq, s.accountCount, len(accts))
+		case int64(len(stmts)) != s.stmtCount:
+			r.problem("seal %d: covers %d statements, %d found (removed or inserted out of order)", seq, s.stmtCount, len(stmts))
+		case !bytes.Equal(blockHash(prev, txs, accts, stmts), s.head.Hash):
+			r.problem("seal %d: the transactions, accounts or statements it covers do not match the sealed hash", seq)
+		default:
+			if total != s.head.Transactions {
+				r.problem("seal %d: says %d transactions up to it, the seals count %d", seq, s.head.Transactions, total)
+				ok = false
+			}
+			if key != nil && !s.head.SignedBy(key) {
+				r.problem("seal %d: not signed by the trusted key", seq)
+				ok = false
+			}
+			if allGood = allGood && ok; allGood {
+				good = seq
+			}
+			prev = s.head.Hash
+			r.Head = s.head
+			continue
+		}
+		allGood = false
+		prev = s.head.Hash
+		r.Head = s.head
+	}
+	return good, at, dbRows.Err()
+}
+
+// verifyHead proves the journal still contains saved: signed by the
+// trusted key (or, with none, the key it names), and seal saved.Seq is in
+// the chain that verified from genesis, with the same hash and counts.
+func verifyHead(saved Head, program string, key ed25519.PublicKey, good int64, at *Head, r *Report) {
+	if key == nil {
+		key = saved.PublicKey
+	}
+	switch {
+	case saved.Program != program:
+		r.problem("the saved head is of program %q, not %q", saved.Program, program)
+	case !saved.SignedBy(key):
+		r.problem("the saved head is not signed by the trusted key")
+	case at == nil:
+		r.problem("the journal has no seal %d, the saved head's (it ends at seal %d): it was truncated or its seals removed", saved.Seq, r.Head.Seq)
+	case !bytes.Equal(at.Hash, saved.Hash) || at.LastTransactionID != saved.LastTransactionID || at.Transactions != saved.Transactions:
+		r.problem("seal %d differs from the saved head: the journal up to it was rewritten and resealed", saved.Seq)
+	case good < saved.Seq:
+		r.problem("the seals up to %d do not reproduce the saved head: the journal before it was rewritten", saved.Seq)
+	}
+}
+
+// verifySealedBefore reports rows written before cutoff that no seal
+// covers: the sealer covers every such row, so they mean seals were removed.
+func verifySealedBefore(ctx context.Context, q Querier, program string, cutoff time.Time, r *Report) error {
+	last, err := readLastSeal(ctx, q, program)
+	if err != nil {
+		return err
+	}
+	for _, t := range []struct {
+		kind, table string
+		after       int64
+	}{{"transactions", "transactions", last.txUpto}, {"accounts", "accounts", last.accountUpto}, {"statements", "statements", last.stmtUpto}} {
+		var (
+			n     int64
+			first *int64
+		)
+		err := q.QueryRow(ctx, `SELECT count(*), min(id) FROM `+t.table+` WHERE program_id = $1 AND id > $2 AND created_at < $3`,
+			program, t.after, cutoff).Scan(&n, &first)
+		if err != nil {
+			return fmt.Errorf("ledger: looking for unsealed %s: %w", t.kind, err)
+		}
+		if n > 0 {
+			r.problem("%d %s written before %s are not covered by any seal (the first id %d): seals are missing",
+				n, t.kind, cutoff.UTC().Format(time.RFC3339), *first)
+		}
+	}
+	return nil
 }
 
 func verifyBalances(ctx context.Context, q Querier, program string, r *Report) error {

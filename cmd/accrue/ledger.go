@@ -123,13 +123,27 @@ func runTrialBalance(ctx context.Context, c *cli, args []string) error {
 	})
 }
 
-func runVerify(ctx context.Context, c *cli, _ []string) error {
-	resp, err := c.ledger.VerifyJournal(ctx, connect.NewRequest(&accruev1.VerifyJournalRequest{Program: c.program}))
+func runVerify(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	headFile := fs.String("head", "", "a head saved earlier (accrue journal head > FILE): prove the journal still contains it")
+	publicKey := fs.String("public-key", "", "the Ed25519 public key you trust, base64 (accrued logs it at start); default: the key in --head, else the server's")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	req, err := verifyRequest(c.program, *headFile, *publicKey)
+	if err != nil {
+		return err
+	}
+	resp, err := c.ledger.VerifyJournal(ctx, connect.NewRequest(req))
 	if err != nil {
 		return connectMessage(err)
 	}
 	if err := c.show(resp.Msg, func(w *tabwriter.Writer) {
-		fmt.Fprintf(w, "ok=%v\ttransactions=%d\taccounts=%d\n", resp.Msg.GetOk(), resp.Msg.GetTransactionsChecked(), resp.Msg.GetAccountsChecked())
+		fmt.Fprintf(w, "ok=%v\ttransactions=%d\taccounts=%d\tstatements=%d\tseals=%d\n", resp.Msg.GetOk(), resp.Msg.GetTransactionsChecked(),
+			resp.Msg.GetAccountsChecked(), resp.Msg.GetStatementsChecked(), resp.Msg.GetSealsChecked())
+		if h := resp.Msg.GetHead(); h != nil {
+			fmt.Fprintf(w, "head: seal %d\thash %x\ttransactions %d\n", h.GetSeq(), h.GetHash(), h.GetTransactions())
+		}
 		for _, p := range resp.Msg.GetProblems() {
 			fmt.Fprintln(w, "  "+p)
 		}

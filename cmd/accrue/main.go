@@ -3,7 +3,7 @@
 //
 //	accrue [--server URL] [--program ID] [--token KEY] [--json] COMMAND [flags] [args]
 //
-// Commands: replay, post, balance, entries, trial-balance, verify, partner,
+// Commands: replay, post, balance, entries, trial-balance, verify, journal, migrate, partner,
 // click, order, close, statement, payout, spend.
 package main
 
@@ -53,7 +53,9 @@ var commands = []command{
 	{"balance", "balance [--as-of RFC3339] [ACCOUNT...]   balances on each account's normal side", runBalance},
 	{"entries", "entries ACCOUNT   an account's entries", runEntries},
 	{"trial-balance", "trial-balance [--as-of RFC3339]   every balance and their signed sum", runTrialBalance},
-	{"verify", "verify   check the journal's hash chain and stored balances", runVerify},
+	{"verify", "verify [--head FILE] [--public-key B64]   check the hash chain, seal signatures and stored balances; with --head, that the journal still contains that head", runVerify},
+	{"journal", "journal head   print the journal's latest signed head (JSON), to save for verify --head", runJournal},
+	{"migrate", "migrate --database-url OWNER_URL   apply the schema migrations as the schema owner", runMigrate},
 	{"partner", "partner register|get ID [--parent P] [--code C] [--customer C]", runPartner},
 	{"click", "click CODE VISITOR [--utm-source S]   record a click", runClick},
 	{"order", "order pay|get ORDER [--customer C] [--visitor V] [--code C] [--line product=amount]...", runOrder},

@@ -5,12 +5,15 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,6 +27,7 @@ import (
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/migrations"
 )
 
 func main() {
@@ -80,16 +84,18 @@ func loadKeys(path string, log *slog.Logger) (*auth.Keys, error) {
 }
 
 // startEmbedded starts the private PostgreSQL and returns the URL of its
-// accrue database and a function that stops it.
-func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (string, func(), error) {
+// accrue database, the default signing key path beside its data dir (not
+// inside it: a copy of the database must not carry the key) and a function
+// that stops it.
+func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (string, string, func(), error) {
 	dir, err := embeddedDataDir(dataDir, log)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	log.Info("starting embedded PostgreSQL", "dir", dir)
 	cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: log})
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		return "", "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)
 	}
 	stop := func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -100,16 +106,34 @@ func startEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (strin
 	}
 	if err := cluster.CreateDatabase(ctx, "accrue"); err != nil {
 		stop()
-		return "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		return "", "", nil, fmt.Errorf("embedded PostgreSQL: %w", err)
 	}
-	return cluster.URL("accrue"), stop, nil
+	return cluster.URL("accrue"), filepath.Join(filepath.Dir(dir), signingKeyFile), stop, nil
+}
+
+// databaseOptions decides as whom accrued migrates and connects. With a
+// migrate URL, dbURL is the application's. Without one, a dbURL whose user
+// is the application role means the schema was migrated already (`accrue
+// migrate`); any other user is the owner: accrued migrates as it and then
+// logs in as the application role on the same server (a password for it
+// comes from the server's trust rules or a password file).
+func databaseOptions(dbURL, migrateURL string) database.Options {
+	if migrateURL != "" {
+		return database.Options{URL: dbURL, MigrateURL: migrateURL}
+	}
+	if u, err := url.Parse(dbURL); err == nil && u.User.Username() == migrations.AppRole {
+		return database.Options{URL: dbURL}
+	}
+	return database.Options{MigrateURL: dbURL}
 }
 
 func run(log *slog.Logger) error {
 	listen := flag.String("listen", "127.0.0.1:7070", "address to serve on")
-	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL")
+	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL; see --migrate-database-url")
+	migrateURL := flag.String("migrate-database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL, used only to migrate (env ACCRUE_MIGRATE_DATABASE_URL); with it, --database-url is the application's (user accrue_app)")
 	dataDir := flag.String("data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
 	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
+	keyFile := flag.String("signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
 	keysFile := flag.String("api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
 	flag.Parse()
 
@@ -123,20 +147,34 @@ func run(log *slog.Logger) error {
 
 	embedded := *dbURL == ""
 	if embedded {
-		url, stopCluster, err := startEmbedded(ctx, *dataDir, log)
+		url, keyPath, stopCluster, err := startEmbedded(ctx, *dataDir, log)
 		if err != nil {
 			return err
 		}
 		defer stopCluster()
 		*dbURL = url
+		if *keyFile == "" {
+			*keyFile = keyPath
+		}
 	}
-	db, err := database.Open(ctx, *dbURL)
+	if *keyFile == "" {
+		return errors.New("--signing-key FILE is required with --database-url: the key that signs the journal's heads " +
+			"must live outside the database (a missing FILE is created)")
+	}
+	signingKey, created, err := loadSigningKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	log.Info("journal signing key", "file", *keyFile, "created", created,
+		"public_key", base64.StdEncoding.EncodeToString(signingKey.Public().(ed25519.PublicKey)))
+	db, err := database.OpenWith(ctx, databaseOptions(*dbURL, *migrateURL))
 	if err != nil {
 		return err
 	}
 	defer db.Pool.Close()
 	clk := clock.Real{}
 	srv := server.New(db, clk, log)
+	srv.UseSigningKey(signingKey)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

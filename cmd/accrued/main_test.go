@@ -70,9 +70,11 @@ func TestTwoProcessesCloseEachPeriodOnce(t *testing.T) {
 		addrs []string
 	)
 	t.Cleanup(func() { stopAll(t, procs) })
+	// Both processes sign seals with one key, created by whichever starts first.
+	keyFile := filepath.Join(t.TempDir(), "signing-key.pem")
 	for i := range 2 {
 		addr := freeAddr(t)
-		cmd := exec.Command(bin, "--listen", addr, "--database-url", url)
+		cmd := exec.Command(bin, "--listen", addr, "--database-url", url, "--signing-key", keyFile)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting accrued %d: %v", i, err)

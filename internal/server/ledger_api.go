@@ -333,41 +333,6 @@ func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Reques
 	}), nil
 }
 
-func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[accruev1.VerifyJournalRequest]) (*connect.Response[accruev1.VerifyJournalResponse], error) {
-	program := req.Msg.GetProgram()
-	if err := s.seal(ctx, program); err != nil {
-		return nil, err
-	}
-	r, err := ledger.Verify(ctx, s.db.Pool, program)
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&accruev1.VerifyJournalResponse{
-		Ok: r.OK(), TransactionsChecked: r.Transactions, AccountsChecked: r.Accounts, Problems: r.Problems,
-	}), nil
-}
-
-// seal chains the program's transactions older than ledger.SealLag into
-// seal blocks, as many blocks as there are.
-func (s *Server) seal(ctx context.Context, program string) error {
-	for {
-		var sealed int
-		err := s.db.Run(ctx, func(tx pgx.Tx) error {
-			// created_at is the database's wall time, so the cutoff is too.
-			var cutoff time.Time
-			if err := tx.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag).Scan(&cutoff); err != nil {
-				return fmt.Errorf("server: reading the seal cutoff: %w", err)
-			}
-			var err error
-			sealed, err = ledger.Seal(ctx, tx, program, cutoff)
-			return err
-		})
-		if err != nil || sealed < ledger.MaxSealBlock {
-			return err
-		}
-	}
-}
-
 // RunScheduled runs every scheduled job due at now: the statement closes
 // (RunDueCloses), then sealing every program's journal, so tampering with
 // a row older than ledger.SealLag breaks the chain even if nobody verified,

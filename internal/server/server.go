@@ -37,6 +37,8 @@ type Server struct {
 	versions sync.Map // versionKey -> *rules.Program
 	// close is this Server's identity when it claims a period (periods.go).
 	close closeState
+	// journal signs seal heads and remembers the last it saw (journal.go).
+	journal journalState
 }
 
 type versionKey struct {

@@ -1429,8 +1429,13 @@ func (x *GetTrialBalanceResponse) GetTotalCredits() string {
 }
 
 type VerifyJournalRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// A head saved earlier (GetJournalHead): the journal must still contain it.
+	Head *JournalHead `protobuf:"bytes,2,opt,name=head,proto3" json:"head,omitempty"`
+	// The Ed25519 public key the auditor trusts (32 bytes); unset = the
+	// server's own signing key.
+	PublicKey     []byte `protobuf:"bytes,3,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1472,14 +1477,32 @@ func (x *VerifyJournalRequest) GetProgram() string {
 	return ""
 }
 
+func (x *VerifyJournalRequest) GetHead() *JournalHead {
+	if x != nil {
+		return x.Head
+	}
+	return nil
+}
+
+func (x *VerifyJournalRequest) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
 type VerifyJournalResponse struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	Ok                  bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
 	TransactionsChecked int64                  `protobuf:"varint,2,opt,name=transactions_checked,json=transactionsChecked,proto3" json:"transactions_checked,omitempty"`
 	AccountsChecked     int64                  `protobuf:"varint,3,opt,name=accounts_checked,json=accountsChecked,proto3" json:"accounts_checked,omitempty"`
 	Problems            []string               `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	StatementsChecked   int64                  `protobuf:"varint,5,opt,name=statements_checked,json=statementsChecked,proto3" json:"statements_checked,omitempty"`
+	SealsChecked        int64                  `protobuf:"varint,6,opt,name=seals_checked,json=sealsChecked,proto3" json:"seals_checked,omitempty"`
+	// The latest head after verifying (and sealing, when the journal passed).
+	Head          *JournalHead `protobuf:"bytes,7,opt,name=head,proto3" json:"head,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyJournalResponse) Reset() {
@@ -1536,6 +1559,223 @@ func (x *VerifyJournalResponse) GetAccountsChecked() int64 {
 func (x *VerifyJournalResponse) GetProblems() []string {
 	if x != nil {
 		return x.Problems
+	}
+	return nil
+}
+
+func (x *VerifyJournalResponse) GetStatementsChecked() int64 {
+	if x != nil {
+		return x.StatementsChecked
+	}
+	return 0
+}
+
+func (x *VerifyJournalResponse) GetSealsChecked() int64 {
+	if x != nil {
+		return x.SealsChecked
+	}
+	return 0
+}
+
+func (x *VerifyJournalResponse) GetHead() *JournalHead {
+	if x != nil {
+		return x.Head
+	}
+	return nil
+}
+
+// JournalHead is a signed statement of a program's seal chain after one
+// seal: the signature covers every field but public_key (ledger.Head).
+type JournalHead struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// The seal's number, counting from 1.
+	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// SHA-256 block hash of seal seq, chaining every earlier seal.
+	Hash []byte `protobuf:"bytes,3,opt,name=hash,proto3" json:"hash,omitempty"`
+	// The highest transaction id sealed up to seq.
+	LastTransactionId int64 `protobuf:"varint,4,opt,name=last_transaction_id,json=lastTransactionId,proto3" json:"last_transaction_id,omitempty"`
+	// How many transactions seals 1..seq cover.
+	Transactions int64                  `protobuf:"varint,5,opt,name=transactions,proto3" json:"transactions,omitempty"`
+	SealedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sealed_at,json=sealedAt,proto3" json:"sealed_at,omitempty"`
+	// Ed25519 public key (32 bytes) and signature (64 bytes).
+	PublicKey     []byte `protobuf:"bytes,7,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JournalHead) Reset() {
+	*x = JournalHead{}
+	mi := &file_accrue_v1_ledger_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JournalHead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JournalHead) ProtoMessage() {}
+
+func (x *JournalHead) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_ledger_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JournalHead.ProtoReflect.Descriptor instead.
+func (*JournalHead) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_ledger_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *JournalHead) GetProgram() string {
+	if x != nil {
+		return x.Program
+	}
+	return ""
+}
+
+func (x *JournalHead) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *JournalHead) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *JournalHead) GetLastTransactionId() int64 {
+	if x != nil {
+		return x.LastTransactionId
+	}
+	return 0
+}
+
+func (x *JournalHead) GetTransactions() int64 {
+	if x != nil {
+		return x.Transactions
+	}
+	return 0
+}
+
+func (x *JournalHead) GetSealedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SealedAt
+	}
+	return nil
+}
+
+func (x *JournalHead) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *JournalHead) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+type GetJournalHeadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJournalHeadRequest) Reset() {
+	*x = GetJournalHeadRequest{}
+	mi := &file_accrue_v1_ledger_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJournalHeadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJournalHeadRequest) ProtoMessage() {}
+
+func (x *GetJournalHeadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_ledger_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJournalHeadRequest.ProtoReflect.Descriptor instead.
+func (*GetJournalHeadRequest) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_ledger_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetJournalHeadRequest) GetProgram() string {
+	if x != nil {
+		return x.Program
+	}
+	return ""
+}
+
+type GetJournalHeadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unset when nothing is sealed yet.
+	Head          *JournalHead `protobuf:"bytes,1,opt,name=head,proto3" json:"head,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJournalHeadResponse) Reset() {
+	*x = GetJournalHeadResponse{}
+	mi := &file_accrue_v1_ledger_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJournalHeadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJournalHeadResponse) ProtoMessage() {}
+
+func (x *GetJournalHeadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_ledger_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJournalHeadResponse.ProtoReflect.Descriptor instead.
+func (*GetJournalHeadResponse) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_ledger_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetJournalHeadResponse) GetHead() *JournalHead {
+	if x != nil {
+		return x.Head
 	}
 	return nil
 }
@@ -1662,19 +1902,39 @@ const file_accrue_v1_ledger_proto_rawDesc = "" +
 	"\bbalances\x18\x01 \x03(\v2\x12.accrue.v1.BalanceR\bbalances\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\tR\x05total\x12!\n" +
 	"\ftotal_debits\x18\x03 \x01(\tR\vtotalDebits\x12#\n" +
-	"\rtotal_credits\x18\x04 \x01(\tR\ftotalCredits\"0\n" +
+	"\rtotal_credits\x18\x04 \x01(\tR\ftotalCredits\"{\n" +
 	"\x14VerifyJournalRequest\x12\x18\n" +
-	"\aprogram\x18\x01 \x01(\tR\aprogram\"\xa1\x01\n" +
+	"\aprogram\x18\x01 \x01(\tR\aprogram\x12*\n" +
+	"\x04head\x18\x02 \x01(\v2\x16.accrue.v1.JournalHeadR\x04head\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x03 \x01(\fR\tpublicKey\"\xa1\x02\n" +
 	"\x15VerifyJournalResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x121\n" +
 	"\x14transactions_checked\x18\x02 \x01(\x03R\x13transactionsChecked\x12)\n" +
 	"\x10accounts_checked\x18\x03 \x01(\x03R\x0faccountsChecked\x12\x1a\n" +
-	"\bproblems\x18\x04 \x03(\tR\bproblems*=\n" +
+	"\bproblems\x18\x04 \x03(\tR\bproblems\x12-\n" +
+	"\x12statements_checked\x18\x05 \x01(\x03R\x11statementsChecked\x12#\n" +
+	"\rseals_checked\x18\x06 \x01(\x03R\fsealsChecked\x12*\n" +
+	"\x04head\x18\a \x01(\v2\x16.accrue.v1.JournalHeadR\x04head\"\x97\x02\n" +
+	"\vJournalHead\x12\x18\n" +
+	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x12\n" +
+	"\x04hash\x18\x03 \x01(\fR\x04hash\x12.\n" +
+	"\x13last_transaction_id\x18\x04 \x01(\x03R\x11lastTransactionId\x12\"\n" +
+	"\ftransactions\x18\x05 \x01(\x03R\ftransactions\x127\n" +
+	"\tsealed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bsealedAt\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\a \x01(\fR\tpublicKey\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\"1\n" +
+	"\x15GetJournalHeadRequest\x12\x18\n" +
+	"\aprogram\x18\x01 \x01(\tR\aprogram\"D\n" +
+	"\x16GetJournalHeadResponse\x12*\n" +
+	"\x04head\x18\x01 \x01(\v2\x16.accrue.v1.JournalHeadR\x04head*=\n" +
 	"\x04Side\x12\x14\n" +
 	"\x10SIDE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
 	"SIDE_DEBIT\x10\x01\x12\x0f\n" +
-	"\vSIDE_CREDIT\x10\x022\xaa\x06\n" +
+	"\vSIDE_CREDIT\x10\x022\x83\a\n" +
 	"\rLedgerService\x12N\n" +
 	"\vOpenAccount\x12\x1d.accrue.v1.OpenAccountRequest\x1a\x1e.accrue.v1.OpenAccountResponse\"\x00\x12Z\n" +
 	"\x0fPostTransaction\x12!.accrue.v1.PostTransactionRequest\x1a\".accrue.v1.PostTransactionResponse\"\x00\x12W\n" +
@@ -1684,7 +1944,8 @@ const file_accrue_v1_ledger_proto_rawDesc = "" +
 	"\vGetBalances\x12\x1d.accrue.v1.GetBalancesRequest\x1a\x1e.accrue.v1.GetBalancesResponse\"\x00\x12N\n" +
 	"\vListEntries\x12\x1d.accrue.v1.ListEntriesRequest\x1a\x1e.accrue.v1.ListEntriesResponse\"\x00\x12Z\n" +
 	"\x0fGetTrialBalance\x12!.accrue.v1.GetTrialBalanceRequest\x1a\".accrue.v1.GetTrialBalanceResponse\"\x00\x12T\n" +
-	"\rVerifyJournal\x12\x1f.accrue.v1.VerifyJournalRequest\x1a .accrue.v1.VerifyJournalResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
+	"\rVerifyJournal\x12\x1f.accrue.v1.VerifyJournalRequest\x1a .accrue.v1.VerifyJournalResponse\"\x00\x12W\n" +
+	"\x0eGetJournalHead\x12 .accrue.v1.GetJournalHeadRequest\x1a!.accrue.v1.GetJournalHeadResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
 
 var (
 	file_accrue_v1_ledger_proto_rawDescOnce sync.Once
@@ -1699,7 +1960,7 @@ func file_accrue_v1_ledger_proto_rawDescGZIP() []byte {
 }
 
 var file_accrue_v1_ledger_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_accrue_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_accrue_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_accrue_v1_ledger_proto_goTypes = []any{
 	(Side)(0),                          // 0: accrue.v1.Side
 	(*Account)(nil),                    // 1: accrue.v1.Account
@@ -1725,61 +1986,70 @@ var file_accrue_v1_ledger_proto_goTypes = []any{
 	(*GetTrialBalanceResponse)(nil),    // 21: accrue.v1.GetTrialBalanceResponse
 	(*VerifyJournalRequest)(nil),       // 22: accrue.v1.VerifyJournalRequest
 	(*VerifyJournalResponse)(nil),      // 23: accrue.v1.VerifyJournalResponse
-	nil,                                // 24: accrue.v1.Transaction.ReferencesEntry
-	nil,                                // 25: accrue.v1.Transaction.MetadataEntry
-	nil,                                // 26: accrue.v1.PostTransactionRequest.ReferencesEntry
-	nil,                                // 27: accrue.v1.PostTransactionRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
+	(*JournalHead)(nil),                // 24: accrue.v1.JournalHead
+	(*GetJournalHeadRequest)(nil),      // 25: accrue.v1.GetJournalHeadRequest
+	(*GetJournalHeadResponse)(nil),     // 26: accrue.v1.GetJournalHeadResponse
+	nil,                                // 27: accrue.v1.Transaction.ReferencesEntry
+	nil,                                // 28: accrue.v1.Transaction.MetadataEntry
+	nil,                                // 29: accrue.v1.PostTransactionRequest.ReferencesEntry
+	nil,                                // 30: accrue.v1.PostTransactionRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),      // 31: google.protobuf.Timestamp
 }
 var file_accrue_v1_ledger_proto_depIdxs = []int32{
 	0,  // 0: accrue.v1.Account.normal_side:type_name -> accrue.v1.Side
 	0,  // 1: accrue.v1.EntryInput.side:type_name -> accrue.v1.Side
 	0,  // 2: accrue.v1.Entry.side:type_name -> accrue.v1.Side
-	28, // 3: accrue.v1.Entry.at:type_name -> google.protobuf.Timestamp
-	28, // 4: accrue.v1.Transaction.at:type_name -> google.protobuf.Timestamp
-	24, // 5: accrue.v1.Transaction.references:type_name -> accrue.v1.Transaction.ReferencesEntry
-	25, // 6: accrue.v1.Transaction.metadata:type_name -> accrue.v1.Transaction.MetadataEntry
+	31, // 3: accrue.v1.Entry.at:type_name -> google.protobuf.Timestamp
+	31, // 4: accrue.v1.Transaction.at:type_name -> google.protobuf.Timestamp
+	27, // 5: accrue.v1.Transaction.references:type_name -> accrue.v1.Transaction.ReferencesEntry
+	28, // 6: accrue.v1.Transaction.metadata:type_name -> accrue.v1.Transaction.MetadataEntry
 	3,  // 7: accrue.v1.Transaction.entries:type_name -> accrue.v1.Entry
 	0,  // 8: accrue.v1.OpenAccountRequest.normal_side:type_name -> accrue.v1.Side
 	1,  // 9: accrue.v1.OpenAccountResponse.account:type_name -> accrue.v1.Account
-	28, // 10: accrue.v1.PostTransactionRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 10: accrue.v1.PostTransactionRequest.at:type_name -> google.protobuf.Timestamp
 	2,  // 11: accrue.v1.PostTransactionRequest.entries:type_name -> accrue.v1.EntryInput
-	26, // 12: accrue.v1.PostTransactionRequest.references:type_name -> accrue.v1.PostTransactionRequest.ReferencesEntry
-	27, // 13: accrue.v1.PostTransactionRequest.metadata:type_name -> accrue.v1.PostTransactionRequest.MetadataEntry
+	29, // 12: accrue.v1.PostTransactionRequest.references:type_name -> accrue.v1.PostTransactionRequest.ReferencesEntry
+	30, // 13: accrue.v1.PostTransactionRequest.metadata:type_name -> accrue.v1.PostTransactionRequest.MetadataEntry
 	4,  // 14: accrue.v1.PostTransactionResponse.transaction:type_name -> accrue.v1.Transaction
 	4,  // 15: accrue.v1.GetTransactionResponse.transaction:type_name -> accrue.v1.Transaction
 	4,  // 16: accrue.v1.ListTransactionsResponse.transactions:type_name -> accrue.v1.Transaction
-	28, // 17: accrue.v1.ReverseTransactionRequest.at:type_name -> google.protobuf.Timestamp
+	31, // 17: accrue.v1.ReverseTransactionRequest.at:type_name -> google.protobuf.Timestamp
 	4,  // 18: accrue.v1.ReverseTransactionResponse.transaction:type_name -> accrue.v1.Transaction
 	0,  // 19: accrue.v1.Balance.normal_side:type_name -> accrue.v1.Side
-	28, // 20: accrue.v1.GetBalancesRequest.as_of:type_name -> google.protobuf.Timestamp
+	31, // 20: accrue.v1.GetBalancesRequest.as_of:type_name -> google.protobuf.Timestamp
 	15, // 21: accrue.v1.GetBalancesResponse.balances:type_name -> accrue.v1.Balance
 	3,  // 22: accrue.v1.ListEntriesResponse.entries:type_name -> accrue.v1.Entry
-	28, // 23: accrue.v1.GetTrialBalanceRequest.as_of:type_name -> google.protobuf.Timestamp
+	31, // 23: accrue.v1.GetTrialBalanceRequest.as_of:type_name -> google.protobuf.Timestamp
 	15, // 24: accrue.v1.GetTrialBalanceResponse.balances:type_name -> accrue.v1.Balance
-	5,  // 25: accrue.v1.LedgerService.OpenAccount:input_type -> accrue.v1.OpenAccountRequest
-	7,  // 26: accrue.v1.LedgerService.PostTransaction:input_type -> accrue.v1.PostTransactionRequest
-	9,  // 27: accrue.v1.LedgerService.GetTransaction:input_type -> accrue.v1.GetTransactionRequest
-	11, // 28: accrue.v1.LedgerService.ListTransactions:input_type -> accrue.v1.ListTransactionsRequest
-	13, // 29: accrue.v1.LedgerService.ReverseTransaction:input_type -> accrue.v1.ReverseTransactionRequest
-	16, // 30: accrue.v1.LedgerService.GetBalances:input_type -> accrue.v1.GetBalancesRequest
-	18, // 31: accrue.v1.LedgerService.ListEntries:input_type -> accrue.v1.ListEntriesRequest
-	20, // 32: accrue.v1.LedgerService.GetTrialBalance:input_type -> accrue.v1.GetTrialBalanceRequest
-	22, // 33: accrue.v1.LedgerService.VerifyJournal:input_type -> accrue.v1.VerifyJournalRequest
-	6,  // 34: accrue.v1.LedgerService.OpenAccount:output_type -> accrue.v1.OpenAccountResponse
-	8,  // 35: accrue.v1.LedgerService.PostTransaction:output_type -> accrue.v1.PostTransactionResponse
-	10, // 36: accrue.v1.LedgerService.GetTransaction:output_type -> accrue.v1.GetTransactionResponse
-	12, // 37: accrue.v1.LedgerService.ListTransactions:output_type -> accrue.v1.ListTransactionsResponse
-	14, // 38: accrue.v1.LedgerService.ReverseTransaction:output_type -> accrue.v1.ReverseTransactionResponse
-	17, // 39: accrue.v1.LedgerService.GetBalances:output_type -> accrue.v1.GetBalancesResponse
-	19, // 40: accrue.v1.LedgerService.ListEntries:output_type -> accrue.v1.ListEntriesResponse
-	21, // 41: accrue.v1.LedgerService.GetTrialBalance:output_type -> accrue.v1.GetTrialBalanceResponse
-	23, // 42: accrue.v1.LedgerService.VerifyJournal:output_type -> accrue.v1.VerifyJournalResponse
-	34, // [34:43] is the sub-list for method output_type
-	25, // [25:34] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	24, // 25: accrue.v1.VerifyJournalRequest.head:type_name -> accrue.v1.JournalHead
+	24, // 26: accrue.v1.VerifyJournalResponse.head:type_name -> accrue.v1.JournalHead
+	31, // 27: accrue.v1.JournalHead.sealed_at:type_name -> google.protobuf.Timestamp
+	24, // 28: accrue.v1.GetJournalHeadResponse.head:type_name -> accrue.v1.JournalHead
+	5,  // 29: accrue.v1.LedgerService.OpenAccount:input_type -> accrue.v1.OpenAccountRequest
+	7,  // 30: accrue.v1.LedgerService.PostTransaction:input_type -> accrue.v1.PostTransactionRequest
+	9,  // 31: accrue.v1.LedgerService.GetTransaction:input_type -> accrue.v1.GetTransactionRequest
+	11, // 32: accrue.v1.LedgerService.ListTransactions:input_type -> accrue.v1.ListTransactionsRequest
+	13, // 33: accrue.v1.LedgerService.ReverseTransaction:input_type -> accrue.v1.ReverseTransactionRequest
+	16, // 34: accrue.v1.LedgerService.GetBalances:input_type -> accrue.v1.GetBalancesRequest
+	18, // 35: accrue.v1.LedgerService.ListEntries:input_type -> accrue.v1.ListEntriesRequest
+	20, // 36: accrue.v1.LedgerService.GetTrialBalance:input_type -> accrue.v1.GetTrialBalanceRequest
+	22, // 37: accrue.v1.LedgerService.VerifyJournal:input_type -> accrue.v1.VerifyJournalRequest
+	25, // 38: accrue.v1.LedgerService.GetJournalHead:input_type -> accrue.v1.GetJournalHeadRequest
+	6,  // 39: accrue.v1.LedgerService.OpenAccount:output_type -> accrue.v1.OpenAccountResponse
+	8,  // 40: accrue.v1.LedgerService.PostTransaction:output_type -> accrue.v1.PostTransactionResponse
+	10, // 41: accrue.v1.LedgerService.GetTransaction:output_type -> accrue.v1.GetTransactionResponse
+	12, // 42: accrue.v1.LedgerService.ListTransactions:output_type -> accrue.v1.ListTransactionsResponse
+	14, // 43: accrue.v1.LedgerService.ReverseTransaction:output_type -> accrue.v1.ReverseTransactionResponse
+	17, // 44: accrue.v1.LedgerService.GetBalances:output_type -> accrue.v1.GetBalancesResponse
+	19, // 45: accrue.v1.LedgerService.ListEntries:output_type -> accrue.v1.ListEntriesResponse
+	21, // 46: accrue.v1.LedgerService.GetTrialBalance:output_type -> accrue.v1.GetTrialBalanceResponse
+	23, // 47: accrue.v1.LedgerService.VerifyJournal:output_type -> accrue.v1.VerifyJournalResponse
+	26, // 48: accrue.v1.LedgerService.GetJournalHead:output_type -> accrue.v1.GetJournalHeadResponse
+	39, // [39:49] is the sub-list for method output_type
+	29, // [29:39] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_accrue_v1_ledger_proto_init() }
@@ -1793,7 +2063,7 @@ func file_accrue_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accrue_v1_ledger_proto_rawDesc), len(file_accrue_v1_ledger_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

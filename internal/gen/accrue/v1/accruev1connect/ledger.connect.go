@@ -60,6 +60,9 @@ const (
 	// LedgerServiceVerifyJournalProcedure is the fully-qualified name of the LedgerService's
 	// VerifyJournal RPC.
 	LedgerServiceVerifyJournalProcedure = "/accrue.v1.LedgerService/VerifyJournal"
+	// LedgerServiceGetJournalHeadProcedure is the fully-qualified name of the LedgerService's
+	// GetJournalHead RPC.
+	LedgerServiceGetJournalHeadProcedure = "/accrue.v1.LedgerService/GetJournalHead"
 )
 
 // LedgerServiceClient is a client for the accrue.v1.LedgerService service.
@@ -80,8 +83,13 @@ type LedgerServiceClient interface {
 	ListEntries(context.Context, *connect.Request[v1.ListEntriesRequest]) (*connect.Response[v1.ListEntriesResponse], error)
 	// GetTrialBalance lists every account's balance and their signed sum.
 	GetTrialBalance(context.Context, *connect.Request[v1.GetTrialBalanceRequest]) (*connect.Response[v1.GetTrialBalanceResponse], error)
-	// VerifyJournal recomputes the hash chain and the stored balances.
+	// VerifyJournal recomputes the hash chain and the stored balances, checks
+	// every seal's signature, and with a saved head proves the journal still
+	// contains and extends it. It seals the journal afterwards when it passed.
 	VerifyJournal(context.Context, *connect.Request[v1.VerifyJournalRequest]) (*connect.Response[v1.VerifyJournalResponse], error)
+	// GetJournalHead seals the journal and returns its latest signed head:
+	// save it outside the database and give it to VerifyJournal later.
+	GetJournalHead(context.Context, *connect.Request[v1.GetJournalHeadRequest]) (*connect.Response[v1.GetJournalHeadResponse], error)
 }
 
 // NewLedgerServiceClient constructs a client for the accrue.v1.LedgerService service. By default,
@@ -149,6 +157,12 @@ func NewLedgerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ledgerServiceMethods.ByName("VerifyJournal")),
 			connect.WithClientOptions(opts...),
 		),
+		getJournalHead: connect.NewClient[v1.GetJournalHeadRequest, v1.GetJournalHeadResponse](
+			httpClient,
+			baseURL+LedgerServiceGetJournalHeadProcedure,
+			connect.WithSchema(ledgerServiceMethods.ByName("GetJournalHead")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -163,6 +177,7 @@ type ledgerServiceClient struct {
 	listEntries        *connect.Client[v1.ListEntriesRequest, v1.ListEntriesResponse]
 	getTrialBalance    *connect.Client[v1.GetTrialBalanceRequest, v1.GetTrialBalanceResponse]
 	verifyJournal      *connect.Client[v1.VerifyJournalRequest, v1.VerifyJournalResponse]
+	getJournalHead     *connect.Client[v1.GetJournalHeadRequest, v1.GetJournalHeadResponse]
 }
 
 // OpenAccount calls accrue.v1.LedgerService.OpenAccount.
@@ -210,6 +225,11 @@ func (c *ledgerServiceClient) VerifyJournal(ctx context.Context, req *connect.Re
 	return c.verifyJournal.CallUnary(ctx, req)
 }
 
+// GetJournalHead calls accrue.v1.LedgerService.GetJournalHead.
+func (c *ledgerServiceClient) GetJournalHead(ctx context.Context, req *connect.Request[v1.GetJournalHeadRequest]) (*connect.Response[v1.GetJournalHeadResponse], error) {
+	return c.getJournalHead.CallUnary(ctx, req)
+}
+
 // LedgerServiceHandler is an implementation of the accrue.v1.LedgerService service.
 type LedgerServiceHandler interface {
 	// OpenAccount creates an account in a program's chart (idempotent).
@@ -228,8 +248,13 @@ type LedgerServiceHandler interface {
 	ListEntries(context.Context, *connect.Request[v1.ListEntriesRequest]) (*connect.Response[v1.ListEntriesResponse], error)
 	// GetTrialBalance lists every account's balance and their signed sum.
 	GetTrialBalance(context.Context, *connect.Request[v1.GetTrialBalanceRequest]) (*connect.Response[v1.GetTrialBalanceResponse], error)
-	// VerifyJournal recomputes the hash chain and the stored balances.
+	// VerifyJournal recomputes the hash chain and the stored balances, checks
+	// every seal's signature, and with a saved head proves the journal still
+	// contains and extends it. It seals the journal afterwards when it passed.
 	VerifyJournal(context.Context, *connect.Request[v1.VerifyJournalRequest]) (*connect.Response[v1.VerifyJournalResponse], error)
+	// GetJournalHead seals the journal and returns its latest signed head:
+	// save it outside the database and give it to VerifyJournal later.
+	GetJournalHead(context.Context, *connect.Request[v1.GetJournalHeadRequest]) (*connect.Response[v1.GetJournalHeadResponse], error)
 }
 
 // NewLedgerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -293,6 +318,12 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ledgerServiceMethods.ByName("VerifyJournal")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ledgerServiceGetJournalHeadHandler := connect.NewUnaryHandler(
+		LedgerServiceGetJournalHeadProcedure,
+		svc.GetJournalHead,
+		connect.WithSchema(ledgerServiceMethods.ByName("GetJournalHead")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/accrue.v1.LedgerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case LedgerServiceOpenAccountProcedure:
@@ -313,6 +344,8 @@ func NewLedgerServiceHandler(svc LedgerServiceHandler, opts ...connect.HandlerOp
 			ledgerServiceGetTrialBalanceHandler.ServeHTTP(w, r)
 		case LedgerServiceVerifyJournalProcedure:
 			ledgerServiceVerifyJournalHandler.ServeHTTP(w, r)
+		case LedgerServiceGetJournalHeadProcedure:
+			ledgerServiceGetJournalHeadHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -356,4 +389,8 @@ func (UnimplementedLedgerServiceHandler) GetTrialBalance(context.Context, *conne
 
 func (UnimplementedLedgerServiceHandler) VerifyJournal(context.Context, *connect.Request[v1.VerifyJournalRequest]) (*connect.Response[v1.VerifyJournalResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.LedgerService.VerifyJournal is not implemented"))
+}
+
+func (UnimplementedLedgerServiceHandler) GetJournalHead(context.Context, *connect.Request[v1.GetJournalHeadRequest]) (*connect.Response[v1.GetJournalHeadResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.LedgerService.GetJournalHead is not implemented"))
 }

@@ -1,0 +1,217 @@
+package ledger
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// MaxSealBlock bounds how many rows of each kind (transactions, accounts,
+// statements) one seal covers.
+const MaxSealBlock = 10000
+
+// SealLag keeps sealing behind in-flight transactions: identity ids commit
+// out of order, so only rows written by transactions begun at least this
+// long ago are sealed.
+const SealLag = time.Minute
+
+// Sealed counts what one Seal call covered.
+type Sealed struct {
+	Transactions, Accounts, Statements int
+	// Head is the new signed head; zero when nothing was sealed.
+	Head Head
+}
+
+// Full reports whether a kind filled its block, so more may be waiting.
+func (s Sealed) Full() bool {
+	return max(s.Transactions, s.Accounts, s.Statements) >= MaxSealBlock
+}
+
+// sealItem is one sealed row: its id and content hash.
+type sealItem struct {
+	id   int64
+	hash []byte
+}
+
+// sealRange is the part of one kind of rows a seal covers.
+type sealRange struct {
+	upto  int64 // the last id covered, or the previous seal's when none
+	items []sealItem
+}
+
+// lastSeal is what a new seal continues from.
+type lastSeal struct {
+	seq                           int64
+	txUpto, accountUpto, stmtUpto int64
+	txTotal                       int64
+	hash                          []byte
+}
+
+// Seal chains the content hashes of the program's transactions, accounts
+// and statements written before cutoff and not sealed yet into one new
+// seal block, signs its head with key and returns what it covered. The
+// block hash is SHA-256 over the previous seal's hash and, in id order,
+// every new transaction, account and statement (kind tag, id, hash). Two
+// sealers racing is harmless: the loser's block conflicts and is dropped.
+func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key ed25519.PrivateKey) (Sealed, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return Sealed{}, errors.New("ledger: sealing needs an Ed25519 signing key")
+	}
+	prog, err := LoadProgram(ctx, tx, program)
+	if err != nil {
+		return Sealed{}, err
+	}
+	last, err := readLastSeal(ctx, tx, program)
+	if err != nil {
+		return Sealed{}, err
+	}
+	txs, err := unsealedTransactions(ctx, tx, program, last.txUpto, cutoff)
+	if err != nil {
+		return Sealed{}, err
+	}
+	accounts, err := unsealedAccounts(ctx, tx, program, last.accountUpto, cutoff)
+	if err != nil {
+		return Sealed{}, err
+	}
+	stmts, err := unsealedStatements(ctx, tx, prog, last.stmtUpto, cutoff)
+	if err != nil {
+		return Sealed{}, err
+	}
+	if len(txs.items)+len(accounts.items)+len(stmts.items) == 0 {
+		return Sealed{}, nil
+	}
+	var sealedAt time.Time
+	if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&sealedAt); err != nil {
+		return Sealed{}, fmt.Errorf("ledger: reading the seal time: %w", err)
+	}
+	head := Head{
+		Program: program, Seq: last.seq + 1, Hash: blockHash(last.hash, txs.items, accounts.items, stmts.items),
+		LastTransactionID: txs.upto, Transactions: last.txTotal + int64(len(txs.items)), SealedAt: sealedAt.UTC(),
+	}
+	head.sign(key)
+	fromID := txs.upto + 1
+	if len(txs.items) > 0 {
+		fromID = txs.items[0].id
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash, sealed_at,
+			account_upto, account_count, statement_upto, statement_count, tx_total, public_key, signature)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
+		program, head.Seq, fromID, txs.upto, len(txs.items), last.hash, head.Hash, head.SealedAt,
+		accounts.upto, len(accounts.items), stmts.upto, len(stmts.items), head.Transactions, []byte(head.PublicKey), head.Signature)
+	if err != nil {
+		return Sealed{}, fmt.Errorf("ledger: writing seal: %w", err)
+	}
+	return Sealed{Transactions: len(txs.items), Accounts: len(accounts.items), Statements: len(stmts.items), Head: head}, nil
+}
+
+func readLastSeal(ctx context.Context, q Querier, program string) (lastSeal, error) {
+	last := lastSeal{hash: make([]byte, sha256.Size)}
+	err := q.QueryRow(ctx, `SELECT seq, upto_id, account_upto, statement_upto, tx_total, hash FROM seals
+		WHERE program_id = $1 ORDER BY seq DESC LIMIT 1`, program).
+		Scan(&last.seq, &last.txUpto, &last.accountUpto, &last.stmtUpto, &last.txTotal, &last.hash)
+	if err != nil && !isNoRows(err) {
+		return lastSeal{}, fmt.Errorf("ledger: reading last seal: %w", err)
+	}
+	return last, nil
+}
+
+// collectOld reads rows in id order and keeps them up to the first one
+// written after cutoff: one with a lower id may still be in flight.
+func collectOld(rows pgx.Rows, after int64, scan func(pgx.Rows) (sealItem, bool, error)) (sealRange, error) {
+	defer rows.Close()
+	r := sealRange{upto: after}
+	for rows.Next() {
+		item, old, err := scan(rows)
+		if err != nil {
+			return sealRange{}, err
+		}
+		if !old {
+			break
+		}
+		r.items, r.upto = append(r.items, item), item.id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return sealRange{}, fmt.Errorf("ledger: reading unsealed rows: %w", err)
+	}
+	return r, nil
+}
+
+func unsealedTransactions(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
+	rows, err := tx.Query(ctx, `SELECT id, hash, created_at < $3 FROM transactions WHERE program_id = $1 AND id > $2
+		ORDER BY id LIMIT $4`, program, after, cutoff, MaxSealBlock)
+	if err != nil {
+		return sealRange{}, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
+	}
+	return collectOld(rows, after, func(rows pgx.Rows) (sealItem, bool, error) {
+		var (
+			it  sealItem
+			old bool
+		)
+		err := rows.Scan(&it.id, &it.hash, &old)
+		return it, old, err
+	})
+}
+
+func unsealedAccounts(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
+	rows, err := tx.Query(ctx, `SELECT `+accountColumns+`, created_at < $3 FROM accounts WHERE program_id = $1 AND id > $2
+		ORDER BY id LIMIT $4`, program, after, cutoff, MaxSealBlock)
+	if err != nil {
+		return sealRange{}, fmt.Errorf("ledger: reading unsealed accounts: %w", err)
+	}
+	return collectOld(rows, after, func(rows pgx.Rows) (sealItem, bool, error) {
+		var old bool
+		a, err := scanAccount(rows, program, &old)
+		return sealItem{a.ID, accountHash(a)}, old, err
+	})
+}
+
+func unsealedStatements(ctx context.Context, tx pgx.Tx, prog *Program, after int64, cutoff time.Time) (sealRange, error) {
+	rows, err := tx.Query(ctx, `SELECT `+statementColumns+`, created_at < $3 FROM statements WHERE program_id = $1 AND id > $2
+		ORDER BY id LIMIT $4`, prog.ID, after, cutoff, MaxSealBlock)
+	if err != nil {
+		return sealRange{}, fmt.Errorf("ledger: reading unsealed statements: %w", err)
+	}
+	return collectOld(rows, after, func(rows pgx.Rows) (sealItem, bool, error) {
+		var old bool
+		st, err := scanStatement(rows, prog.ID, &old)
+		if err != nil {
+			return sealItem{}, false, err
+		}
+		h, err := statementHash(st)
+		return sealItem{st.id, h}, old, err
+	})
+}
+
+// Tags separate the kinds of rows in a block, so a row of one kind cannot
+// stand in for another.
+const (
+	tagTransaction = 't'
+	tagAccount     = 'a'
+	tagStatement   = 's'
+)
+
+func blockHash(prev []byte, txs, accounts, stmts []sealItem) []byte {
+	h := sha256.New()
+	h.Write([]byte("accrue seal v2"))
+	h.Write(prev)
+	var buf [9]byte
+	for _, part := range []struct {
+		tag   byte
+		items []sealItem
+	}{{tagTransaction, txs}, {tagAccount, accounts}, {tagStatement, stmts}} {
+		for _, it := range part.items {
+			buf[0] = part.tag
+			binary.BigEndian.PutUint64(buf[1:], uint64(it.id))
+			h.Write(buf[:])
+			h.Write(it.hash)
+		}
+	}
+	return h.Sum(nil)
+}
