@@ -36,11 +36,16 @@ const (
 	leaseReleaseTimeout = 5 * time.Second
 )
 
-// closeState holds test hooks of the period close.
+// closeState holds test hooks and knobs of the period close.
 type closeState struct {
-	// hook, when set, runs before each partner's release and statement; an
-	// error stops the close there (tests simulate a crash with it).
+	// hook, when set, runs for each partner before the transaction of its
+	// batch; an error stops the close there (tests simulate a crash with it).
 	hook func(partner string) error
+	// afterReleases, when set, runs inside a batch's transaction between
+	// its releases and its statements; an error rolls the batch back.
+	afterReleases func(partners []string) error
+	// batch, when set, replaces closeBatchMax.
+	batch int
 	// heartbeat, when set, replaces closeHeartbeat (tests stop renewals
 	// with a long one).
 	heartbeat time.Duration

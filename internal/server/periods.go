@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
+	"github.com/accrue/accrue/rules"
 )
 
 // A period close (SPEC §7) runs as a sequence of small transactions, each
@@ -24,8 +26,9 @@ import (
 //     in the open period;
 //  2. mature: pending accruals whose hold ended by period end move to
 //     accrued, matureBatchMax orders per transaction;
-//  3. per partner, in id order: release (accrued → payable at or above the
-//     minimum) and the statement, in one transaction;
+//  3. per batch of closeBatchMax partners, in id order: releases (accrued
+//     → payable at or above the minimum) and statements, in one
+//     transaction (close_batch.go);
 //  4. mark the period closed.
 //
 // Every posting has a deterministic idempotency key (close:<period>:...)
@@ -189,7 +192,6 @@ func (s *Server) closeOne(ctx context.Context, prog *ledger.Program, period stri
 // closeClaimed does the work of a close whose lease l holds: maturing,
 // releases and statements, and marking the period closed.
 func (s *Server) closeClaimed(ctx context.Context, prog *ledger.Program, l lease, end time.Time) error {
-	period := l.period
 	// The rules in force during the period's last instant decide the
 	// minimum and the due date.
 	_, rp, err := s.versionAt(ctx, s.db.Pool, prog.ID, end.Add(-time.Microsecond))
@@ -203,23 +205,38 @@ func (s *Server) closeClaimed(ctx context.Context, prog *ledger.Program, l lease
 	if err != nil {
 		return err
 	}
-	for _, p := range partners {
-		if s.close.hook != nil {
+	size := closeBatchMax
+	if s.close.batch > 0 {
+		size = s.close.batch
+	}
+	for batch := range slices.Chunk(partners, size) {
+		if err := s.closePartners(ctx, prog, rp, l, end, batch); err != nil {
+			return err
+		}
+	}
+	return s.markClosed(ctx, l)
+}
+
+// closePartners releases and writes the statements of one batch of
+// partners in one transaction, under the lease.
+func (s *Server) closePartners(ctx context.Context, prog *ledger.Program, rp *rules.Program, l lease, end time.Time, batch []closingPartner) error {
+	if s.close.hook != nil {
+		for _, p := range batch {
 			if err := s.close.hook(p.id); err != nil {
 				return err
 			}
 		}
-		err := s.db.Run(ctx, func(tx pgx.Tx) error {
-			if err := l.check(ctx, tx); err != nil {
-				return err
-			}
-			return s.closePartner(ctx, tx, prog, rp, period, end, p)
-		})
-		if err != nil {
-			return fmt.Errorf("server: closing %s for partner %s: %w", period, p.id, err)
-		}
 	}
-	return s.markClosed(ctx, l)
+	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+		if err := l.check(ctx, tx); err != nil {
+			return err
+		}
+		return s.closeBatch(ctx, tx, prog, rp, l.period, end, batch)
+	})
+	if err != nil {
+		return fmt.Errorf("server: closing %s for partners %s to %s: %w", l.period, batch[0].id, batch[len(batch)-1].id, err)
+	}
+	return nil
 }
 
 // markClosed ends a close. Another run that took over may have marked it

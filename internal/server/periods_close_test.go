@@ -525,6 +525,7 @@ func TestCloseInterrupted(t *testing.T) {
 	whole := wholeClose(t)
 	cut := newHarness(t, "14d")
 	interruptedSetup(cut)
+	cut.srv.close.batch = 2
 	cut.srv.close.hook = failAfter(2)
 	if _, err := cut.closeWith(cut.srv, "2026-01", day(time.February, 1)); err == nil {
 		t.Fatal("the hook did not stop the close")
@@ -534,6 +535,7 @@ func TestCloseInterrupted(t *testing.T) {
 	}
 	// Another process resumes at once, and stops again further on.
 	other := cut.sibling()
+	other.close.batch = 2
 	other.close.hook = failAfter(2)
 	if _, err := cut.closeWith(other, "2026-01", day(time.February, 1)); err == nil || fault.CodeOf(err) == fault.Aborted {
 		t.Fatalf("another process after a failed close: got %v, want it to resume and meet the hook", err)
@@ -595,6 +597,7 @@ func TestCloseStaleOwnerStops(t *testing.T) {
 	cut := newHarness(t, "14d")
 	interruptedSetup(cut)
 	cut.srv.close.heartbeat = time.Hour // the paused process renews nothing
+	cut.srv.close.batch = 1
 	var takeover error
 	seen := 0
 	cut.srv.close.hook = func(string) error {
@@ -616,6 +619,59 @@ func TestCloseStaleOwnerStops(t *testing.T) {
 		t.Errorf("the stale owner went on to %d partners, want it to stop at the third", seen)
 	}
 	sameClose(t, whole, cut)
+}
+
+// TestCloseReleasesWithStatements: a close that stops inside a batch,
+// after its releases were posted and before its statements, leaves no
+// partner released without its statement (the batch is rolled back whole),
+// and the resumed close equals an uninterrupted one.
+func TestCloseReleasesWithStatements(t *testing.T) {
+	whole := wholeClose(t)
+	cut := newHarness(t, "14d")
+	interruptedSetup(cut)
+	cut.srv.close.batch = 3
+	batches := 0
+	cut.srv.close.afterReleases = func(partners []string) error {
+		if batches++; batches == 2 {
+			return fmt.Errorf("crash after releasing %v", partners)
+		}
+		return nil
+	}
+	if _, err := cut.closeWith(cut.srv, "2026-01", day(time.February, 1)); err == nil {
+		t.Fatal("the hook did not stop the close")
+	}
+	released, stated := cut.releasedAndStated("2026-01")
+	if !equal(stated, []string{"alice", "p0", "p1"}) {
+		t.Fatalf("statements of %v, want the first batch's", stated)
+	}
+	// alice (120.00 of upline bonuses) is released, p0 and p1 (50.00 and
+	// 70.00) are below the minimum; p2 (90.00) and p3 (110.00) are in the
+	// batch that was rolled back.
+	if !equal(released, []string{"alice"}) {
+		t.Fatalf("releases of %v, want alice's alone", released)
+	}
+	cut.srv.close.afterReleases = nil
+	if _, err := cut.closeWith(cut.sibling(), "2026-01", day(time.February, 1)); err != nil {
+		t.Fatal(err)
+	}
+	sameClose(t, whole, cut)
+}
+
+// releasedAndStated lists the partners released in period and those with
+// a statement for it, each sorted.
+func (h *harness) releasedAndStated(period string) (released, stated []string) {
+	h.t.Helper()
+	rows, err := h.db.Pool.Query(h.ctx, `SELECT refs->>'partner' FROM transactions
+		WHERE program_id = $1 AND kind = 'release' AND period = $2 ORDER BY 1`, testProgram, period)
+	h.must(err)
+	released, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	h.must(err)
+	rows, err = h.db.Pool.Query(h.ctx, `SELECT partner_id FROM statements
+		WHERE program_id = $1 AND period = $2 ORDER BY 1`, testProgram, period)
+	h.must(err)
+	stated, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	h.must(err)
+	return released, stated
 }
 
 // holder is who holds the lease on period.
