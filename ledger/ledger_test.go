@@ -162,7 +162,7 @@ func TestReverse(t *testing.T) {
 		)
 		err := db.Run(ctx, func(tx pgx.Tx) error {
 			var err error
-			tr, replayed, err = ledger.Reverse(ctx, tx, testProgram, id, key, t0.Add(2*time.Hour), "order cancelled")
+			tr, replayed, err = ledger.Reverse(ctx, tx, testProgram, id, key, t0.Add(2*time.Hour), "order cancelled", nil)
 			return err
 		})
 		return tr, replayed, err

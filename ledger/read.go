@@ -160,8 +160,11 @@ func ListEntries(ctx context.Context, q Querier, program, account string, afterI
 }
 
 // Reverse posts a transaction that mirrors transaction id, referencing it.
-// A transaction is reversed at most once.
-func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key string, at time.Time, reason string) (Transaction, bool, error) {
+// A transaction is reversed at most once. requestHash identifies the
+// request (see Posting.RequestHash): the same key and request hash replay
+// the first reversal even when at, and so the booking period, differ; nil
+// falls back to the reversal's content.
+func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key string, at time.Time, reason string, requestHash []byte) (Transaction, bool, error) {
 	orig, err := Get(ctx, tx, program, id)
 	if err != nil {
 		return Transaction{}, false, err
@@ -171,9 +174,10 @@ func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key strin
 	}
 	p := Posting{
 		Program: program, Key: key, Kind: "reversal", At: at,
-		Refs:       map[string]string{"reverses": fmt.Sprint(id)},
-		Metadata:   map[string]string{},
-		ReversesID: id,
+		Refs:        map[string]string{"reverses": fmt.Sprint(id)},
+		Metadata:    map[string]string{},
+		ReversesID:  id,
+		RequestHash: requestHash,
 	}
 	if reason != "" {
 		p.Metadata["reason"] = reason

@@ -80,19 +80,26 @@ func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn f
 }
 
 // execIdempotent is exec for a command that runs many transactions of its
-// own and is idempotent by construction (a period close): the key is
-// checked before fn runs and recorded after it succeeds, so the same key
-// with another payload still fails AlreadyExists and a replay returns the
-// first response.
+// own and is idempotent by construction (a period close). The key is
+// claimed first, in a transaction of its own: recorded with the request
+// hash and marked running. The same key with another payload then fails
+// AlreadyExists at once, having done nothing. The same key and payload
+// replays the stored response once the command is done; while the key is
+// marked running (the command is in progress elsewhere, or its process
+// died) fn runs again, resuming the work, and the first response stored is
+// the answer.
 func (s *Server) execIdempotent(ctx context.Context, req command, resp proto.Message, fn func() error) (bool, error) {
 	key := req.GetIdempotencyKey()
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
 	hash := requestHash(req)
-	found, err := storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
-	if err != nil || found {
-		return found, err
+	if _, err := recordCommand(ctx, s.db.Pool, req, hash, nil); err != nil {
+		return false, err
+	}
+	state, err := commandState(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
+	if err != nil || state == commandDone {
+		return state == commandDone, err
 	}
 	if err := fn(); err != nil {
 		return false, err
@@ -101,12 +108,13 @@ func (s *Server) execIdempotent(ctx context.Context, req command, resp proto.Mes
 	if err != nil {
 		return false, fmt.Errorf("server: encoding response: %w", err)
 	}
-	recorded, err := recordCommand(ctx, s.db.Pool, req, hash, body)
+	tag, err := s.db.Pool.Exec(ctx, `UPDATE commands SET response = $3, running = false
+		WHERE program_id = $1 AND idempotency_key = $2 AND running`, req.GetProgram(), key, body)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("server: storing the response of key %q: %w", key, err)
 	}
-	if !recorded {
-		// A concurrent run recorded the key first; answer as it did.
+	if tag.RowsAffected() == 0 {
+		// A concurrent run finished first; answer as it did.
 		return storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
 	}
 	return false, nil
@@ -121,42 +129,63 @@ func checkKey(key string) error {
 }
 
 // recordCommand records req's idempotency key with its request hash and
-// response body (empty while exec's command runs, filled in after). It
-// reports false, writing nothing, when the key is recorded already.
+// response body: empty while exec's command runs, filled in after; nil for
+// execIdempotent's claim, marked running until it is done. It reports
+// false, writing nothing, when the key is recorded already.
 func recordCommand(ctx context.Context, q querier, req command, hash, body []byte) (bool, error) {
 	method := string(req.ProtoReflect().Descriptor().FullName())
-	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, req.GetProgram(), req.GetIdempotencyKey(), method, hash, body)
+	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running)
+		VALUES ($1, $2, $3, $4, COALESCE($5, ''::bytea), $6) ON CONFLICT DO NOTHING`,
+		req.GetProgram(), req.GetIdempotencyKey(), method, hash, body, body == nil)
 	if err != nil {
 		return false, fmt.Errorf("server: recording key %q: %w", req.GetIdempotencyKey(), err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
-// storedResponse loads the response recorded for key, if any. A key past
-// CommandRetention is refused whatever the payload: its response is gone,
-// and running the command again could repeat its effects.
+// A recorded key's state, as commandState reads it.
+const (
+	commandAbsent  = iota // not recorded
+	commandRunning        // claimed by execIdempotent, not done
+	commandDone           // done: its response is stored
+)
+
+// storedResponse loads the response recorded for key, if any; see
+// commandState.
 func storedResponse(ctx context.Context, q querier, program, key string, hash []byte, resp proto.Message) (bool, error) {
+	state, err := commandState(ctx, q, program, key, hash, resp)
+	return state == commandDone, err
+}
+
+// commandState reads what is recorded for key and, when the command is
+// done, loads its response into resp. A key recorded with another request
+// hash is refused, and so is a key past CommandRetention whatever the
+// payload: its response is gone, and running the command again could
+// repeat its effects.
+func commandState(ctx context.Context, q querier, program, key string, hash []byte, resp proto.Message) (int, error) {
 	var (
-		stored, body []byte
-		expired      bool
+		stored, body     []byte
+		expired, running bool
 	)
-	err := q.QueryRow(ctx, `SELECT request_hash, response, expired FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
-		program, key).Scan(&stored, &body, &expired)
+	err := q.QueryRow(ctx, `SELECT request_hash, response, expired, running FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
+		program, key).Scan(&stored, &body, &expired, &running)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		return commandAbsent, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("server: reading key %q: %w", key, err)
+		return commandAbsent, fmt.Errorf("server: reading key %q: %w", key, err)
 	}
 	if expired {
-		return false, fault.Exists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
+		return commandAbsent, fault.Exists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
 			key, int(CommandRetention.Hours()/24))
 	}
 	if !bytes.Equal(stored, hash) {
-		return false, fault.Exists("idempotency_key", "key %q was used for another request", key)
+		return commandAbsent, fault.Exists("idempotency_key", "key %q was used for another request", key)
 	}
-	return true, proto.Unmarshal(body, resp)
+	if running {
+		return commandRunning, nil
+	}
+	return commandDone, proto.Unmarshal(body, resp)
 }
 
 // requestHash is SHA-256 of the deterministic encoding of req without its

@@ -258,7 +258,7 @@ func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Req
 		if domainKinds[orig.Kind] {
 			return fault.Precondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
 		}
-		out, replayed, err = ledger.Reverse(ctx, tx, prog.ID, m.GetTransactionId(), m.GetIdempotencyKey(), at, m.GetReason())
+		out, replayed, err = ledger.Reverse(ctx, tx, prog.ID, m.GetTransactionId(), m.GetIdempotencyKey(), at, m.GetReason(), requestHash(m))
 		return err
 	})
 	if err != nil {

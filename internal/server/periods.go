@@ -2,12 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -17,31 +14,28 @@ import (
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
+	"github.com/accrue/accrue/rules"
 )
 
 // A period close (SPEC §7) runs as a sequence of small transactions, each
 // idempotent, so a close that stops halfway (crash, deploy, lost lease) is
 // finished by running it again:
 //
-//  1. claim: the periods row says who is closing it until when, and
+//  1. claim: the periods row holds the run's lease (close_lease.go), and
 //     programs.open_from moves past the period, so later events are booked
 //     in the open period;
 //  2. mature: pending accruals whose hold ended by period end move to
 //     accrued, matureBatchMax orders per transaction;
-//  3. per partner, in id order: release (accrued → payable at or above the
-//     minimum) and the statement, in one transaction;
+//  3. per batch of closeBatchMax partners, in id order: releases (accrued
+//     → payable at or above the minimum) and statements, in one
+//     transaction (close_batch.go);
 //  4. mark the period closed.
 //
 // Every posting has a deterministic idempotency key (close:<period>:...)
-// and statements are unique per (partner, period), so two processes that
-// both run a step still write it once.
+// and statements are unique per (partner, period), so two runs that both
+// do a step still write it once; and every write transaction checks the
+// lease first, so a run that lost it stops.
 const (
-	// closeLease is how long a claim on a closing period lasts without
-	// renewal; another process may take an expired claim over.
-	closeLease = 10 * time.Minute
-	// closeRenewEvery is how many partners a close processes between lease
-	// renewals.
-	closeRenewEvery = 100
 	// matureBatchMax is how many orders mature in one transaction.
 	matureBatchMax = 100
 	// scheduleTicksMax bounds the statement ticks RunDueCloses walks for one
@@ -50,25 +44,6 @@ const (
 	// periodLayout is how a period is written: a calendar month.
 	periodLayout = "2006-01"
 )
-
-// closeState is this Server's identity as a closer and a test hook.
-type closeState struct {
-	once sync.Once
-	id   string
-	// hook, when set, runs before each partner's release and statement; an
-	// error stops the close there (tests simulate a crash with it).
-	hook func(partner string) error
-}
-
-// closerID is a random id naming this Server in periods.claimed_by.
-func (s *Server) closerID() string {
-	s.close.once.Do(func() {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		s.close.id = hex.EncodeToString(b[:])
-	})
-	return s.close.id
-}
 
 // closeResult summarises a closed period.
 type closeResult struct {
@@ -82,26 +57,31 @@ type closeResult struct {
 type periodService struct{ *Server }
 
 // ClosePeriod closes a period that has ended, and every earlier one still
-// open; closing a closed period changes nothing.
+// open; closing a closed period changes nothing. A request that cannot
+// close (an unknown program, a malformed period, one that has not ended)
+// is refused before its key is claimed.
 func (s *periodService) ClosePeriod(ctx context.Context, req *connect.Request[accruev1.ClosePeriodRequest]) (*connect.Response[accruev1.ClosePeriodResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
+	if err := checkKey(m.GetIdempotencyKey()); err != nil {
+		return nil, err
+	}
+	plan, err := s.planClose(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
 	resp := &accruev1.ClosePeriodResponse{}
 	// A close is idempotent by its period and runs many transactions; the
-	// key is recorded once it is done.
-	_, err := s.execIdempotent(ctx, m, resp, func() error {
-		res, err := s.closePeriod(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
-		if err != nil {
-			return err
-		}
-		prog, err := ledger.LoadProgram(ctx, s.db.Pool, m.GetProgram())
+	// key is claimed first and its response recorded once it is done.
+	_, err = s.execIdempotent(ctx, m, resp, func() error {
+		res, err := s.runClose(ctx, plan)
 		if err != nil {
 			return err
 		}
 		resp.Period, resp.Statements, resp.AlreadyClosed = res.Period, res.Statements, res.AlreadyClosed
-		resp.Released = res.Released.StringFixed(prog.Scale)
+		resp.Released = res.Released.StringFixed(plan.prog.Scale)
 		return nil
 	})
 	if err != nil {
@@ -110,52 +90,81 @@ func (s *periodService) ClosePeriod(ctx context.Context, req *connect.Request[ac
 	return connect.NewResponse(resp), nil
 }
 
+// closePlan is a checked request to close period: the periods from first
+// up to it are closed in order.
+type closePlan struct {
+	prog          *ledger.Program
+	first, period string
+}
+
 // closePeriod closes period of program, first closing every earlier period
 // of the program that is still open, in order. now is the time the period
 // must have ended by.
 func (s *Server) closePeriod(ctx context.Context, program, period string, now time.Time) (closeResult, error) {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	plan, err := s.planClose(ctx, program, period, now)
 	if err != nil {
 		return closeResult{}, err
+	}
+	return s.runClose(ctx, plan)
+}
+
+// planClose checks that period of program can be closed at now: it is a
+// period, it has ended, and it is not before the program's first one.
+func (s *Server) planClose(ctx context.Context, program, period string, now time.Time) (closePlan, error) {
+	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	if err != nil {
+		return closePlan{}, err
 	}
 	_, end, err := periodRange(period, prog.Location)
 	if err != nil {
-		return closeResult{}, err
+		return closePlan{}, err
 	}
 	if end.After(now) {
-		return closeResult{}, fault.Precondition("period", "period %s ends at %s; it has not ended yet",
+		return closePlan{}, fault.Precondition("period", "period %s ends at %s; it has not ended yet",
 			period, end.Format(time.RFC3339))
 	}
 	first, err := firstPeriod(ctx, s.db.Pool, prog)
 	if err != nil {
-		return closeResult{}, err
+		return closePlan{}, err
 	}
 	if period < first {
-		return closeResult{}, fault.Invalid("period", "period %s precedes the program's first period %s", period, first)
+		return closePlan{}, fault.Invalid("period", "period %s precedes the program's first period %s", period, first)
 	}
-	closed, err := closedPeriods(ctx, s.db.Pool, program, first, period)
+	return closePlan{prog: prog, first: first, period: period}, nil
+}
+
+// runClose closes the plan's period and the open ones before it.
+func (s *Server) runClose(ctx context.Context, plan closePlan) (closeResult, error) {
+	closed, err := closedPeriods(ctx, s.db.Pool, plan.prog.ID, plan.first, plan.period)
 	if err != nil {
 		return closeResult{}, err
 	}
-	for p := first; p < period; p = nextPeriod(p) {
+	for p := plan.first; p < plan.period; p = nextPeriod(p) {
 		if closed[p] {
 			continue
 		}
-		if _, err := s.closeOne(ctx, prog, p); err != nil {
+		if _, err := s.closeOne(ctx, plan.prog, p); err != nil {
 			return closeResult{}, fmt.Errorf("closing earlier period %s: %w", p, err)
 		}
 	}
-	return s.closeOne(ctx, prog, period)
+	return s.closeOne(ctx, plan.prog, plan.period)
 }
 
 // closeOne runs (or finishes) the close of one period whose predecessors
-// are closed.
+// are closed, under a lease kept alive while it works and given up when it
+// fails.
 func (s *Server) closeOne(ctx context.Context, prog *ledger.Program, period string) (closeResult, error) {
 	_, end, err := periodRange(period, prog.Location)
 	if err != nil {
 		return closeResult{}, err
 	}
-	closed, err := s.claimPeriod(ctx, prog, period, end)
+	l := newLease(prog.ID, period)
+	var closed bool
+	err = s.db.Run(ctx, func(tx pgx.Tx) error {
+		var err error
+		closed, err = l.claim(ctx, tx, prog, end)
+		return err
+	})
 	if err != nil {
 		return closeResult{}, err
 	}
@@ -164,122 +173,106 @@ func (s *Server) closeOne(ctx context.Context, prog *ledger.Program, period stri
 		res.AlreadyClosed = true
 		return res, err
 	}
-	// The rules in force during the period's last instant decide the
-	// minimum and the due date.
-	_, rp, err := s.versionAt(ctx, s.db.Pool, prog.ID, end.Add(-time.Microsecond))
+	work, stop := s.keepLease(ctx, l)
+	err = s.closeClaimed(work, prog, l, end)
+	stop()
 	if err != nil {
-		return closeResult{}, err
-	}
-	if err := s.matureOrders(ctx, prog, period, end); err != nil {
-		return closeResult{}, err
-	}
-	partners, err := programPartners(ctx, s.db.Pool, prog.ID)
-	if err != nil {
-		return closeResult{}, err
-	}
-	for i, p := range partners {
-		if i > 0 && i%closeRenewEvery == 0 {
-			if err := s.renewClaim(ctx, prog.ID, period); err != nil {
-				return closeResult{}, err
-			}
+		err = leaseErr(work, err)
+		// Give the lease up so that a retry resumes at once.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseReleaseTimeout)
+		defer cancel()
+		if rerr := l.release(rctx, s.db.Pool); rerr != nil {
+			s.log.Warn("period close: releasing the lease failed", "program", prog.ID, "period", period, "err", rerr)
 		}
-		if s.close.hook != nil {
-			if err := s.close.hook(p.id); err != nil {
-				return closeResult{}, err
-			}
-		}
-		err := s.db.Run(ctx, func(tx pgx.Tx) error {
-			return s.closePartner(ctx, tx, prog, rp, period, end, p)
-		})
-		if err != nil {
-			return closeResult{}, fmt.Errorf("server: closing %s for partner %s: %w", period, p.id, err)
-		}
-	}
-	if err := s.markClosed(ctx, prog.ID, period); err != nil {
 		return closeResult{}, err
 	}
 	return periodSummary(ctx, s.db.Pool, prog.ID, period)
 }
 
-// claimPeriod takes (or renews) this Server's claim on closing period and
-// moves the program's open period past it. closed is true when the period
-// is closed already; a live claim of another process fails Aborted.
-func (s *Server) claimPeriod(ctx context.Context, prog *ledger.Program, period string, end time.Time) (closed bool, err error) {
-	now := s.clock.Now()
-	err = s.db.Run(ctx, func(tx pgx.Tx) error {
-		closed = false
-		var status string
-		err := tx.QueryRow(ctx, `
-			INSERT INTO periods (program_id, period, status, claimed_by, claimed_until)
-			VALUES ($1, $2, 'closing', $3, $4)
-			ON CONFLICT (program_id, period) DO UPDATE
-			SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
-			WHERE periods.status = 'closing' AND (periods.claimed_by = excluded.claimed_by OR periods.claimed_until <= $5)
-			RETURNING status`, prog.ID, period, s.closerID(), now.Add(closeLease), now).Scan(&status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			var (
-				by    string
-				until time.Time
-			)
-			if err := tx.QueryRow(ctx, `SELECT status, claimed_by, claimed_until FROM periods
-				WHERE program_id = $1 AND period = $2`, prog.ID, period).Scan(&status, &by, &until); err != nil {
-				return fmt.Errorf("server: reading period %s: %w", period, err)
-			}
-			if status == "closed" {
-				closed = true
-				return nil
-			}
-			return fault.Busy("period", "the close of %s is in progress in another process (claimed until %s)",
-				period, until.UTC().Format(time.RFC3339))
+// closeClaimed does the work of a close whose lease l holds: maturing,
+// releases and statements, and marking the period closed.
+func (s *Server) closeClaimed(ctx context.Context, prog *ledger.Program, l lease, end time.Time) error {
+	// The rules in force during the period's last instant decide the
+	// minimum and the due date.
+	_, rp, err := s.versionAt(ctx, s.db.Pool, prog.ID, end.Add(-time.Microsecond))
+	if err != nil {
+		return err
+	}
+	if err := s.matureOrders(ctx, prog, l, end); err != nil {
+		return err
+	}
+	partners, err := programPartners(ctx, s.db.Pool, prog.ID)
+	if err != nil {
+		return err
+	}
+	size := closeBatchMax
+	if s.close.batch > 0 {
+		size = s.close.batch
+	}
+	for batch := range slices.Chunk(partners, size) {
+		if err := s.closePartners(ctx, prog, rp, l, end, batch); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("server: claiming period %s: %w", period, err)
-		}
-		// Waits for commands holding the program row FOR SHARE (they decide
-		// a booking period); every later one sees the new open period.
-		_, err = tx.Exec(ctx, `UPDATE programs SET open_from = $2
-			WHERE id = $1 AND (open_from IS NULL OR open_from < $2)`, prog.ID, end)
-		if err != nil {
-			return fmt.Errorf("server: moving the open period of %s: %w", prog.ID, err)
-		}
-		return nil
-	})
-	return closed, err
+	}
+	return s.markClosed(ctx, l)
 }
 
-// renewClaim extends this Server's lease on a closing period; it fails when
-// another process has taken the claim over.
-func (s *Server) renewClaim(ctx context.Context, program, period string) error {
-	tag, err := s.db.Pool.Exec(ctx, `UPDATE periods SET claimed_until = $4
-		WHERE program_id = $1 AND period = $2 AND status = 'closing' AND claimed_by = $3`,
-		program, period, s.closerID(), s.clock.Now().Add(closeLease))
-	if err != nil {
-		return fmt.Errorf("server: renewing the claim on %s: %w", period, err)
+// closePartners releases and writes the statements of one batch of
+// partners in one transaction, under the lease.
+func (s *Server) closePartners(ctx context.Context, prog *ledger.Program, rp *rules.Program, l lease, end time.Time, batch []closingPartner) error {
+	if s.close.hook != nil {
+		for _, p := range batch {
+			if err := s.close.hook(p.id); err != nil {
+				return err
+			}
+		}
 	}
-	if tag.RowsAffected() == 0 {
-		return fault.Busy("period", "the close of %s was taken over by another process", period)
+	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+		if err := l.check(ctx, tx); err != nil {
+			return err
+		}
+		return s.closeBatch(ctx, tx, prog, rp, l.period, end, batch)
+	})
+	if err != nil {
+		return fmt.Errorf("server: closing %s for partners %s to %s: %w", l.period, batch[0].id, batch[len(batch)-1].id, err)
 	}
 	return nil
 }
 
-// markClosed ends a close. Another process that took over an expired claim
-// may have marked it first; that is the same outcome.
-func (s *Server) markClosed(ctx context.Context, program, period string) error {
-	_, err := s.db.Pool.Exec(ctx, `UPDATE periods SET status = 'closed', closed_at = $3
-		WHERE program_id = $1 AND period = $2 AND status = 'closing'`, program, period, s.clock.Now())
+// markClosed ends a close. Another run that took over may have marked it
+// first; that is the same outcome.
+func (s *Server) markClosed(ctx context.Context, l lease) error {
+	tag, err := s.db.Pool.Exec(ctx, `UPDATE periods SET status = 'closed', closed_at = $4
+		WHERE program_id = $1 AND period = $2 AND status = 'closing' AND claimed_by = $3`,
+		l.program, l.period, l.holder, s.clock.Now())
 	if err != nil {
-		return fmt.Errorf("server: marking %s closed: %w", period, err)
+		return fmt.Errorf("server: marking %s closed: %w", l.period, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var status string
+	if err := s.db.Pool.QueryRow(ctx, `SELECT status FROM periods WHERE program_id = $1 AND period = $2`,
+		l.program, l.period).Scan(&status); err != nil {
+		return fmt.Errorf("server: reading period %s: %w", l.period, err)
+	}
+	if status != "closed" {
+		return errLeaseLost(l.period)
 	}
 	return nil
 }
 
 // matureOrders moves what remains pending of every order whose hold ended by
 // end from pending to accrued, booked in period.
-func (s *Server) matureOrders(ctx context.Context, prog *ledger.Program, period string, end time.Time) error {
+func (s *Server) matureOrders(ctx context.Context, prog *ledger.Program, l lease, end time.Time) error {
+	period := l.period
 	after := ""
 	for {
 		var orders []string
 		err := s.db.Run(ctx, func(tx pgx.Tx) error {
+			if err := l.check(ctx, tx); err != nil {
+				return err
+			}
 			var err error
 			orders, err = matureBatch(ctx, tx, prog, period, end, after)
 			return err

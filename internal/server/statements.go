@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
-	"github.com/accrue/accrue/rules"
 )
 
 // Statement statuses (SPEC §7).
@@ -32,124 +29,6 @@ const statementsListMax = 10_000
 
 // statementKinds are the partner accounts a statement reports.
 var statementKinds = []string{kindPending, kindAccrued, kindPayable, kindInPayout}
-
-// closePartner releases one partner's accrued balance when it reached the
-// minimum and writes its statement for period, in tx. A partner whose
-// statement exists is done; the release key makes a repeated release a
-// no-op, so running this twice writes everything once.
-func (s *Server) closePartner(ctx context.Context, tx pgx.Tx, prog *ledger.Program, rp *rules.Program,
-	period string, end time.Time, p closingPartner) error {
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM statements
-		WHERE program_id = $1 AND partner_id = $2 AND period = $3)`, prog.ID, p.id, period).Scan(&exists); err != nil {
-		return fmt.Errorf("server: reading the %s statement of %s: %w", period, p.id, err)
-	}
-	if exists {
-		return nil
-	}
-	released, err := release(ctx, tx, prog, rp, period, end, p)
-	if err != nil {
-		return err
-	}
-	opening, err := partnerBalances(ctx, tx, prog.ID, p.id, prevPeriod(period))
-	if err != nil {
-		return err
-	}
-	closing, err := partnerBalances(ctx, tx, prog.ID, p.id, period)
-	if err != nil {
-		return err
-	}
-	lines, err := statementLines(ctx, tx, prog, p.id, period)
-	if err != nil {
-		return err
-	}
-	if len(lines) == 0 && allZero(closing) {
-		return nil // no activity and nothing owed: no statement
-	}
-	start, _, _ := periodRange(period, prog.Location)
-	now := s.clock.Now()
-	st := &accruev1.Statement{
-		Partner:  p.id,
-		Period:   period,
-		Status:   statementPreliminary,
-		Released: released.StringFixed(prog.Scale),
-		DueDate:  time.Date(start.Year(), start.Month()+1, rp.DueDay, 0, 0, 0, 0, prog.Location).Format(time.DateOnly),
-		Opening:  balancesProto(opening, prog.Scale),
-		Closing:  balancesProto(closing, prog.Scale),
-		Lines:    lines,
-		IssuedAt: stamp(now),
-	}
-	if released.IsPositive() {
-		st.Status = statementFinal
-	}
-	body, err := protojson.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("server: encoding statement: %w", err)
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO statements (program_id, partner_id, period, status, released, body, issued_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		prog.ID, p.id, period, st.Status, released.String(), body, now)
-	if err != nil {
-		return fmt.Errorf("server: writing the %s statement of %s: %w", period, p.id, err)
-	}
-	return nil
-}
-
-// release moves a partner's whole accrued balance booked up to period to
-// payable when the partner is active and it reached the minimum, and returns
-// what the period released (also when an earlier run posted it).
-func release(ctx context.Context, tx pgx.Tx, prog *ledger.Program, rp *rules.Program,
-	period string, end time.Time, p closingPartner) (decimal.Decimal, error) {
-	key := "close:" + period + ":release:" + p.id
-	payable := partnerAccount(p.id, kindPayable)
-	var amount string
-	err := tx.QueryRow(ctx, `SELECT (-e.amount)::text FROM transactions t
-		JOIN entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
-		WHERE t.program_id = $1 AND t.idempotency_key = $2 AND a.code = $3`, prog.ID, key, payable).Scan(&amount)
-	if err == nil {
-		return decimal.RequireFromString(amount), nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return decimal.Zero, fmt.Errorf("server: reading release %s: %w", key, err)
-	}
-	if !p.active {
-		return decimal.Zero, nil // SPEC §5: a suspended partner gets no release
-	}
-	accruedCode := partnerAccount(p.id, kindAccrued)
-	booked, err := ledger.PeriodBalances(ctx, tx, prog.ID, accruedCode, period)
-	if err != nil {
-		return decimal.Zero, err
-	}
-	accrued := booked[accruedCode]
-	if !accrued.IsPositive() || accrued.LessThan(rp.PayoutMinimum) {
-		return decimal.Zero, nil // carried forward
-	}
-	var m movement
-	m.move(accruedCode, payable, accrued)
-	_, _, err = ledger.Post(ctx, tx, ledger.Posting{
-		Program: prog.ID, Key: key, Kind: kindRelease, At: end, Period: period,
-		Refs: map[string]string{"partner": p.id, "period": period},
-		Legs: m.legs(),
-	})
-	if err != nil {
-		return decimal.Zero, err
-	}
-	return accrued, nil
-}
-
-// partnerBalances returns a partner's statement balances booked up to and
-// including period, by account kind.
-func partnerBalances(ctx context.Context, q querier, program, partner, period string) (map[string]decimal.Decimal, error) {
-	booked, err := ledger.PeriodBalances(ctx, q, program, partnerAccount(partner, ""), period)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]decimal.Decimal, len(statementKinds))
-	for _, k := range statementKinds {
-		out[k] = booked[partnerAccount(partner, k)]
-	}
-	return out, nil
-}
 
 func allZero(bs map[string]decimal.Decimal) bool {
 	for _, b := range bs {
@@ -167,56 +46,6 @@ func balancesProto(bs map[string]decimal.Decimal, scale int32) *accruev1.Stateme
 		Payable:  bs[kindPayable].StringFixed(scale),
 		InPayout: bs[kindInPayout].StringFixed(scale),
 	}
-}
-
-// statementLines returns every entry booked in period on the partner's
-// statement accounts, in time order.
-func statementLines(ctx context.Context, q querier, prog *ledger.Program, partner, period string) ([]*accruev1.StatementLine, error) {
-	codes := make([]string, len(statementKinds))
-	for i, k := range statementKinds {
-		codes[i] = partnerAccount(partner, k)
-	}
-	rows, err := q.Query(ctx, `
-		SELECT t.id, t.kind, t.at, t.refs, a.code, (a.normal_side * e.amount)::text
-		FROM entries e
-		JOIN accounts a ON a.id = e.account_id
-		JOIN transactions t ON t.id = e.transaction_id
-		WHERE a.program_id = $1 AND a.code = ANY($2) AND e.period = $3
-		ORDER BY t.at, t.id, e.id`, prog.ID, codes, period)
-	if err != nil {
-		return nil, fmt.Errorf("server: reading statement lines: %w", err)
-	}
-	defer rows.Close()
-	var out []*accruev1.StatementLine
-	for rows.Next() {
-		var (
-			id         int64
-			kind, code string
-			amount     string
-			at         time.Time
-			refsJSON   []byte
-			refs       map[string]string
-		)
-		if err := rows.Scan(&id, &kind, &at, &refsJSON, &code, &amount); err != nil {
-			return nil, fmt.Errorf("server: scanning statement line: %w", err)
-		}
-		if err := json.Unmarshal(refsJSON, &refs); err != nil {
-			return nil, fmt.Errorf("server: transaction %d refs: %w", id, err)
-		}
-		d := decimal.RequireFromString(amount)
-		lineKind, desc := describe(kind, refs, partner, d)
-		line := &accruev1.StatementLine{
-			At: stamp(at.UTC()), Kind: lineKind, Description: desc,
-			Order: refs["order"], Account: code, Amount: d.StringFixed(prog.Scale), TransactionId: id,
-		}
-		// A partner sees its own orders' customers, never those of the
-		// sub-partners it earns upline bonuses from.
-		if refs["partner"] == partner {
-			line.Customer = refs["customer"]
-		}
-		out = append(out, line)
-	}
-	return out, rows.Err()
 }
 
 // describe names a statement line: its kind and a sentence a partner reads.
