@@ -76,8 +76,12 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 		return nil, fmt.Errorf("replay: program: %w", err)
 	}
 	out := &Output{Steps: []StepResult{}, StepErrors: map[int]string{}}
+	end := start // the latest step time: a late step's own time is earlier
 	for i, st := range sc.Steps {
 		clk.Set(st.At)
+		if st.At.After(end) {
+			end = st.At
+		}
 		if err := srv.RunDueCloses(ctx, st.At); err != nil {
 			return nil, fmt.Errorf("replay: scheduled closes before step %d: %w", i, err)
 		}
@@ -98,6 +102,9 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 			log.Info("step failed", "index", i, "verb", st.Verb, "err", ce)
 		}
 	}
+	// The output is the state at the end of the replay (SPEC §9: a parent
+	// is the link in force then), not at a late last step's own time.
+	clk.Set(end)
 	if err := r.collect(ctx, out); err != nil {
 		return nil, err
 	}
