@@ -74,6 +74,13 @@ type (
 		Lines    []line `yaml:"lines"`
 		Shipping string `yaml:"shipping"`
 	}
+	orderAmend struct {
+		Order string `yaml:"order"`
+		Lines []line `yaml:"lines"`
+	}
+	orderRef struct {
+		Order string `yaml:"order"`
+	}
 	periodClose struct {
 		Period string `yaml:"period"`
 	}
@@ -84,6 +91,10 @@ type (
 		AllowAdvance bool   `yaml:"allow_advance"`
 		Method       string `yaml:"method"`
 		Reference    string `yaml:"reference"`
+	}
+	payoutFinish struct {
+		Payout    string `yaml:"payout"`
+		Reference string `yaml:"reference"`
 	}
 	creditSpend struct {
 		Spend   string `yaml:"spend"`
@@ -217,7 +228,20 @@ func orderPaidStep(ctx context.Context, r *runner, st Step, key string, at *time
 
 func orderChangeStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
 	var p orderChange
-	if err := decode(st, &p); err != nil {
+	var err error
+	switch st.Verb {
+	case "order.refunded":
+		err = decode(st, &p)
+	case "order.amended":
+		var a orderAmend
+		err = decode(st, &a)
+		p = orderChange{Order: a.Order, Lines: a.Lines}
+	default: // completed, cancelled: the order alone
+		var o orderRef
+		err = decode(st, &o)
+		p.Order = o.Order
+	}
+	if err != nil {
 		return err
 	}
 	return r.orderChange(ctx, st.Verb, p, key, at)
@@ -243,7 +267,7 @@ func payoutCreateStep(ctx context.Context, r *runner, st Step, key string, at *t
 }
 
 func payoutFinishStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
-	var p payoutCreate
+	var p payoutFinish
 	if err := decode(st, &p); err != nil {
 		return err
 	}

@@ -79,6 +79,8 @@ func TestBadStepValueIsThatStepsError(t *testing.T) {
 		`{at: 2026-01-02T10:07:00Z, payout.create: {payout: p1, partner: alice, allow_advance: maybe}}`,
 		`{at: 2026-01-02T10:08:00Z, partner.register: {partner: carol, parent_until: soon}}`,
 		`{at: 2026-01-02T10:09:00Z, key: [k], partner.register: {partner: dave}}`,
+		`{at: 2026-01-02T10:10:00Z, order.cancelled: {order: o1, shipping: "1.00"}}`,
+		`{at: 2026-01-02T10:11:00Z, payout.settle: {payout: p1, amount: "1.00"}}`,
 	}
 	steps := "  - {at: 2026-01-02T09:00:00Z, partner.register: {partner: alice}}\n"
 	var want []StepResult
