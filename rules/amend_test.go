@@ -141,7 +141,7 @@ func randomOrder(rng *rand.Rand, p *Program) (OrderState, Plan) {
 // an amendment that only raises or adds post as two events, and leaves the
 // same order state, under every program above.
 func TestAmendIsRefundThenRaise(t *testing.T) {
-	const ordersMax, amendmentsMax = 3000, 6
+	const ordersMax, amendmentsMax = 1000, 6
 	rng := rand.New(rand.NewPCG(7, 2026))
 	programs := make([]*Program, len(amendPrograms))
 	for i, doc := range amendPrograms {
