@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/shopspring/decimal"
 )
@@ -119,13 +120,19 @@ func (p *Program) Refund(s OrderState, lines []Line, shipping decimal.Decimal) (
 	return s, pl, nil
 }
 
-// Amend applies a new full line set (SPEC §6); shipping is unchanged. A
-// lower line is a refund of the difference and a line absent from the new
-// set a refund of all of it (as Refund); a higher line accrues the
-// difference at its pinned rate; a new product accrues at
-// RateFor(partner, product, pinned tier) of p, which must be the program
-// version pinned on the order. The upline follows the net change of the
-// order's base or commission, rounded once per level.
+// Amend applies a new full line set (SPEC §6); shipping is unchanged. It is
+// exactly a refund of every lowered or removed part followed by an accrual
+// of every raised or new part, so one amendment posts what the same refund
+// and an amendment that only raises would post as two events. The refund
+// part shrinks lines as Refund does (Round(rate × difference), capped, exact
+// for a line amended away) and settles the flat and the upline on its own:
+// per level Round(rate × refunded base or reversed commission), capped at
+// what remains, exactly what remains once the base or commission is zero.
+// The accrual part grows a raised line at its pinned rate and adds a new
+// product at RateFor(partner, product, pinned tier) of p, which must be the
+// program version pinned on the order; it pays the flat again when a line
+// falling to it is back, and earns per level Round(rate × added base or
+// commission). Each part rounds the upline once per level.
 func (p *Program) Amend(s OrderState, lines []Line) (OrderState, Plan, error) {
 	if err := s.check(); err != nil {
 		return OrderState{}, Plan{}, err
@@ -147,20 +154,48 @@ func (p *Program) Amend(s OrderState, lines []Line) (OrderState, Plan, error) {
 		return OrderState{}, Plan{}, fieldErrorf("lines", "the order would have %d products; the limit is %d", products, LinesMax)
 	}
 	before := s
+	s, down := p.amendDown(s, want)
+	s, up := p.amendUp(s, want, merged)
+	pl := down.then(up)
+	settled(before, s, pl)
+	return s, pl, nil
+}
+
+// amendDown is the refund part of an amendment: every line below its
+// amount in want (absent = zero) shrinks to it, then the flat and the upline
+// settle on that change alone. No lowered line is a zero plan.
+func (p *Program) amendDown(s OrderState, want map[string]decimal.Decimal) (OrderState, Plan) {
+	before := s
 	s = s.clone()
 	var pl Plan
 	for i := range s.Lines {
 		ls := &s.Lines[i]
 		amount, kept := want[ls.Product]
-		diff := amount.Sub(ls.Amount)
-		switch {
-		case diff.IsNegative():
-			lp := p.shrink(ls, diff.Neg())
-			if !kept {
-				lp.Note = joinNotes(noteRemoved, lp.Note)
-			}
-			pl.Lines = append(pl.Lines, lp)
-		case diff.IsPositive():
+		if !amount.LessThan(ls.Amount) {
+			continue
+		}
+		lp := p.shrink(ls, ls.Amount.Sub(amount))
+		if !kept {
+			lp.Note = joinNotes(noteRemoved, lp.Note)
+		}
+		pl.Lines = append(pl.Lines, lp)
+	}
+	if len(pl.Lines) > 0 {
+		p.finish(before, &s, &pl)
+	}
+	return s, pl
+}
+
+// amendUp is the accrual part of an amendment: every line below its amount
+// in want grows to it, every product of merged not on the order is added,
+// then the flat and the upline settle on that change alone.
+func (p *Program) amendUp(s OrderState, want map[string]decimal.Decimal, merged []Line) (OrderState, Plan) {
+	before := s
+	s = s.clone()
+	var pl Plan
+	for i := range s.Lines {
+		ls := &s.Lines[i]
+		if diff := want[ls.Product].Sub(ls.Amount); diff.IsPositive() {
 			pl.Lines = append(pl.Lines, p.grow(ls, diff))
 		}
 	}
@@ -175,7 +210,7 @@ func (p *Program) Amend(s OrderState, lines []Line) (OrderState, Plan, error) {
 		pl.Lines = append(pl.Lines, lp)
 	}
 	p.finish(before, &s, &pl)
-	return s, pl, nil
+	return s, pl
 }
 
 // Cancel reverses exactly everything that remains of the order: every
@@ -305,6 +340,17 @@ func (p *Program) grow(ls *LineState, amount decimal.Decimal) LinePlan {
 	ls.Amount = ls.Amount.Add(amount)
 	ls.Commission = ls.Commission.Add(added)
 	return LinePlan{Product: ls.Product, AmountDelta: amount, CommissionDelta: added, Rate: ls.Rate}
+}
+
+// then joins the plan of the event's next part to pl: lines and upline
+// levels in order (a level may appear once per part), sums totalled again.
+func (pl Plan) then(next Plan) Plan {
+	pl.Lines = append(slices.Clip(pl.Lines), next.Lines...)
+	pl.Upline = append(slices.Clip(pl.Upline), next.Upline...)
+	pl.Shipping = pl.Shipping.Add(next.Shipping)
+	pl.Flat = pl.Flat.Add(next.Flat)
+	pl.total()
+	return pl
 }
 
 // finish settles the flat and the upline after the lines of s changed, and

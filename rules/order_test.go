@@ -268,12 +268,13 @@ func TestAmend(t *testing.T) {
 	s, _ := p.Accrue(AccrualFacts{Partner: "x", Tier: p.TierFor(dec("1500")), Lines: m,
 		Upline: []UplineMember{{Partner: "up", Eligible: true}}})
 	// bag down 50, belt gone, wallet new at the pinned Silver tier, gift-card
-	// new but excluded: base 200 -> 50 + 100 = 150, upline -1.00 in one go.
+	// new but excluded: the refund part takes 150 of base (upline -3.00), the
+	// accrual part adds 100 (upline +2.00), each rounded on its own.
 	s2, pl, err := p.Amend(s, ls("bag", "50.00", "wallet", "100.00", "gift-card", "10.00"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPlan(t, pl, "-3.50", "-40.00", []string{"-3.50", "-7.00", "7.00", "0"}, "-1.00")
+	wantPlan(t, pl, "-3.50", "-40.00", []string{"-3.50", "-7.00", "7.00", "0"}, "-3.00", "2.00")
 	if pl.Lines[1].Note != noteRemoved+"; "+noteExact || pl.Lines[2].Rate.Source != "tiers[Silver]" {
 		t.Errorf("lines: %+v", pl.Lines)
 	}

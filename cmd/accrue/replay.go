@@ -23,7 +23,7 @@ func runReplay(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	check := fs.Bool("check", false, "compare with the scenario's expect; exit non-zero on any difference")
 	dbURL := fs.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "database URL; empty = embedded PostgreSQL")
-	dataDir := fs.String("data-dir", filepath.Join(os.TempDir(), "accrue-replay"), "embedded PostgreSQL directory")
+	dataDir := fs.String("data-dir", "", "embedded PostgreSQL directory, kept; empty = a fresh temporary one per run, removed at the end")
 	verbose := fs.Bool("v", false, "log unexpected step failures")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,19 +32,12 @@ func runReplay(ctx context.Context, c *cli, args []string) error {
 		return errors.New("replay: give at least one scenario file")
 	}
 	if *dbURL == "" {
-		cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: *dataDir})
+		url, stop, err := embeddedDatabase(ctx, *dataDir)
 		if err != nil {
-			return fmt.Errorf("replay: embedded PostgreSQL: %w", err)
-		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = cluster.Stop(stopCtx)
-		}()
-		if err := cluster.CreateDatabase(ctx, "accrue_replay"); err != nil {
 			return err
 		}
-		*dbURL = cluster.URL("accrue_replay")
+		defer stop()
+		*dbURL = url
 	}
 	db, err := database.Open(ctx, *dbURL)
 	if err != nil {
@@ -85,4 +78,46 @@ func runReplay(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("replay: %d of %d scenarios differ from their expect", failed, fs.NArg())
 	}
 	return nil
+}
+
+// embeddedDatabase starts a private PostgreSQL for one replay run and
+// returns the URL of a database in it and a function that stops it. With
+// dataDir empty the cluster lives in a fresh temporary directory that stop
+// removes, so runs at the same time on one machine never share one; a
+// given dataDir is kept for the next run.
+func embeddedDatabase(ctx context.Context, dataDir string) (url string, stop func(), err error) {
+	var root string
+	if dataDir == "" {
+		if root, err = os.MkdirTemp("", "accrue-replay-"); err != nil {
+			return "", nil, fmt.Errorf("replay: temporary directory: %w", err)
+		}
+		// When we run as root, the postgres OS user runs the server and
+		// must traverse this directory to reach the cluster inside.
+		if err := os.Chmod(root, 0o755); err != nil {
+			_ = os.RemoveAll(root)
+			return "", nil, fmt.Errorf("replay: temporary directory: %w", err)
+		}
+		dataDir = filepath.Join(root, "data")
+	}
+	removeRoot := func() {
+		if root != "" {
+			_ = os.RemoveAll(root)
+		}
+	}
+	cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dataDir})
+	if err != nil {
+		removeRoot()
+		return "", nil, fmt.Errorf("replay: embedded PostgreSQL: %w", err)
+	}
+	stop = func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = cluster.Stop(stopCtx)
+		removeRoot()
+	}
+	if err := cluster.CreateDatabase(ctx, "accrue_replay"); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return cluster.URL("accrue_replay"), stop, nil
 }

@@ -31,6 +31,7 @@ func Check(sc *Scenario, out *Output) []string {
 	if !slices.Equal(want, out.Steps) {
 		add("steps: want %v, got %v", want, out.Steps)
 	}
+	diffs = append(diffs, expectErrorDiffs(sc, out)...)
 	for id, fields := range sc.Expect.Partners {
 		p, ok := out.Partners[id]
 		if !ok {
@@ -65,6 +66,30 @@ func Check(sc *Scenario, out *Output) []string {
 	}
 	if out.TrialBalance != "" && out.TrialBalance != "0.00" && out.TrialBalance != "0" {
 		add("trial_balance: %s, not zero", out.TrialBalance)
+	}
+	return diffs
+}
+
+// expectErrorDiffs compares each step's expect_error with what the step
+// returned (SPEC §9): a step that expected an error and succeeded, or failed
+// with another code, is a difference. A step without expect_error is left
+// to expect.steps, which lists every failed step.
+func expectErrorDiffs(sc *Scenario, out *Output) []string {
+	got := make(map[int]string, len(out.Steps))
+	for _, r := range out.Steps {
+		got[r.Index] = r.Code
+	}
+	var diffs []string
+	for i, st := range sc.Steps {
+		code, failed := got[i]
+		switch {
+		case st.ExpectError == "" || st.ExpectError == code:
+		case !failed:
+			diffs = append(diffs, fmt.Sprintf("steps[%d] (%s): expect_error %s, the step succeeded", i, st.Verb, st.ExpectError))
+		default:
+			diffs = append(diffs, fmt.Sprintf("steps[%d] (%s): expect_error %s, the step failed %s: %s",
+				i, st.Verb, st.ExpectError, code, out.StepErrors[i]))
+		}
 	}
 	return diffs
 }

@@ -31,6 +31,9 @@ type Output struct {
 	TrialBalance string                   `json:"trial_balance"`
 	Verified     bool                     `json:"verified"`
 	Problems     []string                 `json:"problems,omitempty"`
+	// StepErrors holds the message of each failed step by index, for
+	// Check to say why a step failed; the document itself lists codes only.
+	StepErrors map[int]string `json:"-"`
 }
 
 // PartnerOutput is a partner's state at the end of a replay.
@@ -72,9 +75,13 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 	})); err != nil {
 		return nil, fmt.Errorf("replay: program: %w", err)
 	}
-	out := &Output{Steps: []StepResult{}}
+	out := &Output{Steps: []StepResult{}, StepErrors: map[int]string{}}
+	end := start // the latest step time: a late step's own time is earlier
 	for i, st := range sc.Steps {
 		clk.Set(st.At)
+		if st.At.After(end) {
+			end = st.At
+		}
 		if err := srv.RunDueCloses(ctx, st.At); err != nil {
 			return nil, fmt.Errorf("replay: scheduled closes before step %d: %w", i, err)
 		}
@@ -82,26 +89,41 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 		if key == "" {
 			key = fmt.Sprintf("replay:step:%d", i)
 		}
-		err := r.call(ctx, st, key)
-		if err == nil {
+		ce, err := stepError(r.call(ctx, st, key))
+		if err != nil {
+			return nil, fmt.Errorf("replay: step %d (%s): %w", i, st.Verb, err)
+		}
+		if ce == nil {
 			continue
 		}
-		var ce *connect.Error
-		if !errors.As(err, &ce) {
-			return nil, fmt.Errorf("replay: step %d (%s): %w", i, st.Verb, err)
-		}
-		if ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown {
-			return nil, fmt.Errorf("replay: step %d (%s): %w", i, st.Verb, err)
-		}
 		out.Steps = append(out.Steps, StepResult{Index: i, OK: false, Code: ce.Code().String()})
+		out.StepErrors[i] = ce.Message()
 		if st.ExpectError == "" && log != nil {
-			log.Info("step failed", "index", i, "verb", st.Verb, "err", err)
+			log.Info("step failed", "index", i, "verb", st.Verb, "err", ce)
 		}
 	}
+	// The output is the state at the end of the replay (SPEC §9: a parent
+	// is the link in force then), not at a late last step's own time.
+	clk.Set(end)
 	if err := r.collect(ctx, out); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// stepError sorts a step's outcome: nil for success, the *connect.Error of
+// a step the server (or invalidStep) refused, or err itself when the replay
+// cannot go on: a server fault (internal, unknown) or an error outside the
+// API, such as a lost connection.
+func stepError(err error) (*connect.Error, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var ce *connect.Error
+	if !errors.As(err, &ce) || ce.Code() == connect.CodeInternal || ce.Code() == connect.CodeUnknown {
+		return nil, err
+	}
+	return ce, nil
 }
 
 // programID is the scenario's name plus a random suffix.

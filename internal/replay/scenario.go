@@ -7,6 +7,7 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -33,38 +34,50 @@ type Step struct {
 	ExpectError string
 	Verb        string
 	Payload     yaml.Node
+	// Invalid is why the step cannot run (a second verb, a key that is not
+	// a string): the step then fails invalid_argument, and the others run.
+	Invalid error
 }
 
-// UnmarshalYAML reads a step, requiring exactly one verb.
+// UnmarshalYAML reads a step. Only a step without a valid `at` fails the
+// file, as steps run in time; every other fault of a step is kept in
+// Invalid and becomes that step's error.
 func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: a step is a mapping", n.Line)
 	}
+	var invalid []error
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i].Value, n.Content[i+1]
-		var err error
 		switch k {
 		case "at":
-			err = v.Decode(&s.At)
+			if err := v.Decode(&s.At); err != nil {
+				return fmt.Errorf("line %d: at: %w", v.Line, err)
+			}
 		case "key":
-			err = v.Decode(&s.Key)
+			if err := v.Decode(&s.Key); err != nil {
+				invalid = append(invalid, fmt.Errorf("key: %w", err))
+			}
 		case "expect_error":
-			err = v.Decode(&s.ExpectError)
+			if err := v.Decode(&s.ExpectError); err != nil {
+				invalid = append(invalid, fmt.Errorf("expect_error: %w", err))
+			}
 		default:
 			if s.Verb != "" {
-				return fmt.Errorf("line %d: a step has one verb, found %s and %s", n.Line, s.Verb, k)
+				invalid = append(invalid, fmt.Errorf("a step has one verb, found %s and %s", s.Verb, k))
+				continue
 			}
 			s.Verb, s.Payload = k, *v
 		}
-		if err != nil {
-			return fmt.Errorf("line %d: %s: %w", v.Line, k, err)
-		}
-	}
-	if s.Verb == "" {
-		return fmt.Errorf("line %d: a step needs a verb", n.Line)
 	}
 	if s.At.IsZero() {
 		return fmt.Errorf("line %d: a step needs `at`", n.Line)
+	}
+	if s.Verb == "" {
+		invalid = append(invalid, errors.New("a step needs a verb"))
+	}
+	if len(invalid) > 0 {
+		s.Invalid = fmt.Errorf("line %d: %w", n.Line, errors.Join(invalid...))
 	}
 	return nil
 }

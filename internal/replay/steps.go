@@ -1,8 +1,11 @@
 package replay
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"connectrpc.com/connect"
@@ -71,6 +74,13 @@ type (
 		Lines    []line `yaml:"lines"`
 		Shipping string `yaml:"shipping"`
 	}
+	orderAmend struct {
+		Order string `yaml:"order"`
+		Lines []line `yaml:"lines"`
+	}
+	orderRef struct {
+		Order string `yaml:"order"`
+	}
 	periodClose struct {
 		Period string `yaml:"period"`
 	}
@@ -81,6 +91,10 @@ type (
 		AllowAdvance bool   `yaml:"allow_advance"`
 		Method       string `yaml:"method"`
 		Reference    string `yaml:"reference"`
+	}
+	payoutFinish struct {
+		Payout    string `yaml:"payout"`
+		Reference string `yaml:"reference"`
 	}
 	creditSpend struct {
 		Spend   string `yaml:"spend"`
@@ -104,7 +118,7 @@ func optStamp(field, s string) (*timestamppb.Timestamp, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", field, err)
+		return nil, invalidStep("%s: %v", field, err)
 	}
 	return timestamppb.New(t), nil
 }
@@ -131,19 +145,39 @@ var verbs = map[string]verb{
 	"credit.spend":     creditSpendStep,
 }
 
-// call runs one step through the API.
+// call runs one step through the API. A step that cannot run (see
+// invalidStep) fails invalid_argument without a call.
 func (r *runner) call(ctx context.Context, st Step, key string) error {
+	if st.Invalid != nil {
+		return invalidStep("%v", st.Invalid)
+	}
 	v, ok := verbs[st.Verb]
 	if !ok {
-		return fmt.Errorf("replay: unknown verb %q", st.Verb)
+		return invalidStep("unknown verb %q", st.Verb)
 	}
 	return v(ctx, r, st, key, timestamppb.New(st.At))
 }
 
-// decode reads a step's payload into v.
+// invalidStep is a fault of the step itself (a value of the wrong type, an
+// unknown field or verb), not of the program: the step fails
+// invalid_argument, as if the server had refused it, and the replay goes on.
+func invalidStep(format string, args ...any) error {
+	return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("replay: "+format, args...))
+}
+
+// decode reads a step's payload into v, refusing fields v does not have.
 func decode(st Step, v any) error {
-	if err := st.Payload.Decode(v); err != nil {
-		return fmt.Errorf("replay: %s payload: %w", st.Verb, err)
+	if st.Payload.Kind == 0 {
+		return nil // `verb:` with nothing after it
+	}
+	b, err := yaml.Marshal(&st.Payload)
+	if err != nil {
+		return invalidStep("%s payload: %v", st.Verb, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return invalidStep("%s payload: %v", st.Verb, err)
 	}
 	return nil
 }
@@ -194,7 +228,20 @@ func orderPaidStep(ctx context.Context, r *runner, st Step, key string, at *time
 
 func orderChangeStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
 	var p orderChange
-	if err := decode(st, &p); err != nil {
+	var err error
+	switch st.Verb {
+	case "order.refunded":
+		err = decode(st, &p)
+	case "order.amended":
+		var a orderAmend
+		err = decode(st, &a)
+		p = orderChange{Order: a.Order, Lines: a.Lines}
+	default: // completed, cancelled: the order alone
+		var o orderRef
+		err = decode(st, &o)
+		p.Order = o.Order
+	}
+	if err != nil {
 		return err
 	}
 	return r.orderChange(ctx, st.Verb, p, key, at)
@@ -220,7 +267,7 @@ func payoutCreateStep(ctx context.Context, r *runner, st Step, key string, at *t
 }
 
 func payoutFinishStep(ctx context.Context, r *runner, st Step, key string, at *timestamppb.Timestamp) error {
-	var p payoutCreate
+	var p payoutFinish
 	if err := decode(st, &p); err != nil {
 		return err
 	}
@@ -281,7 +328,7 @@ func (r *runner) partnerUpdate(ctx context.Context, st Step, key string) error {
 			case "suspended":
 				req.Status = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
 			default:
-				return fmt.Errorf("replay: partner.update status %q", v.Value)
+				return invalidStep("partner.update status %q: active or suspended", v.Value)
 			}
 		case "parent":
 			if v.Tag == "!!null" {
@@ -296,7 +343,7 @@ func (r *runner) partnerUpdate(ctx context.Context, st Step, key string) error {
 			}
 			req.ParentUntil = until
 		default:
-			return fmt.Errorf("replay: partner.update has no field %q", k)
+			return invalidStep("partner.update has no field %q", k)
 		}
 	}
 	_, err := r.clients.partner.UpdatePartner(ctx, connect.NewRequest(req))

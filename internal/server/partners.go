@@ -136,8 +136,9 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 
 // insertPartner adds an active partner's row with referral code code, or
 // with a generated code when code is empty; a generated code that is taken
-// is drawn again, up to generatedCodeAttemptsMax times. Fault AlreadyExists
-// names the partner when its id is taken, else the code.
+// is drawn again, up to generatedCodeAttemptsMax times. Codes are unique in
+// any case (index partners_code_lower): Bob is taken when BOB exists.
+// Fault AlreadyExists names the partner when its id is taken, else the code.
 func insertPartner(ctx context.Context, tx pgx.Tx, program, id, code, customer string, private map[string]string, at time.Time) error {
 	privateJSON, _ := json.Marshal(private)
 	generate := code == ""
@@ -163,7 +164,7 @@ func insertPartner(ctx context.Context, tx pgx.Tx, program, id, code, customer s
 			return fault.Exists("partner", "partner %q exists", id)
 		}
 		if !generate || attempt == generatedCodeAttemptsMax {
-			return fault.Exists("code", "referral code %q is taken", code)
+			return fault.Exists("code", "referral code %q is taken (codes match in any case)", code)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -73,15 +74,28 @@ func (s *trackingService) RecordClick(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(resp), nil
 }
 
-// partnerByCodeOrID resolves a referral code (first) or a partner id; ""
-// when neither matches.
+// codeKey is a referral code folded to lower case, as the unique index
+// partners_code_lower holds it: codes are unique and matched
+// case-insensitively (SPEC §5). ok is false for a string that no code can
+// equal (codes are URL-safe ASCII, see checkID), which then matches no
+// partner without Unicode case folding making it equal to one.
+func codeKey(s string) (key string, ok bool) {
+	if checkID("code", s, MaxCodeLen) != nil {
+		return "", false
+	}
+	return strings.ToLower(s), true
+}
+
+// partnerByCodeOrID resolves a referral code (first, in any case) or a
+// partner id (exactly); "" when neither matches.
 func partnerByCodeOrID(ctx context.Context, q querier, program, codeOrID string) (string, error) {
 	if codeOrID == "" {
 		return "", nil
 	}
+	key, _ := codeKey(codeOrID) // "" matches no code
 	var id string
-	err := q.QueryRow(ctx, `SELECT id FROM partners WHERE program_id = $1 AND (code = $2 OR id = $2)
-		ORDER BY (code = $2) DESC LIMIT 1`, program, codeOrID).Scan(&id)
+	err := q.QueryRow(ctx, `SELECT id FROM partners WHERE program_id = $1 AND (lower(code) = $2 OR id = $3)
+		ORDER BY (lower(code) = $2) DESC LIMIT 1`, program, key, codeOrID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -98,13 +112,14 @@ type attribution struct {
 	clickID int64
 }
 
-// attribute finds an order's partner (SPEC §5): an explicit partner code,
-// else the last (or first) click of the order's visitor or of any visitor
-// tied to its customer within the window before at.
+// attribute finds an order's partner (SPEC §5): an explicit partner code
+// matching a referral code in any case, else the last (or first) click of
+// the order's visitor or of any visitor tied to its customer within the
+// window before at.
 func attribute(ctx context.Context, q querier, program string, prog *rules.Program, code, visitor, customer string, at time.Time) (attribution, error) {
-	if code != "" {
+	if key, ok := codeKey(code); ok {
 		var id string
-		err := q.QueryRow(ctx, `SELECT id FROM partners WHERE program_id = $1 AND code = $2`, program, code).Scan(&id)
+		err := q.QueryRow(ctx, `SELECT id FROM partners WHERE program_id = $1 AND lower(code) = $2`, program, key).Scan(&id)
 		if err == nil {
 			return attribution{partner: id, how: "partner_code"}, nil
 		}
