@@ -278,9 +278,9 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	var t time.Time
-	if ts := req.Msg.GetAsOf(); ts != nil {
-		t = ts.AsTime()
+	t, _, err := readTime("as_of", req.Msg.GetAsOf())
+	if err != nil {
+		return nil, err
 	}
 	bs, err := ledger.Balances(ctx, s.db.Pool, prog.ID, req.Msg.GetAccounts(), t)
 	if err != nil {
@@ -319,9 +319,9 @@ func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	var t time.Time
-	if ts := req.Msg.GetAsOf(); ts != nil {
-		t = ts.AsTime()
+	t, _, err := readTime("as_of", req.Msg.GetAsOf())
+	if err != nil {
+		return nil, err
 	}
 	tb, err := ledger.GetTrialBalance(ctx, s.db.Pool, prog.ID, t)
 	if err != nil {

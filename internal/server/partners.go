@@ -172,7 +172,10 @@ func insertPartner(ctx context.Context, tx pgx.Tx, program, id, code, customer s
 func linkParent(ctx context.Context, tx pgx.Tx, program, partnerID, parent string, from time.Time, until *timestamppb.Timestamp) error {
 	var end *time.Time
 	if until != nil {
-		t := until.AsTime().UTC()
+		t, _, err := readTime("parent_until", until)
+		if err != nil {
+			return err
+		}
 		if !t.After(from) {
 			return fault.Invalid("parent_until", "must be after the link starts (%s)", from.Format(time.RFC3339))
 		}
@@ -350,7 +353,10 @@ func (s *Server) relink(ctx context.Context, tx pgx.Tx, m *accruev1.UpdatePartne
 			return linkParent(ctx, tx, program, id, m.GetParent(), at, m.GetParentUntil())
 		}
 	case m.GetParentUntil() != nil:
-		until := m.GetParentUntil().AsTime().UTC()
+		until, _, err := readTime("parent_until", m.GetParentUntil())
+		if err != nil {
+			return err
+		}
 		if !until.After(at) {
 			return fault.Invalid("parent_until", "must be after the change takes effect (%s)", at.Format(time.RFC3339))
 		}
