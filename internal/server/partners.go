@@ -254,18 +254,24 @@ func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.
 }
 
 // UpdatePartner changes a partner's status, private details or parent link
-// (a new parent, a detachment or a new end of the current link) from `at`.
+// (a new parent, a detachment or a new end of the current link) from `at`:
+// only what its update_mask names, or without one what it sets
+// (partner_update.go).
 func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request[accruev1.UpdatePartnerRequest]) (*connect.Response[accruev1.UpdatePartnerResponse], error) {
-	m := req.Msg
-	at, err := s.at(m.GetAt())
+	at, err := s.at(req.Msg.GetAt())
 	if err != nil {
 		return nil, err
 	}
+	change, err := changeOf(req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	m := change.req
 	if m.GetParent() != "" && m.GetDetachParent() {
 		return nil, fault.Invalid("parent", "give a parent or detach_parent, not both")
 	}
 	resp := &accruev1.UpdatePartnerResponse{}
-	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, _ []byte) error {
+	replayed, err := s.exec(ctx, req.Msg, resp, func(tx pgx.Tx, _ []byte) error {
 		if m.GetParent() != "" {
 			// Re-linking reads the whole chain above the new parent; an
 			// exclusive program lock keeps two re-links from each passing
@@ -288,15 +294,8 @@ func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request
 				return fmt.Errorf("server: updating status: %w", err)
 			}
 		}
-		if m.GetPrivate() != nil {
-			private, err := privateFromProto(m.GetPrivate())
-			if err != nil {
-				return err
-			}
-			b, _ := json.Marshal(private)
-			if _, err := tx.Exec(ctx, `UPDATE partners SET private = $3 WHERE program_id = $1 AND id = $2`, m.GetProgram(), p.ID, b); err != nil {
-				return fmt.Errorf("server: updating details: %w", err)
-			}
+		if err := change.updatePrivate(ctx, tx, m.GetProgram(), p.ID); err != nil {
+			return err
 		}
 		if err := s.relink(ctx, tx, m, p.ID, at); err != nil {
 			return err

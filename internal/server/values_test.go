@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
@@ -241,4 +244,82 @@ func TestEventsAreNotDatedInTheFuture(t *testing.T) {
 	if _, err := a.ledger.GetTrialBalance(ctx, connect.NewRequest(&accruev1.GetTrialBalanceRequest{Program: "p", AsOf: y2030})); err != nil {
 		t.Errorf("as_of 2030: %v", err)
 	}
+}
+
+// TestUpdatePartnerIsPartial: what an UpdatePartner does not name stays as
+// it is (private: {email} used to erase the name and bank details); an
+// update_mask names exactly what changes.
+func TestUpdatePartnerIsPartial(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	full := &accruev1.PartnerPrivate{Email: "bob@example.com", Name: "Bob", BankAccount: "DE89 3704", BankName: "Bank"}
+	for _, r := range []*accruev1.RegisterPartnerRequest{
+		{Program: "p", IdempotencyKey: "reg-ann", Partner: "ann"},
+		{Program: "p", IdempotencyKey: "reg-bob", Partner: "bob", Parent: "ann", Private: full},
+	} {
+		if _, err := a.partners.RegisterPartner(ctx, connect.NewRequest(r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	update := func(r *accruev1.UpdatePartnerRequest) error {
+		n++
+		r.Program, r.Partner, r.IdempotencyKey = "p", "bob", fmt.Sprintf("upd-%d", n)
+		_, err := a.partners.UpdatePartner(ctx, connect.NewRequest(r))
+		return err
+	}
+	want := func(what string, status accruev1.PartnerStatus, private *accruev1.PartnerPrivate) {
+		t.Helper()
+		got, err := a.partners.GetPartner(ctx, connect.NewRequest(&accruev1.GetPartnerRequest{Program: "p", Partner: "bob", IncludePrivate: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := got.Msg.GetPartner()
+		if p.GetStatus() != status || p.GetParent() != "ann" || !proto.Equal(p.GetPrivate(), private) {
+			t.Fatalf("after %s: status %v, parent %q, private %v; want %v, ann, %v", what, p.GetStatus(), p.GetParent(), p.GetPrivate(), status, private)
+		}
+	}
+	active, suspended := accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE, accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
+	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+
+	if err := update(&accruev1.UpdatePartnerRequest{Private: &accruev1.PartnerPrivate{Email: "new@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	full.Email = "new@example.com"
+	want("an email without a mask", active, full)
+
+	if err := update(&accruev1.UpdatePartnerRequest{UpdateMask: mask("status"), Status: suspended,
+		Private: &accruev1.PartnerPrivate{Name: "not named"}}); err != nil {
+		t.Fatal(err)
+	}
+	want("a status named by the mask", suspended, full)
+
+	if err := update(&accruev1.UpdatePartnerRequest{UpdateMask: mask("private.bank_account", "private.bank_name")}); err != nil {
+		t.Fatal(err)
+	}
+	full.BankAccount, full.BankName = "", ""
+	want("bank details cleared by the mask", suspended, full)
+
+	if err := update(&accruev1.UpdatePartnerRequest{UpdateMask: mask("private"), Private: &accruev1.PartnerPrivate{Name: "Robert"}}); err != nil {
+		t.Fatal(err)
+	}
+	want("private replaced as a whole", suspended, &accruev1.PartnerPrivate{Name: "Robert"})
+
+	before := a.rows(t)
+	for _, tc := range []struct {
+		req   *accruev1.UpdatePartnerRequest
+		field string
+	}{
+		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("private.iban"), Private: &accruev1.PartnerPrivate{Email: "x@example.com"}}, "update_mask"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("code")}, "update_mask"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("name", "status"), Status: active}, "update_mask"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("status")}, "status"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("parent")}, "parent"},
+	} {
+		wantField(t, update(tc.req), connect.CodeInvalidArgument, tc.field)
+	}
+	if after := a.rows(t); after != before {
+		t.Fatalf("refused updates wrote rows: %v, before %v", after, before)
+	}
+	want("refused updates", suspended, &accruev1.PartnerPrivate{Name: "Robert"})
 }
