@@ -34,6 +34,7 @@ type api struct {
 	periods  accruev1connect.PeriodServiceClient
 	payouts  accruev1connect.PayoutServiceClient
 	clk      *clock.Sim
+	url      string // the server's base URL
 }
 
 const apiRules = `currency: USD
@@ -78,6 +79,7 @@ func newAPI(t *testing.T) *api {
 		periods:  accruev1connect.NewPeriodServiceClient(hs.Client(), hs.URL),
 		payouts:  accruev1connect.NewPayoutServiceClient(hs.Client(), hs.URL),
 		clk:      clk,
+		url:      hs.URL,
 	}
 	if _, err := a.programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{
 		Program: "p", IdempotencyKey: "rules", Document: apiRules})); err != nil {

@@ -440,9 +440,16 @@ func (s *partnerService) GetPartner(ctx context.Context, req *connect.Request[ac
 
 // ListPartners pages through a program's partners in id order.
 func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[accruev1.ListPartnersRequest]) (*connect.Response[accruev1.ListPartnersResponse], error) {
-	limit := ledger.PageSize(int(req.Msg.GetPageSize()))
+	pg, err := readPage(req.Msg, 1)
+	if err != nil {
+		return nil, err
+	}
+	after := ""
+	if pg.after != nil {
+		after = pg.after[0]
+	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM partners WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		req.Msg.GetProgram(), req.Msg.GetPageToken(), limit)
+		req.Msg.GetProgram(), after, pg.limit)
 	if err != nil {
 		return nil, fmt.Errorf("server: listing partners: %w", err)
 	}
@@ -458,8 +465,8 @@ func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[
 		}
 		resp.Partners = append(resp.Partners, p)
 	}
-	if len(ids) == limit {
-		resp.NextPageToken = ids[len(ids)-1]
+	if len(ids) == pg.limit {
+		resp.NextPageToken = pg.nextToken(req.Msg, ids[len(ids)-1])
 	}
 	return connect.NewResponse(resp), nil
 }

@@ -293,19 +293,19 @@ func (s *periodService) ListStatements(ctx context.Context, req *connect.Request
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	after, err := decodeCursor(m.GetPageToken(), 2)
+	pg, err := readPage(m, 2)
 	if err != nil {
 		return nil, err
 	}
-	limit := ledger.PageSize(int(m.GetPageSize()))
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), after, limit)
+	limit := pg.limit
+	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), pg.after, limit)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListStatementsResponse{Statements: sts}
 	if len(sts) == limit {
 		last := sts[len(sts)-1]
-		resp.NextPageToken = encodeCursor(last.GetPeriod(), last.GetPartner())
+		resp.NextPageToken = pg.nextToken(m, last.GetPeriod(), last.GetPartner())
 	}
 	return connect.NewResponse(resp), nil
 }
