@@ -450,9 +450,11 @@ func (x *ListRuleVersionsResponse) GetVersions() []*RuleVersion {
 
 // OrderLine is one product line of an order: what the customer paid for it.
 type OrderLine struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Product       string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
-	Amount        string                 `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Product string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// Non-negative amount (the form and maximum of EntryInput.amount); lines
+	// of one product in a request add up, and their sum has the same maximum.
+	Amount        string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -502,10 +504,11 @@ func (x *OrderLine) GetAmount() string {
 }
 
 type SimulateOrderRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Lines         []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	Partner string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	Lines   []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Non-negative amount (the form and maximum of EntryInput.amount).
 	Shipping      string                 `protobuf:"bytes,4,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
