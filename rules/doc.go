@@ -27,7 +27,8 @@
 //     commission base and do not feed the upline, but they count as sales.
 //   - An amount is valid when its value has no more decimals than the
 //     currency ("45.000" is accepted for USD, "45.001" is not), is not
-//     negative and is below 10^15.
+//     negative and is below money.AmountLimit (10^13, the one bound of
+//     every amount); lines of one product must add up below it too.
 //   - A refund with no lines and no shipping is refused; a refund line of
 //     a product the order does not have is refused.
 //   - Upline levels whose member is not eligible (suspended) earn zero and

@@ -24,8 +24,8 @@ const (
 // participating line with an amount falls to it, every line and the
 // shipping as sales, and per configured upline level with a member
 // Round(rate × base), zero for an ineligible member. The facts must be valid
-// (lines from MergeLines, shipping passing CheckAmount); Accrue panics
-// otherwise, as that is a bug in the caller. A plan of zeros is still
+// (CheckFacts: lines from MergeLines, shipping passing CheckAmount); Accrue
+// panics otherwise, as that is a bug in the caller. A plan of zeros is still
 // returned; the caller decides whether to post it.
 func (p *Program) Accrue(f AccrualFacts) (OrderState, Plan) {
 	p.mustFacts(f)
@@ -67,16 +67,10 @@ func (p *Program) Accrue(f AccrualFacts) (OrderState, Plan) {
 	return s, pl
 }
 
-// mustFacts asserts the preconditions of Accrue.
+// mustFacts asserts the preconditions of Accrue (see CheckFacts).
 func (p *Program) mustFacts(f AccrualFacts) {
-	assert(len(f.Lines) <= LinesMax, "%d lines; the limit is %d", len(f.Lines), LinesMax)
-	assert(p.CheckAmount("shipping", f.Shipping) == nil, "shipping %s is not a valid amount", f.Shipping)
-	seen := make(map[string]bool, len(f.Lines))
-	for _, l := range f.Lines {
-		assert(l.Product != "" && !seen[l.Product], "lines must come from MergeLines: product %q", l.Product)
-		assert(p.CheckAmount("amount", l.Amount) == nil, "line %q amount %s is not valid", l.Product, l.Amount)
-		seen[l.Product] = true
-	}
+	err := p.CheckFacts(f)
+	assert(err == nil, "invalid accrual facts: %v", err)
 }
 
 // hasFlatLine reports whether some participating line with an amount falls

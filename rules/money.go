@@ -11,11 +11,10 @@ import (
 	"github.com/accrue/accrue/internal/money"
 )
 
-// Limits on money and durations. Amounts are decimals, so nothing
-// overflows, but a bound keeps a typo or hostile input out of the journal.
+// Limits on percentages and durations. Amounts share the one bound of
+// package money (below 10^13 major units), so every amount the server's
+// parser accepts is one the rules accept.
 const (
-	// amountIntDigitsMax bounds every amount below 10^15 in major units.
-	amountIntDigitsMax = 15
 	// percentDecimalsMax bounds the precision of a percentage ("12.3456%").
 	percentDecimalsMax = 4
 	// durationDaysMax bounds hold and attribution windows (about ten years).
@@ -23,7 +22,6 @@ const (
 )
 
 var (
-	amountLimit   = decimal.New(1, amountIntDigitsMax)
 	hundred       = decimal.NewFromInt(100)
 	amountPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	// percentPattern: digits, optional fraction, a percent sign.
@@ -53,7 +51,7 @@ func (p *Program) Format(d decimal.Decimal) string {
 }
 
 // CheckAmount returns a *FieldError for field when d is negative, has more
-// decimals than the currency, or is not below 10^15.
+// decimals than the currency, or is not below money.AmountLimit (10^13).
 func (p *Program) CheckAmount(field string, d decimal.Decimal) error {
 	if d.IsNegative() {
 		return fieldErrorf(field, "%s is negative", p.show(d))
@@ -61,8 +59,8 @@ func (p *Program) CheckAmount(field string, d decimal.Decimal) error {
 	if !d.Equal(d.Round(p.Scale())) {
 		return fieldErrorf(field, "%s has more than %d decimals for %s", p.show(d), p.Scale(), p.Currency)
 	}
-	if d.GreaterThanOrEqual(amountLimit) {
-		return fieldErrorf(field, "%s is not below the limit of 10^%d", p.show(d), amountIntDigitsMax)
+	if err := money.CheckRange(d, p.Scale()); err != nil {
+		return fieldErrorf(field, "%v", err)
 	}
 	return nil
 }
@@ -82,7 +80,7 @@ func (p *Program) parseAmount(path, s string) (decimal.Decimal, error) {
 	if strings.HasPrefix(s, "-") {
 		return decimal.Zero, fieldErrorf(path, "%s is negative", quote(s))
 	}
-	if len(s) > amountIntDigitsMax+20 || !amountPattern.MatchString(s) {
+	if len(s) > money.AmountCharsMax || !amountPattern.MatchString(s) {
 		return decimal.Zero, fieldErrorf(path, "%s is not an amount like \"5.00\"", quote(s))
 	}
 	d, err := decimal.NewFromString(s)

@@ -49,8 +49,10 @@ func TestCheckAmount(t *testing.T) {
 		{usd, "0", ""},
 		{usd, "45.001", "x: 45.001 has more than 2 decimals for USD"},
 		{usd, "-5.00", "x: -5.00 is negative"},
-		{usd, "999999999999999.99", ""},
-		{usd, "1000000000000000", "x: 1000000000000000.00 is not below the limit of 10^15"},
+		{usd, "9999999999999.99", ""},
+		{usd, "10000000000000", "x: 10000000000000 exceeds the maximum amount 9999999999999.99"},
+		{usd, "1000000000000000", "x: 1000000000000000 exceeds the maximum amount 9999999999999.99"},
+		{jpy, "10000000000000", "x: 10000000000000 exceeds the maximum amount 9999999999999"},
 		{jpy, "100", ""},
 		{jpy, "100.5", "x: 100.5 has more than 0 decimals for JPY"},
 	}

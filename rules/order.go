@@ -50,7 +50,12 @@ func (p *Program) mergeLines(lines []Line) (merged []Line, first []int, err erro
 			continue
 		}
 		if j, ok := at[l.Product]; ok {
-			merged[j].Amount = merged[j].Amount.Add(l.Amount)
+			sum := merged[j].Amount.Add(l.Amount)
+			if err := p.CheckAmount(joinPath(path, "amount"), sum); err != nil {
+				errs = append(errs, fieldErrorf(joinPath(path, "amount"), "lines of product %s add up to more than the maximum amount", quote(l.Product)))
+				continue
+			}
+			merged[j].Amount = sum
 			continue
 		}
 		at[l.Product] = len(merged)

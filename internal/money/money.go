@@ -5,10 +5,8 @@
 package money
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -29,22 +27,6 @@ func Currencies() []string {
 func Scale(currency string) (int32, bool) {
 	s, ok := scales[currency]
 	return s, ok
-}
-
-// Parse reads a decimal string such as "45.00". It refuses floats' forms
-// (exponents), signs other than a leading '-', and more decimals than scale.
-func Parse(s string, scale int32) (decimal.Decimal, error) {
-	if s == "" || strings.ContainsAny(s, "eE+ _") {
-		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal amount", s)
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal amount", s)
-	}
-	if d.Exponent() < -scale {
-		return decimal.Decimal{}, fmt.Errorf("%q has more than %d decimals", s, scale)
-	}
-	return d, nil
 }
 
 // Format renders d with exactly scale decimals.

@@ -2,6 +2,7 @@ package money
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -29,6 +30,32 @@ func TestParse(t *testing.T) {
 		{"abc", 2, ""},
 		{"100", 0, "100"},
 		{"100.5", 0, ""},
+		// Issue 7: one form, one range, for every amount.
+		{"-0", 2, "0"},
+		{"-0.00", 2, "0"},
+		{" 1", 2, ""},
+		{"1 ", 2, ""},
+		{"1e3", 2, ""},
+		{"0x10", 2, ""},
+		{".5", 2, ""},
+		{"5.", 2, ""},
+		{"-", 2, ""},
+		{"--5", 2, ""},
+		{"NaN", 2, ""},
+		{"Infinity", 2, ""},
+		{"١٢", 2, ""}, // Arabic-Indic digits
+		{"0005.00", 2, "5"},
+		{"9999999999999.99", 2, "9999999999999.99"},
+		{"-9999999999999.99", 2, "-9999999999999.99"},
+		{"10000000000000", 2, ""},
+		{"10000000000000.00", 2, ""},
+		{"-10000000000000", 2, ""},
+		{"1000000000000000", 2, ""},
+		{"9999999999999", 0, "9999999999999"},
+		{"10000000000000", 0, ""},
+		{"1" + strings.Repeat("0", 100000), 2, ""},
+		{strings.Repeat("0", AmountCharsMax-4) + "1.00", 2, "1"},
+		{strings.Repeat("0", AmountCharsMax-3) + "1.00", 2, ""},
 	} {
 		got, err := Parse(tc.in, tc.scale)
 		if tc.want == "" {
@@ -59,5 +86,23 @@ func TestScaleAndCurrencies(t *testing.T) {
 	}
 	if got := Format(decimal.RequireFromString("5"), 2); got != "5.00" {
 		t.Fatalf("Format = %s", got)
+	}
+}
+
+func TestMaxAmount(t *testing.T) {
+	for scale, want := range map[int32]string{2: "9999999999999.99", 0: "9999999999999"} {
+		if got := MaxAmount(scale); got != want {
+			t.Errorf("MaxAmount(%d) = %s, want %s", scale, got, want)
+		}
+		if _, err := Parse(want, scale); err != nil {
+			t.Errorf("Parse(MaxAmount(%d)) = %v", scale, err)
+		}
+	}
+}
+
+func TestParseNegativeZeroIsZero(t *testing.T) {
+	d, err := Parse("-0.00", 2)
+	if err != nil || d.IsNegative() || !d.IsZero() || Format(d, 2) != "0.00" {
+		t.Fatalf("Parse(-0.00) = %s (negative %v), %v; want 0.00", d, d.IsNegative(), err)
 	}
 }

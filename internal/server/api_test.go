@@ -31,6 +31,10 @@ type api struct {
 	partners accruev1connect.PartnerServiceClient
 	orders   accruev1connect.OrderServiceClient
 	tracking accruev1connect.TrackingServiceClient
+	periods  accruev1connect.PeriodServiceClient
+	payouts  accruev1connect.PayoutServiceClient
+	clk      *clock.Sim
+	url      string // the server's base URL
 }
 
 const apiRules = `currency: USD
@@ -61,7 +65,8 @@ func newAPI(t *testing.T) *api {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Pool.Close)
-	srv := New(db, clock.NewSim(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)), slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	clk := clock.NewSim(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	srv := New(db, clk, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	a := &api{
@@ -71,6 +76,10 @@ func newAPI(t *testing.T) *api {
 		partners: accruev1connect.NewPartnerServiceClient(hs.Client(), hs.URL),
 		orders:   accruev1connect.NewOrderServiceClient(hs.Client(), hs.URL),
 		tracking: accruev1connect.NewTrackingServiceClient(hs.Client(), hs.URL),
+		periods:  accruev1connect.NewPeriodServiceClient(hs.Client(), hs.URL),
+		payouts:  accruev1connect.NewPayoutServiceClient(hs.Client(), hs.URL),
+		clk:      clk,
+		url:      hs.URL,
 	}
 	if _, err := a.programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{
 		Program: "p", IdempotencyKey: "rules", Document: apiRules})); err != nil {

@@ -206,15 +206,9 @@ func requestHash(req proto.Message) []byte {
 	return sum[:]
 }
 
-// at returns the request's time, or the clock's now when unset.
+// at returns the event time of a write command (eventTime, times.go).
 func (s *Server) at(ts *timestamppb.Timestamp) (time.Time, error) {
-	if ts == nil {
-		return s.clock.Now(), nil
-	}
-	if err := ts.CheckValid(); err != nil {
-		return time.Time{}, fault.Invalid("at", "%v", err)
-	}
-	return ts.AsTime().UTC().Truncate(time.Microsecond), nil
+	return s.eventTime(ts)
 }
 
 func stamp(t time.Time) *timestamppb.Timestamp {

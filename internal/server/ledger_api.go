@@ -172,30 +172,22 @@ func checkRawPosting(key, kind string) error {
 	return nil
 }
 
-// pageCursor decodes a keyset page token (the last id seen).
-func pageCursor(token string) (int64, error) {
-	if token == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(token, 10, 64)
-	if err != nil || id < 0 {
-		return 0, fault.Invalid("page_token", "malformed")
-	}
-	return id, nil
-}
-
 // ListTransactions pages through a program's transactions in id order,
 // optionally those with one reference (key=value).
 func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Request[accruev1.ListTransactionsRequest]) (*connect.Response[accruev1.ListTransactionsResponse], error) {
+	pg, err := readPage(req.Msg, 1)
+	if err != nil {
+		return nil, err
+	}
+	after, err := pg.afterID()
+	if err != nil {
+		return nil, err
+	}
 	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageCursor(req.Msg.GetPageToken())
-	if err != nil {
-		return nil, err
-	}
-	f := ledger.TransactionFilter{AfterID: after, Limit: int(req.Msg.GetPageSize())}
+	f := ledger.TransactionFilter{AfterID: after, Limit: pg.limit}
 	if r := req.Msg.GetReference(); r != "" {
 		k, v, ok := cut(r)
 		if !ok {
@@ -215,8 +207,8 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 	for _, t := range ts {
 		resp.Transactions = append(resp.Transactions, transactionToProto(t, prog.Scale))
 	}
-	if len(ts) > 0 && len(ts) == ledger.PageSize(f.Limit) {
-		resp.NextPageToken = strconv.FormatInt(ts[len(ts)-1].ID, 10)
+	if len(ts) == pg.limit {
+		resp.NextPageToken = pg.nextToken(req.Msg, strconv.FormatInt(ts[len(ts)-1].ID, 10))
 	}
 	return connect.NewResponse(resp), nil
 }
@@ -278,9 +270,9 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	var t time.Time
-	if ts := req.Msg.GetAsOf(); ts != nil {
-		t = ts.AsTime()
+	t, _, err := readTime("as_of", req.Msg.GetAsOf())
+	if err != nil {
+		return nil, err
 	}
 	bs, err := ledger.Balances(ctx, s.db.Pool, prog.ID, req.Msg.GetAccounts(), t)
 	if err != nil {
@@ -291,16 +283,19 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 
 // ListEntries pages through one account's entries in id order.
 func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[accruev1.ListEntriesRequest]) (*connect.Response[accruev1.ListEntriesResponse], error) {
+	pg, err := readPage(req.Msg, 1)
+	if err != nil {
+		return nil, err
+	}
+	after, err := pg.afterID()
+	if err != nil {
+		return nil, err
+	}
 	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	after, err := pageCursor(req.Msg.GetPageToken())
-	if err != nil {
-		return nil, err
-	}
-	limit := ledger.PageSize(int(req.Msg.GetPageSize()))
-	es, err := ledger.ListEntries(ctx, s.db.Pool, prog.ID, req.Msg.GetAccount(), after, limit)
+	es, err := ledger.ListEntries(ctx, s.db.Pool, prog.ID, req.Msg.GetAccount(), after, pg.limit)
 	if err != nil {
 		return nil, err
 	}
@@ -308,8 +303,8 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[ac
 	for _, e := range es {
 		resp.Entries = append(resp.Entries, entryToProto(e, "", prog.Scale))
 	}
-	if len(es) == limit {
-		resp.NextPageToken = strconv.FormatInt(es[len(es)-1].ID, 10)
+	if len(es) == pg.limit {
+		resp.NextPageToken = pg.nextToken(req.Msg, strconv.FormatInt(es[len(es)-1].ID, 10))
 	}
 	return connect.NewResponse(resp), nil
 }
@@ -319,9 +314,9 @@ func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	var t time.Time
-	if ts := req.Msg.GetAsOf(); ts != nil {
-		t = ts.AsTime()
+	t, _, err := readTime("as_of", req.Msg.GetAsOf())
+	if err != nil {
+		return nil, err
 	}
 	tb, err := ledger.GetTrialBalance(ctx, s.db.Pool, prog.ID, t)
 	if err != nil {

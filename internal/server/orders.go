@@ -288,9 +288,11 @@ func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) erro
 	if err != nil {
 		return err
 	}
-	state, plan := prog.Accrue(rules.AccrualFacts{
-		Partner: o.Partner, Tier: prog.TierFor(volume), Lines: o.Lines, Shipping: o.Shipping, Upline: upline,
-	})
+	facts := rules.AccrualFacts{Partner: o.Partner, Tier: prog.TierFor(volume), Lines: o.Lines, Shipping: o.Shipping, Upline: upline}
+	if err := prog.CheckFacts(facts); err != nil {
+		return rulesFault(err) // an order stored before the amount bound
+	}
+	state, plan := prog.Accrue(facts)
 	at := ev.at
 	o.Accrued, o.Version, o.AccruedAt, o.Matured = true, version, &at, true
 	if prog.Hold > 0 {

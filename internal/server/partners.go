@@ -173,7 +173,10 @@ func insertPartner(ctx context.Context, tx pgx.Tx, program, id, code, customer s
 func linkParent(ctx context.Context, tx pgx.Tx, program, partnerID, parent string, from time.Time, until *timestamppb.Timestamp) error {
 	var end *time.Time
 	if until != nil {
-		t := until.AsTime().UTC()
+		t, _, err := readTime("parent_until", until)
+		if err != nil {
+			return err
+		}
 		if !t.After(from) {
 			return fault.Invalid("parent_until", "must be after the link starts (%s)", from.Format(time.RFC3339))
 		}
@@ -252,18 +255,24 @@ func uplineAt(ctx context.Context, q querier, program, partnerID string, t time.
 }
 
 // UpdatePartner changes a partner's status, private details or parent link
-// (a new parent, a detachment or a new end of the current link) from `at`.
+// (a new parent, a detachment or a new end of the current link) from `at`:
+// only what its update_mask names, or without one what it sets
+// (partner_update.go).
 func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request[accruev1.UpdatePartnerRequest]) (*connect.Response[accruev1.UpdatePartnerResponse], error) {
-	m := req.Msg
-	at, err := s.at(m.GetAt())
+	at, err := s.at(req.Msg.GetAt())
 	if err != nil {
 		return nil, err
 	}
+	change, err := changeOf(req.Msg)
+	if err != nil {
+		return nil, err
+	}
+	m := change.req
 	if m.GetParent() != "" && m.GetDetachParent() {
 		return nil, fault.Invalid("parent", "give a parent or detach_parent, not both")
 	}
 	resp := &accruev1.UpdatePartnerResponse{}
-	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, _ []byte) error {
+	replayed, err := s.exec(ctx, req.Msg, resp, func(tx pgx.Tx, _ []byte) error {
 		if m.GetParent() != "" {
 			// Re-linking reads the whole chain above the new parent; an
 			// exclusive program lock keeps two re-links from each passing
@@ -286,15 +295,8 @@ func (s *partnerService) UpdatePartner(ctx context.Context, req *connect.Request
 				return fmt.Errorf("server: updating status: %w", err)
 			}
 		}
-		if m.GetPrivate() != nil {
-			private, err := privateFromProto(m.GetPrivate())
-			if err != nil {
-				return err
-			}
-			b, _ := json.Marshal(private)
-			if _, err := tx.Exec(ctx, `UPDATE partners SET private = $3 WHERE program_id = $1 AND id = $2`, m.GetProgram(), p.ID, b); err != nil {
-				return fmt.Errorf("server: updating details: %w", err)
-			}
+		if err := change.updatePrivate(ctx, tx, m.GetProgram(), p.ID); err != nil {
+			return err
 		}
 		if err := s.relink(ctx, tx, m, p.ID, at); err != nil {
 			return err
@@ -351,7 +353,10 @@ func (s *Server) relink(ctx context.Context, tx pgx.Tx, m *accruev1.UpdatePartne
 			return linkParent(ctx, tx, program, id, m.GetParent(), at, m.GetParentUntil())
 		}
 	case m.GetParentUntil() != nil:
-		until := m.GetParentUntil().AsTime().UTC()
+		until, _, err := readTime("parent_until", m.GetParentUntil())
+		if err != nil {
+			return err
+		}
 		if !until.After(at) {
 			return fault.Invalid("parent_until", "must be after the change takes effect (%s)", at.Format(time.RFC3339))
 		}
@@ -436,9 +441,16 @@ func (s *partnerService) GetPartner(ctx context.Context, req *connect.Request[ac
 
 // ListPartners pages through a program's partners in id order.
 func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[accruev1.ListPartnersRequest]) (*connect.Response[accruev1.ListPartnersResponse], error) {
-	limit := ledger.PageSize(int(req.Msg.GetPageSize()))
+	pg, err := readPage(req.Msg, 1)
+	if err != nil {
+		return nil, err
+	}
+	after := ""
+	if pg.after != nil {
+		after = pg.after[0]
+	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM partners WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		req.Msg.GetProgram(), req.Msg.GetPageToken(), limit)
+		req.Msg.GetProgram(), after, pg.limit)
 	if err != nil {
 		return nil, fmt.Errorf("server: listing partners: %w", err)
 	}
@@ -454,8 +466,8 @@ func (s *partnerService) ListPartners(ctx context.Context, req *connect.Request[
 		}
 		resp.Partners = append(resp.Partners, p)
 	}
-	if len(ids) == limit {
-		resp.NextPageToken = ids[len(ids)-1]
+	if len(ids) == pg.limit {
+		resp.NextPageToken = pg.nextToken(req.Msg, ids[len(ids)-1])
 	}
 	return connect.NewResponse(resp), nil
 }

@@ -249,19 +249,19 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	after, err := decodeCursor(m.GetPageToken(), 2)
+	pg, err := readPage(m, 2)
 	if err != nil {
 		return nil, err
 	}
 	// The keyset is (created_at, id); the first page starts before any time.
 	afterAt, afterID := time.Time{}, ""
-	if after != nil {
-		if afterAt, err = time.Parse(time.RFC3339Nano, after[0]); err != nil {
+	if pg.after != nil {
+		if afterAt, err = time.Parse(time.RFC3339Nano, pg.after[0]); err != nil {
 			return nil, fault.Invalid("page_token", "malformed")
 		}
-		afterID = after[1]
+		afterID = pg.after[1]
 	}
-	limit := ledger.PageSize(int(m.GetPageSize()))
+	limit := pg.limit
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+payoutColumns+` FROM payouts
 		WHERE program_id = $1 AND ($2::text = '' OR partner_id = $2) AND (created_at, id) > ($3, $4::text)
 		ORDER BY created_at, id LIMIT $5`, prog.ID, m.GetPartner(), afterAt, afterID, limit)
@@ -278,7 +278,7 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 	}
 	if len(pos) == limit {
 		last := pos[len(pos)-1]
-		resp.NextPageToken = encodeCursor(last.CreatedAt.UTC().Format(time.RFC3339Nano), last.ID)
+		resp.NextPageToken = pg.nextToken(m, last.CreatedAt.UTC().Format(time.RFC3339Nano), last.ID)
 	}
 	return connect.NewResponse(resp), nil
 }

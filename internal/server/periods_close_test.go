@@ -31,6 +31,10 @@ const testProgram = "shop"
 // closeT0 is when test programs are created: the first period is 2026-01.
 var closeT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// harnessNow is the harness clock between closes: after every event the
+// tests send, since an event may not be dated after the server's clock.
+var harnessNow = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // closeRules is a program with a $100 minimum, 10% commission and a 2%
 // upline bonus; hold is filled in.
 const closeRules = `
@@ -63,7 +67,7 @@ func newHarness(t testing.TB, hold string) *harness {
 		t.Fatalf("database.Open: %v", err)
 	}
 	t.Cleanup(db.Pool.Close)
-	clk := clock.NewSim(closeT0)
+	clk := clock.NewSim(harnessNow)
 	h := &harness{t: t, ctx: ctx, db: db, srv: New(db, clk, nil), clk: clk}
 	_, err = (&programService{h.srv}).PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{
 		Program: testProgram, IdempotencyKey: h.key(), At: timestamppb.New(closeT0),
@@ -124,9 +128,11 @@ func (h *harness) refund(order, amount string, at time.Time) {
 	h.must(err)
 }
 
-// closeWith closes period through srv's RPC with the clock at now.
+// closeWith closes period through srv's RPC with the clock at now, and
+// puts the clock back to harnessNow after.
 func (h *harness) closeWith(srv *Server, period string, now time.Time) (*accruev1.ClosePeriodResponse, error) {
 	h.clk.Set(now)
+	defer h.clk.Set(harnessNow)
 	resp, err := (&periodService{srv}).ClosePeriod(h.ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{
 		Program: testProgram, IdempotencyKey: h.key(), Period: period,
 	}))

@@ -24,7 +24,8 @@ const MaxProgramIDLen = 64
 
 func (s *programService) PutRules(ctx context.Context, req *connect.Request[accruev1.PutRulesRequest]) (*connect.Response[accruev1.PutRulesResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
+	// A later version may be scheduled ahead: it takes effect from its at.
+	at, err := s.readTimeOrNow("at", m.GetAt())
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +57,13 @@ func (s *programService) PutRules(ctx context.Context, req *connect.Request[accr
 		if err != nil {
 			return fmt.Errorf("server: storing rules: %w", err)
 		}
+		if v == 1 {
+			// The first version creates the program and fixes its first
+			// period: that is an event, never dated in the future.
+			if _, err := s.eventTime(m.GetAt()); err != nil {
+				return err
+			}
+		}
 		resp.Version = &accruev1.RuleVersion{Version: v, EffectiveAt: stamp(at), Document: m.GetDocument()}
 		return nil
 	})
@@ -84,7 +92,7 @@ func (s *programService) GetRules(ctx context.Context, req *connect.Request[accr
 	m := req.Msg
 	v := m.GetVersion()
 	if v == 0 {
-		at, err := s.at(m.GetAt())
+		at, err := s.readTimeOrNow("at", m.GetAt())
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +142,7 @@ func (s *programService) ListRuleVersions(ctx context.Context, req *connect.Requ
 
 func (s *programService) SimulateOrder(ctx context.Context, req *connect.Request[accruev1.SimulateOrderRequest]) (*connect.Response[accruev1.SimulateOrderResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
+	at, err := s.readTimeOrNow("at", m.GetAt())
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +167,9 @@ func (s *programService) SimulateOrder(ctx context.Context, req *connect.Request
 		if facts.Upline, err = uplineAt(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), at, len(prog.Upline)); err != nil {
 			return nil, err
 		}
+	}
+	if err := prog.CheckFacts(facts); err != nil {
+		return nil, rulesFault(err)
 	}
 	state, plan := prog.Accrue(facts)
 	return connect.NewResponse(&accruev1.SimulateOrderResponse{Plan: planToProto(plan, prog, v, state.Tier)}), nil

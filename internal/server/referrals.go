@@ -11,13 +11,21 @@ import (
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/ledger"
 )
 
 // ListReferrals lists the partners below one, breadth first, down to
 // max_depth levels (at most MaxReferralDepth), as linked now.
 func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request[accruev1.ListReferralsRequest]) (*connect.Response[accruev1.ListReferralsResponse], error) {
 	m := req.Msg
+	pg, err := readPage(m, 1)
+	if err != nil {
+		return nil, err
+	}
+	// The keyset position is an offset into the walk's order.
+	offset, err := pg.afterID()
+	if err != nil {
+		return nil, err
+	}
 	if _, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false); err != nil {
 		return nil, err
 	}
@@ -25,11 +33,7 @@ func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request
 	if depth <= 0 || depth > MaxReferralDepth {
 		depth = MaxReferralDepth
 	}
-	offset, err := pageCursor(m.GetPageToken())
-	if err != nil {
-		return nil, err
-	}
-	limit := ledger.PageSize(int(m.GetPageSize()))
+	limit := pg.limit
 	now := s.clock.Now()
 	var all []*accruev1.Referral
 	frontier := []string{m.GetPartner()}
@@ -67,7 +71,7 @@ func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request
 		end := min(len(all), int(offset)+limit)
 		resp.Referrals = all[offset:end]
 		if end < len(all) {
-			resp.NextPageToken = strconv.Itoa(end)
+			resp.NextPageToken = pg.nextToken(m, strconv.Itoa(end))
 		}
 	}
 	return connect.NewResponse(resp), nil

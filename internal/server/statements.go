@@ -122,19 +122,19 @@ func (s *periodService) ListStatements(ctx context.Context, req *connect.Request
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	after, err := decodeCursor(m.GetPageToken(), 2)
+	pg, err := readPage(m, 2)
 	if err != nil {
 		return nil, err
 	}
-	limit := ledger.PageSize(int(m.GetPageSize()))
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), after, limit)
+	limit := pg.limit
+	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), pg.after, limit)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListStatementsResponse{Statements: sts}
 	if len(sts) == limit {
 		last := sts[len(sts)-1]
-		resp.NextPageToken = encodeCursor(last.GetPeriod(), last.GetPartner())
+		resp.NextPageToken = pg.nextToken(m, last.GetPeriod(), last.GetPartner())
 	}
 	return connect.NewResponse(resp), nil
 }
@@ -154,19 +154,22 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"partner", "period", "status", "released", "due_date",
-		"date", "kind", "account", "amount", "description", "order", "customer", "transaction_id"})
+	// released (3) and amount (8) are amounts; every other cell is text
+	// and is escaped against formulas (csv.go).
+	rows := csvRows{w: w, amounts: map[int]bool{3: true, 8: true}}
+	rows.write("partner", "period", "status", "released", "due_date",
+		"date", "kind", "account", "amount", "description", "order", "customer", "transaction_id")
 	for _, st := range sts {
 		head := []string{st.GetPartner(), st.GetPeriod(), st.GetStatus(), st.GetReleased(), st.GetDueDate()}
 		edge := func(kind, date string, b *accruev1.StatementBalances) {
 			for _, kv := range [][2]string{{kindPending, b.GetPending()}, {kindAccrued, b.GetAccrued()}, {kindPayable, b.GetPayable()}, {kindInPayout, b.GetInPayout()}} {
-				_ = w.Write(append(head[:5:5], date, kind, partnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", ""))
+				rows.write(append(head[:5:5], date, kind, partnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", "")...)
 			}
 		}
 		edge("opening_balance", st.GetPeriod()+"-01", st.GetOpening())
 		for _, l := range st.GetLines() {
-			_ = w.Write(append(head[:5:5], l.GetAt().AsTime().Format(time.DateOnly), l.GetKind(), l.GetAccount(), l.GetAmount(),
-				l.GetDescription(), l.GetOrder(), l.GetCustomer(), fmt.Sprint(l.GetTransactionId())))
+			rows.write(append(head[:5:5], l.GetAt().AsTime().Format(time.DateOnly), l.GetKind(), l.GetAccount(), l.GetAmount(),
+				l.GetDescription(), l.GetOrder(), l.GetCustomer(), fmt.Sprint(l.GetTransactionId()))...)
 		}
 		edge("closing_balance", "", st.GetClosing())
 	}

@@ -138,7 +138,12 @@ type EntryInput struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	Side    Side                   `protobuf:"varint,2,opt,name=side,proto3,enum=accrue.v1.Side" json:"side,omitempty"`
-	// Positive decimal string with at most the currency's decimals.
+	// Positive decimal string with at most the currency's decimals. Every
+	// amount in the API has this one form and maximum: an optional '-' (where
+	// negative amounts are allowed), digits, optionally '.' and digits (no
+	// '+', spaces, exponents or separators; not ".5" or "5."), at most 32
+	// characters, absolute value below 10^13 ("9999999999999.99" in USD).
+	// "-0" reads as zero. See docs/decisions.md, "Issue 7: values at the edge".
 	Amount        string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -773,8 +778,11 @@ func (x *GetTransactionResponse) GetTransaction() *Transaction {
 type ListTransactionsRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	// At most 1000; 100 when unset.
-	PageSize  int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Every List RPC pages this way: 100 when unset (0), a size above 1000 is
+	// read as 1000, a negative one is invalid_argument.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque: the next_page_token of the same request (same RPC and fields
+	// but the page size); any other is invalid_argument naming page_token.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only transactions with this reference key=value, e.g. "order=o1".
 	Reference     string `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`

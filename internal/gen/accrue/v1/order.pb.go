@@ -339,9 +339,10 @@ type PayOrderRequest struct {
 	Visitor        string                 `protobuf:"bytes,6,opt,name=visitor,proto3" json:"visitor,omitempty"`
 	PartnerCode    string                 `protobuf:"bytes,7,opt,name=partner_code,json=partnerCode,proto3" json:"partner_code,omitempty"`
 	Lines          []*OrderLine           `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
-	Shipping       string                 `protobuf:"bytes,9,opt,name=shipping,proto3" json:"shipping,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Non-negative amount (the form and maximum of EntryInput.amount).
+	Shipping      string `protobuf:"bytes,9,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PayOrderRequest) Reset() {
@@ -616,9 +617,10 @@ type RefundOrderRequest struct {
 	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	Order          string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
 	Lines          []*OrderLine           `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
-	Shipping       string                 `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Non-negative amount (the form and maximum of EntryInput.amount).
+	Shipping      string `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RefundOrderRequest) Reset() {

@@ -956,7 +956,8 @@ type CreatePayoutRequest struct {
 	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	Payout         string                 `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
 	Partner        string                 `protobuf:"bytes,5,opt,name=partner,proto3" json:"partner,omitempty"`
-	// Empty = the whole payable balance.
+	// Empty = the whole payable balance; else a positive amount (the form
+	// and maximum of EntryInput.amount).
 	Amount        string `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
 	AllowAdvance  bool   `protobuf:"varint,7,opt,name=allow_advance,json=allowAdvance,proto3" json:"allow_advance,omitempty"`
 	Method        string `protobuf:"bytes,8,opt,name=method,proto3" json:"method,omitempty"`
@@ -1603,10 +1604,11 @@ type SpendCreditRequest struct {
 	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	Spend          string                 `protobuf:"bytes,4,opt,name=spend,proto3" json:"spend,omitempty"`
 	Partner        string                 `protobuf:"bytes,5,opt,name=partner,proto3" json:"partner,omitempty"`
-	Amount         string                 `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
-	Order          string                 `protobuf:"bytes,7,opt,name=order,proto3" json:"order,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Positive amount (the form and maximum of EntryInput.amount).
+	Amount        string `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	Order         string `protobuf:"bytes,7,opt,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SpendCreditRequest) Reset() {

@@ -9,6 +9,7 @@ package accruev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -449,9 +450,11 @@ func (x *ListRuleVersionsResponse) GetVersions() []*RuleVersion {
 
 // OrderLine is one product line of an order: what the customer paid for it.
 type OrderLine struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Product       string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
-	Amount        string                 `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Product string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// Non-negative amount (the form and maximum of EntryInput.amount); lines
+	// of one product in a request add up, and their sum has the same maximum.
+	Amount        string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -501,10 +504,11 @@ func (x *OrderLine) GetAmount() string {
 }
 
 type SimulateOrderRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Lines         []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	Partner string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	Lines   []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Non-negative amount (the form and maximum of EntryInput.amount).
 	Shipping      string                 `protobuf:"bytes,4,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1248,10 +1252,19 @@ type UpdatePartnerRequest struct {
 	Partner        string                 `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
 	Status         PartnerStatus          `protobuf:"varint,5,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
 	// Set parent: a new parent id; detach: detach_parent = true.
-	Parent        string                 `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
-	DetachParent  bool                   `protobuf:"varint,7,opt,name=detach_parent,json=detachParent,proto3" json:"detach_parent,omitempty"`
-	ParentUntil   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
-	Private       *PartnerPrivate        `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
+	Parent       string                 `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
+	DetachParent bool                   `protobuf:"varint,7,opt,name=detach_parent,json=detachParent,proto3" json:"detach_parent,omitempty"`
+	ParentUntil  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
+	Private      *PartnerPrivate        `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
+	// The fields this request changes (AIP-134); what it does not name stays
+	// as it is. Paths: status, parent, detach_parent, parent_until, private
+	// (all four details), private.email, private.name, private.bank_account,
+	// private.bank_name. A named private detail takes the request's value,
+	// empty included (naming private.name without a name clears it); a named
+	// status, parent or parent_until must be given. Without a mask the
+	// fields the request sets (non-empty) are the ones changed. An unknown
+	// path is invalid_argument naming update_mask.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,10,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1345,6 +1358,13 @@ func (x *UpdatePartnerRequest) GetParentUntil() *timestamppb.Timestamp {
 func (x *UpdatePartnerRequest) GetPrivate() *PartnerPrivate {
 	if x != nil {
 		return x.Private
+	}
+	return nil
+}
+
+func (x *UpdatePartnerRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -2357,7 +2377,7 @@ var File_accrue_v1_program_proto protoreflect.FileDescriptor
 
 const file_accrue_v1_program_proto_rawDesc = "" +
 	"\n" +
-	"\x17accrue/v1/program.proto\x12\taccrue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n" +
+	"\x17accrue/v1/program.proto\x12\taccrue.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n" +
 	"\vRuleVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12=\n" +
 	"\feffective_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\veffectiveAt\x12\x1a\n" +
@@ -2448,7 +2468,7 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"\aprivate\x18\t \x01(\v2\x19.accrue.v1.PartnerPrivateR\aprivate\"c\n" +
 	"\x17RegisterPartnerResponse\x12,\n" +
 	"\apartner\x18\x01 \x01(\v2\x12.accrue.v1.PartnerR\apartner\x12\x1a\n" +
-	"\breplayed\x18\x02 \x01(\bR\breplayed\"\x82\x03\n" +
+	"\breplayed\x18\x02 \x01(\bR\breplayed\"\xbf\x03\n" +
 	"\x14UpdatePartnerRequest\x12\x18\n" +
 	"\aprogram\x18\x01 \x01(\tR\aprogram\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12*\n" +
@@ -2458,7 +2478,10 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"\x06parent\x18\x06 \x01(\tR\x06parent\x12#\n" +
 	"\rdetach_parent\x18\a \x01(\bR\fdetachParent\x12=\n" +
 	"\fparent_until\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vparentUntil\x123\n" +
-	"\aprivate\x18\t \x01(\v2\x19.accrue.v1.PartnerPrivateR\aprivate\"a\n" +
+	"\aprivate\x18\t \x01(\v2\x19.accrue.v1.PartnerPrivateR\aprivate\x12;\n" +
+	"\vupdate_mask\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"a\n" +
 	"\x15UpdatePartnerResponse\x12,\n" +
 	"\apartner\x18\x01 \x01(\v2\x12.accrue.v1.PartnerR\apartner\x12\x1a\n" +
 	"\breplayed\x18\x02 \x01(\bR\breplayed\"p\n" +
@@ -2613,6 +2636,7 @@ var file_accrue_v1_program_proto_goTypes = []any{
 	(*StatsRow)(nil),                 // 32: accrue.v1.StatsRow
 	(*GetStatsResponse)(nil),         // 33: accrue.v1.GetStatsResponse
 	(*timestamppb.Timestamp)(nil),    // 34: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 35: google.protobuf.FieldMask
 }
 var file_accrue_v1_program_proto_depIdxs = []int32{
 	34, // 0: accrue.v1.RuleVersion.effective_at:type_name -> google.protobuf.Timestamp
@@ -2638,42 +2662,43 @@ var file_accrue_v1_program_proto_depIdxs = []int32{
 	0,  // 20: accrue.v1.UpdatePartnerRequest.status:type_name -> accrue.v1.PartnerStatus
 	34, // 21: accrue.v1.UpdatePartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
 	14, // 22: accrue.v1.UpdatePartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
-	15, // 23: accrue.v1.UpdatePartnerResponse.partner:type_name -> accrue.v1.Partner
-	15, // 24: accrue.v1.GetPartnerResponse.partner:type_name -> accrue.v1.Partner
-	15, // 25: accrue.v1.ListPartnersResponse.partners:type_name -> accrue.v1.Partner
-	0,  // 26: accrue.v1.Referral.status:type_name -> accrue.v1.PartnerStatus
-	25, // 27: accrue.v1.ListReferralsResponse.referrals:type_name -> accrue.v1.Referral
-	34, // 28: accrue.v1.RecordClickRequest.at:type_name -> google.protobuf.Timestamp
-	32, // 29: accrue.v1.GetStatsResponse.rows:type_name -> accrue.v1.StatsRow
-	2,  // 30: accrue.v1.ProgramService.PutRules:input_type -> accrue.v1.PutRulesRequest
-	4,  // 31: accrue.v1.ProgramService.GetRules:input_type -> accrue.v1.GetRulesRequest
-	6,  // 32: accrue.v1.ProgramService.ListRuleVersions:input_type -> accrue.v1.ListRuleVersionsRequest
-	9,  // 33: accrue.v1.ProgramService.SimulateOrder:input_type -> accrue.v1.SimulateOrderRequest
-	16, // 34: accrue.v1.PartnerService.RegisterPartner:input_type -> accrue.v1.RegisterPartnerRequest
-	18, // 35: accrue.v1.PartnerService.UpdatePartner:input_type -> accrue.v1.UpdatePartnerRequest
-	20, // 36: accrue.v1.PartnerService.GetPartner:input_type -> accrue.v1.GetPartnerRequest
-	22, // 37: accrue.v1.PartnerService.ListPartners:input_type -> accrue.v1.ListPartnersRequest
-	24, // 38: accrue.v1.PartnerService.ListReferrals:input_type -> accrue.v1.ListReferralsRequest
-	27, // 39: accrue.v1.PartnerService.GetReferralLink:input_type -> accrue.v1.GetReferralLinkRequest
-	29, // 40: accrue.v1.TrackingService.RecordClick:input_type -> accrue.v1.RecordClickRequest
-	31, // 41: accrue.v1.TrackingService.GetStats:input_type -> accrue.v1.GetStatsRequest
-	3,  // 42: accrue.v1.ProgramService.PutRules:output_type -> accrue.v1.PutRulesResponse
-	5,  // 43: accrue.v1.ProgramService.GetRules:output_type -> accrue.v1.GetRulesResponse
-	7,  // 44: accrue.v1.ProgramService.ListRuleVersions:output_type -> accrue.v1.ListRuleVersionsResponse
-	10, // 45: accrue.v1.ProgramService.SimulateOrder:output_type -> accrue.v1.SimulateOrderResponse
-	17, // 46: accrue.v1.PartnerService.RegisterPartner:output_type -> accrue.v1.RegisterPartnerResponse
-	19, // 47: accrue.v1.PartnerService.UpdatePartner:output_type -> accrue.v1.UpdatePartnerResponse
-	21, // 48: accrue.v1.PartnerService.GetPartner:output_type -> accrue.v1.GetPartnerResponse
-	23, // 49: accrue.v1.PartnerService.ListPartners:output_type -> accrue.v1.ListPartnersResponse
-	26, // 50: accrue.v1.PartnerService.ListReferrals:output_type -> accrue.v1.ListReferralsResponse
-	28, // 51: accrue.v1.PartnerService.GetReferralLink:output_type -> accrue.v1.GetReferralLinkResponse
-	30, // 52: accrue.v1.TrackingService.RecordClick:output_type -> accrue.v1.RecordClickResponse
-	33, // 53: accrue.v1.TrackingService.GetStats:output_type -> accrue.v1.GetStatsResponse
-	42, // [42:54] is the sub-list for method output_type
-	30, // [30:42] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	35, // 23: accrue.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	15, // 24: accrue.v1.UpdatePartnerResponse.partner:type_name -> accrue.v1.Partner
+	15, // 25: accrue.v1.GetPartnerResponse.partner:type_name -> accrue.v1.Partner
+	15, // 26: accrue.v1.ListPartnersResponse.partners:type_name -> accrue.v1.Partner
+	0,  // 27: accrue.v1.Referral.status:type_name -> accrue.v1.PartnerStatus
+	25, // 28: accrue.v1.ListReferralsResponse.referrals:type_name -> accrue.v1.Referral
+	34, // 29: accrue.v1.RecordClickRequest.at:type_name -> google.protobuf.Timestamp
+	32, // 30: accrue.v1.GetStatsResponse.rows:type_name -> accrue.v1.StatsRow
+	2,  // 31: accrue.v1.ProgramService.PutRules:input_type -> accrue.v1.PutRulesRequest
+	4,  // 32: accrue.v1.ProgramService.GetRules:input_type -> accrue.v1.GetRulesRequest
+	6,  // 33: accrue.v1.ProgramService.ListRuleVersions:input_type -> accrue.v1.ListRuleVersionsRequest
+	9,  // 34: accrue.v1.ProgramService.SimulateOrder:input_type -> accrue.v1.SimulateOrderRequest
+	16, // 35: accrue.v1.PartnerService.RegisterPartner:input_type -> accrue.v1.RegisterPartnerRequest
+	18, // 36: accrue.v1.PartnerService.UpdatePartner:input_type -> accrue.v1.UpdatePartnerRequest
+	20, // 37: accrue.v1.PartnerService.GetPartner:input_type -> accrue.v1.GetPartnerRequest
+	22, // 38: accrue.v1.PartnerService.ListPartners:input_type -> accrue.v1.ListPartnersRequest
+	24, // 39: accrue.v1.PartnerService.ListReferrals:input_type -> accrue.v1.ListReferralsRequest
+	27, // 40: accrue.v1.PartnerService.GetReferralLink:input_type -> accrue.v1.GetReferralLinkRequest
+	29, // 41: accrue.v1.TrackingService.RecordClick:input_type -> accrue.v1.RecordClickRequest
+	31, // 42: accrue.v1.TrackingService.GetStats:input_type -> accrue.v1.GetStatsRequest
+	3,  // 43: accrue.v1.ProgramService.PutRules:output_type -> accrue.v1.PutRulesResponse
+	5,  // 44: accrue.v1.ProgramService.GetRules:output_type -> accrue.v1.GetRulesResponse
+	7,  // 45: accrue.v1.ProgramService.ListRuleVersions:output_type -> accrue.v1.ListRuleVersionsResponse
+	10, // 46: accrue.v1.ProgramService.SimulateOrder:output_type -> accrue.v1.SimulateOrderResponse
+	17, // 47: accrue.v1.PartnerService.RegisterPartner:output_type -> accrue.v1.RegisterPartnerResponse
+	19, // 48: accrue.v1.PartnerService.UpdatePartner:output_type -> accrue.v1.UpdatePartnerResponse
+	21, // 49: accrue.v1.PartnerService.GetPartner:output_type -> accrue.v1.GetPartnerResponse
+	23, // 50: accrue.v1.PartnerService.ListPartners:output_type -> accrue.v1.ListPartnersResponse
+	26, // 51: accrue.v1.PartnerService.ListReferrals:output_type -> accrue.v1.ListReferralsResponse
+	28, // 52: accrue.v1.PartnerService.GetReferralLink:output_type -> accrue.v1.GetReferralLinkResponse
+	30, // 53: accrue.v1.TrackingService.RecordClick:output_type -> accrue.v1.RecordClickResponse
+	33, // 54: accrue.v1.TrackingService.GetStats:output_type -> accrue.v1.GetStatsResponse
+	43, // [43:55] is the sub-list for method output_type
+	31, // [31:43] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_accrue_v1_program_proto_init() }
