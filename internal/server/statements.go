@@ -14,7 +14,6 @@ import (
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/ledger"
 )
 
 // Statement statuses (SPEC §7).
