@@ -26,9 +26,12 @@ const (
 type Side int32
 
 const (
+	// Not set; refused where a side is required.
 	Side_SIDE_UNSPECIFIED Side = 0
-	Side_SIDE_DEBIT       Side = 1
-	Side_SIDE_CREDIT      Side = 2
+	// Debit: a debit-normal account's balance grows with debits.
+	Side_SIDE_DEBIT Side = 1
+	// Credit: a credit-normal account's balance grows with credits.
+	Side_SIDE_CREDIT Side = 2
 )
 
 // Enum value maps for Side.
@@ -74,10 +77,13 @@ func (Side) EnumDescriptor() ([]byte, []int) {
 
 // Account is one account of a program's chart.
 type Account struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	NormalSide    Side                   `protobuf:"varint,2,opt,name=normal_side,json=normalSide,proto3,enum=accrue.v1.Side" json:"normal_side,omitempty"`
-	Currency      string                 `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account code, e.g. "partner:bob:accrued" or "platform:payout_clearing".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The side its balance is reported on.
+	NormalSide Side `protobuf:"varint,2,opt,name=normal_side,json=normalSide,proto3,enum=accrue.v1.Side" json:"normal_side,omitempty"`
+	// The program's currency (ISO 4217), e.g. "USD".
+	Currency      string `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -135,15 +141,18 @@ func (x *Account) GetCurrency() string {
 
 // EntryInput is one leg of a transaction to post.
 type EntryInput struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Account string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	Side    Side                   `protobuf:"varint,2,opt,name=side,proto3,enum=accrue.v1.Side" json:"side,omitempty"`
-	// Positive decimal string with at most the currency's decimals. Every
-	// amount in the API has this one form and maximum: an optional '-' (where
-	// negative amounts are allowed), digits, optionally '.' and digits (no
-	// '+', spaces, exponents or separators; not ".5" or "5."), at most 32
-	// characters, absolute value below 10^13 ("9999999999999.99" in USD).
-	// "-0" reads as zero. See docs/decisions.md, "Issue 7: values at the edge".
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The code of an existing account of the program.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// Required. SIDE_DEBIT or SIDE_CREDIT.
+	Side Side `protobuf:"varint,2,opt,name=side,proto3,enum=accrue.v1.Side" json:"side,omitempty"`
+	// Required. A positive decimal string with at most the currency's
+	// decimals. Every amount in the API has this one form and maximum: an
+	// optional '-' (where negative amounts are allowed), digits, optionally '.'
+	// and digits (no '+', spaces, exponents or separators; not ".5" or "5."),
+	// at most 32 characters, absolute value below 10^13 ("9999999999999.99" in
+	// USD). "-0" reads as zero. See docs/decisions.md, "Issue 7: values at the
+	// edge".
 	Amount        string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -200,16 +209,23 @@ func (x *EntryInput) GetAmount() string {
 	return ""
 }
 
-// Entry is one posted leg.
+// Entry is one posted leg of a transaction.
 type Entry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	TransactionId int64                  `protobuf:"varint,2,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
-	Account       string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
-	Side          Side                   `protobuf:"varint,4,opt,name=side,proto3,enum=accrue.v1.Side" json:"side,omitempty"`
-	Amount        string                 `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
-	Kind          string                 `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry's id, increasing in posting order.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The id of the transaction it belongs to.
+	TransactionId int64 `protobuf:"varint,2,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// The account code.
+	Account string `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
+	// SIDE_DEBIT or SIDE_CREDIT.
+	Side Side `protobuf:"varint,4,opt,name=side,proto3,enum=accrue.v1.Side" json:"side,omitempty"`
+	// The amount, positive, with the currency's decimals.
+	Amount string `protobuf:"bytes,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The transaction's `at`.
+	At *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	// The transaction's kind; set inside a Transaction, empty in ListEntries.
+	Kind          string `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -295,19 +311,34 @@ func (x *Entry) GetKind() string {
 
 // Transaction is one immutable, balanced journal transaction.
 type Transaction struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Id             int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Program        string                 `protobuf:"bytes,2,opt,name=program,proto3" json:"program,omitempty"`
-	Kind           string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
-	// The accounting period (YYYY-MM, program time zone) it is booked in.
-	Period     string            `protobuf:"bytes,6,opt,name=period,proto3" json:"period,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transaction's id, unique in the program, increasing in posting order.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The program id.
+	Program string `protobuf:"bytes,2,opt,name=program,proto3" json:"program,omitempty"`
+	// What it records: "order.accrual", "order.adjustment", "maturing",
+	// "release", "payout", "payout_settled", "payout_failed", "spend",
+	// "spend_reversal", "reversal", or a raw posting's own kind.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The journal's idempotency key. Domain commands post under "cmd:<key>",
+	// closes under "close:<period>:...".
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// When the event happened (not when it was written).
+	At *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	// The accounting period (YYYY-MM, program time zone) it is booked in: the
+	// month of `at`, or the earliest open period when that month is closed.
+	Period string `protobuf:"bytes,6,opt,name=period,proto3" json:"period,omitempty"`
+	// What it is about, e.g. order, partner, customer, payout, spend, period,
+	// reverses (the id it reverses).
 	References map[string]string `protobuf:"bytes,7,rep,name=references,proto3" json:"references,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Metadata   map[string]string `protobuf:"bytes,8,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Entries    []*Entry          `protobuf:"bytes,9,rep,name=entries,proto3" json:"entries,omitempty"`
-	// Id of the transaction this one reverses or corrects, 0 if none.
-	ReversesId    int64  `protobuf:"varint,10,opt,name=reverses_id,json=reversesId,proto3" json:"reverses_id,omitempty"`
+	// Free-form details, e.g. rules_version and tier of an order posting, or
+	// the reason of a reversal or failed payout.
+	Metadata map[string]string `protobuf:"bytes,8,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Its entries (at least 2), debits and credits summing to zero.
+	Entries []*Entry `protobuf:"bytes,9,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Id of the transaction this one reverses, 0 if none.
+	ReversesId int64 `protobuf:"varint,10,opt,name=reverses_id,json=reversesId,proto3" json:"reverses_id,omitempty"`
+	// Hex SHA-256 of its content, chained by the seals VerifyJournal checks.
 	Hash          string `protobuf:"bytes,11,opt,name=hash,proto3" json:"hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -420,11 +451,16 @@ func (x *Transaction) GetHash() string {
 	return ""
 }
 
+// OpenAccountRequest opens one account.
 type OpenAccountRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
-	NormalSide    Side                   `protobuf:"varint,3,opt,name=normal_side,json=normalSide,proto3,enum=accrue.v1.Side" json:"normal_side,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The account code, 1 to 200 bytes, not under "partner:" or
+	// "platform:".
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// Required. SIDE_DEBIT or SIDE_CREDIT.
+	NormalSide    Side `protobuf:"varint,3,opt,name=normal_side,json=normalSide,proto3,enum=accrue.v1.Side" json:"normal_side,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -480,9 +516,11 @@ func (x *OpenAccountRequest) GetNormalSide() Side {
 	return Side_SIDE_UNSPECIFIED
 }
 
+// OpenAccountResponse is the opened (or already open) account.
 type OpenAccountResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account.
+	Account       *Account `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,17 +562,28 @@ func (x *OpenAccountResponse) GetAccount() *Account {
 	return nil
 }
 
+// PostTransactionRequest is one balanced transaction to post.
 type PostTransactionRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	Kind           string                 `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
-	// When it happened; the server clock's now when unset.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. 1 to 200 bytes, unique per program among raw postings; not
+	// starting with "cmd:" or "close:". Same key and payload replays the first
+	// transaction; another payload fails already_exists.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Required. 1 to 64 bytes, e.g. "manual_adjustment"; not a kind the domain
+	// posts.
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Optional. When it happened; when unset, the server's clock at the time
+	// the request is handled. Not part of the idempotency payload.
 	At *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
-	// Optional; must equal the program's currency when given.
-	Currency      string            `protobuf:"bytes,5,opt,name=currency,proto3" json:"currency,omitempty"`
-	Entries       []*EntryInput     `protobuf:"bytes,6,rep,name=entries,proto3" json:"entries,omitempty"`
-	References    map[string]string `protobuf:"bytes,7,rep,name=references,proto3" json:"references,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Optional. When given, must equal the program's currency.
+	Currency string `protobuf:"bytes,5,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Required. 2 to 200 legs whose debits equal their credits.
+	Entries []*EntryInput `protobuf:"bytes,6,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Optional. At most 32 entries; keys 1 to 64 bytes, values at most 1024.
+	References map[string]string `protobuf:"bytes,7,rep,name=references,proto3" json:"references,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Optional. At most 32 entries; keys 1 to 64 bytes, values at most 1024.
 	Metadata      map[string]string `protobuf:"bytes,8,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -626,10 +675,12 @@ func (x *PostTransactionRequest) GetMetadata() map[string]string {
 	return nil
 }
 
+// PostTransactionResponse is the posted transaction.
 type PostTransactionResponse struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Transaction *Transaction           `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
-	// True when the key had been seen: nothing new was posted.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transaction (the first one posted under the key on a replay).
+	Transaction *Transaction `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	// True when the key had been used with this payload: nothing new was posted.
 	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -679,10 +730,13 @@ func (x *PostTransactionResponse) GetReplayed() bool {
 	return false
 }
 
+// GetTransactionRequest names one transaction.
 type GetTransactionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Id            int64                  `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The transaction id.
+	Id            int64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -731,9 +785,11 @@ func (x *GetTransactionRequest) GetId() int64 {
 	return 0
 }
 
+// GetTransactionResponse is one transaction.
 type GetTransactionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Transaction   *Transaction           `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transaction with its entries.
+	Transaction   *Transaction `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -775,16 +831,20 @@ func (x *GetTransactionResponse) GetTransaction() *Transaction {
 	return nil
 }
 
+// ListTransactionsRequest asks for one page of transactions.
 type ListTransactionsRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	// Every List RPC pages this way: 100 when unset (0), a size above 1000 is
-	// read as 1000, a negative one is invalid_argument.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. Every List RPC pages this way: 100 when unset (0), a size
+	// above 1000 is read as 1000, a negative one is invalid_argument.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Opaque: the next_page_token of the same request (same RPC and fields
-	// but the page size); any other is invalid_argument naming page_token.
+	// Optional. The next_page_token of the previous page of the same request
+	// (same RPC and fields but the page size); empty for the first page; any
+	// other token is invalid_argument naming page_token.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	// Only transactions with this reference key=value, e.g. "order=o1".
+	// Optional. Only transactions with this reference, as key=value, e.g.
+	// "order=o1" or "payout=p-1".
 	Reference     string `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -848,10 +908,13 @@ func (x *ListTransactionsRequest) GetReference() string {
 	return ""
 }
 
+// ListTransactionsResponse is one page of transactions.
 type ListTransactionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Transactions  []*Transaction         `protobuf:"bytes,1,rep,name=transactions,proto3" json:"transactions,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The transactions with their entries, in id order.
+	Transactions []*Transaction `protobuf:"bytes,1,rep,name=transactions,proto3" json:"transactions,omitempty"`
+	// Token of the next page; empty when this page is not full (the last).
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -900,15 +963,26 @@ func (x *ListTransactionsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ReverseTransactionRequest names the transaction to reverse.
 type ReverseTransactionRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	TransactionId  int64                  `protobuf:"varint,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
-	Reason         string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. 1 to 200 bytes, in the same key space as PostTransaction; not
+	// starting with "cmd:" or "close:". Same key and payload replays the first
+	// reversal; another payload fails already_exists.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Required. The id of a raw transaction that is not a reversal.
+	TransactionId int64 `protobuf:"varint,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// Optional. When the reversal happened; when unset, the server's clock at
+	// the time the request is handled. Unlike other writes, `at` (and `reason`)
+	// are part of the idempotency payload here: a retry must send the same
+	// explicit `at`, or it fails already_exists.
+	At *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// Optional. Why, at most 1024 bytes; stored as the metadata "reason".
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReverseTransactionRequest) Reset() {
@@ -976,10 +1050,13 @@ func (x *ReverseTransactionRequest) GetReason() string {
 	return ""
 }
 
+// ReverseTransactionResponse is the reversing transaction.
 type ReverseTransactionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Transaction   *Transaction           `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new transaction (reverses_id = the original's id).
+	Transaction *Transaction `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	// True when the key had been used with this payload: nothing new was posted.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1030,10 +1107,14 @@ func (x *ReverseTransactionResponse) GetReplayed() bool {
 
 // Balance is an account's balance on its normal side.
 type Balance struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	Balance       string                 `protobuf:"bytes,2,opt,name=balance,proto3" json:"balance,omitempty"`
-	NormalSide    Side                   `protobuf:"varint,3,opt,name=normal_side,json=normalSide,proto3,enum=accrue.v1.Side" json:"normal_side,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account code.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// The balance on the normal side: positive when the account's own side
+	// outweighs the other (a credit-normal account with more credits).
+	Balance string `protobuf:"bytes,2,opt,name=balance,proto3" json:"balance,omitempty"`
+	// The account's normal side.
+	NormalSide    Side `protobuf:"varint,3,opt,name=normal_side,json=normalSide,proto3,enum=accrue.v1.Side" json:"normal_side,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1089,12 +1170,17 @@ func (x *Balance) GetNormalSide() Side {
 	return Side_SIDE_UNSPECIFIED
 }
 
+// GetBalancesRequest asks for balances.
 type GetBalancesRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	// Account codes; empty = every account of the program.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. At most 1000 account codes; empty means every account of the
+	// program. Codes the program does not have are left out of the answer.
 	Accounts []string `protobuf:"bytes,2,rep,name=accounts,proto3" json:"accounts,omitempty"`
-	// Balances as of this instant (entries with at <= as_of); now when unset.
+	// Optional. Balances as of this instant: the sum of entries with
+	// at <= as_of. When unset, the current stored balances (every entry posted
+	// so far, whatever its `at`).
 	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1151,9 +1237,11 @@ func (x *GetBalancesRequest) GetAsOf() *timestamppb.Timestamp {
 	return nil
 }
 
+// GetBalancesResponse lists balances.
 type GetBalancesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Balances      []*Balance             `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One balance per existing account asked for, ordered by account code.
+	Balances      []*Balance `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1195,12 +1283,17 @@ func (x *GetBalancesResponse) GetBalances() []*Balance {
 	return nil
 }
 
+// ListEntriesRequest asks for one page of an account's entries.
 type ListEntriesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
-	PageSize      int32                  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The account code.
+	Account string `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	// Optional. At most 1000; 100 when unset or not positive.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1263,10 +1356,13 @@ func (x *ListEntriesRequest) GetPageToken() string {
 	return ""
 }
 
+// ListEntriesResponse is one page of entries.
 type ListEntriesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*Entry               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries, in id order.
+	Entries []*Entry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Token of the next page; empty when this page is not full (the last).
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1315,9 +1411,13 @@ func (x *ListEntriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetTrialBalanceRequest asks for the trial balance.
 type GetTrialBalanceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. As of this instant (entries with at <= as_of); when unset, the
+	// current stored balances.
 	AsOf          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1367,12 +1467,16 @@ func (x *GetTrialBalanceRequest) GetAsOf() *timestamppb.Timestamp {
 	return nil
 }
 
+// GetTrialBalanceResponse is every account's balance with the totals.
 type GetTrialBalanceResponse struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Balances []*Balance             `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
-	// Signed sum of all entries (debits positive); always "0.00".
-	Total         string `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
-	TotalDebits   string `protobuf:"bytes,3,opt,name=total_debits,json=totalDebits,proto3" json:"total_debits,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every account of the program, ordered by code, zero balances included.
+	Balances []*Balance `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
+	// total_debits minus total_credits; "0.00" in a sound journal.
+	Total string `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Sum of the balances that stand on the debit side.
+	TotalDebits string `protobuf:"bytes,3,opt,name=total_debits,json=totalDebits,proto3" json:"total_debits,omitempty"`
+	// Sum of the balances that stand on the credit side.
 	TotalCredits  string `protobuf:"bytes,4,opt,name=total_credits,json=totalCredits,proto3" json:"total_credits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1436,9 +1540,11 @@ func (x *GetTrialBalanceResponse) GetTotalCredits() string {
 	return ""
 }
 
+// VerifyJournalRequest names the program to verify.
 type VerifyJournalRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
 	// A head saved earlier (GetJournalHead): the journal must still contain it.
 	Head *JournalHead `protobuf:"bytes,2,opt,name=head,proto3" json:"head,omitempty"`
 	// The Ed25519 public key the auditor trusts (32 bytes); unset = the
@@ -1499,14 +1605,19 @@ func (x *VerifyJournalRequest) GetPublicKey() []byte {
 	return nil
 }
 
+// VerifyJournalResponse is what the verification found.
 type VerifyJournalResponse struct {
-	state               protoimpl.MessageState `protogen:"open.v1"`
-	Ok                  bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
-	TransactionsChecked int64                  `protobuf:"varint,2,opt,name=transactions_checked,json=transactionsChecked,proto3" json:"transactions_checked,omitempty"`
-	AccountsChecked     int64                  `protobuf:"varint,3,opt,name=accounts_checked,json=accountsChecked,proto3" json:"accounts_checked,omitempty"`
-	Problems            []string               `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
-	StatementsChecked   int64                  `protobuf:"varint,5,opt,name=statements_checked,json=statementsChecked,proto3" json:"statements_checked,omitempty"`
-	SealsChecked        int64                  `protobuf:"varint,6,opt,name=seals_checked,json=sealsChecked,proto3" json:"seals_checked,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when no problem was found.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// How many transactions were checked (all of the program's).
+	TransactionsChecked int64 `protobuf:"varint,2,opt,name=transactions_checked,json=transactionsChecked,proto3" json:"transactions_checked,omitempty"`
+	// How many stored balances were checked against their entries.
+	AccountsChecked int64 `protobuf:"varint,3,opt,name=accounts_checked,json=accountsChecked,proto3" json:"accounts_checked,omitempty"`
+	// What is wrong, one sentence each; at most 100 are listed.
+	Problems          []string `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	StatementsChecked int64    `protobuf:"varint,5,opt,name=statements_checked,json=statementsChecked,proto3" json:"statements_checked,omitempty"`
+	SealsChecked      int64    `protobuf:"varint,6,opt,name=seals_checked,json=sealsChecked,proto3" json:"seals_checked,omitempty"`
 	// The latest head after verifying (and sealing, when the journal passed).
 	Head          *JournalHead `protobuf:"bytes,7,opt,name=head,proto3" json:"head,omitempty"`
 	unknownFields protoimpl.UnknownFields

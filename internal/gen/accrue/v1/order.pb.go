@@ -26,10 +26,15 @@ const (
 type OrderStatus int32
 
 const (
+	// Not set; never returned.
 	OrderStatus_ORDER_STATUS_UNSPECIFIED OrderStatus = 0
-	OrderStatus_ORDER_STATUS_PAID        OrderStatus = 1
-	OrderStatus_ORDER_STATUS_COMPLETED   OrderStatus = 2
-	OrderStatus_ORDER_STATUS_CANCELLED   OrderStatus = 3
+	// Paid (PayOrder); may be refunded, amended, completed or cancelled.
+	OrderStatus_ORDER_STATUS_PAID OrderStatus = 1
+	// Completed (CompleteOrder); may still be refunded, amended or cancelled.
+	OrderStatus_ORDER_STATUS_COMPLETED OrderStatus = 2
+	// Cancelled (CancelOrder); final: every later event fails
+	// failed_precondition.
+	OrderStatus_ORDER_STATUS_CANCELLED OrderStatus = 3
 )
 
 // Enum value maps for OrderStatus.
@@ -77,28 +82,47 @@ func (OrderStatus) EnumDescriptor() ([]byte, []int) {
 
 // Order is an order with its attribution and money history.
 type Order struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Customer string                 `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
-	Visitor  string                 `protobuf:"bytes,3,opt,name=visitor,proto3" json:"visitor,omitempty"`
-	Status   OrderStatus            `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.OrderStatus" json:"status,omitempty"`
-	Lines    []*OrderLine           `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
-	Shipping string                 `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The customer id given when it was paid.
+	Customer string `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The visitor id given when it was paid; empty for none.
+	Visitor string `protobuf:"bytes,3,opt,name=visitor,proto3" json:"visitor,omitempty"`
+	// Its life-cycle state.
+	Status OrderStatus `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.OrderStatus" json:"status,omitempty"`
+	// What remains of each product line, merged by product. A line refunded
+	// in full stays with amount zero, as does one amended away once the order
+	// accrued (before, an amendment replaces the lines).
+	Lines []*OrderLine `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
+	// What remains of the shipping.
+	Shipping string `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	// Attributed partner, empty when unattributed.
 	Partner string `protobuf:"bytes,7,opt,name=partner,proto3" json:"partner,omitempty"`
-	// How it was attributed: "partner_code", "last_click", "first_click", "" (none).
+	// How it was attributed: "partner_code", "last_click", "first_click", or
+	// empty (none).
 	Attribution string `protobuf:"bytes,8,opt,name=attribution,proto3" json:"attribution,omitempty"`
-	ClickId     int64  `protobuf:"varint,9,opt,name=click_id,json=clickId,proto3" json:"click_id,omitempty"`
-	// Why an attributed order earns nothing: "self_referral", "partner_suspended".
-	NoEarnReason string                 `protobuf:"bytes,10,opt,name=no_earn_reason,json=noEarnReason,proto3" json:"no_earn_reason,omitempty"`
-	Accrued      bool                   `protobuf:"varint,11,opt,name=accrued,proto3" json:"accrued,omitempty"`
-	RulesVersion int32                  `protobuf:"varint,12,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
-	Tier         string                 `protobuf:"bytes,13,opt,name=tier,proto3" json:"tier,omitempty"`
-	Upline       []string               `protobuf:"bytes,14,rep,name=upline,proto3" json:"upline,omitempty"`
-	PaidAt       *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`
-	AccruedAt    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=accrued_at,json=accruedAt,proto3" json:"accrued_at,omitempty"`
-	// The plan of every event that posted, in order.
-	Events        []*OrderEvent  `protobuf:"bytes,17,rep,name=events,proto3" json:"events,omitempty"`
+	// The click it was attributed by; 0 when none.
+	ClickId int64 `protobuf:"varint,9,opt,name=click_id,json=clickId,proto3" json:"click_id,omitempty"`
+	// Why an attributed order earns nothing: "self_referral" or
+	// "partner_suspended"; empty when it earns (or is unattributed).
+	NoEarnReason string `protobuf:"bytes,10,opt,name=no_earn_reason,json=noEarnReason,proto3" json:"no_earn_reason,omitempty"`
+	// True once it accrued (at paid or completed, per accrue_on).
+	Accrued bool `protobuf:"varint,11,opt,name=accrued,proto3" json:"accrued,omitempty"`
+	// The rules version pinned when it accrued; 0 before.
+	RulesVersion int32 `protobuf:"varint,12,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
+	// The partner's tier pinned when it accrued; empty for none.
+	Tier string `protobuf:"bytes,13,opt,name=tier,proto3" json:"tier,omitempty"`
+	// The upline chain pinned when it accrued, level 1 (the parent) first.
+	Upline []string `protobuf:"bytes,14,rep,name=upline,proto3" json:"upline,omitempty"`
+	// When it was paid (the PayOrder `at`).
+	PaidAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`
+	// When it accrued; unset before.
+	AccruedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=accrued_at,json=accruedAt,proto3" json:"accrued_at,omitempty"`
+	// The plan of every event that posted, in order. Only in GetOrder.
+	Events []*OrderEvent `protobuf:"bytes,17,rep,name=events,proto3" json:"events,omitempty"`
+	// The journal transactions referencing the order (at most 1000), in id
+	// order, maturings included. Only in GetOrder.
 	Transactions  []*Transaction `protobuf:"bytes,18,rep,name=transactions,proto3" json:"transactions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -262,11 +286,16 @@ func (x *Order) GetTransactions() []*Transaction {
 
 // OrderEvent is one event of an order and the plan it produced.
 type OrderEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
-	Plan          *Plan                  `protobuf:"bytes,3,opt,name=plan,proto3" json:"plan,omitempty"`
-	TransactionId int64                  `protobuf:"varint,4,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The journal kind it posted as: "order.accrual" or "order.adjustment"
+	// (refund, amendment, cancellation).
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// When it happened (the event's `at`).
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// What it moved and why, under the order's pinned rules version.
+	Plan *Plan `protobuf:"bytes,3,opt,name=plan,proto3" json:"plan,omitempty"`
+	// The journal transaction it posted; 0 when the plan moved nothing.
+	TransactionId int64 `protobuf:"varint,4,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -329,17 +358,32 @@ func (x *OrderEvent) GetTransactionId() int64 {
 	return 0
 }
 
+// PayOrderRequest records a paid order.
 type PayOrderRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Order          string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	Customer       string                 `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
-	Visitor        string                 `protobuf:"bytes,6,opt,name=visitor,proto3" json:"visitor,omitempty"`
-	PartnerCode    string                 `protobuf:"bytes,7,opt,name=partner_code,json=partnerCode,proto3" json:"partner_code,omitempty"`
-	Lines          []*OrderLine           `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
-	// Non-negative amount (the form and maximum of EntryInput.amount).
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was paid; picks the rules version and the clicks that
+	// count (up to this instant, within the attribution window). When unset,
+	// the server's clock at the time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The order id, 1 to 128 bytes, new in the program.
+	Order string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	// Required. The customer id, 1 to 128 bytes.
+	Customer string `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Optional. The visitor id, at most 128 bytes; it is tied to the customer,
+	// so this and later orders of the customer use its clicks.
+	Visitor string `protobuf:"bytes,6,opt,name=visitor,proto3" json:"visitor,omitempty"`
+	// Optional. A partner's referral code (a coupon or lead), at most 128
+	// bytes. A code that matches no partner is not an error: the clicks decide.
+	PartnerCode string `protobuf:"bytes,7,opt,name=partner_code,json=partnerCode,proto3" json:"partner_code,omitempty"`
+	// Required. 1 to 1000 lines.
+	Lines []*OrderLine `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Optional. The shipping paid, a non-negative amount (the form and maximum
+	// of EntryInput.amount); "0" when empty. Counts in sales, not in the
+	// commission base.
 	Shipping      string `protobuf:"bytes,9,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -438,10 +482,13 @@ func (x *PayOrderRequest) GetShipping() string {
 	return ""
 }
 
+// PayOrderResponse is the recorded order.
 type PayOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order (without events and transactions).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,14 +537,20 @@ func (x *PayOrderResponse) GetReplayed() bool {
 	return false
 }
 
+// CompleteOrderRequest completes an order.
 type CompleteOrderRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Order          string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was completed (and accrues, if it accrues now); when
+	// unset, the server's clock at the time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The order id, 1 to 128 bytes.
+	Order         string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompleteOrderRequest) Reset() {
@@ -558,10 +611,13 @@ func (x *CompleteOrderRequest) GetOrder() string {
 	return ""
 }
 
+// CompleteOrderResponse is the completed order.
 type CompleteOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order (without events and transactions).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -610,14 +666,24 @@ func (x *CompleteOrderResponse) GetReplayed() bool {
 	return false
 }
 
+// RefundOrderRequest refunds part of an order.
 type RefundOrderRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Order          string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	Lines          []*OrderLine           `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
-	// Non-negative amount (the form and maximum of EntryInput.amount).
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was refunded; when unset, the server's clock at the
+	// time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The order id, 1 to 128 bytes.
+	Order string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	// Optional. The amount refunded per product (not what remains); each
+	// product must be on the order, at most what remains of it. Lines or
+	// shipping (or both) are required.
+	Lines []*OrderLine `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Optional. The shipping refunded, a non-negative amount (the form and
+	// maximum of EntryInput.amount), at most what remains of it.
 	Shipping      string `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -695,10 +761,13 @@ func (x *RefundOrderRequest) GetShipping() string {
 	return ""
 }
 
+// RefundOrderResponse is the refunded order.
 type RefundOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order (without events and transactions).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -747,15 +816,24 @@ func (x *RefundOrderResponse) GetReplayed() bool {
 	return false
 }
 
+// AmendOrderRequest replaces an order's lines.
 type AmendOrderRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Order          string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	Lines          []*OrderLine           `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was amended; when unset, the server's clock at the time
+	// the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The order id, 1 to 128 bytes.
+	Order string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	// Required. The new full line set, 1 to 1000 lines; a product left out is
+	// refunded in full (of an accrued order, it stays at zero). An accrued
+	// order may hold at most 1000 products, zero lines included.
+	Lines         []*OrderLine `protobuf:"bytes,5,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AmendOrderRequest) Reset() {
@@ -823,10 +901,13 @@ func (x *AmendOrderRequest) GetLines() []*OrderLine {
 	return nil
 }
 
+// AmendOrderResponse is the amended order.
 type AmendOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order (without events and transactions).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -875,14 +956,20 @@ func (x *AmendOrderResponse) GetReplayed() bool {
 	return false
 }
 
+// CancelOrderRequest cancels an order.
 type CancelOrderRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Order          string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was cancelled; when unset, the server's clock at the
+	// time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The order id, 1 to 128 bytes.
+	Order         string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CancelOrderRequest) Reset() {
@@ -943,10 +1030,13 @@ func (x *CancelOrderRequest) GetOrder() string {
 	return ""
 }
 
+// CancelOrderResponse is the cancelled order.
 type CancelOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order (without events and transactions).
+	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -995,10 +1085,13 @@ func (x *CancelOrderResponse) GetReplayed() bool {
 	return false
 }
 
+// GetOrderRequest names one order.
 type GetOrderRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Order         string                 `protobuf:"bytes,2,opt,name=order,proto3" json:"order,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The order id.
+	Order         string `protobuf:"bytes,2,opt,name=order,proto3" json:"order,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1047,9 +1140,11 @@ func (x *GetOrderRequest) GetOrder() string {
 	return ""
 }
 
+// GetOrderResponse is one order with its history.
 type GetOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order with its events and transactions.
+	Order         *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -26,10 +26,14 @@ const (
 type PayoutStatus int32
 
 const (
+	// Not set; never returned.
 	PayoutStatus_PAYOUT_STATUS_UNSPECIFIED PayoutStatus = 0
-	PayoutStatus_PAYOUT_STATUS_PENDING     PayoutStatus = 1
-	PayoutStatus_PAYOUT_STATUS_SETTLED     PayoutStatus = 2
-	PayoutStatus_PAYOUT_STATUS_FAILED      PayoutStatus = 3
+	// Created; the money is in partner:<id>:in_payout.
+	PayoutStatus_PAYOUT_STATUS_PENDING PayoutStatus = 1
+	// Reached the partner; moved to platform:payout_clearing.
+	PayoutStatus_PAYOUT_STATUS_SETTLED PayoutStatus = 2
+	// Did not reach the partner; returned to payable.
+	PayoutStatus_PAYOUT_STATUS_FAILED PayoutStatus = 3
 )
 
 // Enum value maps for PayoutStatus.
@@ -75,13 +79,18 @@ func (PayoutStatus) EnumDescriptor() ([]byte, []int) {
 	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{0}
 }
 
-// StatementBalances are a partner's balances at one edge of a period.
+// StatementBalances are a partner's balances at one edge of a period, booked
+// up to it, each on the account's normal side.
 type StatementBalances struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pending       string                 `protobuf:"bytes,1,opt,name=pending,proto3" json:"pending,omitempty"`
-	Accrued       string                 `protobuf:"bytes,2,opt,name=accrued,proto3" json:"accrued,omitempty"`
-	Payable       string                 `protobuf:"bytes,3,opt,name=payable,proto3" json:"payable,omitempty"`
-	InPayout      string                 `protobuf:"bytes,4,opt,name=in_payout,json=inPayout,proto3" json:"in_payout,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// partner:<id>:pending: earned, still inside the hold.
+	Pending string `protobuf:"bytes,1,opt,name=pending,proto3" json:"pending,omitempty"`
+	// partner:<id>:accrued: matured, not released; may be negative.
+	Accrued string `protobuf:"bytes,2,opt,name=accrued,proto3" json:"accrued,omitempty"`
+	// partner:<id>:payable: released, owed to the partner.
+	Payable string `protobuf:"bytes,3,opt,name=payable,proto3" json:"payable,omitempty"`
+	// partner:<id>:in_payout: in payouts not yet settled or failed.
+	InPayout      string `protobuf:"bytes,4,opt,name=in_payout,json=inPayout,proto3" json:"in_payout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -147,16 +156,26 @@ func (x *StatementBalances) GetInPayout() string {
 // StatementLine is one posting on a partner's earnings accounts in a period.
 type StatementLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	At    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
-	// accrual, upline, reversal, maturing, release, payout, payout_failed, spend, ...
-	Kind        string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The posting's `at`.
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// accrual, reversal, upline, upline_reversal, maturing, release, payout,
+	// payout_settled, payout_failed, spend, spend_reversal, or a raw ledger
+	// posting's own kind.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// A sentence for the partner, e.g. "Commission on order o1 (customer c1)"
+	// or "Income from referral program from bob".
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	Order       string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	Customer    string `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
-	Account     string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
-	// Signed on the account's normal side.
-	Amount        string `protobuf:"bytes,7,opt,name=amount,proto3" json:"amount,omitempty"`
-	TransactionId int64  `protobuf:"varint,8,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// The order it is about; empty for none.
+	Order string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	// The order's customer, for the partner's own orders only (never a
+	// sub-partner's customer).
+	Customer string `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The account code, e.g. "partner:bob:accrued".
+	Account string `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
+	// Signed on the account's normal side: positive adds to the balance.
+	Amount string `protobuf:"bytes,7,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The journal transaction.
+	TransactionId int64 `protobuf:"varint,8,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,15 +268,26 @@ func (x *StatementLine) GetTransactionId() int64 {
 
 // Statement is a partner's immutable statement for one period.
 type Statement struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
-	Period        string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	Released      string                 `protobuf:"bytes,4,opt,name=released,proto3" json:"released,omitempty"`
-	DueDate       string                 `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
-	Opening       *StatementBalances     `protobuf:"bytes,6,opt,name=opening,proto3" json:"opening,omitempty"`
-	Closing       *StatementBalances     `protobuf:"bytes,7,opt,name=closing,proto3" json:"closing,omitempty"`
-	Lines         []*StatementLine       `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner id.
+	Partner string `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// The period, YYYY-MM.
+	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// "final" when the close released something, else "preliminary".
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// What the close released from accrued to payable.
+	Released string `protobuf:"bytes,4,opt,name=released,proto3" json:"released,omitempty"`
+	// The payment due date, YYYY-MM-DD: the rules' statements.due_day of the
+	// next month.
+	DueDate string `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	// Balances booked up to the end of the previous period.
+	Opening *StatementBalances `protobuf:"bytes,6,opt,name=opening,proto3" json:"opening,omitempty"`
+	// Balances booked up to the end of this period, its release included.
+	Closing *StatementBalances `protobuf:"bytes,7,opt,name=closing,proto3" json:"closing,omitempty"`
+	// Every posting booked in the period on the partner's pending, accrued,
+	// payable and in_payout accounts, in time order.
+	Lines []*StatementLine `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
+	// When the close wrote it (the server's clock).
 	IssuedAt      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -356,13 +386,19 @@ func (x *Statement) GetIssuedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// ClosePeriodRequest closes one period.
 type ClosePeriodRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	Period         string                 `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService). The close is
+	// idempotent by its period too: another key for a closed period answers
+	// already_closed.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Required. The period, YYYY-MM; it must have ended by the server's clock.
+	Period        string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClosePeriodRequest) Reset() {
@@ -416,12 +452,16 @@ func (x *ClosePeriodRequest) GetPeriod() string {
 	return ""
 }
 
+// ClosePeriodResponse summarises the closed period.
 type ClosePeriodResponse struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Period     string                 `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
-	Statements int32                  `protobuf:"varint,2,opt,name=statements,proto3" json:"statements,omitempty"`
-	Released   string                 `protobuf:"bytes,3,opt,name=released,proto3" json:"released,omitempty"`
-	// True when the period had been closed already.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period closed.
+	Period string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// How many statements it has.
+	Statements int32 `protobuf:"varint,2,opt,name=statements,proto3" json:"statements,omitempty"`
+	// The total released in it, over all partners.
+	Released string `protobuf:"bytes,3,opt,name=released,proto3" json:"released,omitempty"`
+	// True when the period had been closed already: nothing changed.
 	AlreadyClosed bool `protobuf:"varint,4,opt,name=already_closed,json=alreadyClosed,proto3" json:"already_closed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -485,11 +525,15 @@ func (x *ClosePeriodResponse) GetAlreadyClosed() bool {
 	return false
 }
 
+// GetStatementRequest names one statement.
 type GetStatementRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Period        string                 `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The partner id.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Required. The period, YYYY-MM.
+	Period        string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -545,9 +589,11 @@ func (x *GetStatementRequest) GetPeriod() string {
 	return ""
 }
 
+// GetStatementResponse is one statement.
 type GetStatementResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Statement     *Statement             `protobuf:"bytes,1,opt,name=statement,proto3" json:"statement,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The statement.
+	Statement     *Statement `protobuf:"bytes,1,opt,name=statement,proto3" json:"statement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -589,14 +635,18 @@ func (x *GetStatementResponse) GetStatement() *Statement {
 	return nil
 }
 
+// ListStatementsRequest asks for one page of statements.
 type ListStatementsRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	// Filters; empty = all.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. Only this partner's statements; empty = every partner.
 	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Period  string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	// At most 1000; 100 when unset. Ordered by period, then partner.
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. Only this period's (YYYY-MM); empty = every period.
+	Period string `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// Optional. At most 1000; 100 when unset or not positive.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. The next_page_token of the previous page; empty for the first.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -667,10 +717,13 @@ func (x *ListStatementsRequest) GetPageToken() string {
 	return ""
 }
 
+// ListStatementsResponse is one page of statements.
 type ListStatementsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Statements    []*Statement           `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The statements by period, then partner.
+	Statements []*Statement `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
+	// Token of the next page; empty when this page is not full (the last).
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -719,11 +772,15 @@ func (x *ListStatementsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ExportStatementsRequest filters the statements to export.
 type ExportStatementsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Period        string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
-	Partner       string                 `protobuf:"bytes,3,opt,name=partner,proto3" json:"partner,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. Only this period's (YYYY-MM); empty = every period.
+	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Optional. Only this partner's; empty = every partner.
+	Partner       string `protobuf:"bytes,3,opt,name=partner,proto3" json:"partner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -779,9 +836,14 @@ func (x *ExportStatementsRequest) GetPartner() string {
 	return ""
 }
 
+// ExportStatementsResponse is the CSV.
 type ExportStatementsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Csv           string                 `protobuf:"bytes,1,opt,name=csv,proto3" json:"csv,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RFC 4180 CSV with a header row (partner, period, status, released,
+	// due_date, date, kind, account, amount, description, order, customer,
+	// transaction_id); per statement an opening_balance row per account, one
+	// row per line, and a closing_balance row per account.
+	Csv           string `protobuf:"bytes,1,opt,name=csv,proto3" json:"csv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,18 +887,30 @@ func (x *ExportStatementsResponse) GetCsv() string {
 
 // Payout is money sent to a partner.
 type Payout struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Partner   string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Amount    string                 `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
-	Status    PayoutStatus           `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.PayoutStatus" json:"status,omitempty"`
-	Method    string                 `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
-	Reference string                 `protobuf:"bytes,6,opt,name=reference,proto3" json:"reference,omitempty"`
-	Advance   bool                   `protobuf:"varint,7,opt,name=advance,proto3" json:"advance,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payout id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The partner paid.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// The amount, positive.
+	Amount string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Pending, settled or failed.
+	Status PayoutStatus `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.PayoutStatus" json:"status,omitempty"`
+	// How it is paid, e.g. "bank_transfer"; empty when not given.
+	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
+	// The payment's reference (the latest given, at create or settle).
+	Reference string `protobuf:"bytes,6,opt,name=reference,proto3" json:"reference,omitempty"`
+	// True when it paid more than was payable at creation (an advance).
+	Advance bool `protobuf:"varint,7,opt,name=advance,proto3" json:"advance,omitempty"`
+	// When it was created (the CreatePayout `at`).
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When it settled (the SettlePayout `at`); unset unless settled.
 	SettledAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=settled_at,json=settledAt,proto3" json:"settled_at,omitempty"`
-	// Bank details as they were when the payout was created (private).
-	BankAccount   string `protobuf:"bytes,10,opt,name=bank_account,json=bankAccount,proto3" json:"bank_account,omitempty"`
+	// The partner's bank account as it was when the payout was created.
+	// Private: set only by ListPayouts with include_private.
+	BankAccount string `protobuf:"bytes,10,opt,name=bank_account,json=bankAccount,proto3" json:"bank_account,omitempty"`
+	// The partner's bank name as it was when the payout was created.
+	// Private: set only by ListPayouts with include_private.
 	BankName      string `protobuf:"bytes,11,opt,name=bank_name,json=bankName,proto3" json:"bank_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -949,18 +1023,29 @@ func (x *Payout) GetBankName() string {
 	return ""
 }
 
+// CreatePayoutRequest starts one payout.
 type CreatePayoutRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Payout         string                 `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
-	Partner        string                 `protobuf:"bytes,5,opt,name=partner,proto3" json:"partner,omitempty"`
-	// Empty = the whole payable balance; else a positive amount (the form
-	// and maximum of EntryInput.amount).
-	Amount        string `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
-	AllowAdvance  bool   `protobuf:"varint,7,opt,name=allow_advance,json=allowAdvance,proto3" json:"allow_advance,omitempty"`
-	Method        string `protobuf:"bytes,8,opt,name=method,proto3" json:"method,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was created; when unset, the server's clock at the
+	// time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The payout id, 1 to 128 bytes, new in the program.
+	Payout string `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
+	// Required. The partner id; the partner must be active.
+	Partner string `protobuf:"bytes,5,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Optional. A positive amount (the form and maximum of EntryInput.amount);
+	// empty = the whole payable balance (which must be positive).
+	Amount string `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Optional. Allows an amount above the payable balance (an advance; payable
+	// goes negative).
+	AllowAdvance bool `protobuf:"varint,7,opt,name=allow_advance,json=allowAdvance,proto3" json:"allow_advance,omitempty"`
+	// Optional. How it is paid, at most 128 bytes.
+	Method string `protobuf:"bytes,8,opt,name=method,proto3" json:"method,omitempty"`
+	// Optional. The payment's reference, at most 128 bytes.
 	Reference     string `protobuf:"bytes,9,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1059,10 +1144,13 @@ func (x *CreatePayoutRequest) GetReference() string {
 	return ""
 }
 
+// CreatePayoutResponse is the created payout.
 type CreatePayoutResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Payout        *Payout                `protobuf:"bytes,1,opt,name=payout,proto3" json:"payout,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payout, without bank details.
+	Payout *Payout `protobuf:"bytes,1,opt,name=payout,proto3" json:"payout,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1111,15 +1199,23 @@ func (x *CreatePayoutResponse) GetReplayed() bool {
 	return false
 }
 
+// SettlePayoutRequest settles one payout.
 type SettlePayoutRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Payout         string                 `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
-	Reference      string                 `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it settled; when unset, the server's clock at the time
+	// the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The payout id, 1 to 128 bytes.
+	Payout string `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
+	// Optional. The bank's reference, at most 128 bytes; replaces the payout's
+	// reference when given.
+	Reference     string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SettlePayoutRequest) Reset() {
@@ -1187,10 +1283,13 @@ func (x *SettlePayoutRequest) GetReference() string {
 	return ""
 }
 
+// SettlePayoutResponse is the settled payout.
 type SettlePayoutResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Payout        *Payout                `protobuf:"bytes,1,opt,name=payout,proto3" json:"payout,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payout, without bank details.
+	Payout *Payout `protobuf:"bytes,1,opt,name=payout,proto3" json:"payout,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1239,15 +1338,23 @@ func (x *SettlePayoutResponse) GetReplayed() bool {
 	return false
 }
 
+// FailPayoutRequest fails one payout.
 type FailPayoutRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Payout         string                 `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
-	Reason         string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it failed; when unset, the server's clock at the time the
+	// request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The payout id, 1 to 128 bytes.
+	Payout string `protobuf:"bytes,4,opt,name=payout,proto3" json:"payout,omitempty"`
+	// Optional. Why, at most 1024 bytes; stored as the journal transaction's
+	// metadata "reason", not on the payout.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FailPayoutRequest) Reset() {
@@ -1315,10 +1422,13 @@ func (x *FailPayoutRequest) GetReason() string {
 	return ""
 }
 
+// FailPayoutResponse is the failed payout.
 type FailPayoutResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Payout        *Payout                `protobuf:"bytes,1,opt,name=payout,proto3" json:"payout,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payout, without bank details.
+	Payout *Payout `protobuf:"bytes,1,opt,name=payout,proto3" json:"payout,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1367,13 +1477,20 @@ func (x *FailPayoutResponse) GetReplayed() bool {
 	return false
 }
 
+// ListPayoutsRequest asks for one page of payouts.
 type ListPayoutsRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner        string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	IncludePrivate bool                   `protobuf:"varint,3,opt,name=include_private,json=includePrivate,proto3" json:"include_private,omitempty"`
-	// At most 1000; 100 when unset. Oldest first.
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. Only this partner's payouts; empty = every partner (not with
+	// a partner key).
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Optional. Include the bank details (admins and the partner itself;
+	// refused for auditors).
+	IncludePrivate bool `protobuf:"varint,3,opt,name=include_private,json=includePrivate,proto3" json:"include_private,omitempty"`
+	// Optional. At most 1000; 100 when unset or not positive.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. The next_page_token of the previous page; empty for the first.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1444,10 +1561,13 @@ func (x *ListPayoutsRequest) GetPageToken() string {
 	return ""
 }
 
+// ListPayoutsResponse is one page of payouts.
 type ListPayoutsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Payouts       []*Payout              `protobuf:"bytes,1,rep,name=payouts,proto3" json:"payouts,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payouts, oldest first.
+	Payouts []*Payout `protobuf:"bytes,1,rep,name=payouts,proto3" json:"payouts,omitempty"`
+	// Token of the next page; empty when this page is not full (the last).
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1498,14 +1618,23 @@ func (x *ListPayoutsResponse) GetNextPageToken() string {
 
 // Spend is earnings a partner spent on its own order.
 type Spend struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Amount        string                 `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
-	Order         string                 `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
-	FromPayable   string                 `protobuf:"bytes,5,opt,name=from_payable,json=fromPayable,proto3" json:"from_payable,omitempty"`
-	FromAccrued   string                 `protobuf:"bytes,6,opt,name=from_accrued,json=fromAccrued,proto3" json:"from_accrued,omitempty"`
-	Reversed      bool                   `protobuf:"varint,7,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The spend id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The partner who spent.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// The amount spent, positive.
+	Amount string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The partner's own order it paid for; empty when not given. Recorded as
+	// the journal reference "spend_order".
+	Order string `protobuf:"bytes,4,opt,name=order,proto3" json:"order,omitempty"`
+	// The part drawn from payable.
+	FromPayable string `protobuf:"bytes,5,opt,name=from_payable,json=fromPayable,proto3" json:"from_payable,omitempty"`
+	// The part drawn from accrued.
+	FromAccrued string `protobuf:"bytes,6,opt,name=from_accrued,json=fromAccrued,proto3" json:"from_accrued,omitempty"`
+	// True once ReverseSpend returned it.
+	Reversed bool `protobuf:"varint,7,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	// When it was spent (the SpendCredit `at`).
 	At            *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1597,15 +1726,24 @@ func (x *Spend) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// SpendCreditRequest spends earnings as store credit.
 type SpendCreditRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Spend          string                 `protobuf:"bytes,4,opt,name=spend,proto3" json:"spend,omitempty"`
-	Partner        string                 `protobuf:"bytes,5,opt,name=partner,proto3" json:"partner,omitempty"`
-	// Positive amount (the form and maximum of EntryInput.amount).
-	Amount        string `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was spent; when unset, the server's clock at the time
+	// the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The spend id, 1 to 128 bytes, new in the program.
+	Spend string `protobuf:"bytes,4,opt,name=spend,proto3" json:"spend,omitempty"`
+	// Required. The partner id; the partner must be active.
+	Partner string `protobuf:"bytes,5,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Required. A positive amount (the form and maximum of EntryInput.amount),
+	// at most payable + accrued (net: a negative balance lowers it).
+	Amount string `protobuf:"bytes,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Optional. The partner's own order it pays for, at most 128 bytes.
 	Order         string `protobuf:"bytes,7,opt,name=order,proto3" json:"order,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1690,10 +1828,13 @@ func (x *SpendCreditRequest) GetOrder() string {
 	return ""
 }
 
+// SpendCreditResponse is the spend.
 type SpendCreditResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Spend         *Spend                 `protobuf:"bytes,1,opt,name=spend,proto3" json:"spend,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The spend.
+	Spend *Spend `protobuf:"bytes,1,opt,name=spend,proto3" json:"spend,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1742,14 +1883,20 @@ func (x *SpendCreditResponse) GetReplayed() bool {
 	return false
 }
 
+// ReverseSpendRequest reverses one spend.
 type ReverseSpendRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Spend          string                 `protobuf:"bytes,4,opt,name=spend,proto3" json:"spend,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it was reversed; when unset, the server's clock at the
+	// time the request is handled. The spend keeps its own `at`.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The spend id, 1 to 128 bytes.
+	Spend         string `protobuf:"bytes,4,opt,name=spend,proto3" json:"spend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReverseSpendRequest) Reset() {
@@ -1810,10 +1957,13 @@ func (x *ReverseSpendRequest) GetSpend() string {
 	return ""
 }
 
+// ReverseSpendResponse is the reversed spend.
 type ReverseSpendResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Spend         *Spend                 `protobuf:"bytes,1,opt,name=spend,proto3" json:"spend,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The spend, reversed = true.
+	Spend *Spend `protobuf:"bytes,1,opt,name=spend,proto3" json:"spend,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

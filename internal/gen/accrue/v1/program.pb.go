@@ -27,9 +27,13 @@ const (
 type PartnerStatus int32
 
 const (
+	// Not set; in UpdatePartner it leaves the status unchanged.
 	PartnerStatus_PARTNER_STATUS_UNSPECIFIED PartnerStatus = 0
-	PartnerStatus_PARTNER_STATUS_ACTIVE      PartnerStatus = 1
-	PartnerStatus_PARTNER_STATUS_SUSPENDED   PartnerStatus = 2
+	// Earns on new orders, is released at closes and can be paid out.
+	PartnerStatus_PARTNER_STATUS_ACTIVE PartnerStatus = 1
+	// Earns nothing on new orders or at its upline level, gets no release and
+	// cannot be paid out or spend; its balances stay.
+	PartnerStatus_PARTNER_STATUS_SUSPENDED PartnerStatus = 2
 )
 
 // Enum value maps for PartnerStatus.
@@ -75,8 +79,10 @@ func (PartnerStatus) EnumDescriptor() ([]byte, []int) {
 
 // RuleVersion is one version of a program's rules document.
 type RuleVersion struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Version     int32                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version number: 1 for the first, then one more per PutRules.
+	Version int32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// When it takes effect (the PutRules `at`).
 	EffectiveAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=effective_at,json=effectiveAt,proto3" json:"effective_at,omitempty"`
 	// The document as given (YAML or JSON).
 	Document      string `protobuf:"bytes,3,opt,name=document,proto3" json:"document,omitempty"`
@@ -135,14 +141,20 @@ func (x *RuleVersion) GetDocument() string {
 	return ""
 }
 
+// PutRulesRequest stores one rules version.
 type PutRulesRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Document       string                 `protobuf:"bytes,4,opt,name=document,proto3" json:"document,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id: 1 to 64 letters, digits, '-', '_' or '.'.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When the version takes effect (it may be in the past); when
+	// unset, the server's clock at the time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The rules document, YAML or JSON, at most 256 KiB (SPEC §4).
+	Document      string `protobuf:"bytes,4,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutRulesRequest) Reset() {
@@ -203,10 +215,13 @@ func (x *PutRulesRequest) GetDocument() string {
 	return ""
 }
 
+// PutRulesResponse is the stored version.
 type PutRulesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RuleVersion           `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new version (the first response's on a replay).
+	Version *RuleVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// True when the key had been used with this payload: nothing was stored.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -255,11 +270,16 @@ func (x *PutRulesResponse) GetReplayed() bool {
 	return false
 }
 
+// GetRulesRequest names a version, directly or by instant.
 type GetRulesRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	// 0 = the version in force at `at` (now when unset).
-	Version       int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. The version number; 0 (unset) means the version in force at
+	// `at`.
+	Version int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Optional. Used when version is 0; when unset, the server's clock at the
+	// time the request is handled.
 	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -316,9 +336,11 @@ func (x *GetRulesRequest) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// GetRulesResponse is one version.
 type GetRulesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       *RuleVersion           `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version.
+	Version       *RuleVersion `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -360,9 +382,11 @@ func (x *GetRulesResponse) GetVersion() *RuleVersion {
 	return nil
 }
 
+// ListRuleVersionsRequest names the program.
 type ListRuleVersionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program       string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -404,9 +428,11 @@ func (x *ListRuleVersionsRequest) GetProgram() string {
 	return ""
 }
 
+// ListRuleVersionsResponse lists every version.
 type ListRuleVersionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Versions      []*RuleVersion         `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every version, by version number (not by effective time).
+	Versions      []*RuleVersion `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -448,12 +474,16 @@ func (x *ListRuleVersionsResponse) GetVersions() []*RuleVersion {
 	return nil
 }
 
-// OrderLine is one product line of an order: what the customer paid for it.
+// OrderLine is one product line of an order: what the customer paid for it,
+// after discounts, without shipping or tax.
 type OrderLine struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Product string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
-	// Non-negative amount (the form and maximum of EntryInput.amount); lines
-	// of one product in a request add up, and their sum has the same maximum.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The product id, 1 to 256 bytes; needs no registration. Lines of
+	// the same product in one request add up.
+	Product string `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// Required. A non-negative amount (the form and maximum of
+	// EntryInput.amount); lines of one product in a request add up, and their
+	// sum has the same maximum.
 	Amount        string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -503,13 +533,22 @@ func (x *OrderLine) GetAmount() string {
 	return ""
 }
 
+// SimulateOrderRequest is a hypothetical order.
 type SimulateOrderRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Lines   []*OrderLine           `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
-	// Non-negative amount (the form and maximum of EntryInput.amount).
-	Shipping      string                 `protobuf:"bytes,4,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. The partner the order would be attributed to; empty = none (no
+	// tier, no upline).
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Required. 1 to 1000 lines.
+	Lines []*OrderLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Optional. The shipping paid, a non-negative amount (the form and maximum
+	// of EntryInput.amount); "0" when empty.
+	Shipping string `protobuf:"bytes,4,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	// Optional. When the order would happen; picks the rules version and the
+	// upline links. When unset, the server's clock at the time the request is
+	// handled.
 	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -580,9 +619,11 @@ func (x *SimulateOrderRequest) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// SimulateOrderResponse is what the order would post.
 type SimulateOrderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Plan          *Plan                  `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plan an accrual of the order would post.
+	Plan          *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -625,15 +666,23 @@ func (x *SimulateOrderResponse) GetPlan() *Plan {
 }
 
 // Plan is the money consequence of one order event, with provenance.
+// Amounts are signed: positive is earned or added, negative reversed.
 type Plan struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sales         string                 `protobuf:"bytes,1,opt,name=sales,proto3" json:"sales,omitempty"`
-	Commission    string                 `protobuf:"bytes,2,opt,name=commission,proto3" json:"commission,omitempty"`
-	Lines         []*PlanLine            `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
-	Upline        []*PlanUplineLevel     `protobuf:"bytes,4,rep,name=upline,proto3" json:"upline,omitempty"`
-	Flat          string                 `protobuf:"bytes,5,opt,name=flat,proto3" json:"flat,omitempty"`
-	RulesVersion  int32                  `protobuf:"varint,6,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
-	Tier          string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Change of attributed sales: lines plus shipping.
+	Sales string `protobuf:"bytes,1,opt,name=sales,proto3" json:"sales,omitempty"`
+	// Change of the direct partner's commission: lines plus flat.
+	Commission string `protobuf:"bytes,2,opt,name=commission,proto3" json:"commission,omitempty"`
+	// Each line's share.
+	Lines []*PlanLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Each upline level's bonus, level 1 (the parent) first.
+	Upline []*PlanUplineLevel `protobuf:"bytes,4,rep,name=upline,proto3" json:"upline,omitempty"`
+	// Change of the flat per-order part (included in commission).
+	Flat string `protobuf:"bytes,5,opt,name=flat,proto3" json:"flat,omitempty"`
+	// The rules version the plan was computed under.
+	RulesVersion int32 `protobuf:"varint,6,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
+	// The partner's tier the plan used (pinned for the order); empty for none.
+	Tier          string `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -719,15 +768,23 @@ func (x *Plan) GetTier() string {
 
 // PlanLine is one line's share of a plan.
 type PlanLine struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Product    string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
-	Amount     string                 `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
-	Commission string                 `protobuf:"bytes,3,opt,name=commission,proto3" json:"commission,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The product id.
+	Product string `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// Change of the line's amount (signed).
+	Amount string `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Change of the line's commission (signed).
+	Commission string `protobuf:"bytes,3,opt,name=commission,proto3" json:"commission,omitempty"`
 	// The rate applied, e.g. "12%"; empty for a flat or non-participating line.
 	Rate string `protobuf:"bytes,4,opt,name=rate,proto3" json:"rate,omitempty"`
-	// Which rule matched, e.g. "commission.rules[2]" or "tiers[Silver]".
-	Source        string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
-	Participates  bool   `protobuf:"varint,6,opt,name=participates,proto3" json:"participates,omitempty"`
+	// Which rule decided, e.g. "commission.rules[2]", "tiers[Silver]" or
+	// "commission.default".
+	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	// False for a product excluded with participates: false: it earns nothing
+	// and is not in the commission base.
+	Participates bool `protobuf:"varint,6,opt,name=participates,proto3" json:"participates,omitempty"`
+	// How the commission was decided when not plainly round(rate × amount),
+	// e.g. "refund capped at remaining"; empty otherwise.
 	Note          string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -814,13 +871,19 @@ func (x *PlanLine) GetNote() string {
 
 // PlanUplineLevel is one upline level's bonus in a plan.
 type PlanUplineLevel struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Level         int32                  `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Amount        string                 `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
-	Rate          string                 `protobuf:"bytes,4,opt,name=rate,proto3" json:"rate,omitempty"`
-	Base          string                 `protobuf:"bytes,5,opt,name=base,proto3" json:"base,omitempty"`
-	BaseAmount    string                 `protobuf:"bytes,6,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The level: 1 is the partner's parent.
+	Level int32 `protobuf:"varint,1,opt,name=level,proto3" json:"level,omitempty"`
+	// The upline partner at that level.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Change of its bonus (signed); zero for a suspended member.
+	Amount string `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The level's rate, e.g. "2%".
+	Rate string `protobuf:"bytes,4,opt,name=rate,proto3" json:"rate,omitempty"`
+	// What the rate applies to: "order_amount" or "commission".
+	Base string `protobuf:"bytes,5,opt,name=base,proto3" json:"base,omitempty"`
+	// The amount the rate was applied to (signed).
+	BaseAmount    string `protobuf:"bytes,6,opt,name=base_amount,json=baseAmount,proto3" json:"base_amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -897,13 +960,18 @@ func (x *PlanUplineLevel) GetBaseAmount() string {
 	return ""
 }
 
-// PartnerPrivate holds contact and bank details, visible to admins and the partner only.
+// PartnerPrivate holds contact and bank details, visible to admins and the
+// partner only. Each field is optional, at most 512 bytes.
 type PartnerPrivate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	BankAccount   string                 `protobuf:"bytes,3,opt,name=bank_account,json=bankAccount,proto3" json:"bank_account,omitempty"`
-	BankName      string                 `protobuf:"bytes,4,opt,name=bank_name,json=bankName,proto3" json:"bank_name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Contact e-mail.
+	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// Contact name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Bank account (e.g. an IBAN); copied onto each payout when it is created.
+	BankAccount string `protobuf:"bytes,3,opt,name=bank_account,json=bankAccount,proto3" json:"bank_account,omitempty"`
+	// Bank name; copied onto each payout when it is created.
+	BankName      string `protobuf:"bytes,4,opt,name=bank_name,json=bankName,proto3" json:"bank_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -966,18 +1034,31 @@ func (x *PartnerPrivate) GetBankName() string {
 	return ""
 }
 
-// Partner is one partner of a program.
+// Partner is one partner of a program, as seen at one instant.
 type Partner struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
-	Parent        string                 `protobuf:"bytes,3,opt,name=parent,proto3" json:"parent,omitempty"`
-	ParentUntil   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
-	Customer      string                 `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
-	Status        PartnerStatus          `protobuf:"varint,6,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
-	Tier          string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
-	Volume        string                 `protobuf:"bytes,8,opt,name=volume,proto3" json:"volume,omitempty"`
-	Private       *PartnerPrivate        `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner id (its login).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Its referral code, unique in the program.
+	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	// Its parent through the link active at the instant; empty for none.
+	Parent string `protobuf:"bytes,3,opt,name=parent,proto3" json:"parent,omitempty"`
+	// When that link ends; unset when it does not.
+	ParentUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
+	// Its own customer id in the shop (orders of that customer are
+	// self-referrals); empty for none.
+	Customer string `protobuf:"bytes,5,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Active or suspended.
+	Status PartnerStatus `protobuf:"varint,6,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
+	// The tier its current volume reaches under the rules in force at the
+	// instant; empty when the program has no tiers.
+	Tier string `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
+	// Its current volume: the balance of partner:<id>:sales.
+	Volume string `protobuf:"bytes,8,opt,name=volume,proto3" json:"volume,omitempty"`
+	// Contact and bank details; set only when asked for (and in the responses
+	// of RegisterPartner and UpdatePartner).
+	Private *PartnerPrivate `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
+	// When it registered (the RegisterPartner `at`).
 	RegisteredAt  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1083,18 +1164,30 @@ func (x *Partner) GetRegisteredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// RegisterPartnerRequest registers one partner.
 type RegisterPartnerRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Partner        string                 `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
-	// URL-safe referral code; generated when empty.
-	Code          string                 `protobuf:"bytes,5,opt,name=code,proto3" json:"code,omitempty"`
-	Parent        string                 `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
-	ParentUntil   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
-	Customer      string                 `protobuf:"bytes,8,opt,name=customer,proto3" json:"customer,omitempty"`
-	Private       *PartnerPrivate        `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When it registered, and when its parent link starts; when
+	// unset, the server's clock at the time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The partner id: 1 to 64 letters, digits, '-', '_' or '.'.
+	Partner string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Optional. URL-safe referral code, 1 to 32 letters, digits, '-', '_' or
+	// '.'; an 8-character code is generated when empty.
+	Code string `protobuf:"bytes,5,opt,name=code,proto3" json:"code,omitempty"`
+	// Optional. The id of an existing partner to link it below; not itself.
+	Parent string `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Optional. When the parent link ends; must be after `at`. Ignored without
+	// a parent.
+	ParentUntil *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
+	// Optional. Its own customer id in the shop, at most 128 bytes.
+	Customer string `protobuf:"bytes,8,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Optional. Contact and bank details.
+	Private       *PartnerPrivate `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1192,10 +1285,13 @@ func (x *RegisterPartnerRequest) GetPrivate() *PartnerPrivate {
 	return nil
 }
 
+// RegisterPartnerResponse is the registered partner.
 type RegisterPartnerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partner       *Partner               `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner as of `at`, private details included.
+	Partner *Partner `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1244,19 +1340,34 @@ func (x *RegisterPartnerResponse) GetReplayed() bool {
 	return false
 }
 
+// UpdatePartnerRequest changes a partner; unset fields leave it as it is.
 type UpdatePartnerRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	Partner        string                 `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
-	Status         PartnerStatus          `protobuf:"varint,5,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
-	// Set parent: a new parent id; detach: detach_parent = true.
-	Parent       string                 `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
-	DetachParent bool                   `protobuf:"varint,7,opt,name=detach_parent,json=detachParent,proto3" json:"detach_parent,omitempty"`
-	ParentUntil  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
-	Private      *PartnerPrivate        `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
-	// The fields this request changes (AIP-134); what it does not name stays
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When the change takes effect (for parent links); when unset,
+	// the server's clock at the time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The partner id.
+	Partner string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Optional. The new status; UNSPECIFIED leaves it unchanged.
+	Status PartnerStatus `protobuf:"varint,5,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
+	// Optional. A new parent from `at` (an existing partner, not the partner
+	// itself or one below it); the current link ends at `at`. Not together
+	// with detach_parent.
+	Parent string `protobuf:"bytes,6,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Optional. True ends the current parent link at `at`.
+	DetachParent bool `protobuf:"varint,7,opt,name=detach_parent,json=detachParent,proto3" json:"detach_parent,omitempty"`
+	// Optional. With parent, when the new link ends; alone, a new end of the
+	// current link (failed_precondition when there is none). Must be after
+	// `at`. Ignored with detach_parent.
+	ParentUntil *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=parent_until,json=parentUntil,proto3" json:"parent_until,omitempty"`
+	// Optional. The private details to change: without update_mask, only
+	// its non-empty fields change; with one, the named ones (see update_mask).
+	Private *PartnerPrivate `protobuf:"bytes,9,opt,name=private,proto3" json:"private,omitempty"`
+	// Optional. The fields this request changes (AIP-134); what it does not name stays
 	// as it is. Paths: status, parent, detach_parent, parent_until, private
 	// (all four details), private.email, private.name, private.bank_account,
 	// private.bank_name. A named private detail takes the request's value,
@@ -1369,10 +1480,13 @@ func (x *UpdatePartnerRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+// UpdatePartnerResponse is the updated partner.
 type UpdatePartnerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partner       *Partner               `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
-	Replayed      bool                   `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner as of `at`, private details included.
+	Partner *Partner `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// True when the key had been used with this payload: nothing was written.
+	Replayed      bool `protobuf:"varint,2,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1421,11 +1535,15 @@ func (x *UpdatePartnerResponse) GetReplayed() bool {
 	return false
 }
 
+// GetPartnerRequest names one partner.
 type GetPartnerRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	// Include contact and bank details (admins and the partner itself).
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The partner id.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Optional. Include contact and bank details (admins and the partner
+	// itself; refused for auditors and other partners).
 	IncludePrivate bool `protobuf:"varint,3,opt,name=include_private,json=includePrivate,proto3" json:"include_private,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -1482,9 +1600,11 @@ func (x *GetPartnerRequest) GetIncludePrivate() bool {
 	return false
 }
 
+// GetPartnerResponse is one partner.
 type GetPartnerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partner       *Partner               `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner as of the server's clock now.
+	Partner       *Partner `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1526,11 +1646,15 @@ func (x *GetPartnerResponse) GetPartner() *Partner {
 	return nil
 }
 
+// ListPartnersRequest asks for one page of partners.
 type ListPartnersRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. At most 1000; 100 when unset or not positive.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1586,10 +1710,14 @@ func (x *ListPartnersRequest) GetPageToken() string {
 	return ""
 }
 
+// ListPartnersResponse is one page of partners.
 type ListPartnersResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partners      []*Partner             `protobuf:"bytes,1,rep,name=partners,proto3" json:"partners,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partners in id order, as of the server's clock now, without private
+	// details.
+	Partners []*Partner `protobuf:"bytes,1,rep,name=partners,proto3" json:"partners,omitempty"`
+	// Token of the next page; empty when this page is not full (the last).
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1638,13 +1766,19 @@ func (x *ListPartnersResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListReferralsRequest asks for one page of a partner's referral tree.
 type ListReferralsRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	// 1 = direct referrals only; at most 10; 10 when unset.
-	MaxDepth      int32  `protobuf:"varint,3,opt,name=max_depth,json=maxDepth,proto3" json:"max_depth,omitempty"`
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The partner at the top of the tree.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Optional. How many levels down: 1 = direct referrals only; 10 when unset,
+	// not positive or above 10.
+	MaxDepth int32 `protobuf:"varint,3,opt,name=max_depth,json=maxDepth,proto3" json:"max_depth,omitempty"`
+	// Optional. At most 1000; 100 when unset or not positive.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. The next_page_token of the previous page; empty for the first.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1717,11 +1851,15 @@ func (x *ListReferralsRequest) GetPageToken() string {
 
 // Referral is a partner below another, with its depth.
 type Referral struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partner       string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
-	Parent        string                 `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
-	Depth         int32                  `protobuf:"varint,3,opt,name=depth,proto3" json:"depth,omitempty"`
-	Status        PartnerStatus          `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner below.
+	Partner string `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Its parent (one level up).
+	Parent string `protobuf:"bytes,2,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Levels below the requested partner: 1 for a direct referral.
+	Depth int32 `protobuf:"varint,3,opt,name=depth,proto3" json:"depth,omitempty"`
+	// Its status.
+	Status        PartnerStatus `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1784,10 +1922,13 @@ func (x *Referral) GetStatus() PartnerStatus {
 	return PartnerStatus_PARTNER_STATUS_UNSPECIFIED
 }
 
+// ListReferralsResponse is one page of the tree.
 type ListReferralsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Referrals     []*Referral            `protobuf:"bytes,1,rep,name=referrals,proto3" json:"referrals,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The referrals by depth, then partner id.
+	Referrals []*Referral `protobuf:"bytes,1,rep,name=referrals,proto3" json:"referrals,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1836,14 +1977,21 @@ func (x *ListReferralsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// GetReferralLinkRequest describes the link to build.
 type GetReferralLinkRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Landing       string                 `protobuf:"bytes,3,opt,name=landing,proto3" json:"landing,omitempty"`
-	UtmSource     string                 `protobuf:"bytes,4,opt,name=utm_source,json=utmSource,proto3" json:"utm_source,omitempty"`
-	UtmMedium     string                 `protobuf:"bytes,5,opt,name=utm_medium,json=utmMedium,proto3" json:"utm_medium,omitempty"`
-	UtmCampaign   string                 `protobuf:"bytes,6,opt,name=utm_campaign,json=utmCampaign,proto3" json:"utm_campaign,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The partner id.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Required. The landing page, an http(s) URL; its query is kept.
+	Landing string `protobuf:"bytes,3,opt,name=landing,proto3" json:"landing,omitempty"`
+	// Optional. Added as utm_source when set.
+	UtmSource string `protobuf:"bytes,4,opt,name=utm_source,json=utmSource,proto3" json:"utm_source,omitempty"`
+	// Optional. Added as utm_medium when set.
+	UtmMedium string `protobuf:"bytes,5,opt,name=utm_medium,json=utmMedium,proto3" json:"utm_medium,omitempty"`
+	// Optional. Added as utm_campaign when set.
+	UtmCampaign   string `protobuf:"bytes,6,opt,name=utm_campaign,json=utmCampaign,proto3" json:"utm_campaign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1920,10 +2068,13 @@ func (x *GetReferralLinkRequest) GetUtmCampaign() string {
 	return ""
 }
 
+// GetReferralLinkResponse is the link.
 type GetReferralLinkResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The landing URL with ref=<code> and the UTM tags.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// The partner's referral code.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1972,18 +2123,29 @@ func (x *GetReferralLinkResponse) GetCode() string {
 	return ""
 }
 
+// RecordClickRequest is one click.
 type RecordClickRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Program        string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	At             *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
-	// Partner code (or partner id).
-	Partner       string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
-	Visitor       string `protobuf:"bytes,5,opt,name=visitor,proto3" json:"visitor,omitempty"`
-	Landing       string `protobuf:"bytes,6,opt,name=landing,proto3" json:"landing,omitempty"`
-	Banner        string `protobuf:"bytes,7,opt,name=banner,proto3" json:"banner,omitempty"`
-	UtmSource     string `protobuf:"bytes,8,opt,name=utm_source,json=utmSource,proto3" json:"utm_source,omitempty"`
-	UtmMedium     string `protobuf:"bytes,9,opt,name=utm_medium,json=utmMedium,proto3" json:"utm_medium,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The write's idempotency key (see ProgramService).
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Optional. When the click happened; when unset, the server's clock at the
+	// time the request is handled.
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Required. The partner's referral code, or its id; a code is matched first.
+	Partner string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
+	// Required. The visitor id (e.g. a cookie), at most 128 bytes.
+	Visitor string `protobuf:"bytes,5,opt,name=visitor,proto3" json:"visitor,omitempty"`
+	// Optional. The landing page, at most 512 bytes.
+	Landing string `protobuf:"bytes,6,opt,name=landing,proto3" json:"landing,omitempty"`
+	// Optional. The banner clicked, at most 512 bytes.
+	Banner string `protobuf:"bytes,7,opt,name=banner,proto3" json:"banner,omitempty"`
+	// Optional. At most 512 bytes.
+	UtmSource string `protobuf:"bytes,8,opt,name=utm_source,json=utmSource,proto3" json:"utm_source,omitempty"`
+	// Optional. At most 512 bytes.
+	UtmMedium string `protobuf:"bytes,9,opt,name=utm_medium,json=utmMedium,proto3" json:"utm_medium,omitempty"`
+	// Optional. At most 512 bytes.
 	UtmCampaign   string `protobuf:"bytes,10,opt,name=utm_campaign,json=utmCampaign,proto3" json:"utm_campaign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2089,11 +2251,15 @@ func (x *RecordClickRequest) GetUtmCampaign() string {
 	return ""
 }
 
+// RecordClickResponse is the recorded click.
 type RecordClickResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClickId       int64                  `protobuf:"varint,1,opt,name=click_id,json=clickId,proto3" json:"click_id,omitempty"`
-	Partner       string                 `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	Replayed      bool                   `protobuf:"varint,3,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The click's id (orders attributed by it carry it as click_id).
+	ClickId int64 `protobuf:"varint,1,opt,name=click_id,json=clickId,proto3" json:"click_id,omitempty"`
+	// The id of the partner the click was recorded for.
+	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
+	// True when the key had been used with this payload: nothing was recorded.
+	Replayed      bool `protobuf:"varint,3,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2149,13 +2315,17 @@ func (x *RecordClickResponse) GetReplayed() bool {
 	return false
 }
 
+// GetStatsRequest filters the statistics.
 type GetStatsRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
-	// Empty = every partner.
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Optional. One partner's rows; empty = every partner (not with a partner
+	// key).
 	Partner string `protobuf:"bytes,2,opt,name=partner,proto3" json:"partner,omitempty"`
-	// Inclusive months YYYY-MM; empty = all.
-	FromMonth     string `protobuf:"bytes,3,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	// Optional. First month (YYYY-MM, inclusive); empty = from the start.
+	FromMonth string `protobuf:"bytes,3,opt,name=from_month,json=fromMonth,proto3" json:"from_month,omitempty"`
+	// Optional. Last month (YYYY-MM, inclusive); empty = to the end.
 	ToMonth       string `protobuf:"bytes,4,opt,name=to_month,json=toMonth,proto3" json:"to_month,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2219,18 +2389,28 @@ func (x *GetStatsRequest) GetToMonth() string {
 	return ""
 }
 
-// StatsRow is one partner x UTM source x month.
+// StatsRow is one partner × UTM source × month.
 type StatsRow struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Partner        string                 `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
-	UtmSource      string                 `protobuf:"bytes,2,opt,name=utm_source,json=utmSource,proto3" json:"utm_source,omitempty"`
-	Month          string                 `protobuf:"bytes,3,opt,name=month,proto3" json:"month,omitempty"`
-	Clicks         int64                  `protobuf:"varint,4,opt,name=clicks,proto3" json:"clicks,omitempty"`
-	UniqueVisitors int64                  `protobuf:"varint,5,opt,name=unique_visitors,json=uniqueVisitors,proto3" json:"unique_visitors,omitempty"`
-	Orders         int64                  `protobuf:"varint,6,opt,name=orders,proto3" json:"orders,omitempty"`
-	Revenue        string                 `protobuf:"bytes,7,opt,name=revenue,proto3" json:"revenue,omitempty"`
-	Commission     string                 `protobuf:"bytes,8,opt,name=commission,proto3" json:"commission,omitempty"`
-	// orders / unique visitors, e.g. "0.25".
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner id.
+	Partner string `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// The UTM source of the clicks (and of the clicks orders were attributed
+	// by); empty for orders attributed by partner code.
+	UtmSource string `protobuf:"bytes,2,opt,name=utm_source,json=utmSource,proto3" json:"utm_source,omitempty"`
+	// The month, YYYY-MM in the program's time zone (an order's: when paid).
+	Month string `protobuf:"bytes,3,opt,name=month,proto3" json:"month,omitempty"`
+	// Clicks recorded.
+	Clicks int64 `protobuf:"varint,4,opt,name=clicks,proto3" json:"clicks,omitempty"`
+	// Distinct visitor ids among those clicks.
+	UniqueVisitors int64 `protobuf:"varint,5,opt,name=unique_visitors,json=uniqueVisitors,proto3" json:"unique_visitors,omitempty"`
+	// Orders attributed to the partner, paid in the month.
+	Orders int64 `protobuf:"varint,6,opt,name=orders,proto3" json:"orders,omitempty"`
+	// What remains of those orders' lines plus shipping.
+	Revenue string `protobuf:"bytes,7,opt,name=revenue,proto3" json:"revenue,omitempty"`
+	// Direct commission posted for those orders, net of reversals.
+	Commission string `protobuf:"bytes,8,opt,name=commission,proto3" json:"commission,omitempty"`
+	// orders / unique visitors with up to 4 decimals, e.g. "0.25"; "0"
+	// without visitors.
 	ConversionRate string `protobuf:"bytes,9,opt,name=conversion_rate,json=conversionRate,proto3" json:"conversion_rate,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -2329,9 +2509,11 @@ func (x *StatsRow) GetConversionRate() string {
 	return ""
 }
 
+// GetStatsResponse lists the statistics.
 type GetStatsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rows          []*StatsRow            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows, by partner, month, then UTM source.
+	Rows          []*StatsRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

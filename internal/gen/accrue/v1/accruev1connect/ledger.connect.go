@@ -67,25 +67,52 @@ const (
 
 // LedgerServiceClient is a client for the accrue.v1.LedgerService service.
 type LedgerServiceClient interface {
-	// OpenAccount creates an account in a program's chart (idempotent).
+	// OpenAccount creates an account in a program's chart, such as a finance
+	// system's own "bank:main". Idempotent by nature (it takes no key): opening
+	// an existing account with the same normal side returns it. Codes under
+	// "partner:" and "platform:" are opened by the domain and fail
+	// invalid_argument; an existing code with the other normal side fails
+	// already_exists. Admin only.
 	OpenAccount(context.Context, *connect.Request[v1.OpenAccountRequest]) (*connect.Response[v1.OpenAccountResponse], error)
-	// PostTransaction writes one balanced transaction atomically.
+	// PostTransaction writes one balanced transaction atomically (a manual
+	// adjustment, a bonus, a correction). Idempotent by `idempotency_key`: the
+	// same key and payload (the request without key and `at`) returns the first
+	// transaction with replayed = true; another payload fails already_exists.
+	// Fails invalid_argument for an unbalanced or malformed posting, an unknown
+	// account, a key starting with "cmd:" or "close:", a kind the domain posts
+	// (order.*, maturing, release, payout*, spend*) or an entry on a partner's
+	// pending or in_payout account. Admin only.
 	PostTransaction(context.Context, *connect.Request[v1.PostTransactionRequest]) (*connect.Response[v1.PostTransactionResponse], error)
-	// GetTransaction reads one transaction with its entries.
+	// GetTransaction reads one transaction with its entries; not_found when the
+	// program has no transaction with that id.
 	GetTransaction(context.Context, *connect.Request[v1.GetTransactionRequest]) (*connect.Response[v1.GetTransactionResponse], error)
-	// ListTransactions pages through a program's transactions, newest last.
+	// ListTransactions pages through a program's transactions in id order
+	// (oldest first), optionally only those with one reference.
 	ListTransactions(context.Context, *connect.Request[v1.ListTransactionsRequest]) (*connect.Response[v1.ListTransactionsResponse], error)
-	// ReverseTransaction posts a new transaction that mirrors an earlier one.
+	// ReverseTransaction posts a new transaction (kind "reversal") whose
+	// entries mirror an earlier one's, referencing it; the original stays.
+	// A transaction is reversed at most once. Fails not_found for an unknown
+	// transaction; failed_precondition when it is a reversal itself, is already
+	// reversed, or was posted by the domain (orders, closes, payouts, spends:
+	// correct those with refund, cancel, FailPayout or ReverseSpend). Keyed
+	// in PostTransaction's key space; a replay returns the first reversal with
+	// replayed = true. Admin only.
 	ReverseTransaction(context.Context, *connect.Request[v1.ReverseTransactionRequest]) (*connect.Response[v1.ReverseTransactionResponse], error)
-	// GetBalances reads balances, now or as of an instant.
+	// GetBalances reads account balances, current or as of an instant. A
+	// partner key must name its accounts, all of them its own.
 	GetBalances(context.Context, *connect.Request[v1.GetBalancesRequest]) (*connect.Response[v1.GetBalancesResponse], error)
-	// ListEntries pages through one account's entries.
+	// ListEntries pages through one account's entries in id order (oldest
+	// first); not_found when the program has no such account.
 	ListEntries(context.Context, *connect.Request[v1.ListEntriesRequest]) (*connect.Response[v1.ListEntriesResponse], error)
-	// GetTrialBalance lists every account's balance and their signed sum.
+	// GetTrialBalance lists every account's balance with the debit and credit
+	// totals, current or as of an instant.
 	GetTrialBalance(context.Context, *connect.Request[v1.GetTrialBalanceRequest]) (*connect.Response[v1.GetTrialBalanceResponse], error)
 	// VerifyJournal recomputes the hash chain and the stored balances, checks
 	// every seal's signature, and with a saved head proves the journal still
-	// contains and extends it. It seals the journal afterwards when it passed.
+	// contains and extends it: no transaction, account definition or statement
+	// was altered, removed or inserted out of order, each transaction balances,
+	// and every stored balance equals the sum of its entries. It seals the
+	// journal afterwards, only when it passed.
 	VerifyJournal(context.Context, *connect.Request[v1.VerifyJournalRequest]) (*connect.Response[v1.VerifyJournalResponse], error)
 	// GetJournalHead seals the journal and returns its latest signed head:
 	// save it outside the database and give it to VerifyJournal later.
@@ -232,25 +259,52 @@ func (c *ledgerServiceClient) GetJournalHead(ctx context.Context, req *connect.R
 
 // LedgerServiceHandler is an implementation of the accrue.v1.LedgerService service.
 type LedgerServiceHandler interface {
-	// OpenAccount creates an account in a program's chart (idempotent).
+	// OpenAccount creates an account in a program's chart, such as a finance
+	// system's own "bank:main". Idempotent by nature (it takes no key): opening
+	// an existing account with the same normal side returns it. Codes under
+	// "partner:" and "platform:" are opened by the domain and fail
+	// invalid_argument; an existing code with the other normal side fails
+	// already_exists. Admin only.
 	OpenAccount(context.Context, *connect.Request[v1.OpenAccountRequest]) (*connect.Response[v1.OpenAccountResponse], error)
-	// PostTransaction writes one balanced transaction atomically.
+	// PostTransaction writes one balanced transaction atomically (a manual
+	// adjustment, a bonus, a correction). Idempotent by `idempotency_key`: the
+	// same key and payload (the request without key and `at`) returns the first
+	// transaction with replayed = true; another payload fails already_exists.
+	// Fails invalid_argument for an unbalanced or malformed posting, an unknown
+	// account, a key starting with "cmd:" or "close:", a kind the domain posts
+	// (order.*, maturing, release, payout*, spend*) or an entry on a partner's
+	// pending or in_payout account. Admin only.
 	PostTransaction(context.Context, *connect.Request[v1.PostTransactionRequest]) (*connect.Response[v1.PostTransactionResponse], error)
-	// GetTransaction reads one transaction with its entries.
+	// GetTransaction reads one transaction with its entries; not_found when the
+	// program has no transaction with that id.
 	GetTransaction(context.Context, *connect.Request[v1.GetTransactionRequest]) (*connect.Response[v1.GetTransactionResponse], error)
-	// ListTransactions pages through a program's transactions, newest last.
+	// ListTransactions pages through a program's transactions in id order
+	// (oldest first), optionally only those with one reference.
 	ListTransactions(context.Context, *connect.Request[v1.ListTransactionsRequest]) (*connect.Response[v1.ListTransactionsResponse], error)
-	// ReverseTransaction posts a new transaction that mirrors an earlier one.
+	// ReverseTransaction posts a new transaction (kind "reversal") whose
+	// entries mirror an earlier one's, referencing it; the original stays.
+	// A transaction is reversed at most once. Fails not_found for an unknown
+	// transaction; failed_precondition when it is a reversal itself, is already
+	// reversed, or was posted by the domain (orders, closes, payouts, spends:
+	// correct those with refund, cancel, FailPayout or ReverseSpend). Keyed
+	// in PostTransaction's key space; a replay returns the first reversal with
+	// replayed = true. Admin only.
 	ReverseTransaction(context.Context, *connect.Request[v1.ReverseTransactionRequest]) (*connect.Response[v1.ReverseTransactionResponse], error)
-	// GetBalances reads balances, now or as of an instant.
+	// GetBalances reads account balances, current or as of an instant. A
+	// partner key must name its accounts, all of them its own.
 	GetBalances(context.Context, *connect.Request[v1.GetBalancesRequest]) (*connect.Response[v1.GetBalancesResponse], error)
-	// ListEntries pages through one account's entries.
+	// ListEntries pages through one account's entries in id order (oldest
+	// first); not_found when the program has no such account.
 	ListEntries(context.Context, *connect.Request[v1.ListEntriesRequest]) (*connect.Response[v1.ListEntriesResponse], error)
-	// GetTrialBalance lists every account's balance and their signed sum.
+	// GetTrialBalance lists every account's balance with the debit and credit
+	// totals, current or as of an instant.
 	GetTrialBalance(context.Context, *connect.Request[v1.GetTrialBalanceRequest]) (*connect.Response[v1.GetTrialBalanceResponse], error)
 	// VerifyJournal recomputes the hash chain and the stored balances, checks
 	// every seal's signature, and with a saved head proves the journal still
-	// contains and extends it. It seals the journal afterwards when it passed.
+	// contains and extends it: no transaction, account definition or statement
+	// was altered, removed or inserted out of order, each transaction balances,
+	// and every stored balance equals the sum of its entries. It seals the
+	// journal afterwards, only when it passed.
 	VerifyJournal(context.Context, *connect.Request[v1.VerifyJournalRequest]) (*connect.Response[v1.VerifyJournalResponse], error)
 	// GetJournalHead seals the journal and returns its latest signed head:
 	// save it outside the database and give it to VerifyJournal later.

@@ -52,12 +52,35 @@ const (
 
 // OrderServiceClient is a client for the accrue.v1.OrderService service.
 type OrderServiceClient interface {
+	// PayOrder records a paid order: attributes it (partner code, else the
+	// last or first click of its visitor or customer within the window) and,
+	// when the rules accrue on payment and the partner may earn, posts the
+	// accrual. Fails failed_precondition when the order id was paid before.
 	PayOrder(context.Context, *connect.Request[v1.PayOrderRequest]) (*connect.Response[v1.PayOrderResponse], error)
+	// CompleteOrder marks a paid order completed; an earning order that has
+	// not accrued yet accrues now. Fails not_found for an unknown order and
+	// failed_precondition when it is completed or cancelled already.
 	CompleteOrder(context.Context, *connect.Request[v1.CompleteOrderRequest]) (*connect.Response[v1.CompleteOrderResponse], error)
+	// RefundOrder refunds part of an order (lines and/or shipping); an accrued
+	// order posts back, at its pinned rates, the commission it no longer
+	// earns, never more than remains. Fails not_found for an unknown order,
+	// failed_precondition for a cancelled one, and invalid_argument when
+	// nothing is refunded, a product is not on the order, or a refund exceeds
+	// what remains of a line or of the shipping.
 	RefundOrder(context.Context, *connect.Request[v1.RefundOrderRequest]) (*connect.Response[v1.RefundOrderResponse], error)
+	// AmendOrder replaces an order's lines (shipping unchanged); an accrued
+	// order posts the difference: a refund of every lowered or removed part
+	// and an accrual of every raised or new part, at the pinned version, in
+	// one transaction. Fails not_found for an unknown order and
+	// failed_precondition for a cancelled one.
 	AmendOrder(context.Context, *connect.Request[v1.AmendOrderRequest]) (*connect.Response[v1.AmendOrderResponse], error)
+	// CancelOrder cancels an order; an accrued order posts back exactly
+	// everything that remains of it. Fails not_found for an unknown order and
+	// failed_precondition when it is cancelled already.
 	CancelOrder(context.Context, *connect.Request[v1.CancelOrderRequest]) (*connect.Response[v1.CancelOrderResponse], error)
-	// GetOrder shows an order, its attribution, postings and the provenance of each amount.
+	// GetOrder shows an order, its attribution, every event's plan and every
+	// journal transaction, so each amount can be traced to its rule, rate,
+	// tier and rules version. not_found for an unknown order.
 	GetOrder(context.Context, *connect.Request[v1.GetOrderRequest]) (*connect.Response[v1.GetOrderResponse], error)
 }
 
@@ -153,12 +176,35 @@ func (c *orderServiceClient) GetOrder(ctx context.Context, req *connect.Request[
 
 // OrderServiceHandler is an implementation of the accrue.v1.OrderService service.
 type OrderServiceHandler interface {
+	// PayOrder records a paid order: attributes it (partner code, else the
+	// last or first click of its visitor or customer within the window) and,
+	// when the rules accrue on payment and the partner may earn, posts the
+	// accrual. Fails failed_precondition when the order id was paid before.
 	PayOrder(context.Context, *connect.Request[v1.PayOrderRequest]) (*connect.Response[v1.PayOrderResponse], error)
+	// CompleteOrder marks a paid order completed; an earning order that has
+	// not accrued yet accrues now. Fails not_found for an unknown order and
+	// failed_precondition when it is completed or cancelled already.
 	CompleteOrder(context.Context, *connect.Request[v1.CompleteOrderRequest]) (*connect.Response[v1.CompleteOrderResponse], error)
+	// RefundOrder refunds part of an order (lines and/or shipping); an accrued
+	// order posts back, at its pinned rates, the commission it no longer
+	// earns, never more than remains. Fails not_found for an unknown order,
+	// failed_precondition for a cancelled one, and invalid_argument when
+	// nothing is refunded, a product is not on the order, or a refund exceeds
+	// what remains of a line or of the shipping.
 	RefundOrder(context.Context, *connect.Request[v1.RefundOrderRequest]) (*connect.Response[v1.RefundOrderResponse], error)
+	// AmendOrder replaces an order's lines (shipping unchanged); an accrued
+	// order posts the difference: a refund of every lowered or removed part
+	// and an accrual of every raised or new part, at the pinned version, in
+	// one transaction. Fails not_found for an unknown order and
+	// failed_precondition for a cancelled one.
 	AmendOrder(context.Context, *connect.Request[v1.AmendOrderRequest]) (*connect.Response[v1.AmendOrderResponse], error)
+	// CancelOrder cancels an order; an accrued order posts back exactly
+	// everything that remains of it. Fails not_found for an unknown order and
+	// failed_precondition when it is cancelled already.
 	CancelOrder(context.Context, *connect.Request[v1.CancelOrderRequest]) (*connect.Response[v1.CancelOrderResponse], error)
-	// GetOrder shows an order, its attribution, postings and the provenance of each amount.
+	// GetOrder shows an order, its attribution, every event's plan and every
+	// journal transaction, so each amount can be traced to its rule, rate,
+	// tier and rules version. not_found for an unknown order.
 	GetOrder(context.Context, *connect.Request[v1.GetOrderRequest]) (*connect.Response[v1.GetOrderResponse], error)
 }
 

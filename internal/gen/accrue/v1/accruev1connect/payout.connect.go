@@ -69,11 +69,26 @@ const (
 
 // PeriodServiceClient is a client for the accrue.v1.PeriodService service.
 type PeriodServiceClient interface {
-	// ClosePeriod closes a period (YYYY-MM) that has ended; closing again changes nothing.
+	// ClosePeriod closes a period that has ended by the server's clock, first
+	// closing every earlier period still open: later events are booked in the
+	// open period; accruals whose hold ended by period end mature; each active
+	// partner whose accrued balance reached the payout minimum gets it all
+	// released to payable; each partner with activity or a balance gets a
+	// statement. Closing a closed period changes nothing (already_closed).
+	// Fails failed_precondition when the period has not ended, invalid_argument
+	// when it precedes the program's first period, and aborted while another
+	// process is closing it (retry later). Admin only.
 	ClosePeriod(context.Context, *connect.Request[v1.ClosePeriodRequest]) (*connect.Response[v1.ClosePeriodResponse], error)
+	// GetStatement reads one partner's statement for one period; not_found
+	// when there is none (the period is open, or the partner had neither
+	// activity nor a balance).
 	GetStatement(context.Context, *connect.Request[v1.GetStatementRequest]) (*connect.Response[v1.GetStatementResponse], error)
+	// ListStatements pages through statements by period, then partner. A
+	// partner key must name its own partner.
 	ListStatements(context.Context, *connect.Request[v1.ListStatementsRequest]) (*connect.Response[v1.ListStatementsResponse], error)
-	// ExportStatements renders a period's statements as CSV.
+	// ExportStatements renders statements as CSV for finance, at most 10,000
+	// per call (filter by partner or period for more). A partner key must name
+	// its own partner.
 	ExportStatements(context.Context, *connect.Request[v1.ExportStatementsRequest]) (*connect.Response[v1.ExportStatementsResponse], error)
 }
 
@@ -145,11 +160,26 @@ func (c *periodServiceClient) ExportStatements(ctx context.Context, req *connect
 
 // PeriodServiceHandler is an implementation of the accrue.v1.PeriodService service.
 type PeriodServiceHandler interface {
-	// ClosePeriod closes a period (YYYY-MM) that has ended; closing again changes nothing.
+	// ClosePeriod closes a period that has ended by the server's clock, first
+	// closing every earlier period still open: later events are booked in the
+	// open period; accruals whose hold ended by period end mature; each active
+	// partner whose accrued balance reached the payout minimum gets it all
+	// released to payable; each partner with activity or a balance gets a
+	// statement. Closing a closed period changes nothing (already_closed).
+	// Fails failed_precondition when the period has not ended, invalid_argument
+	// when it precedes the program's first period, and aborted while another
+	// process is closing it (retry later). Admin only.
 	ClosePeriod(context.Context, *connect.Request[v1.ClosePeriodRequest]) (*connect.Response[v1.ClosePeriodResponse], error)
+	// GetStatement reads one partner's statement for one period; not_found
+	// when there is none (the period is open, or the partner had neither
+	// activity nor a balance).
 	GetStatement(context.Context, *connect.Request[v1.GetStatementRequest]) (*connect.Response[v1.GetStatementResponse], error)
+	// ListStatements pages through statements by period, then partner. A
+	// partner key must name its own partner.
 	ListStatements(context.Context, *connect.Request[v1.ListStatementsRequest]) (*connect.Response[v1.ListStatementsResponse], error)
-	// ExportStatements renders a period's statements as CSV.
+	// ExportStatements renders statements as CSV for finance, at most 10,000
+	// per call (filter by partner or period for more). A partner key must name
+	// its own partner.
 	ExportStatements(context.Context, *connect.Request[v1.ExportStatementsRequest]) (*connect.Response[v1.ExportStatementsResponse], error)
 }
 
@@ -221,12 +251,33 @@ func (UnimplementedPeriodServiceHandler) ExportStatements(context.Context, *conn
 
 // PayoutServiceClient is a client for the accrue.v1.PayoutService service.
 type PayoutServiceClient interface {
+	// CreatePayout starts a payout: Dr payable / Cr in_payout, by default the
+	// whole payable balance. Fails already_exists for a payout id used before,
+	// not_found for an unknown partner, and failed_precondition for a
+	// suspended partner, nothing payable, or more than payable without
+	// allow_advance.
 	CreatePayout(context.Context, *connect.Request[v1.CreatePayoutRequest]) (*connect.Response[v1.CreatePayoutResponse], error)
+	// SettlePayout records that a pending payout reached the partner:
+	// Dr in_payout / Cr platform:payout_clearing. Fails not_found for an
+	// unknown payout and failed_precondition when it is not pending.
 	SettlePayout(context.Context, *connect.Request[v1.SettlePayoutRequest]) (*connect.Response[v1.SettlePayoutResponse], error)
+	// FailPayout returns a pending payout to payable: Dr in_payout /
+	// Cr payable. Fails not_found for an unknown payout and
+	// failed_precondition when it is not pending.
 	FailPayout(context.Context, *connect.Request[v1.FailPayoutRequest]) (*connect.Response[v1.FailPayoutResponse], error)
+	// ListPayouts pages through a program's payouts, oldest first (by created
+	// `at`, then id).
 	ListPayouts(context.Context, *connect.Request[v1.ListPayoutsRequest]) (*connect.Response[v1.ListPayoutsResponse], error)
+	// SpendCredit lets a partner pay for its own order with its earnings:
+	// Dr payable first (as far as it is positive), then accrued /
+	// Cr platform:store_credit_redeemed. No minimum applies. Fails
+	// already_exists for a spend id used before, not_found for an unknown
+	// partner, and failed_precondition for a suspended partner or more than
+	// payable + accrued.
 	SpendCredit(context.Context, *connect.Request[v1.SpendCreditRequest]) (*connect.Response[v1.SpendCreditResponse], error)
-	// ReverseSpend returns a spend to the partner (its order was refunded).
+	// ReverseSpend returns a spend to the accounts it came from (its order was
+	// refunded), once. Fails not_found for an unknown spend and
+	// failed_precondition when it is reversed already.
 	ReverseSpend(context.Context, *connect.Request[v1.ReverseSpendRequest]) (*connect.Response[v1.ReverseSpendResponse], error)
 }
 
@@ -322,12 +373,33 @@ func (c *payoutServiceClient) ReverseSpend(ctx context.Context, req *connect.Req
 
 // PayoutServiceHandler is an implementation of the accrue.v1.PayoutService service.
 type PayoutServiceHandler interface {
+	// CreatePayout starts a payout: Dr payable / Cr in_payout, by default the
+	// whole payable balance. Fails already_exists for a payout id used before,
+	// not_found for an unknown partner, and failed_precondition for a
+	// suspended partner, nothing payable, or more than payable without
+	// allow_advance.
 	CreatePayout(context.Context, *connect.Request[v1.CreatePayoutRequest]) (*connect.Response[v1.CreatePayoutResponse], error)
+	// SettlePayout records that a pending payout reached the partner:
+	// Dr in_payout / Cr platform:payout_clearing. Fails not_found for an
+	// unknown payout and failed_precondition when it is not pending.
 	SettlePayout(context.Context, *connect.Request[v1.SettlePayoutRequest]) (*connect.Response[v1.SettlePayoutResponse], error)
+	// FailPayout returns a pending payout to payable: Dr in_payout /
+	// Cr payable. Fails not_found for an unknown payout and
+	// failed_precondition when it is not pending.
 	FailPayout(context.Context, *connect.Request[v1.FailPayoutRequest]) (*connect.Response[v1.FailPayoutResponse], error)
+	// ListPayouts pages through a program's payouts, oldest first (by created
+	// `at`, then id).
 	ListPayouts(context.Context, *connect.Request[v1.ListPayoutsRequest]) (*connect.Response[v1.ListPayoutsResponse], error)
+	// SpendCredit lets a partner pay for its own order with its earnings:
+	// Dr payable first (as far as it is positive), then accrued /
+	// Cr platform:store_credit_redeemed. No minimum applies. Fails
+	// already_exists for a spend id used before, not_found for an unknown
+	// partner, and failed_precondition for a suspended partner or more than
+	// payable + accrued.
 	SpendCredit(context.Context, *connect.Request[v1.SpendCreditRequest]) (*connect.Response[v1.SpendCreditResponse], error)
-	// ReverseSpend returns a spend to the partner (its order was refunded).
+	// ReverseSpend returns a spend to the accounts it came from (its order was
+	// refunded), once. Fails not_found for an unknown spend and
+	// failed_precondition when it is reversed already.
 	ReverseSpend(context.Context, *connect.Request[v1.ReverseSpendRequest]) (*connect.Response[v1.ReverseSpendResponse], error)
 }
 

@@ -75,13 +75,24 @@ const (
 
 // ProgramServiceClient is a client for the accrue.v1.ProgramService service.
 type ProgramServiceClient interface {
-	// PutRules stores a new rules version, effective from `at`; the first call creates the program.
+	// PutRules stores a new rules version, effective from `at`. The first call
+	// creates the program (its currency and time zone come from the document
+	// and never change; its first period is the month of that `at`) with its
+	// platform accounts. Fails invalid_argument naming the document path at
+	// fault (e.g. "commission.rules[2].rate"), or "currency"/"timezone" when a
+	// later version changes them. Admin only.
 	PutRules(context.Context, *connect.Request[v1.PutRulesRequest]) (*connect.Response[v1.PutRulesResponse], error)
-	// GetRules reads the version in force at an instant (or a given version).
+	// GetRules reads one version: the one in force at `at` (the latest
+	// effective at or before it; the earliest when `at` precedes them all), or
+	// the given version. not_found when the program or version does not exist.
 	GetRules(context.Context, *connect.Request[v1.GetRulesRequest]) (*connect.Response[v1.GetRulesResponse], error)
-	// ListRuleVersions lists every version of a program's rules.
+	// ListRuleVersions lists every version of a program's rules, by version
+	// number; not_found when the program has none.
 	ListRuleVersions(context.Context, *connect.Request[v1.ListRuleVersionsRequest]) (*connect.Response[v1.ListRuleVersionsResponse], error)
-	// SimulateOrder evaluates an order under the rules and posts nothing.
+	// SimulateOrder evaluates an order under the rules in force at `at` and
+	// posts nothing. With a partner it uses the partner's current tier and its
+	// upline as linked at `at`; it does not check self-referral or suspension.
+	// not_found for an unknown partner.
 	SimulateOrder(context.Context, *connect.Request[v1.SimulateOrderRequest]) (*connect.Response[v1.SimulateOrderResponse], error)
 }
 
@@ -153,13 +164,24 @@ func (c *programServiceClient) SimulateOrder(ctx context.Context, req *connect.R
 
 // ProgramServiceHandler is an implementation of the accrue.v1.ProgramService service.
 type ProgramServiceHandler interface {
-	// PutRules stores a new rules version, effective from `at`; the first call creates the program.
+	// PutRules stores a new rules version, effective from `at`. The first call
+	// creates the program (its currency and time zone come from the document
+	// and never change; its first period is the month of that `at`) with its
+	// platform accounts. Fails invalid_argument naming the document path at
+	// fault (e.g. "commission.rules[2].rate"), or "currency"/"timezone" when a
+	// later version changes them. Admin only.
 	PutRules(context.Context, *connect.Request[v1.PutRulesRequest]) (*connect.Response[v1.PutRulesResponse], error)
-	// GetRules reads the version in force at an instant (or a given version).
+	// GetRules reads one version: the one in force at `at` (the latest
+	// effective at or before it; the earliest when `at` precedes them all), or
+	// the given version. not_found when the program or version does not exist.
 	GetRules(context.Context, *connect.Request[v1.GetRulesRequest]) (*connect.Response[v1.GetRulesResponse], error)
-	// ListRuleVersions lists every version of a program's rules.
+	// ListRuleVersions lists every version of a program's rules, by version
+	// number; not_found when the program has none.
 	ListRuleVersions(context.Context, *connect.Request[v1.ListRuleVersionsRequest]) (*connect.Response[v1.ListRuleVersionsResponse], error)
-	// SimulateOrder evaluates an order under the rules and posts nothing.
+	// SimulateOrder evaluates an order under the rules in force at `at` and
+	// posts nothing. With a partner it uses the partner's current tier and its
+	// upline as linked at `at`; it does not check self-referral or suspension.
+	// not_found for an unknown partner.
 	SimulateOrder(context.Context, *connect.Request[v1.SimulateOrderRequest]) (*connect.Response[v1.SimulateOrderResponse], error)
 }
 
@@ -231,13 +253,31 @@ func (UnimplementedProgramServiceHandler) SimulateOrder(context.Context, *connec
 
 // PartnerServiceClient is a client for the accrue.v1.PartnerService service.
 type PartnerServiceClient interface {
+	// RegisterPartner adds an active partner with its referral code (generated
+	// when not given), its accounts and, when given, its parent link from
+	// `at`. Fails already_exists when the partner id or the code is taken,
+	// not_found for an unknown parent. Admin only.
 	RegisterPartner(context.Context, *connect.Request[v1.RegisterPartnerRequest]) (*connect.Response[v1.RegisterPartnerResponse], error)
+	// UpdatePartner changes what the request sets: status, private details,
+	// and the parent link from `at` (a new parent, a detachment, or a new end
+	// of the current link). Fails not_found for an unknown partner or parent,
+	// invalid_argument for a link that would make a cycle, and
+	// failed_precondition for a parent change dated before the partner's
+	// latest link. Admin only.
 	UpdatePartner(context.Context, *connect.Request[v1.UpdatePartnerRequest]) (*connect.Response[v1.UpdatePartnerResponse], error)
+	// GetPartner reads a partner as of the server's clock now; not_found when
+	// absent. Private details only with include_private (admin, or the
+	// partner's own key).
 	GetPartner(context.Context, *connect.Request[v1.GetPartnerRequest]) (*connect.Response[v1.GetPartnerResponse], error)
+	// ListPartners pages through a program's partners in id order, without
+	// private details. Admin and auditor.
 	ListPartners(context.Context, *connect.Request[v1.ListPartnersRequest]) (*connect.Response[v1.ListPartnersResponse], error)
-	// ListReferrals lists the tree below a partner, breadth first.
+	// ListReferrals lists the tree below a partner, breadth first (by depth,
+	// then partner id), as linked at the server's clock now; not_found for an
+	// unknown partner.
 	ListReferrals(context.Context, *connect.Request[v1.ListReferralsRequest]) (*connect.Response[v1.ListReferralsResponse], error)
-	// GetReferralLink builds a landing-page link carrying the code and UTM tags.
+	// GetReferralLink builds a landing-page link carrying the partner's code
+	// (`ref=<code>`) and the given UTM tags; not_found for an unknown partner.
 	GetReferralLink(context.Context, *connect.Request[v1.GetReferralLinkRequest]) (*connect.Response[v1.GetReferralLinkResponse], error)
 }
 
@@ -333,13 +373,31 @@ func (c *partnerServiceClient) GetReferralLink(ctx context.Context, req *connect
 
 // PartnerServiceHandler is an implementation of the accrue.v1.PartnerService service.
 type PartnerServiceHandler interface {
+	// RegisterPartner adds an active partner with its referral code (generated
+	// when not given), its accounts and, when given, its parent link from
+	// `at`. Fails already_exists when the partner id or the code is taken,
+	// not_found for an unknown parent. Admin only.
 	RegisterPartner(context.Context, *connect.Request[v1.RegisterPartnerRequest]) (*connect.Response[v1.RegisterPartnerResponse], error)
+	// UpdatePartner changes what the request sets: status, private details,
+	// and the parent link from `at` (a new parent, a detachment, or a new end
+	// of the current link). Fails not_found for an unknown partner or parent,
+	// invalid_argument for a link that would make a cycle, and
+	// failed_precondition for a parent change dated before the partner's
+	// latest link. Admin only.
 	UpdatePartner(context.Context, *connect.Request[v1.UpdatePartnerRequest]) (*connect.Response[v1.UpdatePartnerResponse], error)
+	// GetPartner reads a partner as of the server's clock now; not_found when
+	// absent. Private details only with include_private (admin, or the
+	// partner's own key).
 	GetPartner(context.Context, *connect.Request[v1.GetPartnerRequest]) (*connect.Response[v1.GetPartnerResponse], error)
+	// ListPartners pages through a program's partners in id order, without
+	// private details. Admin and auditor.
 	ListPartners(context.Context, *connect.Request[v1.ListPartnersRequest]) (*connect.Response[v1.ListPartnersResponse], error)
-	// ListReferrals lists the tree below a partner, breadth first.
+	// ListReferrals lists the tree below a partner, breadth first (by depth,
+	// then partner id), as linked at the server's clock now; not_found for an
+	// unknown partner.
 	ListReferrals(context.Context, *connect.Request[v1.ListReferralsRequest]) (*connect.Response[v1.ListReferralsResponse], error)
-	// GetReferralLink builds a landing-page link carrying the code and UTM tags.
+	// GetReferralLink builds a landing-page link carrying the partner's code
+	// (`ref=<code>`) and the given UTM tags; not_found for an unknown partner.
 	GetReferralLink(context.Context, *connect.Request[v1.GetReferralLinkRequest]) (*connect.Response[v1.GetReferralLinkResponse], error)
 }
 
@@ -435,8 +493,13 @@ func (UnimplementedPartnerServiceHandler) GetReferralLink(context.Context, *conn
 
 // TrackingServiceClient is a client for the accrue.v1.TrackingService service.
 type TrackingServiceClient interface {
+	// RecordClick records a visitor's click on a partner's link; later orders
+	// of the visitor (or of a customer tied to it) may be attributed to it.
+	// not_found when the partner matches no code or id. Admin only.
 	RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error)
-	// GetStats reports per partner x UTM source x month.
+	// GetStats reports per partner × UTM source × month (program time zone):
+	// clicks, unique visitors, attributed orders, their revenue and commission.
+	// A partner key must name its own partner.
 	GetStats(context.Context, *connect.Request[v1.GetStatsRequest]) (*connect.Response[v1.GetStatsResponse], error)
 }
 
@@ -484,8 +547,13 @@ func (c *trackingServiceClient) GetStats(ctx context.Context, req *connect.Reque
 
 // TrackingServiceHandler is an implementation of the accrue.v1.TrackingService service.
 type TrackingServiceHandler interface {
+	// RecordClick records a visitor's click on a partner's link; later orders
+	// of the visitor (or of a customer tied to it) may be attributed to it.
+	// not_found when the partner matches no code or id. Admin only.
 	RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error)
-	// GetStats reports per partner x UTM source x month.
+	// GetStats reports per partner × UTM source × month (program time zone):
+	// clicks, unique visitors, attributed orders, their revenue and commission.
+	// A partner key must name its own partner.
 	GetStats(context.Context, *connect.Request[v1.GetStatsRequest]) (*connect.Response[v1.GetStatsResponse], error)
 }
 
