@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -77,6 +78,9 @@ func (strictProto) Unmarshal(data []byte, v any) error {
 		return err
 	}
 	if err := proto.Unmarshal(data, m); err != nil {
+		if path, ok := invalidUTF8(data, m.ProtoReflect().Descriptor(), ""); ok {
+			return carryFault(m, fault.Invalid(path, "is not valid UTF-8"))
+		}
 		return carryFault(m, decodeFault("", err))
 	}
 	if f := strictFault(m.ProtoReflect(), ""); f != nil {
@@ -184,8 +188,8 @@ func carriedFault(m protoreflect.Message) *fault.Error {
 // know it: unknown fields (at any depth) and enum numbers the enum does not
 // define.
 func strictFault(m protoreflect.Message, path string) *fault.Error {
-	if len(m.GetUnknown()) > 0 {
-		return fault.Invalid(path, "has a field this API does not know (field number %d)", firstUnknownNumber(m.GetUnknown()))
+	if f := unknownFieldFault(m, path); f != nil {
+		return f
 	}
 	return walkMessage(m, path, func(p string, fd protoreflect.FieldDescriptor, v protoreflect.Value) *fault.Error {
 		switch {
@@ -193,16 +197,22 @@ func strictFault(m protoreflect.Message, path string) *fault.Error {
 			if fd.Enum().Values().ByNumber(v.Enum()) == nil {
 				return fault.Invalid(p, "%d is not a value of %s", v.Enum(), fd.Enum().FullName())
 			}
-		case fd.Message() != nil && len(v.Message().GetUnknown()) > 0:
-			return fault.Invalid(p, "has a field this API does not know (field number %d)", firstUnknownNumber(v.Message().GetUnknown()))
+		case fd.Message() != nil:
+			return unknownFieldFault(v.Message(), p)
 		}
 		return nil
 	})
 }
 
-func firstUnknownNumber(raw protoreflect.RawFields) protowire.Number {
+// unknownFieldFault refuses the first unknown field of m, named by its
+// number under path ("private.#12").
+func unknownFieldFault(m protoreflect.Message, path string) *fault.Error {
+	raw := m.GetUnknown()
+	if len(raw) == 0 {
+		return nil
+	}
 	num, _, _ := protowire.ConsumeTag(raw)
-	return num
+	return fault.Invalid(joinField(path, fmt.Sprintf("#%d", num)), "this API has no field number %d here", num)
 }
 
 // unknownJSON finds the first JSON member that names no field of md, or an
@@ -290,6 +300,54 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
+// invalidUTF8 finds the path of the first string field of the wire message
+// raw (of type md) that is not UTF-8, which Go's decoder refuses without
+// naming it. Repeated fields are indexed; a map is named as a whole.
+func invalidUTF8(raw []byte, md protoreflect.MessageDescriptor, path string) (string, bool) {
+	seen := map[protowire.Number]int{}
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		if n < 0 {
+			return "", false
+		}
+		raw = raw[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, raw); n < 0 {
+				return "", false
+			}
+			raw = raw[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(raw)
+		if n < 0 {
+			return "", false
+		}
+		raw = raw[n:]
+		fd := md.Fields().ByNumber(num)
+		if fd == nil {
+			continue
+		}
+		p := joinField(path, string(fd.Name()))
+		if fd.IsList() {
+			p = fmt.Sprintf("%s[%d]", p, seen[num])
+			seen[num]++
+		}
+		switch {
+		case fd.IsMap():
+			if _, bad := invalidUTF8(v, fd.Message(), ""); bad {
+				return p, true
+			}
+		case fd.Kind() == protoreflect.StringKind && !utf8.Valid(v):
+			return p, true
+		case fd.Message() != nil:
+			if q, bad := invalidUTF8(v, fd.Message(), p); bad {
+				return q, true
+			}
+		}
+	}
+	return "", false
+}
+
 // decodeFieldPatterns find the field a protobuf decoder's error names.
 var decodeFieldPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`invalid value for [\w ]+ field (\w+)`),
@@ -317,8 +375,8 @@ func decodeFault(path string, err error) *fault.Error {
 
 // joinField appends a field name to a path.
 func joinField(path, name string) string {
-	if path == "" {
-		return name
+	if path == "" || name == "" {
+		return path + name
 	}
 	return path + "." + name
 }
