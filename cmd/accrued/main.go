@@ -111,6 +111,7 @@ func run(log *slog.Logger) error {
 	dataDir := flag.String("data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
 	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
 	keysFile := flag.String("api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
+	maxInFlight := flag.Int("max-in-flight", server.DefaultMaxInFlight, "requests served at once; beyond it resource_exhausted at once")
 	flag.Parse()
 
 	keys, err := loadKeys(*keysFile, log)
@@ -137,6 +138,7 @@ func run(log *slog.Logger) error {
 	defer db.Pool.Close()
 	clk := clock.Real{}
 	srv := server.New(db, clk, log)
+	srv.SetMaxInFlight(*maxInFlight)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

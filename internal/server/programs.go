@@ -192,6 +192,11 @@ func parseLines(prog *rules.Program, in []*accruev1.OrderLine, shippingText stri
 		if shipping, err = parseAmount("shipping", shippingText, prog.Scale()); err != nil {
 			return nil, decimal.Zero, err
 		}
+		// The rules bound shipping as they bound lines (MergeLines checks
+		// those); Accrue asserts it.
+		if err := prog.CheckAmount("shipping", shipping); err != nil {
+			return nil, decimal.Zero, rulesFault(err)
+		}
 	}
 	if len(lines) == 0 && !required {
 		return nil, shipping, nil
