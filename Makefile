@@ -122,6 +122,8 @@ test: deps
 	@$(with_postgres)
 	echo "== go test -race"
 	$(GO) test -race -count=1 ./...
+	echo "== fuzz FuzzRPC (bounded)"
+	$(GO) test -run '^$$' -fuzz '^FuzzRPC$$' -fuzztime 20s ./internal/server/
 	$(replay_scenarios)
 
 bench: deps

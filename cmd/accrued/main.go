@@ -135,6 +135,7 @@ func run(log *slog.Logger) error {
 	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
 	keyFile := flag.String("signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
 	keysFile := flag.String("api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
+	maxInFlight := flag.Int("max-in-flight", server.DefaultMaxInFlight, "requests served at once; beyond it resource_exhausted at once")
 	flag.Parse()
 
 	keys, err := loadKeys(*keysFile, log)
@@ -175,6 +176,7 @@ func run(log *slog.Logger) error {
 	clk := clock.Real{}
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
+	srv.SetMaxInFlight(*maxInFlight)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

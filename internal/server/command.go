@@ -249,7 +249,7 @@ func (s *Server) connectError(procedure string, err error) error {
 	var f *fault.Error
 	if errors.As(err, &f) {
 		if code, ok := connectCodes[f.Code]; ok {
-			return connect.NewError(code, f)
+			return faultError(code, f)
 		}
 	}
 	if errors.Is(err, context.Canceled) {
@@ -258,8 +258,12 @@ func (s *Server) connectError(procedure string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	}
+	if databaseUnavailable(err) {
+		s.log.Warn("database unavailable", "procedure", procedure, "err", err)
+		return connect.NewError(connect.CodeUnavailable, errUnavailable)
+	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "40001" {
+	if errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01") {
 		return connect.NewError(connect.CodeAborted, errors.New("too much contention; retry the request"))
 	}
 	s.log.Error("internal error", "procedure", procedure, "err", err)

@@ -34,7 +34,7 @@ func (s *programService) PutRules(ctx context.Context, req *connect.Request[accr
 	}
 	prog, err := rules.Parse([]byte(m.GetDocument()))
 	if err != nil {
-		return nil, rulesFault(err)
+		return nil, documentFault(err)
 	}
 	resp := &accruev1.PutRulesResponse{}
 	replayed, err := s.exec(ctx, m, resp, func(tx pgx.Tx, _ []byte) error {
@@ -86,6 +86,17 @@ func rulesFault(err error) error {
 		return fault.Invalid(fe.Path, "%s", fe.Reason)
 	}
 	return fault.Invalid("", "%v", err)
+}
+
+// documentFault is rulesFault for an error in a rules document: the path
+// is inside the request's document field ("document.commission.default";
+// "document" alone for a YAML syntax error, whose message gives the line).
+func documentFault(err error) error {
+	var fe *rules.FieldError
+	if errors.As(err, &fe) {
+		return fault.Invalid(joinField("document", fe.Path), "%s", fe.Reason)
+	}
+	return fault.Invalid("document", "%v", err)
 }
 
 func (s *programService) GetRules(ctx context.Context, req *connect.Request[accruev1.GetRulesRequest]) (*connect.Response[accruev1.GetRulesResponse], error) {
@@ -191,6 +202,11 @@ func parseLines(prog *rules.Program, in []*accruev1.OrderLine, shippingText stri
 		var err error
 		if shipping, err = parseAmount("shipping", shippingText, prog.Scale()); err != nil {
 			return nil, decimal.Zero, err
+		}
+		// The rules bound shipping as they bound lines (MergeLines checks
+		// those); Accrue asserts it.
+		if err := prog.CheckAmount("shipping", shipping); err != nil {
+			return nil, decimal.Zero, rulesFault(err)
 		}
 	}
 	if len(lines) == 0 && !required {

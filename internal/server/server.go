@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -39,6 +40,10 @@ type Server struct {
 	close closeState
 	// journal signs seal heads and remembers the last it saw (journal.go).
 	journal journalState
+	// maxInFlight caps the requests its handlers serve at once (limits.go).
+	maxInFlight int
+	// panics counts the handler panics recovered (recover.go).
+	panics atomic.Int64
 }
 
 type versionKey struct {
@@ -51,35 +56,49 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{db: db, clock: clk, log: log}
+	return &Server{db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health
-// and server reflection. The interceptors run first, in order, before
-// accrue's own (authentication belongs there: auth.Interceptor).
+// and server reflection, and /livez and /readyz for Kubernetes. The
+// interceptors run first, in order, before accrue's own (authentication
+// belongs there: auth.Interceptor); only the strict decoding check runs
+// before them. Requests to accrue's services are bounded in number
+// (SetMaxInFlight) and size.
 func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
-	opts := []connect.HandlerOption{
-		connect.WithInterceptors(append(interceptors, s.errorInterceptor())...),
+	chain := append([]connect.Interceptor{s.decodeCheck()}, interceptors...)
+	chain = append(chain, s.errorInterceptor(), valueCheck())
+	opts := append([]connect.HandlerOption{
+		connect.WithInterceptors(chain...),
 		connect.WithReadMaxBytes(MaxRequestBytes),
-	}
-	mux.Handle(accruev1connect.NewLedgerServiceHandler(&ledgerService{s}, opts...))
-	mux.Handle(accruev1connect.NewProgramServiceHandler(&programService{s}, opts...))
-	mux.Handle(accruev1connect.NewPartnerServiceHandler(&partnerService{s}, opts...))
-	mux.Handle(accruev1connect.NewTrackingServiceHandler(&trackingService{s}, opts...))
-	mux.Handle(accruev1connect.NewOrderServiceHandler(&orderService{s}, opts...))
-	mux.Handle(accruev1connect.NewPeriodServiceHandler(&periodService{s}, opts...))
-	mux.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
+		connect.WithRecover(s.recovered),
+		boundedGzip(),
+	}, strictCodecs()...)
+	services := http.NewServeMux()
+	services.Handle(accruev1connect.NewLedgerServiceHandler(&ledgerService{s}, opts...))
+	services.Handle(accruev1connect.NewProgramServiceHandler(&programService{s}, opts...))
+	services.Handle(accruev1connect.NewPartnerServiceHandler(&partnerService{s}, opts...))
+	services.Handle(accruev1connect.NewTrackingServiceHandler(&trackingService{s}, opts...))
+	services.Handle(accruev1connect.NewOrderServiceHandler(&orderService{s}, opts...))
+	services.Handle(accruev1connect.NewPeriodServiceHandler(&periodService{s}, opts...))
+	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
+	// Everything but health, reflection and the probes is bounded, so that
+	// an overloaded server still answers its probes.
+	mux.Handle("/", inFlightLimit(s.maxInFlight, services))
 	names := []string{
 		accruev1connect.LedgerServiceName, accruev1connect.ProgramServiceName,
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
 		accruev1connect.PayoutServiceName,
 	}
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
+	ready := &readiness{ping: s.db.Pool.Ping}
+	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.HandleFunc("GET /livez", livez)
+	mux.HandleFunc("GET /readyz", ready.readyz)
 	return mux
 }
 
