@@ -137,10 +137,12 @@ func (l lease) check(ctx context.Context, tx pgx.Tx) error {
 }
 
 // renew extends the lease by closeLease from now; held is false when
-// another run took it over (or the period is closed).
+// another run took it over. A period this run has closed stays its own (the
+// row is left as it is): the run may still be finishing its last statement.
 func (l lease) renew(ctx context.Context, q querier) (held bool, err error) {
-	tag, err := q.Exec(ctx, `UPDATE periods SET claimed_until = clock_timestamp() + $4::interval
-		WHERE program_id = $1 AND period = $2 AND status = 'closing' AND claimed_by = $3`,
+	tag, err := q.Exec(ctx, `UPDATE periods SET claimed_until = CASE WHEN status = 'closing'
+			THEN clock_timestamp() + $4::interval ELSE claimed_until END
+		WHERE program_id = $1 AND period = $2 AND claimed_by = $3`,
 		l.program, l.period, l.holder, closeLease)
 	if err != nil {
 		return false, fmt.Errorf("server: renewing the lease on %s: %w", l.period, err)

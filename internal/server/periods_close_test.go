@@ -728,3 +728,24 @@ func TestRunDueCloses(t *testing.T) {
 		t.Errorf("statement periods %v", periods)
 	}
 }
+
+// TestCloseLeaseRenewedAfterItsOwnClose: a heartbeat that beats after the
+// close marked its period closed (and before the run stopped its
+// heartbeat) finds the lease still its own; it must not cancel the run,
+// whose last statement may not have returned yet (found as a flaky
+// TestCloseLeaseRenewed under load).
+func TestCloseLeaseRenewedAfterItsOwnClose(t *testing.T) {
+	h := newHarness(t, "14d")
+	interruptedSetup(h)
+	h.close("2026-01", day(time.February, 1))
+	l := lease{program: testProgram, period: "2026-01", holder: h.holder("2026-01")}
+	held, err := l.renew(h.ctx, h.db.Pool)
+	h.must(err)
+	if !held {
+		t.Fatal("the run that closed the period lost its lease to nobody")
+	}
+	other := lease{program: testProgram, period: "2026-01", holder: "someone-else"}
+	if held, err := other.renew(h.ctx, h.db.Pool); err != nil || held {
+		t.Fatalf("another run renewed a lease it never held: held %v, err %v", held, err)
+	}
+}

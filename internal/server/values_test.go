@@ -111,9 +111,9 @@ func TestEveryAmountSharesOneBound(t *testing.T) {
 				Spend: "s1", Partner: "bob", Amount: strings.Repeat("9", 40)}))
 			return err
 		}},
-		{"payout minimum 10^13", "payout.minimum", rulesDoc("currency: USD\ncommission: {default: 10%}\npayout: {minimum: \"" + e13 + "\"}\n")},
-		{"flat 10^13", "commission.default.flat", rulesDoc("currency: USD\ncommission: {default: {flat: \"" + e13 + "\"}}\n")},
-		{"tier min_volume 10^13", "tiers[1].min_volume", rulesDoc("currency: USD\ncommission: {default: 10%}\ntiers:\n  - {name: A, min_volume: \"0\", rate: 5%}\n  - {name: B, min_volume: \"" + e13 + "\", rate: 7%}\n")},
+		{"payout minimum 10^13", "document.payout.minimum", rulesDoc("currency: USD\ncommission: {default: 10%}\npayout: {minimum: \"" + e13 + "\"}\n")},
+		{"flat 10^13", "document.commission.default.flat", rulesDoc("currency: USD\ncommission: {default: {flat: \"" + e13 + "\"}}\n")},
+		{"tier min_volume 10^13", "document.tiers[1].min_volume", rulesDoc("currency: USD\ncommission: {default: 10%}\ntiers:\n  - {name: A, min_volume: \"0\", rate: 5%}\n  - {name: B, min_volume: \"" + e13 + "\", rate: 7%}\n")},
 	}
 	for _, form := range []string{"+1", " 1", "1 ", "1e3", "0x10", "1_000", ".5", "5.", "1,5", "--1", "NaN"} {
 		cases = append(cases, struct {
