@@ -21,12 +21,15 @@ import (
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/txn"
+	"github.com/accrue/accrue/ledger"
 )
 
 // signedAPI is a Server signing with a key the test holds, behind a real
 // HTTP listener, and the schema owner's pool (a superuser on the test
 // server) to age rows past ledger.SealLag.
 type signedAPI struct {
+	db     *txn.DB
 	key    ed25519.PrivateKey
 	owner  *pgxpool.Pool
 	ledger accruev1connect.LedgerServiceClient
@@ -59,7 +62,19 @@ func newSignedAPI(t *testing.T) *signedAPI {
 		Program: "p", IdempotencyKey: "rules", Document: apiRules})); err != nil {
 		t.Fatal(err)
 	}
-	return &signedAPI{key: key, owner: owner, ledger: accruev1connect.NewLedgerServiceClient(hs.Client(), hs.URL)}
+	return &signedAPI{db: db, key: key, owner: owner, ledger: accruev1connect.NewLedgerServiceClient(hs.Client(), hs.URL)}
+}
+
+// restart serves the same database from a new Server signing with key, as
+// an accrued started again would (it remembers no head), and returns its
+// ledger client.
+func (a *signedAPI) restart(t *testing.T, key ed25519.PrivateKey) accruev1connect.LedgerServiceClient {
+	t.Helper()
+	srv := New(a.db, clock.NewSim(time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)), nil)
+	srv.UseSigningKey(key)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return accruev1connect.NewLedgerServiceClient(hs.Client(), hs.URL)
 }
 
 // post posts n transfers with keys prefix0..prefix(n-1).
@@ -190,4 +205,122 @@ func TestGetJournalHeadIsSignedAndExtends(t *testing.T) {
 	if r := a.verify(t, forged); r.GetOk() {
 		t.Fatal("VerifyJournal accepted an altered head")
 	}
+}
+
+// forgeChain reseals the journal as a superuser with a key of its own, one
+// seal longer than the real chain of one seal: seal 1 over the first
+// transaction, seal 2 over the rest.
+func (a *signedAPI) forgeChain(t *testing.T) ed25519.PrivateKey {
+	t.Helper()
+	ctx := context.Background()
+	_, forger, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := a.owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var split time.Time
+	if _, err := tx.Exec(ctx, `DELETE FROM seals`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT max(created_at) FROM transactions`).Scan(&split); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE transactions SET created_at = $1::timestamptz - interval '1 second'
+		WHERE id = (SELECT min(id) FROM transactions)`, split); err != nil {
+		t.Fatal(err)
+	}
+	for _, cutoff := range []time.Time{split, split.Add(time.Hour)} {
+		if _, err := ledger.Seal(ctx, tx, "p", cutoff, forger); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return forger
+}
+
+// wantNotSealing posts and ages a row, then requires GetJournalHead on url
+// to refuse (failed_precondition) and no seal to carry the server's key.
+func (a *signedAPI) wantNotSealing(t *testing.T, client accruev1connect.LedgerServiceClient) {
+	t.Helper()
+	ctx := context.Background()
+	a.post(t, "b", 1)
+	a.age(t)
+	_, err := client.GetJournalHead(ctx, connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: "p"}))
+	if connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Fatalf("GetJournalHead on a forged chain: %v, want failed_precondition", err)
+	}
+	var signedByServer int
+	if err := a.owner.QueryRow(ctx, `SELECT count(*) FROM seals WHERE public_key = $1`, []byte(a.key.Public().(ed25519.PublicKey))).Scan(&signedByServer); err != nil {
+		t.Fatal(err)
+	}
+	if signedByServer != 0 {
+		t.Fatalf("%d seals on the forged chain signed with the server's key", signedByServer)
+	}
+}
+
+func (a *signedAPI) sealOnce(t *testing.T) {
+	t.Helper()
+	a.post(t, "a", 2)
+	a.age(t)
+	if real := a.head(t); real.GetSeq() != 1 {
+		t.Fatalf("head %v, want seal 1", real)
+	}
+}
+
+// TestVerifyWithAnotherKeyDoesNotAdoptAForgedChain asks VerifyJournal to
+// check a forged chain against the forger's key: it is consistent under
+// it, but the server must not take the forged head for its own, nor sign
+// new seals on top of it.
+func TestVerifyWithAnotherKeyDoesNotAdoptAForgedChain(t *testing.T) {
+	a := newSignedAPI(t)
+	a.sealOnce(t)
+	forger := a.forgeChain(t)
+	resp, err := a.ledger.VerifyJournal(context.Background(), connect.NewRequest(&accruev1.VerifyJournalRequest{
+		Program: "p", PublicKey: forger.Public().(ed25519.PublicKey)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Msg.GetOk() || resp.Msg.GetHead().GetSeq() != 2 {
+		t.Fatalf("the forged chain under the forger's key: ok=%v head %v %v", resp.Msg.GetOk(), resp.Msg.GetHead(), resp.Msg.GetProblems())
+	}
+	a.wantNotSealing(t, a.ledger)
+}
+
+// TestRestartedServerRefusesToExtendAChainSignedByAnotherKey restarts the
+// server (forgetting the heads it signed) on a chain resealed with another
+// key, or with another key of its own: it must not sign on top of seals it
+// cannot have signed.
+func TestRestartedServerRefusesToExtendAChainSignedByAnotherKey(t *testing.T) {
+	t.Run("resealed by a forger", func(t *testing.T) {
+		a := newSignedAPI(t)
+		a.sealOnce(t)
+		a.forgeChain(t)
+		a.wantNotSealing(t, a.restart(t, a.key))
+	})
+	t.Run("restarted with another signing key", func(t *testing.T) {
+		a := newSignedAPI(t)
+		a.sealOnce(t)
+		_, other, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := a.restart(t, other)
+		a.post(t, "b", 1)
+		a.age(t)
+		_, err = client.GetJournalHead(context.Background(), connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: "p"}))
+		if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "signing-key") {
+			t.Fatalf("GetJournalHead with another key: %v, want failed_precondition naming the signing key", err)
+		}
+		// The journal still verifies under the first key (whose server
+		// seals the new row now).
+		if r := a.verify(t, nil); !r.GetOk() || !bytes.Equal(r.GetHead().GetPublicKey(), a.key.Public().(ed25519.PublicKey)) {
+			t.Fatalf("the journal after the refused sealing: ok=%v head %v %v", r.GetOk(), r.GetHead(), r.GetProblems())
+		}
+	})
 }
