@@ -62,10 +62,7 @@ func TestTwoProcessesCloseEachPeriodOnce(t *testing.T) {
 	firstPeriod := start.Format("2006-01")
 	seed(t, server.New(db, clock.NewSim(now), nil), start)
 
-	bin := filepath.Join(t.TempDir(), "accrued")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildAccrued(t)
 	var (
 		procs []*exec.Cmd
 		addrs []string

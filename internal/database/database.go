@@ -22,6 +22,10 @@ import (
 // MaxConns bounds the application pool.
 const MaxConns = 32
 
+// ApplicationName names the application's connections in pg_stat_activity
+// unless its URL sets application_name.
+const ApplicationName = "accrued"
+
 // Options say where the database is and as whom to connect.
 type Options struct {
 	// URL is the application's connection: its user must be
@@ -62,6 +66,9 @@ func OpenWith(ctx context.Context, opts Options) (*txn.DB, error) {
 		return nil, fmt.Errorf("database: parsing url: %w", err)
 	}
 	cfg.MaxConns = MaxConns
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = ApplicationName
+	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		// Bound how long a transaction may hold locks or delay sealing.
 		_, err := c.Exec(ctx, "SET idle_in_transaction_session_timeout = '30s'")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -63,6 +64,9 @@ func (s *Server) seal(ctx context.Context, program string) error {
 			if err := s.checkRememberedHead(ctx, tx, program); err != nil {
 				return err
 			}
+			if err := s.checkLatestSigner(ctx, tx, program); err != nil {
+				return err
+			}
 			// created_at is the database's wall time, so the cutoff is too.
 			var cutoff time.Time
 			if err := tx.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag).Scan(&cutoff); err != nil {
@@ -113,6 +117,20 @@ func (s *Server) checkRememberedHead(ctx context.Context, tx pgx.Tx, program str
 	return nil
 }
 
+// checkLatestSigner refuses to extend a chain whose latest seal this
+// server's key did not sign: it was resealed by someone else, or accrued
+// was started with another key than the one that sealed so far. Either
+// way a new seal would make the journal verify under no single key.
+func (s *Server) checkLatestSigner(ctx context.Context, tx pgx.Tx, program string) error {
+	h, err := ledger.LatestHead(ctx, tx, program)
+	if err != nil || h.Seq == 0 || h.SignedBy(s.PublicKey()) {
+		return err
+	}
+	s.log.Error("the journal's latest seal is not signed by this server's key: not sealing", "program", program, "seq", h.Seq)
+	return fault.Precondition("program", "the journal of %s ends in seal %d, which this server's --signing-key did not sign: "+
+		"it was resealed by someone else, or accrued runs with another key than before; not sealing (run accrue verify)", program, h.Seq)
+}
+
 func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[accruev1.VerifyJournalRequest]) (*connect.Response[accruev1.VerifyJournalResponse], error) {
 	program := req.Msg.GetProgram()
 	opts := ledger.VerifyOptions{PublicKey: s.PublicKey()}
@@ -136,7 +154,10 @@ func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	head := r.Head
-	if r.OK() {
+	// Only a chain proven signed by this server's key is its own to
+	// remember and extend: one that verified under a caller's key may be a
+	// forgery that replaced the seals this server signed.
+	if r.OK() && bytes.Equal(opts.PublicKey, s.PublicKey()) {
 		if head.Seq > 0 {
 			s.remember(head)
 		}
