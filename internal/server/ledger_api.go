@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/money"
@@ -68,10 +68,8 @@ func balancesToProto(bs []ledger.Balance, scale int32) []*accruev1.Balance {
 }
 
 func (s *ledgerService) OpenAccount(ctx context.Context, req *connect.Request[accruev1.OpenAccountRequest]) (*connect.Response[accruev1.OpenAccountResponse], error) {
-	for _, prefix := range managedAccountPrefixes {
-		if strings.HasPrefix(req.Msg.GetCode(), prefix) {
-			return nil, fault.Invalid("code", "accounts under %q are opened by programs and partners, not by hand", prefix)
-		}
+	if prefix, ok := affiliate.ManagedAccount(req.Msg.GetCode()); ok {
+		return nil, fault.Invalid("code", "accounts under %q are opened by programs and partners, not by hand", prefix)
 	}
 	var a ledger.Account
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
@@ -129,7 +127,7 @@ func (s *ledgerService) PostTransaction(ctx context.Context, req *connect.Reques
 			if err != nil {
 				return fault.Invalid(field+".amount", "%v", err)
 			}
-			if kind, ok := partnerAccountKind(e.GetAccount()); ok && (kind == kindPending || kind == kindInPayout) {
+			if kind, ok := affiliate.PartnerAccountKind(e.GetAccount()); ok && (kind == affiliate.Pending || kind == affiliate.InPayout) {
 				return fault.Invalid(field+".account", "%s follows orders on hold and payouts in flight; adjust a partner's accrued or payable instead", e.GetAccount())
 			}
 			p.Legs = append(p.Legs, ledger.Leg{Account: e.GetAccount(), Side: sideFromProto(e.GetSide()), Amount: amount})
@@ -161,12 +159,10 @@ func checkRawPosting(key, kind string) error {
 	if key == "" {
 		return fault.Invalid("idempotency_key", "required")
 	}
-	for _, prefix := range reservedKeyPrefixes {
-		if strings.HasPrefix(key, prefix) {
-			return fault.Invalid("idempotency_key", "keys starting with %q are reserved for accrue's own postings", prefix)
-		}
+	if prefix, ok := affiliate.ReservedKey(key); ok {
+		return fault.Invalid("idempotency_key", "keys starting with %q are reserved for accrue's own postings", prefix)
 	}
-	if domainKinds[kind] {
+	if affiliate.IsDomainKind(kind) {
 		return fault.Invalid("kind", "%q is posted by accrue's order, close, payout and spend commands only", kind)
 	}
 	return nil
@@ -247,7 +243,7 @@ func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Req
 		if err != nil {
 			return err
 		}
-		if domainKinds[orig.Kind] {
+		if affiliate.IsDomainKind(orig.Kind) {
 			return fault.Precondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
 		}
 		out, replayed, err = ledger.Reverse(ctx, tx, prog.ID, m.GetTransactionId(), m.GetIdempotencyKey(), at, m.GetReason(), requestHash(m))
