@@ -64,22 +64,10 @@ func lockProgramExclusive(ctx context.Context, tx pgx.Tx, program string) error 
 	return nil
 }
 
-// versionAt returns the rules version in force at t: the one effective
-// latest at or before t (the higher version on a tie), or the earliest
-// effective version when t precedes them all.
+// versionAt returns the rules version in force at t and its rules
+// (service.VersionAt; temporary forwarder, issue 8).
 func (s *Server) versionAt(ctx context.Context, q querier, program string, t time.Time) (int32, *rules.Program, error) {
-	var v int32
-	err := q.QueryRow(ctx, `SELECT COALESCE(
-			(SELECT version FROM rule_versions WHERE program_id = $1 AND effective_at <= $2 ORDER BY effective_at DESC, version DESC LIMIT 1),
-			(SELECT version FROM rule_versions WHERE program_id = $1 ORDER BY effective_at, version LIMIT 1), 0)`, program, t).Scan(&v)
-	if err != nil {
-		return 0, nil, fmt.Errorf("server: finding the rules of %s at %s: %w", program, t.Format(time.RFC3339), err)
-	}
-	if v == 0 {
-		return 0, nil, fault.Missing("program", "program %q has no rules", program)
-	}
-	p, err := s.rulesVersion(ctx, q, program, v)
-	return v, p, err
+	return s.svc.VersionAt(ctx, q, program, t)
 }
 
 // parseAmount reads a non-negative wire amount in the program's currency.

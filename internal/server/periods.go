@@ -14,6 +14,7 @@ import (
 	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/ledger"
 	"github.com/accrue/accrue/rules"
 )
@@ -66,7 +67,7 @@ func (s *periodService) ClosePeriod(ctx context.Context, req *connect.Request[ac
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	if err := checkKey(m.GetIdempotencyKey()); err != nil {
+	if err := service.CheckKey(m.GetIdempotencyKey()); err != nil {
 		return nil, err
 	}
 	plan, err := s.planClose(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
