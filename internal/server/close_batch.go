@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
 	"github.com/accrue/accrue/rules"
@@ -55,7 +56,7 @@ func (s *Server) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program
 			continue // posted by an earlier run: the balances hold it
 		}
 		closing := books[p.id].closing
-		accrued := closing[kindAccrued]
+		accrued := closing[affiliate.Accrued]
 		// SPEC §5: a suspended partner gets no release; below the minimum
 		// the balance is carried forward.
 		if !p.active || !accrued.IsPositive() || accrued.LessThan(rp.PayoutMinimum) {
@@ -63,7 +64,7 @@ func (s *Server) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program
 		}
 		released[p.id] = accrued
 		postings = append(postings, releasePosting(prog.ID, period, end, p.id, accrued))
-		closing[kindAccrued], closing[kindPayable] = decimal.Zero, closing[kindPayable].Add(accrued)
+		closing[affiliate.Accrued], closing[affiliate.Payable] = decimal.Zero, closing[affiliate.Payable].Add(accrued)
 	}
 	if _, _, err := ledger.PostBatch(ctx, tx, postings); err != nil {
 		return fmt.Errorf("server: posting releases: %w", err)
@@ -93,12 +94,12 @@ func releaseKey(period, partner string) string { return "close:" + period + ":re
 
 // releasePosting moves amount of partner's accrued balance to payable.
 func releasePosting(program, period string, end time.Time, partner string, amount decimal.Decimal) ledger.Posting {
-	var m movement
-	m.move(partnerAccount(partner, kindAccrued), partnerAccount(partner, kindPayable), amount)
+	var m affiliate.Movement
+	m.Move(affiliate.PartnerAccount(partner, affiliate.Accrued), affiliate.PartnerAccount(partner, affiliate.Payable), amount)
 	return ledger.Posting{
-		Program: program, Key: releaseKey(period, partner), Kind: kindRelease, At: end, Period: period,
+		Program: program, Key: releaseKey(period, partner), Kind: affiliate.KindRelease, At: end, Period: period,
 		Refs: map[string]string{"partner": partner, "period": period},
-		Legs: m.legs(),
+		Legs: m.Legs(),
 	}
 }
 
@@ -175,7 +176,7 @@ func batchBooks(ctx context.Context, tx pgx.Tx, program, period string, partners
 		if err := rows.Scan(&code, &opening, &closing); err != nil {
 			return nil, fmt.Errorf("server: scanning statement balance: %w", err)
 		}
-		kind, _ := partnerAccountKind(code)
+		kind, _ := affiliate.PartnerAccountKind(code)
 		b := out[owner[code]]
 		b.opening[kind], b.closing[kind] = decimal.RequireFromString(opening), decimal.RequireFromString(closing)
 	}
@@ -189,7 +190,7 @@ func statementAccounts(partners []string) ([]string, map[string]string) {
 	owner := make(map[string]string, cap(codes))
 	for _, p := range partners {
 		for _, k := range statementKinds {
-			c := partnerAccount(p, k)
+			c := affiliate.PartnerAccount(p, k)
 			codes = append(codes, c)
 			owner[c] = p
 		}

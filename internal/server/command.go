@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/ledger"
 )
 
@@ -23,7 +23,11 @@ import (
 type querier = ledger.Querier
 
 // MaxKeyLen bounds idempotency keys.
-const MaxKeyLen = ledger.MaxKeyLen
+const MaxKeyLen = service.KeyLenMax
+
+// CommandRetention is how long an idempotency record keeps its response
+// (service.CommandRetention).
+const CommandRetention = service.CommandRetention
 
 // command is a write request: it names its program and idempotency key.
 type command interface {
@@ -32,160 +36,54 @@ type command interface {
 	GetIdempotencyKey() string
 }
 
-// exec runs one write command in a retried transaction, exactly once per
-// idempotency key: the same key and payload returns the stored response (and
-// replayed = true) without running fn; the same key with another payload
-// fails AlreadyExists. The payload is the request without its key and `at`.
-// fn fills resp; on any error nothing is written.
+// commandOf names req for the service: its program, key, method and
+// request hash.
+func commandOf(req command) service.Command {
+	return service.Command{
+		Program: req.GetProgram(), Key: req.GetIdempotencyKey(),
+		Method: string(req.ProtoReflect().Descriptor().FullName()), Hash: requestHash(req),
+	}
+}
+
+// encodeProto is the service.Encode of a response: the bytes stored under
+// a command's key, replayed byte for byte.
+func encodeProto(resp proto.Message) ([]byte, error) { return proto.Marshal(resp) }
+
+// replyTo decodes a service.Reply into resp when it is a replay (a fresh
+// resp is the one its handler filled).
+func replyTo(reply service.Reply, resp proto.Message) (bool, error) {
+	if !reply.Replayed {
+		return false, nil
+	}
+	return true, proto.Unmarshal(reply.Body, resp)
+}
+
+// exec runs one write command through service.Exec: fn fills resp, which
+// is stored as the command's response; a replay decodes the stored one
+// into resp and reports true.
+//
+// Temporary (issue 8): handlers not yet moved to internal/service use it;
+// a moved handler calls service.Exec through its use case instead.
 func (s *Server) exec(ctx context.Context, req command, resp proto.Message, fn func(tx pgx.Tx, hash []byte) error) (bool, error) {
-	key := req.GetIdempotencyKey()
-	if err := checkKey(key); err != nil {
+	c := commandOf(req)
+	reply, err := service.Exec(ctx, s.svc, c, func(proto.Message) ([]byte, error) { return encodeProto(resp) },
+		func(tx pgx.Tx) (proto.Message, error) { return resp, fn(tx, c.Hash) })
+	if err != nil {
 		return false, err
 	}
-	if req.GetProgram() == "" {
-		return false, fault.Invalid("program", "required")
-	}
-	hash := requestHash(req)
-	replayed := false
-	err := s.db.Run(ctx, func(tx pgx.Tx) error {
-		replayed = false
-		claimed, err := recordCommand(ctx, tx, req, hash, []byte{})
-		if err != nil {
-			return err
-		}
-		if !claimed {
-			// The key was recorded (by a concurrent request this insert
-			// waited for, or earlier): answer as it did.
-			found, err := storedResponse(ctx, tx, req.GetProgram(), key, hash, resp)
-			if err == nil && !found {
-				err = fmt.Errorf("server: key %q is claimed but has no record", key)
-			}
-			replayed = found
-			return err
-		}
-		if err := fn(tx, hash); err != nil {
-			return err
-		}
-		body, err := proto.Marshal(resp)
-		if err != nil {
-			return fmt.Errorf("server: encoding response: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE commands SET response = $3 WHERE program_id = $1 AND idempotency_key = $2`,
-			req.GetProgram(), key, body); err != nil {
-			return fmt.Errorf("server: storing the response of key %q: %w", key, err)
-		}
-		return nil
-	})
-	return replayed, err
+	return replyTo(reply, resp)
 }
 
-// execIdempotent is exec for a command that runs many transactions of its
-// own and is idempotent by construction (a period close). The key is
-// claimed first, in a transaction of its own: recorded with the request
-// hash and marked running. The same key with another payload then fails
-// AlreadyExists at once, having done nothing. The same key and payload
-// replays the stored response once the command is done; while the key is
-// marked running (the command is in progress elsewhere, or its process
-// died) fn runs again, resuming the work, and the first response stored is
-// the answer.
+// execIdempotent is exec through service.ExecIdempotent, for a command
+// that runs many transactions of its own (a period close). Temporary, as
+// exec.
 func (s *Server) execIdempotent(ctx context.Context, req command, resp proto.Message, fn func() error) (bool, error) {
-	key := req.GetIdempotencyKey()
-	if err := checkKey(key); err != nil {
+	reply, err := service.ExecIdempotent(ctx, s.svc, commandOf(req), func(proto.Message) ([]byte, error) { return encodeProto(resp) },
+		func() (proto.Message, error) { return resp, fn() })
+	if err != nil {
 		return false, err
 	}
-	hash := requestHash(req)
-	if _, err := recordCommand(ctx, s.db.Pool, req, hash, nil); err != nil {
-		return false, err
-	}
-	state, err := commandState(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
-	if err != nil || state == commandDone {
-		return state == commandDone, err
-	}
-	if err := fn(); err != nil {
-		return false, err
-	}
-	body, err := proto.Marshal(resp)
-	if err != nil {
-		return false, fmt.Errorf("server: encoding response: %w", err)
-	}
-	tag, err := s.db.Pool.Exec(ctx, `UPDATE commands SET response = $3, running = false
-		WHERE program_id = $1 AND idempotency_key = $2 AND running`, req.GetProgram(), key, body)
-	if err != nil {
-		return false, fmt.Errorf("server: storing the response of key %q: %w", key, err)
-	}
-	if tag.RowsAffected() == 0 {
-		// A concurrent run finished first; answer as it did.
-		return storedResponse(ctx, s.db.Pool, req.GetProgram(), key, hash, resp)
-	}
-	return false, nil
-}
-
-// checkKey validates an idempotency key.
-func checkKey(key string) error {
-	if key == "" || len(key) > MaxKeyLen {
-		return fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
-	}
-	return nil
-}
-
-// recordCommand records req's idempotency key with its request hash and
-// response body: empty while exec's command runs, filled in after; nil for
-// execIdempotent's claim, marked running until it is done. It reports
-// false, writing nothing, when the key is recorded already.
-func recordCommand(ctx context.Context, q querier, req command, hash, body []byte) (bool, error) {
-	method := string(req.ProtoReflect().Descriptor().FullName())
-	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running)
-		VALUES ($1, $2, $3, $4, COALESCE($5, ''::bytea), $6) ON CONFLICT DO NOTHING`,
-		req.GetProgram(), req.GetIdempotencyKey(), method, hash, body, body == nil)
-	if err != nil {
-		return false, fmt.Errorf("server: recording key %q: %w", req.GetIdempotencyKey(), err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// A recorded key's state, as commandState reads it.
-const (
-	commandAbsent  = iota // not recorded
-	commandRunning        // claimed by execIdempotent, not done
-	commandDone           // done: its response is stored
-)
-
-// storedResponse loads the response recorded for key, if any; see
-// commandState.
-func storedResponse(ctx context.Context, q querier, program, key string, hash []byte, resp proto.Message) (bool, error) {
-	state, err := commandState(ctx, q, program, key, hash, resp)
-	return state == commandDone, err
-}
-
-// commandState reads what is recorded for key and, when the command is
-// done, loads its response into resp. A key recorded with another request
-// hash is refused, and so is a key past CommandRetention whatever the
-// payload: its response is gone, and running the command again could
-// repeat its effects.
-func commandState(ctx context.Context, q querier, program, key string, hash []byte, resp proto.Message) (int, error) {
-	var (
-		stored, body     []byte
-		expired, running bool
-	)
-	err := q.QueryRow(ctx, `SELECT request_hash, response, expired, running FROM commands WHERE program_id = $1 AND idempotency_key = $2`,
-		program, key).Scan(&stored, &body, &expired, &running)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return commandAbsent, nil
-	}
-	if err != nil {
-		return commandAbsent, fmt.Errorf("server: reading key %q: %w", key, err)
-	}
-	if expired {
-		return commandAbsent, fault.Exists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
-			key, int(CommandRetention.Hours()/24))
-	}
-	if !bytes.Equal(stored, hash) {
-		return commandAbsent, fault.Exists("idempotency_key", "key %q was used for another request", key)
-	}
-	if running {
-		return commandRunning, nil
-	}
-	return commandDone, proto.Unmarshal(body, resp)
+	return replyTo(reply, resp)
 }
 
 // requestHash is SHA-256 of the deterministic encoding of req without its

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/rules"
@@ -27,7 +28,7 @@ func (s *Server) change(ctx context.Context, req orderCommand, resp orderRespons
 	if err := checkRef("order", orderID); err != nil {
 		return err
 	}
-	replayed, err := s.execPosting(ctx, req, kindAdjustment, resp, func(tx pgx.Tx, ev event) error {
+	replayed, err := s.execPosting(ctx, req, affiliate.KindAdjustment, resp, func(tx pgx.Tx, ev event) error {
 		at := ev.at
 		o, err := loadOrder(ctx, tx, req.GetProgram(), orderID)
 		if err != nil {

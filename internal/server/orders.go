@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
@@ -173,7 +174,7 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 		return nil, fault.Invalid("partner_code", "at most %d characters", partnerCodeLenMax)
 	}
 	resp := &accruev1.PayOrderResponse{}
-	replayed, err := s.execPosting(ctx, m, kindAccrual, resp, func(tx pgx.Tx, ev event) error {
+	replayed, err := s.execPosting(ctx, m, affiliate.KindAccrual, resp, func(tx pgx.Tx, ev event) error {
 		at := ev.at
 		_, prog, err := s.versionAt(ctx, tx, m.GetProgram(), at)
 		if err != nil {
@@ -280,7 +281,7 @@ func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) erro
 		o.NoEarn = reasonSuspended
 		return nil
 	}
-	volume, err := ledger.AccountBalance(ctx, tx, ev.program, partnerAccount(o.Partner, kindSales))
+	volume, err := ledger.AccountBalance(ctx, tx, ev.program, affiliate.PartnerAccount(o.Partner, affiliate.Sales))
 	if err != nil {
 		return err
 	}
@@ -300,7 +301,7 @@ func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) erro
 		o.MaturesAt, o.Matured = &matures, false
 	}
 	o.setState(state)
-	ev.kind = kindAccrual
+	ev.kind = affiliate.KindAccrual
 	return s.postPlan(ctx, tx, ev, o, prog, plan)
 }
 
@@ -308,18 +309,18 @@ func (s *Server) accrue(ctx context.Context, tx pgx.Tx, ev event, o *order) erro
 // provenance. Commission goes to pending while the order's accrual has not
 // matured, to accrued after.
 func (s *Server) postPlan(ctx context.Context, tx pgx.Tx, ev event, o *order, prog *rules.Program, plan rules.Plan) error {
-	earnings := kindAccrued
+	earnings := affiliate.Accrued
 	if !o.Matured {
-		earnings = kindPending
+		earnings = affiliate.Pending
 	}
-	var m movement
-	m.move("platform:attributed_sales", partnerAccount(o.Partner, kindSales), plan.Sales)
-	m.move("platform:commission_expense", partnerAccount(o.Partner, earnings), plan.Commission)
+	var m affiliate.Movement
+	m.Move(affiliate.AttributedSales, affiliate.PartnerAccount(o.Partner, affiliate.Sales), plan.Sales)
+	m.Move(affiliate.CommissionExpense, affiliate.PartnerAccount(o.Partner, earnings), plan.Commission)
 	for _, lv := range plan.Upline {
-		m.move("platform:upline_expense", partnerAccount(lv.Partner, earnings), lv.Amount)
+		m.Move(affiliate.UplineExpense, affiliate.PartnerAccount(lv.Partner, earnings), lv.Amount)
 	}
 	var txID int64
-	if l := m.legs(); len(l) >= 2 {
+	if l := m.Legs(); len(l) >= 2 {
 		t, err := ev.post(ctx, tx,
 			map[string]string{"order": o.ID, "partner": o.Partner, "customer": o.Customer},
 			map[string]string{"rules_version": strconv.Itoa(int(o.Version)), "tier": o.State.Tier}, l)

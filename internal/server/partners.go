@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
@@ -119,8 +120,8 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 				return err
 			}
 		}
-		for _, kind := range partnerAccountKinds {
-			if _, err := ledger.OpenAccount(ctx, tx, m.GetProgram(), partnerAccount(m.GetPartner(), kind), ledger.Credit, 1); err != nil {
+		for _, kind := range affiliate.PartnerAccountKinds {
+			if _, err := ledger.OpenAccount(ctx, tx, m.GetProgram(), affiliate.PartnerAccount(m.GetPartner(), kind), ledger.Credit, 1); err != nil {
 				return err
 			}
 		}
@@ -411,7 +412,7 @@ func (s *Server) partnerView(ctx context.Context, q querier, program, id string,
 	if until != nil {
 		out.ParentUntil = stamp(*until)
 	}
-	volume, err := ledger.AccountBalance(ctx, q, program, partnerAccount(id, kindSales))
+	volume, err := ledger.AccountBalance(ctx, q, program, affiliate.PartnerAccount(id, affiliate.Sales))
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
@@ -59,7 +60,7 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 		return nil, err
 	}
 	resp := &accruev1.CreatePayoutResponse{}
-	replayed, err := s.execPosting(ctx, m, kindPayout, resp, func(tx pgx.Tx, ev event) error {
+	replayed, err := s.execPosting(ctx, m, affiliate.KindPayout, resp, func(tx pgx.Tx, ev event) error {
 		prog, at := ev.journal, ev.at
 		if err := claimPayout(ctx, tx, prog.ID, m.GetPayout(), m.GetPartner(), at); err != nil {
 			return err
@@ -71,7 +72,7 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 		if p.Status != "active" {
 			return fault.Precondition("partner", "partner %s is %s and cannot be paid out", p.ID, p.Status)
 		}
-		payableCode := partnerAccount(p.ID, kindPayable)
+		payableCode := affiliate.PartnerAccount(p.ID, affiliate.Payable)
 		payable, err := ledger.AccountBalance(ctx, tx, prog.ID, payableCode)
 		if err != nil {
 			return err
@@ -85,9 +86,9 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 			Method: m.GetMethod(), Reference: m.GetReference(), Advance: advance,
 			Bank: bankDetails(p), CreatedAt: at,
 		}
-		var mv movement
-		mv.move(payableCode, partnerAccount(p.ID, kindInPayout), amount)
-		if _, err := ev.post(ctx, tx, payoutRefs(po), nil, mv.legs()); err != nil {
+		var mv affiliate.Movement
+		mv.Move(payableCode, affiliate.PartnerAccount(p.ID, affiliate.InPayout), amount)
+		if _, err := ev.post(ctx, tx, payoutRefs(po), nil, mv.Legs()); err != nil {
 			return err
 		}
 		bank, _ := json.Marshal(po.Bank)
@@ -180,9 +181,9 @@ func (s *Server) finishPayout(ctx context.Context, req postingCommand, id string
 	if err := checkOptionalRef("reference", reference); err != nil {
 		return false, err
 	}
-	kind := kindPayoutSettled
+	kind := affiliate.KindPayoutSettled
 	if status == payoutFailed {
-		kind = kindPayoutFailed
+		kind = affiliate.KindPayoutFailed
 	}
 	return s.execPosting(ctx, req, kind, resp, func(tx pgx.Tx, ev event) error {
 		prog, at := ev.journal, ev.at
@@ -194,19 +195,19 @@ func (s *Server) finishPayout(ctx context.Context, req postingCommand, id string
 			return fault.Precondition("payout", "payout %s is %s, not pending", po.ID, po.Status)
 		}
 		var (
-			mv   movement
+			mv   affiliate.Movement
 			meta map[string]string
 		)
-		inPayout := partnerAccount(po.Partner, kindInPayout)
+		inPayout := affiliate.PartnerAccount(po.Partner, affiliate.InPayout)
 		if status == payoutSettled {
-			mv.move(inPayout, "platform:payout_clearing", po.Amount)
+			mv.Move(inPayout, affiliate.PayoutClearing, po.Amount)
 		} else {
-			mv.move(inPayout, partnerAccount(po.Partner, kindPayable), po.Amount)
+			mv.Move(inPayout, affiliate.PartnerAccount(po.Partner, affiliate.Payable), po.Amount)
 			if reason != "" {
 				meta = map[string]string{"reason": reason}
 			}
 		}
-		if _, err := ev.post(ctx, tx, payoutRefs(po), meta, mv.legs()); err != nil {
+		if _, err := ev.post(ctx, tx, payoutRefs(po), meta, mv.Legs()); err != nil {
 			return err
 		}
 		if reference != "" {

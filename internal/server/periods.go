@@ -11,8 +11,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/ledger"
 	"github.com/accrue/accrue/rules"
 )
@@ -65,7 +67,7 @@ func (s *periodService) ClosePeriod(ctx context.Context, req *connect.Request[ac
 	if m.GetProgram() == "" {
 		return nil, fault.Invalid("program", "required")
 	}
-	if err := checkKey(m.GetIdempotencyKey()); err != nil {
+	if err := service.CheckKey(m.GetIdempotencyKey()); err != nil {
 		return nil, err
 	}
 	plan, err := s.planClose(ctx, m.GetProgram(), m.GetPeriod(), s.clock.Now())
@@ -326,9 +328,9 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 			if b.period != period && b.latest.After(at) {
 				at = b.latest
 			}
-			if l := b.move.legs(); len(l) > 0 {
+			if l := b.move.Legs(); len(l) > 0 {
 				postings = append(postings, ledger.Posting{
-					Program: prog.ID, Key: key, Kind: kindMaturing, At: at, Period: b.period,
+					Program: prog.ID, Key: key, Kind: affiliate.KindMaturing, At: at, Period: b.period,
 					Refs: map[string]string{"order": o, "period": period}, Legs: l,
 				})
 			}
@@ -348,7 +350,7 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 // movement that matures it.
 type pendingBucket struct {
 	period string
-	move   *movement
+	move   *affiliate.Movement
 	latest time.Time // the latest `at` of the entries it matures
 }
 
@@ -380,7 +382,7 @@ func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orde
 		}
 		bs := out[order]
 		if len(bs) == 0 || bs[len(bs)-1].period != bucket {
-			bs = append(bs, pendingBucket{period: bucket, move: &movement{}})
+			bs = append(bs, pendingBucket{period: bucket, move: &affiliate.Movement{}})
 			out[order] = bs
 		}
 		if latest.After(bs[len(bs)-1].latest) {
@@ -388,11 +390,11 @@ func pendingByOrder(ctx context.Context, tx pgx.Tx, program, period string, orde
 		}
 		m := bs[len(bs)-1].move
 		d := decimal.RequireFromString(amount)
-		accrued := strings.TrimSuffix(code, ":"+kindPending) + ":" + kindAccrued
+		accrued := strings.TrimSuffix(code, ":"+affiliate.Pending) + ":" + affiliate.Accrued
 		if d.IsNegative() {
-			m.move(accrued, code, d.Neg())
+			m.Move(accrued, code, d.Neg())
 		} else {
-			m.move(code, accrued, d)
+			m.Move(code, accrued, d)
 		}
 	}
 	if err := rows.Err(); err != nil {

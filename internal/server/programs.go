@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
@@ -45,8 +46,8 @@ func (s *programService) PutRules(ctx context.Context, req *connect.Request[accr
 		if err := lockProgramExclusive(ctx, tx, m.GetProgram()); err != nil {
 			return err
 		}
-		for _, a := range platformAccounts {
-			if _, err := ledger.OpenAccount(ctx, tx, m.GetProgram(), a.code, a.side, hotShards); err != nil {
+		for _, a := range affiliate.PlatformAccounts {
+			if _, err := ledger.OpenAccount(ctx, tx, m.GetProgram(), a.Code, a.Side, affiliate.HotShards); err != nil {
 				return err
 			}
 		}
@@ -170,7 +171,7 @@ func (s *programService) SimulateOrder(ctx context.Context, req *connect.Request
 		if _, err := loadPartner(ctx, s.db.Pool, m.GetProgram(), m.GetPartner(), "partner", false); err != nil {
 			return nil, err
 		}
-		volume, err := ledger.AccountBalance(ctx, s.db.Pool, m.GetProgram(), partnerAccount(m.GetPartner(), kindSales))
+		volume, err := ledger.AccountBalance(ctx, s.db.Pool, m.GetProgram(), affiliate.PartnerAccount(m.GetPartner(), affiliate.Sales))
 		if err != nil {
 			return nil, err
 		}

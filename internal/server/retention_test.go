@@ -30,7 +30,7 @@ func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
 		CommandRetention+time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	h.must(h.srv.expireCommands(h.ctx))
+	h.must(h.srv.svc.ExpireCommands(h.ctx))
 	var expired int
 	if err := h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM commands WHERE expired AND response = ''::bytea`).Scan(&expired); err != nil || expired != 1 {
 		t.Fatalf("%d expired records (%v), want the old one", expired, err)

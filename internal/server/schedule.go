@@ -121,3 +121,29 @@ func saveCursor(ctx context.Context, q querier, program string, tick time.Time) 
 	}
 	return nil
 }
+
+// RunScheduled runs every scheduled job due at now: the statement closes
+// (RunDueCloses), then sealing every program's journal, so tampering with
+// a row older than ledger.SealLag breaks the chain even if nobody verified,
+// then expiring idempotency records past CommandRetention.
+func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
+	closeErr := s.RunDueCloses(ctx, now)
+	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM programs ORDER BY id`)
+	if err != nil {
+		return errors.Join(closeErr, fmt.Errorf("server: listing programs: %w", err))
+	}
+	programs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return errors.Join(closeErr, fmt.Errorf("server: listing programs: %w", err))
+	}
+	errs := []error{closeErr}
+	for _, p := range programs {
+		if err := s.svc.Seal(ctx, p); err != nil {
+			errs = append(errs, fmt.Errorf("sealing %s: %w", p, err))
+		}
+	}
+	if err := s.svc.ExpireCommands(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

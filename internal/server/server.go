@@ -7,10 +7,9 @@ package server
 
 import (
 	"context"
-	"fmt"
+	"crypto/ed25519"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"connectrpc.com/connect"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/rules"
 )
@@ -30,25 +30,19 @@ const MaxRequestBytes = 1 << 20
 
 // Server holds what every service needs: the database, the clock and a log.
 type Server struct {
+	// svc runs the use cases; handlers decode, call it and encode.
+	svc *service.Service
+	// db, clock and log are the service's, for the handlers not yet moved
+	// to internal/service (issue 8; temporary).
 	db    *txn.DB
 	clock clock.Clock
 	log   *slog.Logger
-	// versions caches parsed rules versions; rows of rule_versions never
-	// change, so the cache cannot drift from the database.
-	versions sync.Map // versionKey -> *rules.Program
 	// close is this Server's identity when it claims a period (periods.go).
 	close closeState
-	// journal signs seal heads and remembers the last it saw (journal.go).
-	journal journalState
 	// maxInFlight caps the requests its handlers serve at once (limits.go).
 	maxInFlight int
 	// panics counts the handler panics recovered (recover.go).
 	panics atomic.Int64
-}
-
-type versionKey struct {
-	program string
-	version int32
 }
 
 // New returns a Server over db reading time from clk.
@@ -56,7 +50,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
+	return &Server{svc: service.New(db, clk, log), db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health
@@ -102,21 +96,15 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	return mux
 }
 
-// rulesVersion returns the parsed rules of one stored version.
+// rulesVersion returns the parsed rules of one stored version
+// (service.RulesVersion; temporary forwarder, issue 8).
 func (s *Server) rulesVersion(ctx context.Context, q querier, program string, version int32) (*rules.Program, error) {
-	k := versionKey{program, version}
-	if p, ok := s.versions.Load(k); ok {
-		return p.(*rules.Program), nil
-	}
-	var doc string
-	if err := q.QueryRow(ctx, `SELECT document FROM rule_versions WHERE program_id = $1 AND version = $2`,
-		program, version).Scan(&doc); err != nil {
-		return nil, fmt.Errorf("server: reading rules version %d of %s: %w", version, program, err)
-	}
-	p, err := rules.Parse([]byte(doc))
-	if err != nil {
-		return nil, fmt.Errorf("server: stored rules version %d of %s no longer parses: %w", version, program, err)
-	}
-	s.versions.Store(k, p)
-	return p, nil
+	return s.svc.RulesVersion(ctx, q, program, version)
 }
+
+// UseSigningKey sets the Ed25519 key seal heads are signed with
+// (service.UseSigningKey); call it before serving.
+func (s *Server) UseSigningKey(key ed25519.PrivateKey) { s.svc.UseSigningKey(key) }
+
+// PublicKey is the key seal heads verify with.
+func (s *Server) PublicKey() ed25519.PublicKey { return s.svc.PublicKey() }

@@ -10,13 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
 )
 
 // storeCredit is the platform account earnings spent as store credit go to.
-const storeCredit = "platform:store_credit_redeemed"
+const storeCredit = affiliate.StoreCreditRedeemed
 
 // spend is a row of the spends table.
 type spend struct {
@@ -46,7 +47,7 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 		return nil, err
 	}
 	resp := &accruev1.SpendCreditResponse{}
-	replayed, err := s.execPosting(ctx, m, kindSpend, resp, func(tx pgx.Tx, ev event) error {
+	replayed, err := s.execPosting(ctx, m, affiliate.KindSpend, resp, func(tx pgx.Tx, ev event) error {
 		prog, at := ev.journal, ev.at
 		amount, err := parsePositiveAmount("amount", m.GetAmount(), prog.Scale)
 		if err != nil {
@@ -63,7 +64,7 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 		if p.Status != "active" {
 			return fault.Precondition("partner", "partner %s is %s and cannot spend earnings", p.ID, p.Status)
 		}
-		payableCode, accruedCode := partnerAccount(p.ID, kindPayable), partnerAccount(p.ID, kindAccrued)
+		payableCode, accruedCode := affiliate.PartnerAccount(p.ID, affiliate.Payable), affiliate.PartnerAccount(p.ID, affiliate.Accrued)
 		payable, err := ledger.AccountBalance(ctx, tx, prog.ID, payableCode)
 		if err != nil {
 			return err
@@ -75,10 +76,10 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 		if sp.FromPayable, sp.FromAccrued, err = splitSpend(amount, payable, accrued, prog.Scale); err != nil {
 			return err
 		}
-		var mv movement
-		mv.move(payableCode, storeCredit, sp.FromPayable)
-		mv.move(accruedCode, storeCredit, sp.FromAccrued)
-		if _, err := ev.post(ctx, tx, spendRefs(sp), nil, mv.legs()); err != nil {
+		var mv affiliate.Movement
+		mv.Move(payableCode, storeCredit, sp.FromPayable)
+		mv.Move(accruedCode, storeCredit, sp.FromAccrued)
+		if _, err := ev.post(ctx, tx, spendRefs(sp), nil, mv.Legs()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE spends SET from_payable = $3, from_accrued = $4 WHERE program_id = $1 AND id = $2`,
@@ -136,7 +137,7 @@ func (s *payoutService) ReverseSpend(ctx context.Context, req *connect.Request[a
 		return nil, err
 	}
 	resp := &accruev1.ReverseSpendResponse{}
-	replayed, err := s.execPosting(ctx, m, kindSpendReversal, resp, func(tx pgx.Tx, ev event) error {
+	replayed, err := s.execPosting(ctx, m, affiliate.KindSpendReversal, resp, func(tx pgx.Tx, ev event) error {
 		prog := ev.journal
 		sp, err := loadSpend(ctx, tx, prog.ID, m.GetSpend())
 		if err != nil {
@@ -145,10 +146,10 @@ func (s *payoutService) ReverseSpend(ctx context.Context, req *connect.Request[a
 		if sp.Reversed {
 			return fault.Precondition("spend", "spend %s is already reversed", sp.ID)
 		}
-		var mv movement
-		mv.move(storeCredit, partnerAccount(sp.Partner, kindPayable), sp.FromPayable)
-		mv.move(storeCredit, partnerAccount(sp.Partner, kindAccrued), sp.FromAccrued)
-		if _, err := ev.post(ctx, tx, spendRefs(sp), nil, mv.legs()); err != nil {
+		var mv affiliate.Movement
+		mv.Move(storeCredit, affiliate.PartnerAccount(sp.Partner, affiliate.Payable), sp.FromPayable)
+		mv.Move(storeCredit, affiliate.PartnerAccount(sp.Partner, affiliate.Accrued), sp.FromAccrued)
+		if _, err := ev.post(ctx, tx, spendRefs(sp), nil, mv.Legs()); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE spends SET reversed = true WHERE program_id = $1 AND id = $2`,

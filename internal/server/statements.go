@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 )
@@ -27,7 +28,7 @@ const (
 const statementsListMax = 10_000
 
 // statementKinds are the partner accounts a statement reports.
-var statementKinds = []string{kindPending, kindAccrued, kindPayable, kindInPayout}
+var statementKinds = []string{affiliate.Pending, affiliate.Accrued, affiliate.Payable, affiliate.InPayout}
 
 func allZero(bs map[string]decimal.Decimal) bool {
 	for _, b := range bs {
@@ -40,10 +41,10 @@ func allZero(bs map[string]decimal.Decimal) bool {
 
 func balancesProto(bs map[string]decimal.Decimal, scale int32) *accruev1.StatementBalances {
 	return &accruev1.StatementBalances{
-		Pending:  bs[kindPending].StringFixed(scale),
-		Accrued:  bs[kindAccrued].StringFixed(scale),
-		Payable:  bs[kindPayable].StringFixed(scale),
-		InPayout: bs[kindInPayout].StringFixed(scale),
+		Pending:  bs[affiliate.Pending].StringFixed(scale),
+		Accrued:  bs[affiliate.Accrued].StringFixed(scale),
+		Payable:  bs[affiliate.Payable].StringFixed(scale),
+		InPayout: bs[affiliate.InPayout].StringFixed(scale),
 	}
 }
 
@@ -53,22 +54,22 @@ func balancesProto(bs map[string]decimal.Decimal, scale int32) *accruev1.Stateme
 // partner); a line of another partner is an upline bonus.
 func describe(kind string, refs map[string]string, partner string, amount decimal.Decimal) (string, string) {
 	switch kind {
-	case kindMaturing:
+	case affiliate.KindMaturing:
 		return kind, "Matured"
-	case kindRelease:
+	case affiliate.KindRelease:
 		return kind, "Released to payable"
-	case kindPayout:
+	case affiliate.KindPayout:
 		return kind, "Payout " + refs["payout"]
-	case kindPayoutSettled:
+	case affiliate.KindPayoutSettled:
 		return kind, "Payout " + refs["payout"] + " settled"
-	case kindPayoutFailed:
+	case affiliate.KindPayoutFailed:
 		return kind, "Payout " + refs["payout"] + " failed, returned to payable"
-	case kindSpend:
+	case affiliate.KindSpend:
 		if o := refs["spend_order"]; o != "" {
 			return kind, "Store credit spend " + refs["spend"] + " (order " + o + ")"
 		}
 		return kind, "Store credit spend " + refs["spend"]
-	case kindSpendReversal:
+	case affiliate.KindSpendReversal:
 		return kind, "Store credit spend " + refs["spend"] + " reversed"
 	}
 	order := refs["order"]
@@ -161,8 +162,8 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 	for _, st := range sts {
 		head := []string{st.GetPartner(), st.GetPeriod(), st.GetStatus(), st.GetReleased(), st.GetDueDate()}
 		edge := func(kind, date string, b *accruev1.StatementBalances) {
-			for _, kv := range [][2]string{{kindPending, b.GetPending()}, {kindAccrued, b.GetAccrued()}, {kindPayable, b.GetPayable()}, {kindInPayout, b.GetInPayout()}} {
-				rows.write(append(head[:5:5], date, kind, partnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", "")...)
+			for _, kv := range [][2]string{{affiliate.Pending, b.GetPending()}, {affiliate.Accrued, b.GetAccrued()}, {affiliate.Payable, b.GetPayable()}, {affiliate.InPayout, b.GetInPayout()}} {
+				rows.write(append(head[:5:5], date, kind, affiliate.PartnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", "")...)
 			}
 		}
 		edge("opening_balance", st.GetPeriod()+"-01", st.GetOpening())

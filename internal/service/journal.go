@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"bytes"
@@ -9,12 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/store"
 	"github.com/accrue/accrue/ledger"
 )
 
@@ -33,15 +31,15 @@ type journalState struct {
 }
 
 // UseSigningKey sets the Ed25519 key seal heads are signed with; call it
-// before serving. Without it, a Server signs with a key of its own made at
+// before serving. Without it, a Service signs with a key of its own made at
 // first use and lost at exit (for tests: a journal sealed so can never be
 // verified against a saved head by another process).
-func (s *Server) UseSigningKey(key ed25519.PrivateKey) {
+func (s *Service) UseSigningKey(key ed25519.PrivateKey) {
 	s.journal.once.Do(func() { s.journal.key = key })
 }
 
 // signingKey returns the key seals are signed with.
-func (s *Server) signingKey() ed25519.PrivateKey {
+func (s *Service) signingKey() ed25519.PrivateKey {
 	s.journal.once.Do(func() {
 		_, s.journal.key, _ = ed25519.GenerateKey(rand.Reader) // crypto/rand never fails on Linux
 	})
@@ -49,15 +47,15 @@ func (s *Server) signingKey() ed25519.PrivateKey {
 }
 
 // PublicKey is the key seal heads verify with.
-func (s *Server) PublicKey() ed25519.PublicKey {
+func (s *Service) PublicKey() ed25519.PublicKey {
 	return s.signingKey().Public().(ed25519.PublicKey)
 }
 
-// seal chains the program's rows older than ledger.SealLag into seal
+// Seal chains the program's rows older than ledger.SealLag into seal
 // blocks, as many as there are, unless the journal lost a head this
 // process saw (then it fails failed_precondition: sealing would sign over
 // a rewritten journal).
-func (s *Server) seal(ctx context.Context, program string) error {
+func (s *Service) Seal(ctx context.Context, program string) error {
 	for {
 		var sealed ledger.Sealed
 		err := s.db.Run(ctx, func(tx pgx.Tx) error {
@@ -68,11 +66,10 @@ func (s *Server) seal(ctx context.Context, program string) error {
 				return err
 			}
 			// created_at is the database's wall time, so the cutoff is too.
-			var cutoff time.Time
-			if err := tx.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag).Scan(&cutoff); err != nil {
-				return fmt.Errorf("server: reading the seal cutoff: %w", err)
+			cutoff, err := store.DatabaseTime(ctx, tx, ledger.SealLag)
+			if err != nil {
+				return err
 			}
-			var err error
 			sealed, err = ledger.Seal(ctx, tx, program, cutoff, s.signingKey())
 			return err
 		})
@@ -92,14 +89,14 @@ func (s *Server) seal(ctx context.Context, program string) error {
 
 // remember keeps h as the program's latest known head unless a later one
 // is known.
-func (s *Server) remember(h ledger.Head) {
+func (s *Service) remember(h ledger.Head) {
 	if prev, ok := s.journal.heads.Load(h.Program); ok && prev.(ledger.Head).Seq >= h.Seq {
 		return
 	}
 	s.journal.heads.Store(h.Program, h)
 }
 
-func (s *Server) checkRememberedHead(ctx context.Context, tx pgx.Tx, program string) error {
+func (s *Service) checkRememberedHead(ctx context.Context, tx pgx.Tx, program string) error {
 	v, ok := s.journal.heads.Load(program)
 	if !ok {
 		return nil
@@ -117,11 +114,17 @@ func (s *Server) checkRememberedHead(ctx context.Context, tx pgx.Tx, program str
 	return nil
 }
 
+// Verification is what VerifyJournal found, and the journal's head after.
+type Verification struct {
+	Report ledger.Report
+	Head   ledger.Head
+}
+
 // checkLatestSigner refuses to extend a chain whose latest seal this
-// server's key did not sign: it was resealed by someone else, or accrued
+// service's key did not sign: it was resealed by someone else, or accrued
 // was started with another key than the one that sealed so far. Either
 // way a new seal would make the journal verify under no single key.
-func (s *Server) checkLatestSigner(ctx context.Context, tx pgx.Tx, program string) error {
+func (s *Service) checkLatestSigner(ctx context.Context, tx pgx.Tx, program string) error {
 	h, err := ledger.LatestHead(ctx, tx, program)
 	if err != nil || h.Seq == 0 || h.SignedBy(s.PublicKey()) {
 		return err
@@ -131,77 +134,49 @@ func (s *Server) checkLatestSigner(ctx context.Context, tx pgx.Tx, program strin
 		"it was resealed by someone else, or accrued runs with another key than before; not sealing (run accrue verify)", program, h.Seq)
 }
 
-func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[accruev1.VerifyJournalRequest]) (*connect.Response[accruev1.VerifyJournalResponse], error) {
-	program := req.Msg.GetProgram()
-	opts := ledger.VerifyOptions{PublicKey: s.PublicKey()}
-	if k := req.Msg.GetPublicKey(); k != nil {
-		if len(k) != ed25519.PublicKeySize {
-			return nil, fault.Invalid("public_key", "an Ed25519 public key has %d bytes, not %d", ed25519.PublicKeySize, len(k))
-		}
-		opts.PublicKey = k
+// VerifyJournal checks the program's journal against publicKey (the
+// service's own when nil) and, when given, a head saved earlier. A journal
+// found intact is then sealed, and its latest head returned.
+func (s *Service) VerifyJournal(ctx context.Context, program string, publicKey ed25519.PublicKey, head *ledger.Head) (Verification, error) {
+	opts := ledger.VerifyOptions{PublicKey: s.PublicKey(), Head: head}
+	if publicKey != nil {
+		opts.PublicKey = publicKey
 	}
-	if h := req.Msg.GetHead(); h != nil {
-		head := headFromProto(h)
-		opts.Head = &head
-	}
-	if err := s.db.Pool.QueryRow(ctx, `SELECT now() - $1::interval`, ledger.SealLag+MissingSealGrace).Scan(&opts.Cutoff); err != nil {
-		return nil, fmt.Errorf("server: reading the missing-seal cutoff: %w", err)
+	var err error
+	if opts.Cutoff, err = store.DatabaseTime(ctx, s.db.Pool, ledger.SealLag+MissingSealGrace); err != nil {
+		return Verification{}, err
 	}
 	// Verify before sealing: sealing first would sign whatever a rewrite
 	// left, and cover the rows whose seals were removed.
 	r, err := ledger.VerifyWith(ctx, s.db.Pool, program, opts)
 	if err != nil {
-		return nil, err
+		return Verification{}, err
 	}
-	head := r.Head
-	// Only a chain proven signed by this server's key is its own to
+	v := Verification{Report: r, Head: r.Head}
+	// Only a chain proven signed by this service's key is its own to
 	// remember and extend: one that verified under a caller's key may be a
-	// forgery that replaced the seals this server signed.
+	// forgery that replaced the seals this service signed.
 	if r.OK() && bytes.Equal(opts.PublicKey, s.PublicKey()) {
-		if head.Seq > 0 {
-			s.remember(head)
+		if v.Head.Seq > 0 {
+			s.remember(v.Head)
 		}
-		if err := s.seal(ctx, program); err != nil {
-			return nil, err
+		if err := s.Seal(ctx, program); err != nil {
+			return Verification{}, err
 		}
-		if head, err = ledger.LatestHead(ctx, s.db.Pool, program); err != nil {
-			return nil, err
+		if v.Head, err = ledger.LatestHead(ctx, s.db.Pool, program); err != nil {
+			return Verification{}, err
 		}
 	}
-	return connect.NewResponse(&accruev1.VerifyJournalResponse{
-		Ok: r.OK(), TransactionsChecked: r.Transactions, AccountsChecked: r.Accounts, Problems: r.Problems,
-		StatementsChecked: r.Statements, SealsChecked: r.Seals, Head: headToProto(head),
-	}), nil
+	return v, nil
 }
 
-func (s *ledgerService) GetJournalHead(ctx context.Context, req *connect.Request[accruev1.GetJournalHeadRequest]) (*connect.Response[accruev1.GetJournalHeadResponse], error) {
-	program := req.Msg.GetProgram()
+// JournalHead seals the program's journal and returns its latest head.
+func (s *Service) JournalHead(ctx context.Context, program string) (ledger.Head, error) {
 	if _, err := ledger.LoadProgram(ctx, s.db.Pool, program); err != nil {
-		return nil, err
+		return ledger.Head{}, err
 	}
-	if err := s.seal(ctx, program); err != nil {
-		return nil, err
+	if err := s.Seal(ctx, program); err != nil {
+		return ledger.Head{}, err
 	}
-	head, err := ledger.LatestHead(ctx, s.db.Pool, program)
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&accruev1.GetJournalHeadResponse{Head: headToProto(head)}), nil
-}
-
-func headToProto(h ledger.Head) *accruev1.JournalHead {
-	if h.Seq == 0 {
-		return nil
-	}
-	return &accruev1.JournalHead{
-		Program: h.Program, Seq: h.Seq, Hash: h.Hash, LastTransactionId: h.LastTransactionID,
-		Transactions: h.Transactions, SealedAt: timestamppb.New(h.SealedAt), PublicKey: h.PublicKey, Signature: h.Signature,
-	}
-}
-
-func headFromProto(h *accruev1.JournalHead) ledger.Head {
-	return ledger.Head{
-		Program: h.GetProgram(), Seq: h.GetSeq(), Hash: h.GetHash(), LastTransactionID: h.GetLastTransactionId(),
-		Transactions: h.GetTransactions(), SealedAt: h.GetSealedAt().AsTime(), PublicKey: h.GetPublicKey(), Signature: h.GetSignature(),
-	}
+	return ledger.LatestHead(ctx, s.db.Pool, program)
 }
