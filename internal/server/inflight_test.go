@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -116,18 +118,18 @@ func TestInFlightCap(t *testing.T) {
 	e.hs.StartTLS()
 	defer e.hs.Close()
 
-	// A request whose body never ends holds the one slot.
-	body, hold := io.Pipe()
-	defer hold.Close()
-	held := make(chan struct{})
-	go func() { _, _ = hold.Write([]byte{0x0a}) }() // the transport waits for a first byte
-	go func() {
-		defer close(held)
-		resp, err := e.hs.Client().Post(e.hs.URL+"/accrue.v1.OrderService/PayOrder", "application/proto", body)
-		if err == nil {
-			resp.Body.Close()
-		}
-	}()
+	// A request whose body never ends holds the one slot: written by hand
+	// on a raw connection, so that the server has its headers (and runs its
+	// handler) before the test goes on, whatever a client transport buffers.
+	conn, err := tls.Dial("tcp", e.hs.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "POST /accrue.v1.OrderService/PayOrder HTTP/1.1\r\nHost: accrue\r\n"+
+		"Content-Type: application/proto\r\nContent-Length: 100\r\n\r\n\x0a"); err != nil {
+		t.Fatal(err)
+	}
 	_, programs, _, _, _ := clients(e.hs)
 	grpcPrograms := accruev1connect.NewProgramServiceClient(e.hs.Client(), e.hs.URL, connect.WithGRPC())
 	get := func(c accruev1connect.ProgramServiceClient) error {
@@ -149,7 +151,6 @@ func TestInFlightCap(t *testing.T) {
 	if c := httpStatus(t, e.hs.Client(), e.hs.URL+"/livez"); c != http.StatusOK {
 		t.Errorf("/livez %d at the cap, want 200", c)
 	}
-	hold.Close()
-	<-held
+	conn.Close()
 	eventually(t, "the slot freed", func() bool { return get(programs) == nil })
 }
