@@ -25,6 +25,7 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 	asOf := fs.Int("asof-entries", 0, "entries of the account read as of a time (default: the preset's)")
 	workDir := fs.String("work-dir", "", "keep the cluster and accrued's log here (default: a temporary directory, removed)")
 	asJSON := fs.Bool("json", c.json, "print JSON")
+	asMarkdown := fs.Bool("markdown", false, "print a Markdown table (as in docs/performance.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,13 +55,14 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 	if report == nil {
 		return runErr
 	}
-	var err2 error
-	if *asJSON {
-		err2 = report.WriteJSON(c.out)
-	} else {
-		err2 = report.WriteTable(c.out)
+	write := report.WriteTable
+	switch {
+	case *asJSON:
+		write = report.WriteJSON
+	case *asMarkdown:
+		write = report.Markdown
 	}
-	return errors.Join(runErr, err2)
+	return errors.Join(runErr, write(c.out))
 }
 
 // findAccrued returns flagValue, else accrued beside the running binary,

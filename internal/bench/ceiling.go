@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -131,5 +130,5 @@ func findPgbench() (string, error) {
 		return "", fmt.Errorf("pgbench not found beside the PostgreSQL server binaries nor on PATH " +
 			"(Debian: apt-get install postgresql-15, or postgresql-contrib)")
 	}
-	return strings.TrimSpace(p), nil
+	return p, nil
 }
