@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/accrue/accrue/internal/bench"
 )
@@ -51,6 +53,10 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 		opts.AsOfEntries = *asOf
 	}
 	opts.WorkDir, opts.Progress = *workDir, os.Stderr
+	// Interrupted, the run ends its cases and still stops its accrued
+	// and its cluster.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	report, runErr := bench.Run(ctx, opts)
 	if report == nil {
 		return runErr
