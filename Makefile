@@ -4,6 +4,8 @@
 #   make run       run the server (cmd/accrued); pass flags with ARGS="..."
 #   make test      all tests and scenario replays against a real PostgreSQL
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
+#   make bench-e2e accrue bench: its own PostgreSQL, pgbench's ceiling, accrued over
+#                  Connect (BENCH="--quick" or "--preset medium", "--json", ...)
 #   make generate  regenerate internal/gen from proto/ with buf
 #   make lint      gofmt, go vet, buf lint, generated code up to date
 #
@@ -25,7 +27,7 @@ ACCRUE := bin/accrue
 SCENARIOS := ../shared/scenarios/*.yaml testdata/scenarios/*.yaml
 NPM_LOCK := $(wildcard package-lock.json)
 
-.PHONY: help deps deps-postgres run test bench generate lint
+.PHONY: help deps deps-postgres run test bench bench-e2e generate lint
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -130,6 +132,12 @@ bench: deps
 	@$(with_postgres)
 	echo "== benchmarks"
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./ledger/ ./internal/server/
+
+# bench-e2e starts its own cluster: ACCRUE_TEST_DATABASE_URL is not used.
+bench-e2e: deps
+	$(GO) build -o bin/accrued ./cmd/accrued
+	$(GO) build -o $(ACCRUE) ./cmd/accrue
+	$(ACCRUE) bench --accrued bin/accrued $(BENCH)
 
 generate: node_modules/.package-lock.json
 	$(BUF) generate
