@@ -58,7 +58,8 @@ type lastSeal struct {
 // seal block, signs its head with key and returns what it covered. The
 // block hash is SHA-256 over the previous seal's hash and, in id order,
 // every new transaction, account and statement (kind tag, id, hash). Two
-// sealers racing is harmless: the loser's block conflicts and is dropped.
+// sealers racing is harmless: the loser's block conflicts and is dropped,
+// and the loser returns a zero Sealed (its head is in no journal).
 func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key ed25519.PrivateKey) (Sealed, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return Sealed{}, errors.New("ledger: sealing needs an Ed25519 signing key")
@@ -99,13 +100,16 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key 
 	if len(txs.items) > 0 {
 		fromID = txs.items[0].id
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash, sealed_at,
+	tag, err := tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash, sealed_at,
 			account_upto, account_count, statement_upto, statement_count, tx_total, public_key, signature)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
 		program, head.Seq, fromID, txs.upto, len(txs.items), last.hash, head.Hash, head.SealedAt,
 		accounts.upto, len(accounts.items), stmts.upto, len(stmts.items), head.Transactions, []byte(head.PublicKey), head.Signature)
 	if err != nil {
 		return Sealed{}, fmt.Errorf("ledger: writing seal: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Sealed{}, nil // another sealer wrote this seq first: this call sealed nothing
 	}
 	return Sealed{Transactions: len(txs.items), Accounts: len(accounts.items), Statements: len(stmts.items), Head: head}, nil
 }

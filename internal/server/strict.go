@@ -358,7 +358,9 @@ var decodeFieldPatterns = []*regexp.Regexp{
 // decodeFault is the fault of a request body that does not decode: it names
 // the field the decoder names, under path, else path alone.
 func decodeFault(path string, err error) *fault.Error {
-	msg := strings.TrimPrefix(err.Error(), "proto: ")
+	// protobuf-go writes "proto:" then a space or, chosen per binary to
+	// stop callers matching its text, a no-break space (U+00A0).
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "proto: "), "proto:\u00a0")
 	field := path
 	for _, re := range decodeFieldPatterns {
 		if m := re.FindStringSubmatch(msg); m != nil {

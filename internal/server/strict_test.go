@@ -285,3 +285,16 @@ func TestStrictCodecsStillEncode(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeFaultDropsTheDecodersPrefix checks that a decode error reads
+// the same whichever separator protobuf-go chose for this binary after
+// "proto:" (a space or U+00A0): accrued answered "the request does not
+// decode: proto:\u00a0cannot parse invalid wire-format data".
+func TestDecodeFaultDropsTheDecodersPrefix(t *testing.T) {
+	for _, sep := range []string{" ", "\u00a0"} {
+		f := decodeFault("", errors.New("proto:"+sep+"cannot parse invalid wire-format data"))
+		if want := "the request does not decode: cannot parse invalid wire-format data"; f.Msg != want {
+			t.Errorf("separator %q: message %q, want %q", sep, f.Msg, want)
+		}
+	}
+}
