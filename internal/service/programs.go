@@ -16,7 +16,7 @@ import (
 // PutRulesInput is a new rules version of a program.
 type PutRulesInput struct {
 	Program, Document string
-	At               time.Time // when it takes effect; may be ahead
+	At                time.Time // when it takes effect; may be ahead
 	// FutureAt is why At may not date an event (the caller's future-skew
 	// refusal), nil when it may. The first version creates the program
 	// and fixes its first period, which is an event.
