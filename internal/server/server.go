@@ -6,7 +6,6 @@
 package server
 
 import (
-	"context"
 	"crypto/ed25519"
 	"log/slog"
 	"net/http"
@@ -20,7 +19,6 @@ import (
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/txn"
-	"github.com/accrue/accrue/rules"
 )
 
 // MaxRequestBytes bounds one request message; the largest legitimate one
@@ -94,12 +92,6 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux.HandleFunc("GET /livez", livez)
 	mux.HandleFunc("GET /readyz", ready.readyz)
 	return mux
-}
-
-// rulesVersion returns the parsed rules of one stored version
-// (service.RulesVersion; temporary forwarder, issue 8).
-func (s *Server) rulesVersion(ctx context.Context, q querier, program string, version int32) (*rules.Program, error) {
-	return s.svc.RulesVersion(ctx, q, program, version)
 }
 
 // UseSigningKey sets the Ed25519 key seal heads are signed with

@@ -16,7 +16,6 @@ import (
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
-	"github.com/accrue/accrue/rules"
 )
 
 // trackingService serves accrue.v1.TrackingService.
@@ -103,49 +102,6 @@ func partnerByCodeOrID(ctx context.Context, q querier, program, codeOrID string)
 		return "", fmt.Errorf("server: resolving partner %q: %w", codeOrID, err)
 	}
 	return id, nil
-}
-
-// attribution is who an order is attributed to, and how.
-type attribution struct {
-	partner string
-	how     string // "partner_code", "last_click", "first_click" or ""
-	clickID int64
-}
-
-// attribute finds an order's partner (SPEC §5): an explicit partner code
-// matching a referral code in any case, else the last (or first) click of
-// the order's visitor or of any visitor tied to its customer within the
-// window before at.
-func attribute(ctx context.Context, q querier, program string, prog *rules.Program, code, visitor, customer string, at time.Time) (attribution, error) {
-	if key, ok := codeKey(code); ok {
-		var id string
-		err := q.QueryRow(ctx, `SELECT id FROM partners WHERE program_id = $1 AND lower(code) = $2`, program, key).Scan(&id)
-		if err == nil {
-			return attribution{partner: id, how: "partner_code"}, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return attribution{}, fmt.Errorf("server: resolving partner code: %w", err)
-		}
-	}
-	order := "DESC"
-	how := "last_click"
-	if prog.Attribution.Model == rules.ModelFirstClick {
-		order, how = "ASC", "first_click"
-	}
-	var a attribution
-	err := q.QueryRow(ctx, `SELECT id, partner_id FROM clicks
-		WHERE program_id = $1 AND at <= $4 AND at >= $5
-		  AND (visitor = $2 OR visitor IN (SELECT visitor FROM customer_visitors WHERE program_id = $1 AND customer = $3))
-		ORDER BY at `+order+`, id `+order+` LIMIT 1`,
-		program, visitor, customer, at, at.Add(-prog.Attribution.Window)).Scan(&a.clickID, &a.partner)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return attribution{}, nil
-	}
-	if err != nil {
-		return attribution{}, fmt.Errorf("server: finding clicks: %w", err)
-	}
-	a.how = how
-	return a, nil
 }
 
 // statsKey is one row of the statistics: partner × UTM source × month.

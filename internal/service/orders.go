@@ -1,0 +1,208 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/affiliate"
+	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/store"
+	"github.com/accrue/accrue/ledger"
+	"github.com/accrue/accrue/rules"
+)
+
+// The order lifecycle (SPEC §5, §6): payment, completion, refunds,
+// amendments and cancellation, each one idempotent posting command.
+
+// OrderLine is an order line as the caller wrote it; its amount is read in
+// the program's currency.
+type OrderLine struct {
+	Product, Amount string
+}
+
+// PayOrderInput is a paid order as the caller reports it.
+type PayOrderInput struct {
+	Order, Customer, Visitor string
+	// CodeKey is the partner code the order names folded to lower case as
+	// referral codes are matched; "" matches no partner.
+	CodeKey  string
+	Lines    []OrderLine
+	Shipping string
+	At       time.Time // the event's time, validated by the caller
+}
+
+// OrderView is an order as a command or a read returns it, with the scale
+// of its program's currency; with history, every event (each with the
+// rules it was pinned to) and every journal transaction of the order.
+type OrderView struct {
+	Order        affiliate.Order
+	Scale        int32
+	Events       []PinnedEvent
+	Transactions []ledger.Transaction
+}
+
+// PinnedEvent is an order event with the rules version it was pinned to.
+type PinnedEvent struct {
+	store.OrderEvent
+	Rules *rules.Program
+}
+
+// PayOrder records a paid order (SPEC §5): it attributes the order to a
+// partner (partner code, else a click of its visitor or customer) and, when
+// the rules accrue on payment and the partner may earn on it, posts the
+// accrual. The rules version and the partner are read once.
+func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, encode Encode[OrderView]) (Reply, error) {
+	return ExecPosting(ctx, s, c, in.At, affiliate.KindAccrual, encode, func(tx pgx.Tx, ev Event) (OrderView, error) {
+		version, prog, err := s.VersionAt(ctx, tx, ev.Program, ev.At)
+		if err != nil {
+			return OrderView{}, err
+		}
+		lines, shipping, err := parseLines(prog, in.Lines, in.Shipping, true)
+		if err != nil {
+			return OrderView{}, err
+		}
+		o := affiliate.NewOrder(in.Order, in.Customer, in.Visitor, lines, shipping, ev.At)
+		if fresh, err := store.InsertOrder(ctx, tx, ev.Program, o); err != nil || !fresh {
+			return OrderView{}, orElse(err, affiliate.AlreadyPaid(o.ID))
+		}
+		a, err := store.Attribute(ctx, tx, ev.Program, prog.Attribution, in.CodeKey, o.Visitor, o.Customer, ev.At)
+		if err != nil {
+			return OrderView{}, err
+		}
+		accrues := prog.AccrueOn == rules.AccrueOnPaid
+		var p affiliate.Earner
+		if a.Partner != "" {
+			// Locking the partner serialises its accruals, so two orders
+			// crossing a tier threshold at once each see the volume the
+			// other left.
+			if p, err = loadEarner(ctx, tx, ev.Program, a.Partner, "partner_code", accrues); err != nil {
+				return OrderView{}, err
+			}
+		}
+		o = o.Attribute(a, p, prog.Attribution.AllowSelfReferral)
+		if o.Earns() && accrues {
+			if o, err = s.accrue(ctx, tx, ev, o, p, version, prog); err != nil {
+				return OrderView{}, err
+			}
+		}
+		if err := store.SaveOrder(ctx, tx, ev.Program, o); err != nil {
+			return OrderView{}, err
+		}
+		return OrderView{Order: o, Scale: ev.Journal.Scale}, nil
+	})
+}
+
+// orElse is err, or alt when err is nil.
+func orElse(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
+}
+
+// loadEarner reads the partner an order is attributed to, locking it when
+// lock; fault NotFound naming field when it is gone.
+func loadEarner(ctx context.Context, q ledger.Querier, program, id, field string, lock bool) (affiliate.Earner, error) {
+	l := store.NoLock
+	if lock {
+		l = store.ForUpdate
+	}
+	p, found, err := store.LoadPartner(ctx, q, program, id, l)
+	if err != nil {
+		return affiliate.Earner{}, err
+	}
+	if !found {
+		return affiliate.Earner{}, fault.Missing(field, "no partner %q", id)
+	}
+	return affiliate.Earner{Customer: p.Customer, Status: p.Status}, nil
+}
+
+// accrue accrues an earning order for its partner p (read locked) under
+// version: a suspended partner earns nothing on it; an active one gets the
+// plan the rules compute from the tier and upline chain in force at the
+// event, posted as the order's accrual.
+func (s *Service) accrue(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.Order, p affiliate.Earner, version int32, prog *rules.Program) (affiliate.Order, error) {
+	o, ok := o.Eligible(p)
+	if !ok {
+		return o, nil
+	}
+	volume, err := ledger.AccountBalance(ctx, tx, ev.Program, affiliate.PartnerAccount(o.Partner, affiliate.Sales))
+	if err != nil {
+		return o, err
+	}
+	upline, err := store.UplineAt(ctx, tx, ev.Program, o.Partner, ev.At, len(prog.Upline))
+	if err != nil {
+		return o, err
+	}
+	facts := rules.AccrualFacts{Partner: o.Partner, Tier: prog.TierFor(volume), Lines: o.Lines, Shipping: o.Shipping, Upline: upline}
+	if err := prog.CheckFacts(facts); err != nil {
+		return o, rulesFault(err) // an order stored before the amount bound
+	}
+	state, plan := prog.Accrue(facts)
+	o = o.Accrue(affiliate.Accrual{Version: version, At: ev.At, Hold: prog.Hold, State: state})
+	ev.Kind = affiliate.KindAccrual
+	return o, postPlan(ctx, tx, ev, o, plan)
+}
+
+// postPlan posts an order event's plan (SPEC §6, affiliate's PlanLegs) and
+// records it with its provenance.
+func postPlan(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.Order, plan rules.Plan) error {
+	rec := store.OrderEvent{Kind: ev.Kind, At: ev.At, Version: o.Version, Tier: o.State.Tier, Plan: plan}
+	if legs := o.PlanLegs(plan); len(legs) >= 2 {
+		t, err := ev.Post(ctx, tx, o.PlanRefs(), o.PlanMetadata(), legs)
+		if err != nil {
+			return err
+		}
+		rec.TransactionID = t.ID
+	}
+	return store.InsertOrderEvent(ctx, tx, ev.Program, o.ID, rec)
+}
+
+// GetOrder returns an order with its full history: every event's plan and
+// every journal transaction of the order.
+func (s *Service) GetOrder(ctx context.Context, program, id string) (OrderView, error) {
+	var view OrderView
+	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		lp, err := ledger.LoadProgram(ctx, tx, program)
+		if err != nil {
+			return err
+		}
+		o, err := loadOrder(ctx, tx, lp.ID, id, store.NoLock)
+		if err != nil {
+			return err
+		}
+		view, err = s.history(ctx, tx, lp, o)
+		return err
+	})
+	return view, err
+}
+
+// loadOrder reads an order taking lock; fault NotFound when absent.
+func loadOrder(ctx context.Context, q ledger.Querier, program, id string, lock store.Lock) (affiliate.Order, error) {
+	o, found, err := store.LoadOrder(ctx, q, program, id, lock)
+	if err == nil && !found {
+		err = fault.Missing("order", "no order %q", id)
+	}
+	return o, err
+}
+
+// history is the view of o with every event's plan, read under the rules
+// version it was pinned to, and every journal transaction of the order.
+func (s *Service) history(ctx context.Context, q ledger.Querier, lp *ledger.Program, o affiliate.Order) (OrderView, error) {
+	events, err := store.OrderEvents(ctx, q, lp.ID, o.ID)
+	if err != nil {
+		return OrderView{}, err
+	}
+	view := OrderView{Order: o, Scale: lp.Scale}
+	for _, e := range events {
+		prog, err := s.RulesVersion(ctx, q, lp.ID, e.Version)
+		if err != nil {
+			return OrderView{}, err
+		}
+		view.Events = append(view.Events, PinnedEvent{OrderEvent: e, Rules: prog})
+	}
+	view.Transactions, err = ledger.ListTransactions(ctx, q, lp.ID, ledger.TransactionFilter{Order: o.ID, Limit: ledger.MaxPageSize})
+	return view, err
+}
