@@ -43,6 +43,7 @@ func changeOf(m *accruev1.UpdatePartnerRequest, at time.Time) (service.PartnerCh
 	}
 	return c, nil
 }
+
 // applyPath copies the field of m that path names into c.
 func applyPath(c *service.PartnerChange, path string, m *accruev1.UpdatePartnerRequest, values map[string]string) error {
 	switch path {
