@@ -20,7 +20,9 @@ import (
 func batchFixture(t *testing.T, a *api) {
 	t.Helper()
 	ctx := context.Background()
-	jan := func(day int) *timestamppb.Timestamp { return timestamppb.New(time.Date(2025, 11, day, 12, 0, 0, 0, time.UTC)) }
+	jan := func(day int) *timestamppb.Timestamp {
+		return timestamppb.New(time.Date(2025, 11, day, 12, 0, 0, 0, time.UTC))
+	}
 	for _, p := range [][2]string{{"a", ""}, {"b", "a"}, {"c", "a"}, {"d", "b"}, {"e", "d"}, {"f", "c"}, {"g", ""}} {
 		if _, err := a.partners.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{
 			Program: "p", IdempotencyKey: "reg-" + p[0], At: jan(1), Partner: p[0], Parent: p[1], Code: "CODE" + p[0]})); err != nil {
