@@ -76,13 +76,6 @@ type Accrual struct {
 // Earns reports whether the order is attributed to a partner who may earn on it.
 func (o *Order) Earns() bool { return o.Partner != "" && o.NoEarn == "" }
 
-// SelfReferral reports whether an order of customer attributed to p is p's
-// own purchase that earns nothing: p is tied to that customer and the rules
-// do not allow self-referral.
-func SelfReferral(p Earner, customer string, allowed bool) bool {
-	return p.Customer != "" && p.Customer == customer && !allowed
-}
-
 // NewOrder is an order just paid at at: not attributed yet, nothing
 // pending.
 func NewOrder(id, customer, visitor string, lines []rules.Line, shipping decimal.Decimal, at time.Time) Order {
@@ -98,7 +91,7 @@ func (o Order) Attribute(a Attribution, p Earner, allowSelfReferral bool) Order 
 		id := a.ClickID
 		o.ClickID = &id
 	}
-	if o.Partner != "" && SelfReferral(p, o.Customer, allowSelfReferral) {
+	if o.Partner != "" && SelfReferral(p.Customer, o.Customer, allowSelfReferral) {
 		o.NoEarn = ReasonSelfReferral
 	}
 	return o

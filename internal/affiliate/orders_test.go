@@ -13,26 +13,6 @@ import (
 	"github.com/accrue/accrue/rules"
 )
 
-func TestSelfReferral(t *testing.T) {
-	for _, tc := range []struct {
-		name              string
-		partnerCustomer   string
-		customer          string
-		allowed, wantSelf bool
-	}{
-		{name: "own purchase", partnerCustomer: "k1", customer: "k1", wantSelf: true},
-		{name: "own purchase, allowed by the rules", partnerCustomer: "k1", customer: "k1", allowed: true},
-		{name: "another customer", partnerCustomer: "k1", customer: "k2"},
-		{name: "partner tied to no customer", partnerCustomer: "", customer: "k1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := affiliate.SelfReferral(affiliate.Earner{Customer: tc.partnerCustomer}, tc.customer, tc.allowed); got != tc.wantSelf {
-				t.Fatalf("SelfReferral = %v, want %v", got, tc.wantSelf)
-			}
-		})
-	}
-}
-
 func TestAttributeAndEligible(t *testing.T) {
 	paid := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	base := affiliate.NewOrder("o1", "k1", "v1", nil, decimal.Zero, paid)

@@ -95,7 +95,7 @@ func TestParentUntilAfterTheChange(t *testing.T) {
 		}))
 		wantInvalid(t, "parent_until "+until.Format(time.RFC3339), err, "parent_until")
 	}
-	p, err := h.srv.partnerView(h.ctx, h.db.Pool, testProgram, "bob", at, false)
+	p, err := h.srv.partnerView(h.ctx, testProgram, "bob", at, false)
 	h.must(err)
 	if p.GetParent() != "ann" || p.GetParentUntil() != nil {
 		t.Fatalf("bob's link changed: parent %q until %v", p.GetParent(), p.GetParentUntil())

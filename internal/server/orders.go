@@ -6,6 +6,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
@@ -71,7 +72,7 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 	if err != nil {
 		return nil, err
 	}
-	key, _ := codeKey(m.GetPartnerCode()) // "" matches no partner
+	key, _ := affiliate.CodeKey(m.GetPartnerCode()) // "" matches no partner
 	reply, err := s.svc.PayOrder(ctx, commandOf(m), service.PayOrderInput{
 		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key,
 		Lines: orderLines(m.GetLines()), Shipping: m.GetShipping(), At: at,

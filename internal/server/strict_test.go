@@ -180,7 +180,7 @@ func TestUnknownFieldsAndEnumsAreRefused(t *testing.T) {
 		})
 	}
 
-	p, err := e.srv.partnerView(ctx, e.api.db.Pool, "p", "bob", time.Now(), false)
+	p, err := e.srv.partnerView(ctx, "p", "bob", time.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func (s *Service) accrue(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.O
 	if err != nil {
 		return o, err
 	}
-	upline, err := store.UplineAt(ctx, tx, ev.Program, o.Partner, ev.At, len(prog.Upline))
+	upline, err := UplineAt(ctx, tx, ev.Program, o.Partner, ev.At, len(prog.Upline))
 	if err != nil {
 		return o, err
 	}

@@ -120,7 +120,7 @@ func (s *Service) SimulateOrder(ctx context.Context, in SimulateOrderInput) (Sim
 			return Simulation{}, err
 		}
 		facts.Tier = prog.TierFor(volume)
-		if facts.Upline, err = store.UplineAt(ctx, q, in.Program, in.Partner, in.At, len(prog.Upline)); err != nil {
+		if facts.Upline, err = UplineAt(ctx, q, in.Program, in.Partner, in.At, len(prog.Upline)); err != nil {
 			return Simulation{}, err
 		}
 	}

@@ -15,15 +15,6 @@ import (
 	"github.com/accrue/accrue/rules"
 )
 
-// Lock is the row lock a read takes.
-type Lock string
-
-// Row locks.
-const (
-	NoLock    Lock = ""
-	ForUpdate Lock = " FOR UPDATE"
-)
-
 // InsertOrder records a newly paid order and ties its visitor to its
 // customer; false, writing nothing, when the order id is recorded already.
 func InsertOrder(ctx context.Context, q ledger.Querier, program string, o affiliate.Order) (bool, error) {
@@ -57,7 +48,7 @@ func LoadOrder(ctx context.Context, q ledger.Querier, program, id string, lock L
 	var shipping string
 	err = q.QueryRow(ctx, `SELECT customer, visitor, status, lines, shipping::text, partner_id, attribution, click_id,
 			no_earn_reason, accrued, COALESCE(rules_version, 0), state, paid_at, accrued_at, matures_at, matured
-		FROM orders WHERE program_id = $1 AND id = $2`+string(lock), program, id).
+		FROM orders WHERE program_id = $1 AND id = $2`+lock.clause(), program, id).
 		Scan(&o.Customer, &o.Visitor, &o.Status, &lines, &shipping, &o.Partner, &o.Attribution, &o.ClickID,
 			&o.NoEarn, &o.Accrued, &o.Version, &state, &o.PaidAt, &o.AccruedAt, &o.MaturesAt, &o.Matured)
 	if errors.Is(err, pgx.ErrNoRows) {

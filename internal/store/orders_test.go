@@ -18,14 +18,14 @@ import (
 	"github.com/accrue/accrue/rules"
 )
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var orderT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // withProgram opens a database holding program "p".
 func withProgram(t *testing.T) *txn.DB {
 	t.Helper()
 	db := open(t)
 	err := db.Run(context.Background(), func(tx pgx.Tx) error {
-		_, err := ledger.CreateProgram(context.Background(), tx, "p", "USD", "UTC", t0)
+		_, err := ledger.CreateProgram(context.Background(), tx, "p", "USD", "UTC", orderT0)
 		return err
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func TestOrderRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	db := withProgram(t)
 	d := decimal.RequireFromString
-	o := affiliate.NewOrder("o1", "k1", "v1", []rules.Line{{Product: "shoe", Amount: d("100.50")}}, d("5"), t0)
+	o := affiliate.NewOrder("o1", "k1", "v1", []rules.Line{{Product: "shoe", Amount: d("100.50")}}, d("5"), orderT0)
 	for i, want := range []bool{true, false} {
 		if fresh, err := store.InsertOrder(ctx, db.Pool, "p", o); err != nil || fresh != want {
 			t.Fatalf("insert %d = %v, %v; want %v", i, fresh, err, want)
@@ -54,7 +54,7 @@ func TestOrderRoundTrip(t *testing.T) {
 		t.Fatalf("LoadOrder of an unknown order = %v, %v", found, err)
 	}
 	o = o.Attribute(affiliate.Attribution{Partner: "rob", How: "last_click", ClickID: 9}, affiliate.Earner{}, false)
-	o = o.Accrue(affiliate.Accrual{Version: 2, At: t0, Hold: time.Hour, State: rules.OrderState{Partner: "rob", Tier: "gold",
+	o = o.Accrue(affiliate.Accrual{Version: 2, At: orderT0, Hold: time.Hour, State: rules.OrderState{Partner: "rob", Tier: "gold",
 		Shipping: d("5"), Lines: []rules.LineState{{Product: "shoe", Amount: d("100.5"), Commission: d("10.05")}}}})
 	if err := store.SaveOrder(ctx, db.Pool, "p", o); err != nil {
 		t.Fatal(err)
@@ -63,9 +63,9 @@ func TestOrderRoundTrip(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("LoadOrder = %v, %v", found, err)
 	}
-	if got.Partner != "rob" || *got.ClickID != 9 || got.Version != 2 || got.Matured || !got.MaturesAt.Equal(t0.Add(time.Hour)) ||
+	if got.Partner != "rob" || *got.ClickID != 9 || got.Version != 2 || got.Matured || !got.MaturesAt.Equal(orderT0.Add(time.Hour)) ||
 		got.State.Tier != "gold" || !got.State.Lines[0].Commission.Equal(d("10.05")) || !got.Lines[0].Amount.Equal(d("100.5")) ||
-		!got.Shipping.Equal(d("5")) || !got.PaidAt.Equal(t0) {
+		!got.Shipping.Equal(d("5")) || !got.PaidAt.Equal(orderT0) {
 		t.Fatalf("read back %+v, want %+v", got, o)
 	}
 }
@@ -74,7 +74,7 @@ func TestOrderRoundTrip(t *testing.T) {
 func TestLoadOrderForUpdateLocks(t *testing.T) {
 	ctx := context.Background()
 	db := withProgram(t)
-	if _, err := store.InsertOrder(ctx, db.Pool, "p", affiliate.NewOrder("o1", "k1", "", nil, decimal.Zero, t0)); err != nil {
+	if _, err := store.InsertOrder(ctx, db.Pool, "p", affiliate.NewOrder("o1", "k1", "", nil, decimal.Zero, orderT0)); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -92,7 +92,7 @@ func TestLoadOrderForUpdateLocks(t *testing.T) {
 		var pgErr *pgconn.PgError
 		locked := errors.As(err, &pgErr) && pgErr.Code == "55P03"
 		if locked != tc.wantLocked || (err != nil && !locked) {
-			t.Fatalf("lock %q: another transaction's NOWAIT lock got %v, want locked %v", tc.lock, err, tc.wantLocked)
+			t.Fatalf("lock %d: another transaction's NOWAIT lock got %v, want locked %v", tc.lock, err, tc.wantLocked)
 		}
 		_ = tx.Rollback(ctx)
 	}
@@ -105,9 +105,9 @@ func TestOrderEvents(t *testing.T) {
 	db := withProgram(t)
 	d := decimal.RequireFromString
 	want := []store.OrderEvent{
-		{Kind: affiliate.KindAccrual, At: t0, Version: 1, Tier: "gold", TransactionID: 42,
+		{Kind: affiliate.KindAccrual, At: orderT0, Version: 1, Tier: "gold", TransactionID: 42,
 			Plan: rules.Plan{Sales: d("100"), Commission: d("10"), Upline: []rules.LevelPlan{{Level: 1, Partner: "amy", Amount: d("2"), Rate: d("0.02"), BaseAmount: d("100")}}}},
-		{Kind: affiliate.KindAdjustment, At: t0.Add(time.Hour), Version: 1, Plan: rules.Plan{Sales: d("-10")}},
+		{Kind: affiliate.KindAdjustment, At: orderT0.Add(time.Hour), Version: 1, Plan: rules.Plan{Sales: d("-10")}},
 	}
 	for _, ev := range want {
 		if err := store.InsertOrderEvent(ctx, db.Pool, "p", "o1", ev); err != nil {
@@ -135,13 +135,13 @@ func TestRulesVersions(t *testing.T) {
 	ctx := context.Background()
 	db := withProgram(t)
 	for i, doc := range []string{"a: 1", "a: 2"} {
-		v, err := store.InsertRulesVersion(ctx, db.Pool, "p", t0.Add(time.Duration(i)*time.Hour), doc)
+		v, err := store.InsertRulesVersion(ctx, db.Pool, "p", orderT0.Add(time.Duration(i)*time.Hour), doc)
 		if err != nil || v != int32(i+1) {
 			t.Fatalf("version %d = %d, %v", i+1, v, err)
 		}
 	}
 	got, found, err := store.LoadRulesVersion(ctx, db.Pool, "p", 2)
-	if err != nil || !found || got.Document != "a: 2" || !got.EffectiveAt.Equal(t0.Add(time.Hour)) {
+	if err != nil || !found || got.Document != "a: 2" || !got.EffectiveAt.Equal(orderT0.Add(time.Hour)) {
 		t.Fatalf("LoadRulesVersion = %+v, %v, %v", got, found, err)
 	}
 	if _, found, err := store.LoadRulesVersion(ctx, db.Pool, "p", 3); found || err != nil {
@@ -163,10 +163,10 @@ func TestAttribute(t *testing.T) {
 	ctx := context.Background()
 	db := withProgram(t)
 	mustExec(t, db, `INSERT INTO partners (program_id, id, code, status, registered_at) VALUES
-		('p', 'rob', 'RobCode', 'active', $1), ('p', 'amy', 'amy', 'active', $1)`, t0)
+		('p', 'rob', 'RobCode', 'active', $1), ('p', 'amy', 'amy', 'active', $1)`, orderT0)
 	mustExec(t, db, `INSERT INTO clicks (id, program_id, partner_id, visitor, at) VALUES
 		(1, 'p', 'amy', 'v1', $1), (2, 'p', 'rob', 'v2', $2), (3, 'p', 'rob', 'v1', $3)`,
-		t0.Add(-48*time.Hour), t0.Add(-2*time.Hour), t0.Add(time.Hour))
+		orderT0.Add(-48*time.Hour), orderT0.Add(-2*time.Hour), orderT0.Add(time.Hour))
 	mustExec(t, db, `INSERT INTO customer_visitors (program_id, customer, visitor) VALUES ('p', 'k1', 'v2')`)
 	last := rules.Attribution{Model: rules.ModelLastClick, Window: 72 * time.Hour}
 	first := rules.Attribution{Model: rules.ModelFirstClick, Window: 72 * time.Hour}
@@ -191,7 +191,7 @@ func TestAttribute(t *testing.T) {
 			if customer == "" {
 				customer = "k0"
 			}
-			got, err := store.Attribute(ctx, db.Pool, "p", tc.a, tc.code, tc.visitor, customer, t0)
+			got, err := store.Attribute(ctx, db.Pool, "p", tc.a, tc.code, tc.visitor, customer, orderT0)
 			if err != nil || got != tc.want {
 				t.Fatalf("Attribute = %+v, %v; want %+v", got, err, tc.want)
 			}
@@ -204,21 +204,21 @@ func TestUplineAt(t *testing.T) {
 	ctx := context.Background()
 	db := withProgram(t)
 	mustExec(t, db, `INSERT INTO partners (program_id, id, code, status, registered_at) VALUES
-		('p', 'a', 'a', 'active', $1), ('p', 'b', 'b', 'suspended', $1), ('p', 'c', 'c', 'active', $1)`, t0)
+		('p', 'a', 'a', 'active', $1), ('p', 'b', 'b', 'suspended', $1), ('p', 'c', 'c', 'active', $1)`, orderT0)
 	mustExec(t, db, `INSERT INTO partner_links (program_id, partner_id, parent_id, valid_from, valid_until) VALUES
 		('p', 'a', 'b', $1, NULL), ('p', 'b', 'c', $1, NULL), ('p', 'c', 'a', $1, NULL), ('p', 'a', 'c', $2, $1)`,
-		t0, t0.Add(-time.Hour))
+		orderT0, orderT0.Add(-time.Hour))
 	for _, tc := range []struct {
 		name   string
 		at     time.Time
 		levels int
 		want   []rules.UplineMember
 	}{
-		{name: "no levels", at: t0, levels: 0},
-		{name: "a cycle ends the chain", at: t0, levels: 5,
+		{name: "no levels", at: orderT0, levels: 0},
+		{name: "a cycle ends the chain", at: orderT0, levels: 5,
 			want: []rules.UplineMember{{Partner: "b", Eligible: false}, {Partner: "c", Eligible: true}}},
-		{name: "levels bound it", at: t0, levels: 1, want: []rules.UplineMember{{Partner: "b"}}},
-		{name: "the links of an earlier time", at: t0.Add(-30 * time.Minute), levels: 5,
+		{name: "levels bound it", at: orderT0, levels: 1, want: []rules.UplineMember{{Partner: "b"}}},
+		{name: "the links of an earlier time", at: orderT0.Add(-30 * time.Minute), levels: 5,
 			want: []rules.UplineMember{{Partner: "c", Eligible: true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -235,9 +235,9 @@ func TestLoadPartner(t *testing.T) {
 	ctx := context.Background()
 	db := withProgram(t)
 	mustExec(t, db, `INSERT INTO partners (program_id, id, code, customer, status, private, registered_at) VALUES
-		('p', 'rob', 'rob', 'k1', 'suspended', '{"tax": "x"}', $1)`, t0)
+		('p', 'rob', 'rob', 'k1', 'suspended', '{"tax": "x"}', $1)`, orderT0)
 	p, found, err := store.LoadPartner(ctx, db.Pool, "p", "rob", store.NoLock)
-	if err != nil || !found || p.Customer != "k1" || p.Status != "suspended" || p.Private["tax"] != "x" || !p.RegisteredAt.Equal(t0) {
+	if err != nil || !found || p.Customer != "k1" || p.Status != "suspended" || p.Private["tax"] != "x" || !p.RegisteredAt.Equal(orderT0) {
 		t.Fatalf("LoadPartner = %+v, %v, %v", p, found, err)
 	}
 	if _, found, err := store.LoadPartner(ctx, db.Pool, "p", "nobody", store.ForUpdate); found || err != nil {
