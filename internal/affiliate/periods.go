@@ -59,7 +59,9 @@ func ClosedBy(period string, end, now time.Time) error {
 const closeKeyPrefix = "close:"
 
 // ReleaseKey is the idempotency key of partner's release in period.
-func ReleaseKey(period, partner string) string { return closeKeyPrefix + period + ":release:" + partner }
+func ReleaseKey(period, partner string) string {
+	return closeKeyPrefix + period + ":release:" + partner
+}
 
 // MaturingKey is the idempotency key of the maturing, by the close of
 // period, of what order has pending in booked (a later, open period's part
@@ -103,12 +105,6 @@ func Mature(m *Movement, code string, amount decimal.Decimal) {
 	} else {
 		m.Move(code, accrued, amount)
 	}
-}
-
-// IsPendingAccount reports whether code is a partner's pending account.
-func IsPendingAccount(code string) bool {
-	kind, ok := PartnerAccountKind(code)
-	return ok && kind == Pending
 }
 
 // Release is what a partner's close releases from its accrued balance to

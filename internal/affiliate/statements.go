@@ -47,11 +47,11 @@ type Statement struct {
 
 // StatementLine is one entry on a partner's statement account.
 type StatementLine struct {
-	At                         time.Time
-	Kind, Description          string
-	Order, Customer, Account   string
-	Amount                     decimal.Decimal
-	TransactionID              int64
+	At                       time.Time
+	Kind, Description        string
+	Order, Customer, Account string
+	Amount                   decimal.Decimal
+	TransactionID            int64
 }
 
 // StatementStatus is the status of a statement that released released.
