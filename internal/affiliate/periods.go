@@ -85,16 +85,6 @@ func MaturingAt(period, booked string, end, latest time.Time) time.Time {
 	return end
 }
 
-// MaturingPeriod is the booking period an order's pending entry booked in
-// p is matured in, by the close of period: everything up to period counts
-// as period; a later (open) period's part matures in its own period.
-func MaturingPeriod(period, p string) string {
-	if p <= period {
-		return period
-	}
-	return p
-}
-
 // Mature records in m the maturing of amount, the credit-normal balance of
 // a partner's pending account code: pending to accrued, or back for a
 // negative remainder.
