@@ -51,8 +51,8 @@ func CreateProgram(ctx context.Context, tx pgx.Tx, id, currency, timezone string
 	// dated earlier (a backfill) is booked there, so it is on a statement.
 	local := at.In(loc)
 	firstPeriod := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, loc)
-	_, err = tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, open_from, schedule_cursor, created_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, firstPeriod, at)
+	_, err = tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, open_from, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, firstPeriod, at)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: creating program %s: %w", id, err)
 	}

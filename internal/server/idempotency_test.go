@@ -117,7 +117,7 @@ func closeKeySetup(t *testing.T) *harness {
 func TestClosePeriodKeyClaimedFirst(t *testing.T) {
 	h := closeKeySetup(t)
 	var second error
-	h.srv.close.hook = func(string) error {
+	h.srv.svc.CloseHooks().Partner = func(string) error {
 		_, second = h.closeKeyed(h.sibling(), "2026-03", "K")
 		return nil
 	}
@@ -198,11 +198,11 @@ func TestClosePeriodKeyRace(t *testing.T) {
 // refused.
 func TestClosePeriodKeyOfADeadClose(t *testing.T) {
 	h := closeKeySetup(t)
-	h.srv.close.hook = failAfter(0)
+	h.srv.svc.CloseHooks().Partner = failAfter(0)
 	if _, err := h.closeKeyed(h.srv, "2026-02", "K"); err == nil {
 		t.Fatal("the hook did not stop the close")
 	}
-	h.srv.close.hook = nil
+	h.srv.svc.CloseHooks().Partner = nil
 	if _, err := h.closeKeyed(h.srv, "2026-03", "K"); fault.CodeOf(err) != fault.AlreadyExists {
 		t.Fatalf("another payload under the dead close's key: %v, want already_exists", err)
 	}

@@ -15,11 +15,14 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/service"
+	"github.com/accrue/accrue/internal/store"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
 )
@@ -268,7 +271,7 @@ func TestCloseReleaseThreshold(t *testing.T) {
 		t.Fatalf("close: %v", resp)
 	}
 	bob := h.statement("bob", "2026-01")
-	if bob.Status != statementFinal || bob.Released != "100.00" || bob.DueDate != "2026-02-15" {
+	if bob.Status != affiliate.StatementFinal || bob.Released != "100.00" || bob.DueDate != "2026-02-15" {
 		t.Errorf("bob: %v", bob)
 	}
 	wantBalances(t, bob.Opening, "0.00", "0.00", "0.00")
@@ -282,12 +285,12 @@ func TestCloseReleaseThreshold(t *testing.T) {
 		t.Errorf("bob lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
 	}
 	carol := h.statement("carol", "2026-01")
-	if carol.Status != statementPreliminary || carol.Released != "0.00" {
+	if carol.Status != affiliate.StatementPreliminary || carol.Released != "0.00" {
 		t.Errorf("carol: %v", carol)
 	}
 	wantBalances(t, carol.Closing, "0.00", "99.99", "0.00")
 	dave := h.statement("dave", "2026-01")
-	if dave.Status != statementPreliminary || dave.Released != "0.00" {
+	if dave.Status != affiliate.StatementPreliminary || dave.Released != "0.00" {
 		t.Errorf("dave: %v", dave)
 	}
 	wantBalances(t, dave.Closing, "0.00", "500.00", "0.00")
@@ -311,7 +314,7 @@ func TestCloseReleaseThreshold(t *testing.T) {
 	h.pay("o4", "carol", "0.10", day(time.January, 31))
 	h.close("2026-02", day(time.March, 1))
 	carol = h.statement("carol", "2026-02")
-	if carol.Status != statementFinal || carol.Released != "100.00" {
+	if carol.Status != affiliate.StatementFinal || carol.Released != "100.00" {
 		t.Errorf("carol in February: %v", carol)
 	}
 	wantBalances(t, carol.Opening, "0.00", "99.99", "0.00")
@@ -363,7 +366,7 @@ func TestCloseMaturing(t *testing.T) {
 	feb := h.statement("kim", "2026-02")
 	wantBalances(t, feb.Opening, "20.00", "90.00", "0.00")
 	wantBalances(t, feb.Closing, "50.00", "0.00", "110.00")
-	if feb.Status != statementFinal {
+	if feb.Status != affiliate.StatementFinal {
 		t.Errorf("kim February: %v", feb)
 	}
 	judy := h.statement("judy", "2026-02")
@@ -407,7 +410,7 @@ func TestCloseConcurrent(t *testing.T) {
 		close(others)
 	}()
 	for _, srv := range servers {
-		srv.close.hook = func(string) error {
+		srv.svc.CloseHooks().Partner = func(string) error {
 			select {
 			case <-others:
 				return nil
@@ -418,7 +421,7 @@ func TestCloseConcurrent(t *testing.T) {
 	}
 	for i, srv := range servers {
 		wg.Go(func() {
-			_, errs[i] = srv.closePeriod(h.ctx, testProgram, "2026-02", day(time.March, 2))
+			_, errs[i] = srv.svc.ClosePeriodAt(h.ctx, testProgram, "2026-02", day(time.March, 2))
 			returned <- struct{}{}
 		})
 	}
@@ -525,14 +528,14 @@ func (h *harness) leaseLeft(period string) time.Duration {
 // TestCloseInterrupted: a close that stops with an error gives its lease
 // up, so a retry by any process resumes it at once; a close whose process
 // died leaves its lease, which blocks the period until it lapses (at most
-// closeLease after its last renewal), and then any process resumes it.
+// service.CloseLease after its last renewal), and then any process resumes it.
 // Every way ends with the journal and statements of an uninterrupted close.
 func TestCloseInterrupted(t *testing.T) {
 	whole := wholeClose(t)
 	cut := newHarness(t, "14d")
 	interruptedSetup(cut)
-	cut.srv.close.batch = 2
-	cut.srv.close.hook = failAfter(2)
+	cut.srv.svc.CloseHooks().Batch = 2
+	cut.srv.svc.CloseHooks().Partner = failAfter(2)
 	if _, err := cut.closeWith(cut.srv, "2026-01", day(time.February, 1)); err == nil {
 		t.Fatal("the hook did not stop the close")
 	}
@@ -541,19 +544,19 @@ func TestCloseInterrupted(t *testing.T) {
 	}
 	// Another process resumes at once, and stops again further on.
 	other := cut.sibling()
-	other.close.batch = 2
-	other.close.hook = failAfter(2)
+	other.svc.CloseHooks().Batch = 2
+	other.svc.CloseHooks().Partner = failAfter(2)
 	if _, err := cut.closeWith(other, "2026-01", day(time.February, 1)); err == nil || fault.CodeOf(err) == fault.Aborted {
 		t.Fatalf("another process after a failed close: got %v, want it to resume and meet the hook", err)
 	}
 
 	// The process of a close dies just after renewing its lease.
-	cut.setLease("2026-01", "dead-host:1:0", fmt.Sprintf("clock_timestamp() + interval '%d milliseconds'", closeLease.Milliseconds()))
-	cut.srv.close.hook = nil
+	cut.setLease("2026-01", "dead-host:1:0", fmt.Sprintf("clock_timestamp() + interval '%d milliseconds'", service.CloseLease.Milliseconds()))
+	cut.srv.svc.CloseHooks().Partner = nil
 	if _, err := cut.closeWith(cut.srv, "2026-01", day(time.February, 1)); fault.CodeOf(err) != fault.Aborted {
 		t.Fatalf("during the dead process's lease: got %v, want aborted", err)
 	}
-	// closeLease later its lease has lapsed, and another process finishes.
+	// service.CloseLease later its lease has lapsed, and another process finishes.
 	cut.setLease("2026-01", "dead-host:1:0", "clock_timestamp()")
 	resp, err := cut.closeWith(cut.sibling(), "2026-01", day(time.February, 1))
 	if err != nil || resp.AlreadyClosed {
@@ -567,9 +570,9 @@ func TestCloseInterrupted(t *testing.T) {
 func TestCloseLeaseRenewed(t *testing.T) {
 	h := newHarness(t, "14d")
 	interruptedSetup(h)
-	h.srv.close.heartbeat = time.Millisecond
+	h.srv.svc.CloseHooks().Heartbeat = time.Millisecond
 	var lefts []time.Duration
-	h.srv.close.hook = func(string) error {
+	h.srv.svc.CloseHooks().Partner = func(string) error {
 		// Age the lease, then wait (with a deadlock guard, not a speed
 		// check) for the heartbeat to renew it.
 		if _, err := h.db.Pool.Exec(h.ctx, `UPDATE periods SET claimed_until = clock_timestamp() + interval '1 second'
@@ -589,8 +592,8 @@ func TestCloseLeaseRenewed(t *testing.T) {
 		t.Fatalf("renewed %d times, want once per partner (7)", len(lefts))
 	}
 	for _, left := range lefts {
-		if left > closeLease {
-			t.Errorf("a renewal left %v, more than the lease %v", left, closeLease)
+		if left > service.CloseLease {
+			t.Errorf("a renewal left %v, more than the lease %v", left, service.CloseLease)
 		}
 	}
 }
@@ -602,11 +605,11 @@ func TestCloseStaleOwnerStops(t *testing.T) {
 	whole := wholeClose(t)
 	cut := newHarness(t, "14d")
 	interruptedSetup(cut)
-	cut.srv.close.heartbeat = time.Hour // the paused process renews nothing
-	cut.srv.close.batch = 1
+	cut.srv.svc.CloseHooks().Heartbeat = time.Hour // the paused process renews nothing
+	cut.srv.svc.CloseHooks().Batch = 1
 	var takeover error
 	seen := 0
-	cut.srv.close.hook = func(string) error {
+	cut.srv.svc.CloseHooks().Partner = func(string) error {
 		if seen++; seen == 3 {
 			cut.setLease("2026-01", cut.holder("2026-01"), "clock_timestamp()")
 			_, takeover = (&periodService{cut.sibling()}).ClosePeriod(cut.ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{
@@ -635,9 +638,9 @@ func TestCloseReleasesWithStatements(t *testing.T) {
 	whole := wholeClose(t)
 	cut := newHarness(t, "14d")
 	interruptedSetup(cut)
-	cut.srv.close.batch = 3
+	cut.srv.svc.CloseHooks().Batch = 3
 	batches := 0
-	cut.srv.close.afterReleases = func(partners []string) error {
+	cut.srv.svc.CloseHooks().AfterReleases = func(partners []string) error {
 		if batches++; batches == 2 {
 			return fmt.Errorf("crash after releasing %v", partners)
 		}
@@ -656,7 +659,7 @@ func TestCloseReleasesWithStatements(t *testing.T) {
 	if !equal(released, []string{"alice"}) {
 		t.Fatalf("releases of %v, want alice's alone", released)
 	}
-	cut.srv.close.afterReleases = nil
+	cut.srv.svc.CloseHooks().AfterReleases = nil
 	if _, err := cut.closeWith(cut.sibling(), "2026-01", day(time.February, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +710,7 @@ func TestRunDueCloses(t *testing.T) {
 		t.Fatalf("closed %v", closed)
 	}
 	var cursor time.Time
-	h.must(h.db.Pool.QueryRow(h.ctx, `SELECT schedule_cursor FROM programs WHERE id = $1`, testProgram).Scan(&cursor))
+	h.must(h.db.Pool.QueryRow(h.ctx, `SELECT statements_cursor FROM schedules WHERE program_id = $1`, testProgram).Scan(&cursor))
 	if !cursor.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("cursor %v", cursor)
 	}
@@ -738,14 +741,14 @@ func TestCloseLeaseRenewedAfterItsOwnClose(t *testing.T) {
 	h := newHarness(t, "14d")
 	interruptedSetup(h)
 	h.close("2026-01", day(time.February, 1))
-	l := lease{program: testProgram, period: "2026-01", holder: h.holder("2026-01")}
-	held, err := l.renew(h.ctx, h.db.Pool)
+	l := store.Lease{Program: testProgram, Period: "2026-01", Holder: h.holder("2026-01")}
+	held, err := store.RenewLease(h.ctx, h.db.Pool, l, service.CloseLease)
 	h.must(err)
 	if !held {
 		t.Fatal("the run that closed the period lost its lease to nobody")
 	}
-	other := lease{program: testProgram, period: "2026-01", holder: "someone-else"}
-	if held, err := other.renew(h.ctx, h.db.Pool); err != nil || held {
+	other := store.Lease{Program: testProgram, Period: "2026-01", Holder: "someone-else"}
+	if held, err := store.RenewLease(h.ctx, h.db.Pool, other, service.CloseLease); err != nil || held {
 		t.Fatalf("another run renewed a lease it never held: held %v, err %v", held, err)
 	}
 }

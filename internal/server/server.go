@@ -35,8 +35,6 @@ type Server struct {
 	db    *txn.DB
 	clock clock.Clock
 	log   *slog.Logger
-	// close is this Server's identity when it claims a period (periods.go).
-	close closeState
 	// maxInFlight caps the requests its handlers serve at once (limits.go).
 	maxInFlight int
 	// panics counts the handler panics recovered (recover.go).
@@ -48,7 +46,9 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{svc: service.New(db, clk, log), db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
+	svc := service.New(db, clk, log)
+	svc.EncodeStatementsWith(encodeStatement)
+	return &Server{svc: svc, db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health

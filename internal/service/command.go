@@ -44,8 +44,10 @@ type Reply struct {
 // its key; the caller supplies it (it owns the wire form).
 type Encode[T any] func(T) ([]byte, error)
 
-func (c Command) record() store.Command {
-	return store.Command{Program: c.Program, Key: c.Key, Method: c.Method, Hash: c.Hash}
+// record is c's idempotency record, created at `at` (the service's clock,
+// so that expiry, which reads the same clock, can be simulated).
+func (c Command) record(at time.Time) store.Command {
+	return store.Command{Program: c.Program, Key: c.Key, Method: c.Method, Hash: c.Hash, At: at}
 }
 
 // CheckKey validates an idempotency key.
@@ -79,7 +81,7 @@ func Exec[T any](ctx context.Context, s *Service, c Command, encode Encode[T], f
 	var reply Reply
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
 		reply = Reply{}
-		claimed, err := store.RecordCommand(ctx, tx, c.record(), []byte{})
+		claimed, err := store.RecordCommand(ctx, tx, c.record(s.clock.Now()), []byte{})
 		if err != nil {
 			return err
 		}
@@ -118,7 +120,7 @@ func ExecIdempotent[T any](ctx context.Context, s *Service, c Command, encode En
 	if err := CheckKey(c.Key); err != nil {
 		return Reply{}, err
 	}
-	if _, err := store.RecordCommand(ctx, s.db.Pool, c.record(), nil); err != nil {
+	if _, err := store.RecordCommand(ctx, s.db.Pool, c.record(s.clock.Now()), nil); err != nil {
 		return Reply{}, err
 	}
 	state, body, err := commandState(ctx, s.db.Pool, c)
@@ -183,7 +185,8 @@ func commandState(ctx context.Context, q ledger.Querier, c Command) (int, []byte
 }
 
 // ExpireCommands expires the idempotency records older than
-// CommandRetention (store.ExpireCommands), a batch at a time.
+// CommandRetention by the service's clock (store.ExpireCommands), a batch
+// at a time.
 func (s *Service) ExpireCommands(ctx context.Context) error {
-	return store.ExpireCommands(ctx, s.db.Pool, CommandRetention, expireBatch)
+	return store.ExpireCommands(ctx, s.db.Pool, s.clock.Now().Add(-CommandRetention), expireBatch)
 }

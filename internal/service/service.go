@@ -25,6 +25,10 @@ type Service struct {
 	versions sync.Map // versionKey -> *rules.Program
 	// journal signs seal heads and remembers the last it saw (journal.go).
 	journal journalState
+	// close holds the period close's test hooks (lease.go); statements
+	// encodes the statements it writes (statements.go).
+	close      CloseHooks
+	statements StatementEncoder
 }
 
 type versionKey struct {

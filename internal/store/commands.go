@@ -12,11 +12,13 @@ import (
 )
 
 // Command is an idempotency record as written: the program and key it is
-// recorded under, the method (the request's full protobuf name) and the
-// request hash.
+// recorded under, the method (the request's full protobuf name), the
+// request hash, and when it was created (the caller's clock; the
+// database's when zero), which its expiry compares with.
 type Command struct {
 	Program, Key, Method string
 	Hash                 []byte
+	At                   time.Time
 }
 
 // StoredCommand is an idempotency record as read.
@@ -32,9 +34,13 @@ type StoredCommand struct {
 // long command's claim, which is marked running until FinishCommand. It
 // reports false, writing nothing, when the key is recorded already.
 func RecordCommand(ctx context.Context, q ledger.Querier, c Command, body []byte) (bool, error) {
-	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running)
-		VALUES ($1, $2, $3, $4, COALESCE($5, ''::bytea), $6) ON CONFLICT DO NOTHING`,
-		c.Program, c.Key, c.Method, c.Hash, body, body == nil)
+	var at *time.Time
+	if !c.At.IsZero() {
+		at = &c.At
+	}
+	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running, created_at)
+		VALUES ($1, $2, $3, $4, COALESCE($5, ''::bytea), $6, COALESCE($7, now())) ON CONFLICT DO NOTHING`,
+		c.Program, c.Key, c.Method, c.Hash, body, body == nil, at)
 	if err != nil {
 		return false, fmt.Errorf("store: recording key %q: %w", c.Key, err)
 	}
@@ -77,15 +83,15 @@ func FinishCommand(ctx context.Context, q ledger.Querier, program, key string, b
 }
 
 // ExpireCommands drops the response bodies of at most limit records
-// created more than retention ago, by the database's clock (created_at is
-// the database's time), and marks them expired. The key and request hash
-// stay, so a late retry is refused instead of run a second time.
-func ExpireCommands(ctx context.Context, q ledger.Querier, retention time.Duration, limit int) error {
+// created before cutoff (on the clock their Command.At was read from), and
+// marks them expired. The key and request hash stay, so a late retry is
+// refused instead of run a second time.
+func ExpireCommands(ctx context.Context, q ledger.Querier, cutoff time.Time, limit int) error {
 	_, err := q.Exec(ctx, `UPDATE commands SET response = ''::bytea, expired = true
 		WHERE (program_id, idempotency_key) IN (
 			SELECT program_id, idempotency_key FROM commands
-			WHERE NOT expired AND created_at < now() - $1::interval LIMIT $2)`,
-		retention, limit)
+			WHERE NOT expired AND created_at < $1 LIMIT $2)`,
+		cutoff, limit)
 	if err != nil {
 		return fmt.Errorf("store: expiring idempotency records: %w", err)
 	}
