@@ -161,7 +161,7 @@ func (s *orderService) AmendOrder(ctx context.Context, req *connect.Request[accr
 			return nil, err
 		}
 		if !o.Accrued {
-			o.Lines, err = prog.AmendLines(o.Lines, lines)
+			o.Lines, err = prog.AmendLines(lines)
 			return nil, rulesFault(err)
 		}
 		state, plan, err := prog.Amend(*o.State, lines)
