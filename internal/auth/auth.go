@@ -119,14 +119,6 @@ func (k *Keys) lookup(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
-type principalKey struct{}
-
-// FromContext returns the caller's principal, if the call was authenticated.
-func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
-}
-
 // Interceptor authenticates every unary call with keys and authorizes it
 // with Allow. With no keys, every call passes.
 func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
@@ -146,7 +138,7 @@ func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
 			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
 				return nil, connect.NewError(connect.CodePermissionDenied, err)
 			}
-			return next(context.WithValue(ctx, principalKey{}, p), req)
+			return next(ctx, req)
 		}
 	}
 }

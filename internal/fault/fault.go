@@ -19,7 +19,6 @@ const (
 	NotFound
 	AlreadyExists
 	FailedPrecondition
-	Unimplemented
 	// Aborted: the work is being done by someone else right now (a period
 	// close claimed by another process); try again later.
 	Aborted

@@ -72,5 +72,5 @@ func CheckRange(d decimal.Decimal, scale int32) error {
 // MaxAmount renders the largest amount allowed in a currency of the given
 // scale: "9999999999999.99" for 2 decimals.
 func MaxAmount(scale int32) string {
-	return Format(AmountLimit.Sub(decimal.New(1, -scale)), scale)
+	return AmountLimit.Sub(decimal.New(1, -scale)).StringFixed(scale)
 }

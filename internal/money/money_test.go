@@ -84,9 +84,6 @@ func TestScaleAndCurrencies(t *testing.T) {
 	if len(cs) < 5 || !slices.IsSorted(cs) || !slices.Contains(cs, "USD") || !slices.Contains(cs, "JPY") {
 		t.Fatalf("Currencies() = %v, want a sorted list", cs)
 	}
-	if got := Format(decimal.RequireFromString("5"), 2); got != "5.00" {
-		t.Fatalf("Format = %s", got)
-	}
 }
 
 func TestMaxAmount(t *testing.T) {
@@ -102,7 +99,7 @@ func TestMaxAmount(t *testing.T) {
 
 func TestParseNegativeZeroIsZero(t *testing.T) {
 	d, err := Parse("-0.00", 2)
-	if err != nil || d.IsNegative() || !d.IsZero() || Format(d, 2) != "0.00" {
+	if err != nil || d.IsNegative() || !d.IsZero() || d.StringFixed(2) != "0.00" {
 		t.Fatalf("Parse(-0.00) = %s (negative %v), %v; want 0.00", d, d.IsNegative(), err)
 	}
 }

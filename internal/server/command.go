@@ -135,7 +135,6 @@ var connectCodes = map[fault.Code]connect.Code{
 	fault.NotFound:           connect.CodeNotFound,
 	fault.AlreadyExists:      connect.CodeAlreadyExists,
 	fault.FailedPrecondition: connect.CodeFailedPrecondition,
-	fault.Unimplemented:      connect.CodeUnimplemented,
 	fault.Aborted:            connect.CodeAborted,
 }
 

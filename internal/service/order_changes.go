@@ -143,7 +143,7 @@ func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput,
 			return o, nil, err
 		}
 		if !o.Accrued {
-			amended, err := p.rules.AmendLines(o.Lines, lines)
+			amended, err := p.rules.AmendLines(lines)
 			if err != nil {
 				return o, nil, rulesFault(err)
 			}

@@ -33,11 +33,6 @@ const (
 	backoffMax = 250 * time.Millisecond
 )
 
-// Beginner begins transactions; *pgxpool.Pool implements it.
-type Beginner interface {
-	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
-}
-
 // DB is a pool plus what Run needs to know about the server behind it.
 type DB struct {
 	Pool *pgxpool.Pool

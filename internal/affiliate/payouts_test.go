@@ -1,11 +1,13 @@
-package server
+package affiliate_test
 
 import (
 	"testing"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/ledger"
 )
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -38,7 +40,7 @@ func TestPayoutAmount(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, advance, err := payoutAmount("rob", dec(tc.payable), tc.requested, tc.allowAdvance, 2)
+			got, advance, err := affiliate.PayoutAmount("rob", dec(tc.payable), tc.requested, tc.allowAdvance, 2)
 			if tc.want == "" {
 				if err == nil || fault.CodeOf(err) != tc.code {
 					t.Fatalf("got %s (advance %v), %v; want code %d", got, advance, err, tc.code)
@@ -80,7 +82,7 @@ func TestSplitSpend(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			amount := dec(tc.amount)
-			fromPayable, fromAccrued, err := splitSpend(amount, dec(tc.payable), dec(tc.accrued), 2)
+			fromPayable, fromAccrued, err := affiliate.SplitSpend(amount, dec(tc.payable), dec(tc.accrued), 2)
 			if tc.fromPayable == "" {
 				if err == nil || fault.CodeOf(err) != tc.code {
 					t.Fatalf("got %s + %s, %v; want code %d", fromPayable, fromAccrued, err, tc.code)
@@ -98,5 +100,103 @@ func TestSplitSpend(t *testing.T) {
 				t.Fatalf("split %s + %s does not add up to %s with no negative part", fromPayable, fromAccrued, amount)
 			}
 		})
+	}
+}
+
+func TestBankDetails(t *testing.T) {
+	got := affiliate.BankDetails(map[string]string{"bank_account": "DE00", "bank_name": "", "tax_id": "x"})
+	if len(got) != 1 || got["bank_account"] != "DE00" {
+		t.Errorf("BankDetails = %v, want only the non-empty bank keys", got)
+	}
+	if got := affiliate.BankDetails(nil); got == nil || len(got) != 0 {
+		t.Errorf("BankDetails(nil) = %#v, want an empty map", got)
+	}
+}
+
+func TestPreconditions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want fault.Code // 0: allowed
+	}{
+		{"an active partner is paid", affiliate.CheckPayee("bob", "active"), 0},
+		{"a suspended partner is not paid", affiliate.CheckPayee("bob", "suspended"), fault.FailedPrecondition},
+		{"an active partner spends", affiliate.CheckSpender("bob", "active"), 0},
+		{"a suspended partner does not spend", affiliate.CheckSpender("bob", "suspended"), fault.FailedPrecondition},
+		{"a pending payout finishes", affiliate.CheckPayoutPending("p1", affiliate.PayoutPending), 0},
+		{"a settled payout does not", affiliate.CheckPayoutPending("p1", affiliate.PayoutSettled), fault.FailedPrecondition},
+		{"a failed payout does not", affiliate.CheckPayoutPending("p1", affiliate.PayoutFailed), fault.FailedPrecondition},
+		{"a spend is reversed once", affiliate.CheckSpendReversible("s1", false), 0},
+		{"not twice", affiliate.CheckSpendReversible("s1", true), fault.FailedPrecondition},
+	} {
+		if (tc.want == 0) != (tc.err == nil) || (tc.err != nil && fault.CodeOf(tc.err) != tc.want) {
+			t.Errorf("%s: got %v, want code %d", tc.name, tc.err, tc.want)
+		}
+	}
+}
+
+func TestSpendAmount(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" for invalid_argument
+	}{
+		{"1.50", "1.50"}, {"0", ""}, {"-1.00", ""}, {"1.001", ""}, {"abc", ""}, {"", ""},
+	} {
+		got, err := affiliate.SpendAmount(tc.in, 2)
+		switch {
+		case tc.want == "" && fault.CodeOf(err) != fault.InvalidArgument:
+			t.Errorf("SpendAmount(%q) = %s, %v; want invalid_argument", tc.in, got, err)
+		case tc.want != "" && (err != nil || !got.Equal(dec(tc.want))):
+			t.Errorf("SpendAmount(%q) = %s, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestPayoutAndSpendLegs(t *testing.T) {
+	leg := func(account string, side ledger.Side, amount string) ledger.Leg {
+		return ledger.Leg{Account: account, Side: side, Amount: dec(amount)}
+	}
+	payable, accrued := affiliate.PartnerAccount("bob", affiliate.Payable), affiliate.PartnerAccount("bob", affiliate.Accrued)
+	inPayout := affiliate.PartnerAccount("bob", affiliate.InPayout)
+	for _, tc := range []struct {
+		name string
+		got  []ledger.Leg
+		want []ledger.Leg
+	}{
+		{"payout: Dr payable / Cr in_payout", affiliate.PayoutLegs("bob", dec("40")),
+			[]ledger.Leg{leg(payable, ledger.Debit, "40"), leg(inPayout, ledger.Credit, "40")}},
+		{"settled: Dr in_payout / Cr clearing", affiliate.FinishPayoutLegs("bob", affiliate.PayoutSettled, dec("40")),
+			[]ledger.Leg{leg(inPayout, ledger.Debit, "40"), leg(affiliate.PayoutClearing, ledger.Credit, "40")}},
+		{"failed: Dr in_payout / Cr payable", affiliate.FinishPayoutLegs("bob", affiliate.PayoutFailed, dec("40")),
+			[]ledger.Leg{leg(inPayout, ledger.Debit, "40"), leg(payable, ledger.Credit, "40")}},
+		{"spend from both", affiliate.SpendLegs("bob", dec("30"), dec("5")),
+			[]ledger.Leg{leg(payable, ledger.Debit, "30"), leg(affiliate.StoreCreditRedeemed, ledger.Credit, "35"), leg(accrued, ledger.Debit, "5")}},
+		{"spend from accrued only", affiliate.SpendLegs("bob", dec("0"), dec("5")),
+			[]ledger.Leg{leg(accrued, ledger.Debit, "5"), leg(affiliate.StoreCreditRedeemed, ledger.Credit, "5")}},
+		{"reversal returns both", affiliate.SpendReversalLegs("bob", dec("30"), dec("5")),
+			[]ledger.Leg{leg(affiliate.StoreCreditRedeemed, ledger.Debit, "35"), leg(payable, ledger.Credit, "30"), leg(accrued, ledger.Credit, "5")}},
+	} {
+		if len(tc.got) != len(tc.want) {
+			t.Errorf("%s: legs %v, want %v", tc.name, tc.got, tc.want)
+			continue
+		}
+		for i := range tc.got {
+			if g, w := tc.got[i], tc.want[i]; g.Account != w.Account || g.Side != w.Side || !g.Amount.Equal(w.Amount) {
+				t.Errorf("%s: legs %v, want %v", tc.name, tc.got, tc.want)
+				break
+			}
+		}
+	}
+}
+
+func TestRefs(t *testing.T) {
+	if got := affiliate.PayoutRefs("p1", "bob"); len(got) != 2 || got["payout"] != "p1" || got["partner"] != "bob" {
+		t.Errorf("PayoutRefs = %v", got)
+	}
+	if got := affiliate.SpendRefs("s1", "bob", ""); len(got) != 2 || got["spend"] != "s1" {
+		t.Errorf("SpendRefs without an order = %v", got)
+	}
+	if got := affiliate.SpendRefs("s1", "bob", "o1"); len(got) != 3 || got["spend_order"] != "o1" {
+		t.Errorf("SpendRefs with an order = %v", got)
 	}
 }
