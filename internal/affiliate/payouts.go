@@ -52,7 +52,7 @@ func PayoutAmount(partner string, payable decimal.Decimal, requested string, all
 		}
 		return payable, false, nil
 	}
-	if amount, err = parseCredit("amount", requested, scale); err != nil {
+	if amount, err = money.ParsePositive("amount", requested, scale); err != nil {
 		return decimal.Zero, false, err
 	}
 	advance = amount.GreaterThan(payable)
@@ -66,23 +66,7 @@ func PayoutAmount(partner string, payable decimal.Decimal, requested string, all
 // SpendAmount reads the wire amount of a spend in a currency of scale;
 // it must be above zero.
 func SpendAmount(requested string, scale int32) (decimal.Decimal, error) {
-	return parseCredit("amount", requested, scale)
-}
-
-// parseCredit reads a wire amount of earnings paid out or spent, in a
-// currency of scale; fault InvalidArgument naming field unless above zero.
-func parseCredit(field, s string, scale int32) (decimal.Decimal, error) {
-	d, err := money.Parse(s, scale)
-	if err != nil {
-		return decimal.Zero, fault.Invalid(field, "%v", err)
-	}
-	if d.IsNegative() {
-		return decimal.Zero, fault.Invalid(field, "must not be negative, got %s", s)
-	}
-	if !d.IsPositive() {
-		return decimal.Zero, fault.Invalid(field, "must be positive")
-	}
-	return d, nil
+	return money.ParsePositive("amount", requested, scale)
 }
 
 // PayoutLegs are the legs of a new payout: Dr payable / Cr in_payout.

@@ -5,6 +5,8 @@ import (
 	"regexp"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
 )
 
 // Bounds on every amount accrue reads, from the wire or from a rules
@@ -56,6 +58,32 @@ func Parse(s string, scale int32) (decimal.Decimal, error) {
 	}
 	if err := CheckRange(d, scale); err != nil {
 		return decimal.Decimal{}, err
+	}
+	return d, nil
+}
+
+// ParseNonNegative is Parse for a wire field that must not be negative: an
+// order line, shipping. Its error is a fault InvalidArgument naming field.
+func ParseNonNegative(field, s string, scale int32) (decimal.Decimal, error) {
+	d, err := Parse(s, scale)
+	if err != nil {
+		return decimal.Zero, fault.Invalid(field, "%v", err)
+	}
+	if d.IsNegative() {
+		return decimal.Zero, fault.Invalid(field, "must not be negative, got %s", s)
+	}
+	return d, nil
+}
+
+// ParsePositive is ParseNonNegative for a field that must be above zero: a
+// payout or a spend.
+func ParsePositive(field, s string, scale int32) (decimal.Decimal, error) {
+	d, err := ParseNonNegative(field, s, scale)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	if !d.IsPositive() {
+		return decimal.Zero, fault.Invalid(field, "must be positive")
 	}
 	return d, nil
 }

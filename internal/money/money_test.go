@@ -1,11 +1,14 @@
 package money
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
 )
 
 func TestParse(t *testing.T) {
@@ -101,5 +104,35 @@ func TestParseNegativeZeroIsZero(t *testing.T) {
 	d, err := Parse("-0.00", 2)
 	if err != nil || d.IsNegative() || !d.IsZero() || d.StringFixed(2) != "0.00" {
 		t.Fatalf("Parse(-0.00) = %s (negative %v), %v; want 0.00", d, d.IsNegative(), err)
+	}
+}
+
+// TestParseSigned: ParseNonNegative refuses a negative amount, ParsePositive
+// zero as well, each as an InvalidArgument naming the field.
+func TestParseSigned(t *testing.T) {
+	for _, tc := range []struct {
+		in                    string
+		nonNegative, positive bool // accepted
+	}{
+		{"5.00", true, true},
+		{"0.00", true, false},
+		{"-0.00", true, false},
+		{"-5.00", false, false},
+		{"5.000", false, false},
+	} {
+		for _, p := range []struct {
+			name  string
+			parse func(field, s string, scale int32) (decimal.Decimal, error)
+			ok    bool
+		}{{"ParseNonNegative", ParseNonNegative, tc.nonNegative}, {"ParsePositive", ParsePositive, tc.positive}} {
+			_, err := p.parse("lines[1].amount", tc.in, 2)
+			if p.ok != (err == nil) {
+				t.Errorf("%s(%q) = %v, want accepted %v", p.name, tc.in, err, p.ok)
+			}
+			var f *fault.Error
+			if err != nil && (!errors.As(err, &f) || f.Code != fault.InvalidArgument || f.Field != "lines[1].amount") {
+				t.Errorf("%s(%q): %#v, want InvalidArgument on lines[1].amount", p.name, tc.in, err)
+			}
+		}
 	}
 }

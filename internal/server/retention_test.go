@@ -9,10 +9,11 @@ import (
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/service"
 )
 
 // TestExpiredCommandsAreRefusedNotRerun: an idempotency record older than
-// CommandRetention loses its response; a retry with its key, even with the
+// service.CommandRetention loses its response; a retry with its key, even with the
 // same payload, is refused (it must not run again), while a recent key
 // still replays.
 func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
@@ -27,9 +28,9 @@ func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
 	// The records are created at the service's clock, which expiry reads
 	// too: a replay simulates retention by moving the clock.
 	h.must(pay("old", "o1"))
-	h.clk.Set(harnessNow.Add(CommandRetention))
+	h.clk.Set(harnessNow.Add(service.CommandRetention))
 	h.must(pay("new", "o2"))
-	h.clk.Set(harnessNow.Add(CommandRetention + time.Hour))
+	h.clk.Set(harnessNow.Add(service.CommandRetention + time.Hour))
 	h.must(h.srv.svc.ExpireCommands(h.ctx))
 	var expired int
 	if err := h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM commands WHERE expired AND response = ''::bytea AND idempotency_key IN ('old', 'new')`).Scan(&expired); err != nil || expired != 1 {

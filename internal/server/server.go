@@ -26,15 +26,15 @@ import (
 // lines.
 const MaxRequestBytes = 1 << 20
 
-// Server holds what every service needs: the database, the clock and a log.
+// Server is accrue's Connect edge over one Service.
 type Server struct {
 	// svc runs the use cases; handlers decode, call it and encode.
 	svc *service.Service
-	// db, clock and log are the service's, for the handlers not yet moved
-	// to internal/service (issue 8; temporary).
-	db    *txn.DB
+	// clock is the service's: the server reads it for an omitted `at` and
+	// the future-skew rule (times.go), so a replay's clock decides both.
 	clock clock.Clock
-	log   *slog.Logger
+	// log records internal errors and recovered panics.
+	log *slog.Logger
 	// maxInFlight caps the requests its handlers serve at once (limits.go).
 	maxInFlight int
 	// panics counts the handler panics recovered (recover.go).
@@ -48,7 +48,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	}
 	svc := service.New(db, clk, log)
 	svc.EncodeStatementsWith(encodeStatement)
-	return &Server{svc: svc, db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
+	return &Server{svc: svc, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health
@@ -84,7 +84,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
 		accruev1connect.PayoutServiceName,
 	}
-	ready := &readiness{ping: s.db.Pool.Ping}
+	ready := &readiness{ping: s.svc.Ping}
 	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -17,7 +17,7 @@ import (
 func parseLines(prog *rules.Program, in []OrderLine, shippingText string, required bool) ([]rules.Line, decimal.Decimal, error) {
 	lines := make([]rules.Line, len(in))
 	for i, l := range in {
-		amount, err := parseAmount(fmt.Sprintf("lines[%d].amount", i), l.Amount, prog.Scale())
+		amount, err := money.ParseNonNegative(fmt.Sprintf("lines[%d].amount", i), l.Amount, prog.Scale())
 		if err != nil {
 			return nil, decimal.Zero, err
 		}
@@ -26,7 +26,7 @@ func parseLines(prog *rules.Program, in []OrderLine, shippingText string, requir
 	shipping := decimal.Zero
 	if shippingText != "" {
 		var err error
-		if shipping, err = parseAmount("shipping", shippingText, prog.Scale()); err != nil {
+		if shipping, err = money.ParseNonNegative("shipping", shippingText, prog.Scale()); err != nil {
 			return nil, decimal.Zero, err
 		}
 		// The rules bound shipping as they bound lines (MergeLines checks
@@ -43,18 +43,6 @@ func parseLines(prog *rules.Program, in []OrderLine, shippingText string, requir
 		return nil, decimal.Zero, rulesFault(err)
 	}
 	return merged, shipping, nil
-}
-
-// parseAmount reads a non-negative amount in a currency of scale.
-func parseAmount(field, s string, scale int32) (decimal.Decimal, error) {
-	d, err := money.Parse(s, scale)
-	if err != nil {
-		return decimal.Zero, fault.Invalid(field, "%v", err)
-	}
-	if d.IsNegative() {
-		return decimal.Zero, fault.Invalid(field, "must not be negative, got %s", s)
-	}
-	return d, nil
 }
 
 // rulesFault turns a rules validation error (a *rules.FieldError, or

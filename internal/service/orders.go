@@ -109,12 +109,9 @@ func loadEarner(ctx context.Context, q ledger.Querier, program, id, field string
 	if lock {
 		l = store.ForUpdate
 	}
-	p, found, err := store.LoadPartner(ctx, q, program, id, l)
+	p, err := LoadPartner(ctx, q, program, id, field, l)
 	if err != nil {
 		return affiliate.Earner{}, err
-	}
-	if !found {
-		return affiliate.Earner{}, fault.Missing(field, "no partner %q", id)
 	}
 	return affiliate.Earner{Customer: p.Customer, Status: p.Status}, nil
 }

@@ -54,7 +54,7 @@ func (s *Service) CreatePayout(ctx context.Context, c Command, in CreatePayoutIn
 		if !claimed {
 			return PayoutResult{}, fault.Exists("payout", "payout %q exists", in.Payout)
 		}
-		p, err := lockPayee(ctx, tx, prog.ID, in.Partner)
+		p, err := LoadPartner(ctx, tx, prog.ID, in.Partner, "partner", store.ForUpdate)
 		if err != nil {
 			return PayoutResult{}, err
 		}
@@ -127,14 +127,4 @@ func (s *Service) finishPayout(ctx context.Context, c Command, in FinishPayoutIn
 // Payouts returns a page of the program's payouts, oldest first.
 func (s *Service) Payouts(ctx context.Context, prog *ledger.Program, f store.PayoutFilter) ([]store.Payout, error) {
 	return store.ListPayouts(ctx, s.db.Pool, prog.ID, f)
-}
-
-// lockPayee reads and locks the partner a payout or spend concerns; fault
-// NotFound on partner when there is none.
-func lockPayee(ctx context.Context, tx pgx.Tx, program, id string) (store.Payee, error) {
-	p, found, err := store.LockPayee(ctx, tx, program, id)
-	if err == nil && !found {
-		err = fault.Missing("partner", "no partner %q", id)
-	}
-	return p, err
 }

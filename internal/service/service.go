@@ -44,6 +44,9 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Service {
 	return &Service{db: db, clock: clk, log: log}
 }
 
+// Ping reports whether the database answers (the readiness probe).
+func (s *Service) Ping(ctx context.Context) error { return s.db.Pool.Ping(ctx) }
+
 // RulesVersion returns the parsed rules of one stored version.
 func (s *Service) RulesVersion(ctx context.Context, q ledger.Querier, program string, version int32) (*rules.Program, error) {
 	k := versionKey{program, version}

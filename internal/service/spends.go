@@ -55,7 +55,7 @@ func (s *Service) SpendCredit(ctx context.Context, c Command, in SpendCreditInpu
 		if !claimed {
 			return SpendResult{}, fault.Exists("spend", "spend %q exists", sp.ID)
 		}
-		p, err := lockPayee(ctx, tx, prog.ID, sp.Partner)
+		p, err := LoadPartner(ctx, tx, prog.ID, sp.Partner, "partner", store.ForUpdate)
 		if err != nil {
 			return SpendResult{}, err
 		}

@@ -121,28 +121,3 @@ func scanPayout(row pgx.Row) (Payout, error) {
 	}
 	return po, nil
 }
-
-// Payee is what a payout or a spend reads of its partner: its status and
-// private details.
-type Payee struct {
-	ID, Status string
-	Private    map[string]string
-}
-
-// LockPayee reads a partner FOR UPDATE, serialising the commands that
-// check its balances; found is false when there is none.
-func LockPayee(ctx context.Context, q ledger.Querier, program, id string) (p Payee, found bool, err error) {
-	var private []byte
-	err = q.QueryRow(ctx, `SELECT id, status, private FROM partners WHERE program_id = $1 AND id = $2 FOR UPDATE`,
-		program, id).Scan(&p.ID, &p.Status, &private)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Payee{}, false, nil
-	}
-	if err != nil {
-		return Payee{}, false, fmt.Errorf("store: loading partner %s: %w", id, err)
-	}
-	if err := json.Unmarshal(private, &p.Private); err != nil {
-		return Payee{}, false, fmt.Errorf("store: partner %s private details: %w", id, err)
-	}
-	return p, true, nil
-}

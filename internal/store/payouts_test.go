@@ -82,21 +82,3 @@ func TestSpendRows(t *testing.T) {
 		t.Fatalf("LockSpend of an unknown spend = %v, %v", found, err)
 	}
 }
-
-// LockPayee reads a partner's status and private details.
-func TestLockPayee(t *testing.T) {
-	ctx := context.Background()
-	db := open(t)
-	if _, err := db.Pool.Exec(ctx, `INSERT INTO programs (id, currency, timezone, schedule_cursor, created_at) VALUES ('prog', 'EUR', 'UTC', now(), now());
-		INSERT INTO partners (program_id, id, code, status, private, registered_at)
-		VALUES ('prog', 'bob', 'BOB', 'suspended', '{"bank_account": "DE00"}', now())`); err != nil {
-		t.Fatal(err)
-	}
-	p, found, err := store.LockPayee(ctx, db.Pool, "prog", "bob")
-	if err != nil || !found || p.ID != "bob" || p.Status != "suspended" || p.Private["bank_account"] != "DE00" {
-		t.Fatalf("LockPayee = %+v, %v, %v", p, found, err)
-	}
-	if _, found, err := store.LockPayee(ctx, db.Pool, "prog", "nobody"); found || err != nil {
-		t.Fatalf("LockPayee of an unknown partner = %v, %v", found, err)
-	}
-}
