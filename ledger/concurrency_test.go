@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
 )
 
@@ -41,87 +42,100 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 				specs = append(specs, accountSpec{fmt.Sprintf("partner:%d:accrued", i), ledger.Credit, 1})
 			}
 			setupProgram(t, db, specs...)
-
-			var (
-				mu       sync.Mutex
-				m        = newModel()
-				errs     = make(chan error, concWriters)
-				wg       sync.WaitGroup
-				start    = make(chan struct{})
-				postings = 0
-			)
-			for _, s := range specs {
-				m.normal[s.code] = s.normal
-			}
-			for w := range concWriters {
-				wg.Go(func() {
-					r := rand.New(rand.NewPCG(uint64(w), uint64(shards)))
-					<-start
-					for i := range concPerGo {
-						n := 1
-						if w%2 == 1 {
-							n = concBatch
-						}
-						batch := make([]ledger.Posting, n)
-						for j := range batch {
-							batch[j] = hotPosting(r, fmt.Sprintf("w%d-%d-%d", w, i, j), t0.Add(time.Duration(i)*time.Minute))
-						}
-						err := db.Run(ctx, func(tx pgx.Tx) error {
-							_, _, err := ledger.PostBatch(ctx, tx, batch)
-							return err
-						})
-						if err != nil {
-							errs <- fmt.Errorf("writer %d transaction %d: %w", w, i, err)
-							return
-						}
-						mu.Lock()
-						for _, p := range batch {
-							m.apply(p)
-						}
-						postings += n
-						mu.Unlock()
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Error(err)
-			}
-			if t.Failed() {
-				t.FailNow()
-			}
-
-			wantPostings := concWriters / 2 * concPerGo * (1 + concBatch)
-			if txs, _ := countRows(t, db.Pool); postings != wantPostings || txs != int64(wantPostings) {
-				t.Fatalf("posted %d, %d rows in transactions, want %d", postings, txs, wantPostings)
-			}
-			got := balances(t, db.Pool, time.Time{})
-			for code := range m.normal {
-				if want := m.balanceAsOf(code, time.Time{}); !got[code].Equal(want) {
-					t.Errorf("balance of %s = %s, posted %s", code, got[code], want)
-				}
-			}
-			// Every posting hit the hot account: its entries count
-			// must be one per posting.
-			if n := m.count["platform:hot"]; n != wantPostings {
-				t.Errorf("model has %d hot entries, want %d", n, wantPostings)
-			}
-			var hotRows, hotEntries int64
-			err := db.Pool.QueryRow(ctx, `SELECT count(*), COALESCE(sum(b.entries), 0) FROM balances b
-				JOIN accounts a ON a.id = b.account_id WHERE a.code = 'platform:hot'`).Scan(&hotRows, &hotEntries)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if hotEntries != int64(wantPostings) || hotRows != int64(shards) {
-				// Hundreds of consecutive ids leave no shard unused.
-				t.Errorf("hot account: %d shard rows counting %d entries, want %d rows and %d entries",
-					hotRows, hotEntries, shards, wantPostings)
-			}
-			requireVerified(t, db.Pool)
+			m, postings := runHotWriters(ctx, t, db, specs, shards)
+			checkHotAccount(ctx, t, db, m, postings, shards)
 		})
 	}
+}
+
+// runHotWriters runs concWriters writers at once over the accounts of
+// specs, half of them posting in batches, and returns the model of what
+// they posted and how many postings. It stops the test on any error.
+func runHotWriters(ctx context.Context, t *testing.T, db *txn.DB, specs []accountSpec, shards int) (*model, int) {
+	var (
+		mu       sync.Mutex
+		m        = newModel()
+		errs     = make(chan error, concWriters)
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
+		postings = 0
+	)
+	for _, s := range specs {
+		m.normal[s.code] = s.normal
+	}
+	for w := range concWriters {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), uint64(shards)))
+			<-start
+			for i := range concPerGo {
+				n := 1
+				if w%2 == 1 {
+					n = concBatch
+				}
+				batch := make([]ledger.Posting, n)
+				for j := range batch {
+					batch[j] = hotPosting(r, fmt.Sprintf("w%d-%d-%d", w, i, j), t0.Add(time.Duration(i)*time.Minute))
+				}
+				err := db.Run(ctx, func(tx pgx.Tx) error {
+					_, _, err := ledger.PostBatch(ctx, tx, batch)
+					return err
+				})
+				if err != nil {
+					errs <- fmt.Errorf("writer %d transaction %d: %w", w, i, err)
+					return
+				}
+				mu.Lock()
+				for _, p := range batch {
+					m.apply(p)
+				}
+				postings += n
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return m, postings
+}
+
+// checkHotAccount: every posting was written once, every balance is what
+// the model posted, the hot account's shards count one entry per posting,
+// and the journal verifies.
+func checkHotAccount(ctx context.Context, t *testing.T, db *txn.DB, m *model, postings, shards int) {
+	wantPostings := concWriters / 2 * concPerGo * (1 + concBatch)
+	if txs, _ := countRows(t, db.Pool); postings != wantPostings || txs != int64(wantPostings) {
+		t.Fatalf("posted %d, %d rows in transactions, want %d", postings, txs, wantPostings)
+	}
+	got := balances(t, db.Pool, time.Time{})
+	for code := range m.normal {
+		if want := m.balanceAsOf(code, time.Time{}); !got[code].Equal(want) {
+			t.Errorf("balance of %s = %s, posted %s", code, got[code], want)
+		}
+	}
+	// Every posting hit the hot account: its entries count
+	// must be one per posting.
+	if n := m.count["platform:hot"]; n != wantPostings {
+		t.Errorf("model has %d hot entries, want %d", n, wantPostings)
+	}
+	var hotRows, hotEntries int64
+	err := db.Pool.QueryRow(ctx, `SELECT count(*), COALESCE(sum(b.entries), 0) FROM balances b
+		JOIN accounts a ON a.id = b.account_id WHERE a.code = 'platform:hot'`).Scan(&hotRows, &hotEntries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hotEntries != int64(wantPostings) || hotRows != int64(shards) {
+		// Hundreds of consecutive ids leave no shard unused.
+		t.Errorf("hot account: %d shard rows counting %d entries, want %d rows and %d entries",
+			hotRows, hotEntries, shards, wantPostings)
+	}
+	requireVerified(t, db.Pool)
 }
 
 // hotPosting debits the hot account and credits one to three random
@@ -154,58 +168,70 @@ func TestIdempotencyKeyRace(t *testing.T) {
 	setupProgram(t, db,
 		accountSpec{"platform:commission_expense", ledger.Debit, 4},
 		accountSpec{"partner:bob:accrued", ledger.Credit, 1})
-
 	for round := range rounds {
-		key := fmt.Sprintf("order-%d-paid", round)
-		p := transfer(key, "platform:commission_expense", "partner:bob:accrued", "10.25", t0.Add(time.Duration(round)*time.Hour))
-		type result struct {
-			id       int64
-			replayed bool
-			err      error
-		}
-		results := make([]result, racers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range racers {
-			wg.Go(func() {
-				<-start
-				tr, replayed, err := post(ctx, db, p)
-				results[i] = result{tr.ID, replayed, err}
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		fresh := 0
-		for i, res := range results {
-			if res.err != nil {
-				t.Fatalf("round %d racer %d: %v", round, i, res.err)
-			}
-			if res.id != results[0].id || res.id == 0 {
-				t.Fatalf("round %d: racers got transactions %+v, want one id", round, results)
-			}
-			if !res.replayed {
-				fresh++
-			}
-		}
-		if fresh != 1 {
-			t.Fatalf("round %d: %d racers wrote (replayed=false), want exactly 1: %+v", round, fresh, results)
-		}
-		var rows int64
-		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM transactions WHERE program_id = $1 AND idempotency_key = $2`,
-			testProgram, key).Scan(&rows); err != nil {
-			t.Fatal(err)
-		}
-		if rows != 1 {
-			t.Fatalf("round %d: %d transactions rows for key %s, want 1", round, rows, key)
-		}
+		raceKey(ctx, t, db, round, racers)
 	}
 	want := amount("10.25").Mul(decimal.NewFromInt(rounds))
 	if b := balances(t, db.Pool, time.Time{}); !b["partner:bob:accrued"].Equal(want) || !b["platform:commission_expense"].Equal(want) {
 		t.Fatalf("balances %v, want both %s", b, want)
 	}
-	txsBefore, entriesBefore := countRows(t, db.Pool)
+	checkKeyReuseRefused(ctx, t, db)
+	requireVerified(t, db.Pool)
+}
 
+// raceKey has racers post one 10.25 transfer keyed for round at once:
+// exactly one writes, the others replay it, and the journal holds one row.
+func raceKey(ctx context.Context, t *testing.T, db *txn.DB, round, racers int) {
+	key := fmt.Sprintf("order-%d-paid", round)
+	p := transfer(key, "platform:commission_expense", "partner:bob:accrued", "10.25", t0.Add(time.Duration(round)*time.Hour))
+	type result struct {
+		id       int64
+		replayed bool
+		err      error
+	}
+	results := make([]result, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			tr, replayed, err := post(ctx, db, p)
+			results[i] = result{tr.ID, replayed, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	fresh := 0
+	for i, res := range results {
+		if res.err != nil {
+			t.Fatalf("round %d racer %d: %v", round, i, res.err)
+		}
+		if res.id != results[0].id || res.id == 0 {
+			t.Fatalf("round %d: racers got transactions %+v, want one id", round, results)
+		}
+		if !res.replayed {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("round %d: %d racers wrote (replayed=false), want exactly 1: %+v", round, fresh, results)
+	}
+	var rows int64
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM transactions WHERE program_id = $1 AND idempotency_key = $2`,
+		testProgram, key).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Fatalf("round %d: %d transactions rows for key %s, want 1", round, rows, key)
+	}
+}
+
+// checkKeyReuseRefused: a key posted with another payload (amount, time)
+// or another explicit request hash is AlreadyExists and writes nothing;
+// the same request hash replays whatever the content.
+func checkKeyReuseRefused(ctx context.Context, t *testing.T, db *txn.DB) {
+	txsBefore, entriesBefore := countRows(t, db.Pool)
 	// The same key with another payload: amount, time, or request hash.
 	other := transfer("order-0-paid", "platform:commission_expense", "partner:bob:accrued", "10.26", t0)
 	later := transfer("order-0-paid", "platform:commission_expense", "partner:bob:accrued", "10.25", t0.Add(time.Second))
@@ -232,5 +258,4 @@ func TestIdempotencyKeyRace(t *testing.T) {
 	if txs, entries := countRows(t, db.Pool); txs != txsBefore+1 || entries != entriesBefore+2 {
 		t.Fatalf("rows went from %d/%d to %d/%d, want exactly one more transaction", txsBefore, entriesBefore, txs, entries)
 	}
-	requireVerified(t, db.Pool)
 }

@@ -111,28 +111,7 @@ func TestPayouts(t *testing.T) {
 	}
 	wantBalance(t, h, "partner:bob:payable", "0.00")
 	wantBalance(t, h, "partner:bob:in_payout", "150.00")
-
-	wantRefused(t, h, "a payout id that exists", fault.AlreadyExists, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}, at)
-		return err
-	})
-	wantRefused(t, h, "nothing payable", fault.FailedPrecondition, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}, at)
-		return err
-	})
-	wantRefused(t, h, "more than payable without allow_advance", fault.FailedPrecondition, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}, at)
-		return err
-	})
-	wantRefused(t, h, "an unknown partner", fault.NotFound, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}, at)
-		return err
-	})
-	wantRefused(t, h, "too many decimals", fault.InvalidArgument, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}, at)
-		return err
-	})
-	wantRefused(t, h, "settling an unknown payout", fault.NotFound, func() error { return h.settle("p9", at) })
+	checkPayoutRefusals(t, h, at)
 
 	if err := h.settle("p1", at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -162,7 +141,39 @@ func TestPayouts(t *testing.T) {
 		return err
 	})
 	wantBalance(t, h, "partner:dave:payable", "150.00")
+	checkPayoutRecords(t, h)
+}
 
+// checkPayoutRefusals: a payout id taken, nothing payable, an advance not
+// allowed, an unknown partner or payout, and too many decimals refuse
+// and post nothing.
+func checkPayoutRefusals(t *testing.T, h *harness, at time.Time) {
+	wantRefused(t, h, "a payout id that exists", fault.AlreadyExists, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}, at)
+		return err
+	})
+	wantRefused(t, h, "nothing payable", fault.FailedPrecondition, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}, at)
+		return err
+	})
+	wantRefused(t, h, "more than payable without allow_advance", fault.FailedPrecondition, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}, at)
+		return err
+	})
+	wantRefused(t, h, "an unknown partner", fault.NotFound, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}, at)
+		return err
+	})
+	wantRefused(t, h, "too many decimals", fault.InvalidArgument, func() error {
+		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}, at)
+		return err
+	})
+	wantRefused(t, h, "settling an unknown payout", fault.NotFound, func() error { return h.settle("p9", at) })
+}
+
+// checkPayoutRecords: bob's payouts list with their outcome and bank
+// details, and show on his February statement.
+func checkPayoutRecords(t *testing.T, h *harness) {
 	list, err := (&payoutService{h.srv}).ListPayouts(h.ctx, connect.NewRequest(&accruev1.ListPayoutsRequest{
 		Program: testProgram, Partner: "bob", IncludePrivate: true,
 	}))
