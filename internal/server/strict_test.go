@@ -416,3 +416,26 @@ func TestMaskPathsAreEchoedAsSent(t *testing.T) {
 		t.Errorf("a well-formed mask: HTTP %d %v", status, ce)
 	}
 }
+
+// FuzzStrictJSON: the strict JSON codec, its member locator and mask check
+// included, never panics or hangs on any body, and a refused body leaves
+// only its fault.
+func FuzzStrictJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"program":"demo","as_of":"2026-13-01T00:00:00Z"}`, `{"update_mask":5}`, `{"updateMask":"private.Email"}`,
+		`{"lines":[{"product":"x","amount":5}]}`, `{"metadata":{"a":{"b":[1,{"c":2}]}}}`, `{"accounts":[[],{}]}`,
+		"{\n\"program\": \"d\u00e9\",\n\"at\": 5}", `[]`, `{"program":"p"`, "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, m := range []proto.Message{&accruev1.PayOrderRequest{}, &accruev1.UpdatePartnerRequest{}, &accruev1.PostTransactionRequest{}} {
+			if err := (strictJSON{name: "json"}).Unmarshal(body, m); err != nil {
+				t.Fatalf("%q: %v", body, err)
+			}
+			if f := carriedFault(m.ProtoReflect()); f != nil && f.Msg == "" {
+				t.Fatalf("%q: a fault without a description", body)
+			}
+		}
+	})
+}
