@@ -234,7 +234,7 @@ func (a *signedAPI) forgeChain(t *testing.T) ed25519.PrivateKey {
 		t.Fatal(err)
 	}
 	for _, cutoff := range []time.Time{split, split.Add(time.Hour)} {
-		if _, err := ledger.Seal(ctx, tx, "p", cutoff, forger); err != nil {
+		if _, err := ledger.Seal(ctx, tx, "p", cutoff.Add(ledger.SealLag), forger); err != nil {
 			t.Fatal(err)
 		}
 	}
