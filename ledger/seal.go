@@ -60,9 +60,9 @@ type lastSeal struct {
 // and statements recorded before now less SealLag and not sealed yet into
 // one new seal block, signs its head (sealed at now) with key and returns
 // what it covered. now is the caller's clock, the one the rows were
-// recorded by, read inside the attempt of tx. The
-// block hash is SHA-256 over the previous seal's hash and, in id order,
-// every new transaction, account and statement (kind tag, id, hash). Two
+// recorded by, read inside the attempt of tx. The block hash is SHA-256
+// over the previous seal's hash and, in id order, every new transaction,
+// account and statement (kind tag, id, hash). Two
 // sealers racing is harmless: the loser's block conflicts and is dropped,
 // and the loser returns a zero Sealed (its head is in no journal).
 func Seal(ctx context.Context, tx pgx.Tx, program string, now time.Time, key ed25519.PrivateKey) (Sealed, error) {

@@ -51,9 +51,9 @@ func (s *Service) PublicKey() ed25519.PublicKey {
 }
 
 // Seal chains the program's rows recorded more than ledger.SealLag ago by
-// the service's clock into seal blocks, as many as there are, unless the journal lost a head this
-// process saw (then it fails failed_precondition: sealing would sign over
-// a rewritten journal).
+// the service's clock into seal blocks, as many as there are, unless the
+// journal lost a head this process saw (then it fails
+// failed_precondition: sealing would sign over a rewritten journal).
 func (s *Service) Seal(ctx context.Context, program string) error {
 	for {
 		var sealed ledger.Sealed
