@@ -143,7 +143,7 @@ func TestReverse(t *testing.T) {
 	mustPost(t, db, transfer("seed", "platform:commission_expense", "partner:bob:accrued", "100.00", t0))
 	before := balances(t, db.Pool, time.Time{})
 	orig := mustPost(t, db, ledger.Posting{
-		Program: testProgram, Key: "accrual", Kind: "accrual", At: t0.Add(time.Hour),
+		Program: testProgram, Key: "accrual", Kind: "accrual", At: t0.Add(time.Hour), Recorded: recorded,
 		Refs: map[string]string{"order": "o1"},
 		Legs: []ledger.Leg{
 			{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("45.10")},
@@ -162,7 +162,7 @@ func TestReverse(t *testing.T) {
 		)
 		err := db.Run(ctx, func(tx pgx.Tx) error {
 			var err error
-			tr, replayed, err = ledger.Reverse(ctx, tx, testProgram, id, key, t0.Add(2*time.Hour), "order cancelled", nil)
+			tr, replayed, err = ledger.Reverse(ctx, tx, testProgram, id, key, t0.Add(2*time.Hour), "order cancelled", nil, recorded)
 			return err
 		})
 		return tr, replayed, err
@@ -351,7 +351,7 @@ func TestPagesCoverEveryRowOnce(t *testing.T) {
 	// Past MaxPageSize entries on one account a page is capped: 5 postings
 	// of MaxLegs-1 expense legs add to the n already there.
 	for i := range 5 {
-		p := ledger.Posting{Program: testProgram, Key: fmt.Sprintf("many-%d", i), Kind: "test", At: t0.Add(time.Duration(n+i) * time.Minute)}
+		p := ledger.Posting{Program: testProgram, Key: fmt.Sprintf("many-%d", i), Kind: "test", At: t0.Add(time.Duration(n+i) * time.Minute), Recorded: recorded}
 		for range ledger.MaxLegs - 1 {
 			p.Legs = append(p.Legs, ledger.Leg{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("0.01")})
 		}
