@@ -1,0 +1,101 @@
+package txn
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cockroachdb/cockroach-go/v2/crdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// serializable is the isolation of CockroachDB's path: CockroachDB's
+// default, the one every CockroachDB cluster runs (READ COMMITTED needs a
+// cluster setting), and the one under which its FOR SHARE needs no lock.
+var serializable = pgx.TxOptions{IsoLevel: pgx.Serializable}
+
+// The statements of cockroach-go's client-side retry protocol
+// (crdb.ExecuteInTx).
+const (
+	savepointRestart = "SAVEPOINT cockroach_restart"
+	releaseRestart   = "RELEASE SAVEPOINT cockroach_restart"
+	rollbackRestart  = "ROLLBACK TO SAVEPOINT cockroach_restart"
+)
+
+// executeAsCockroach runs fn the way crdbpgx.ExecuteTx does on CockroachDB
+// — a SERIALIZABLE transaction driven by cockroach-go's crdb.ExecuteInTx,
+// retried on 40001 without backoff up to its retry limit — but on
+// PostgreSQL, through restartTx.
+func executeAsCockroach(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
+	tx, err := db.BeginTx(ctx, serializable)
+	if err != nil {
+		return err
+	}
+	rtx := &restartTx{db: db, tx: tx}
+	return crdb.ExecuteInTx(ctx, rtx, func() error {
+		return deadlockAsRestart(fn(rtx.tx))
+	})
+}
+
+// restartTx is a crdb.Tx that gives cockroach-go's savepoint protocol on
+// PostgreSQL the meaning it has on CockroachDB. There, RELEASE SAVEPOINT
+// cockroach_restart commits (cockroach-go ignores the COMMIT after it) and
+// ROLLBACK TO SAVEPOINT cockroach_restart restarts the transaction at a new
+// timestamp. On PostgreSQL, RELEASE would only end the savepoint, so a
+// serialization failure at COMMIT would be swallowed and the write lost,
+// and ROLLBACK TO keeps the transaction's snapshot (and SSI's verdict that
+// it is doomed), so every retry fails again. restartTx therefore commits at
+// RELEASE and rolls back and begins a fresh transaction at ROLLBACK TO;
+// every other statement goes to the current transaction as is.
+type restartTx struct {
+	db Beginner
+	tx pgx.Tx
+}
+
+// Exec runs q in the current transaction, translating the restart
+// protocol's RELEASE and ROLLBACK TO.
+func (r *restartTx) Exec(ctx context.Context, q string, args ...any) error {
+	switch q {
+	case releaseRestart:
+		if _, err := r.tx.Exec(ctx, q); err != nil {
+			return err
+		}
+		return r.tx.Commit(ctx)
+	case rollbackRestart:
+		_ = r.tx.Rollback(ctx) // The attempt's error is the one that counts.
+		tx, err := r.db.BeginTx(ctx, serializable)
+		if err != nil {
+			return err
+		}
+		r.tx = tx
+		_, err = tx.Exec(ctx, savepointRestart)
+		return err
+	}
+	_, err := r.tx.Exec(ctx, q, args...)
+	return err
+}
+
+// Commit commits the current transaction; after RELEASE it is already
+// committed and the error (which cockroach-go ignores) says so.
+func (r *restartTx) Commit(ctx context.Context) error { return r.tx.Commit(ctx) }
+
+// Rollback rolls the current transaction back.
+func (r *restartTx) Rollback(ctx context.Context) error { return r.tx.Rollback(ctx) }
+
+// restartError presents a PostgreSQL deadlock (40P01) as the
+// serialization failure (40001) CockroachDB reports when it breaks a
+// deadlock by aborting one of its transactions, so cockroach-go restarts
+// it.
+type restartError struct{ err error }
+
+func (e restartError) Error() string    { return e.err.Error() }
+func (e restartError) Unwrap() error    { return e.err }
+func (e restartError) SQLState() string { return "40001" }
+
+func deadlockAsRestart(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "40P01" {
+		return restartError{err}
+	}
+	return err
+}
