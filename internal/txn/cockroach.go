@@ -47,9 +47,16 @@ func executeAsCockroach(ctx context.Context, db Beginner, fn func(pgx.Tx) error)
 // it is doomed), so every retry fails again. restartTx therefore commits at
 // RELEASE and rolls back and begins a fresh transaction at ROLLBACK TO;
 // every other statement goes to the current transaction as is.
+//
+// A restart waits Run's jittered backoff first. CockroachDB queues a
+// writer behind the intent it meets and restarts it only when its reads
+// went stale; PostgreSQL at SERIALIZABLE fails every writer that waited on
+// a row another transaction changed, so without the wait writers to a hot
+// row restart each other more than cockroach-go's 50 times.
 type restartTx struct {
-	db Beginner
-	tx pgx.Tx
+	db       Beginner
+	tx       pgx.Tx
+	restarts int
 }
 
 // Exec runs q in the current transaction, translating the restart
@@ -63,6 +70,10 @@ func (r *restartTx) Exec(ctx context.Context, q string, args ...any) error {
 		return r.tx.Commit(ctx)
 	case rollbackRestart:
 		_ = r.tx.Rollback(ctx) // The attempt's error is the one that counts.
+		r.restarts++
+		if err := sleep(ctx, backoff(r.restarts)); err != nil {
+			return err
+		}
 		tx, err := r.db.BeginTx(ctx, serializable)
 		if err != nil {
 			return err
