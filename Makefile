@@ -2,7 +2,11 @@
 #
 #   make deps      install what is missing: PostgreSQL server, buf (npm), Go modules
 #   make run       run the server (cmd/accrued); pass flags with ARGS="..."
-#   make test      all tests and scenario replays against a real PostgreSQL
+#   make test      all tests and scenario replays against a real PostgreSQL,
+#                  then make test-crdb-path's steps
+#   make test-crdb-path  the transactional packages' tests (no -race) and the
+#                  scenario replays on CockroachDB's transaction path
+#                  (ACCRUE_TXN_MODE=crdb: SERIALIZABLE, cockroach-go retries)
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
 #   make generate  regenerate internal/gen from proto/ with buf
 #   make lint      gofmt, go vet, buf lint, generated code up to date
@@ -25,7 +29,11 @@ ACCRUE := bin/accrue
 SCENARIOS := ../shared/scenarios/*.yaml testdata/scenarios/*.yaml
 NPM_LOCK := $(wildcard package-lock.json)
 
-.PHONY: help deps deps-postgres run test bench generate lint
+# Packages whose tests run again on CockroachDB's transaction path: those
+# that run transactions through internal/txn.
+CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/ ./internal/replay/ ./cmd/accrue/
+
+.PHONY: help deps deps-postgres run test test-crdb-path bench generate lint
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -118,6 +126,18 @@ echo "$$n scenario(s) replayed"
 fi
 endef
 
+# crdb_path_tests runs CRDB_PATH_PACKAGES' tests and the scenario replays
+# with ACCRUE_TXN_MODE=crdb: internal/txn then takes CockroachDB's path on
+# PostgreSQL (docs/notes.md, CockroachDB readiness). No -race: the default
+# run has it, and this run is about transaction semantics.
+define crdb_path_tests
+echo "== CockroachDB's transaction path (ACCRUE_TXN_MODE=crdb): go test"
+export ACCRUE_TXN_MODE=crdb
+$(GO) test -count=1 $(CRDB_PATH_PACKAGES)
+$(replay_scenarios)
+unset ACCRUE_TXN_MODE
+endef
+
 test: deps
 	@$(with_postgres)
 	echo "== go test -race"
@@ -125,6 +145,11 @@ test: deps
 	echo "== fuzz FuzzRPC (bounded)"
 	$(GO) test -run '^$$' -fuzz '^FuzzRPC$$' -fuzztime 20s ./internal/server/
 	$(replay_scenarios)
+	$(crdb_path_tests)
+
+test-crdb-path: deps
+	@$(with_postgres)
+	$(crdb_path_tests)
 
 bench: deps
 	@$(with_postgres)

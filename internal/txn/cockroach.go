@@ -3,6 +3,7 @@ package txn
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"github.com/cockroachdb/cockroach-go/v2/crdb"
 	"github.com/jackc/pgx/v5"
@@ -24,8 +25,8 @@ const (
 
 // executeAsCockroach runs fn the way crdbpgx.ExecuteTx does on CockroachDB
 // — a SERIALIZABLE transaction driven by cockroach-go's crdb.ExecuteInTx,
-// retried on 40001 without backoff up to its retry limit — but on
-// PostgreSQL, through restartTx.
+// retried on 40001 up to its retry limit, FOR SHARE taking no lock — but on
+// PostgreSQL, through restartTx and shareLockless.
 func executeAsCockroach(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
 	tx, err := db.BeginTx(ctx, serializable)
 	if err != nil {
@@ -33,8 +34,50 @@ func executeAsCockroach(ctx context.Context, db Beginner, fn func(pgx.Tx) error)
 	}
 	rtx := &restartTx{db: db, tx: tx}
 	return crdb.ExecuteInTx(ctx, rtx, func() error {
-		return deadlockAsRestart(fn(rtx.tx))
+		return deadlockAsRestart(fn(shareLockless{rtx.tx}))
 	})
+}
+
+// forShare matches a FOR SHARE locking clause.
+var forShare = regexp.MustCompile(`(?i)\s+FOR\s+SHARE\b`)
+
+// shareLockless is a transaction whose statements lose their FOR SHARE
+// clauses. At SERIALIZABLE CockroachDB takes no shared locks unless the
+// session sets enable_shared_locking_for_serializable (and its locks there
+// are best effort: serializability does not rely on them); PostgreSQL would
+// take them. Without them the suite checks that correctness does not rest
+// on those locks.
+type shareLockless struct{ pgx.Tx }
+
+func (t shareLockless) Begin(ctx context.Context) (pgx.Tx, error) {
+	tx, err := t.Tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return shareLockless{tx}, nil
+}
+
+func (t shareLockless) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.Tx.Exec(ctx, forShare.ReplaceAllString(sql, ""), args...)
+}
+
+func (t shareLockless) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.Tx.Query(ctx, forShare.ReplaceAllString(sql, ""), args...)
+}
+
+func (t shareLockless) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.Tx.QueryRow(ctx, forShare.ReplaceAllString(sql, ""), args...)
+}
+
+func (t shareLockless) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.Tx.Prepare(ctx, name, forShare.ReplaceAllString(sql, ""))
+}
+
+func (t shareLockless) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	for _, q := range b.QueuedQueries {
+		q.SQL = forShare.ReplaceAllString(q.SQL, "")
+	}
+	return t.Tx.SendBatch(ctx, b)
 }
 
 // restartTx is a crdb.Tx that gives cockroach-go's savepoint protocol on

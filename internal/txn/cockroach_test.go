@@ -115,6 +115,57 @@ func TestCockroachPathDoesNotSwallowCommitFailures(t *testing.T) {
 	}
 }
 
+// TestCockroachPathTakesNoShareLocks: at SERIALIZABLE CockroachDB takes
+// no lock for FOR SHARE, so while a transaction on its path holds a row it
+// read FOR SHARE (by QueryRow, Query, Exec or in a batch), another may
+// still lock the row FOR UPDATE NOWAIT. On PostgreSQL's own path the share
+// lock makes NOWAIT fail.
+func TestCockroachPathTakesNoShareLocks(t *testing.T) {
+	ctx := context.Background()
+	pool, db := openWithTable(t, `CREATE TABLE rows (id int PRIMARY KEY); INSERT INTO rows VALUES (1)`)
+	const read = `SELECT id FROM rows WHERE id = 1 FOR SHARE`
+	ways := map[string]func(pgx.Tx) error{
+		"QueryRow": func(tx pgx.Tx) error { var id int; return tx.QueryRow(ctx, read).Scan(&id) },
+		"Query": func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, read)
+			if err != nil {
+				return err
+			}
+			rows.Close()
+			return rows.Err()
+		},
+		"Exec": func(tx pgx.Tx) error { _, err := tx.Exec(ctx, read); return err },
+		"SendBatch": func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(read)
+			return tx.SendBatch(ctx, b).Close()
+		},
+	}
+	lockedElsewhere := func() error {
+		_, err := pool.Exec(ctx, `SELECT id FROM rows WHERE id = 1 FOR UPDATE NOWAIT`)
+		return err
+	}
+	for name, readFn := range ways {
+		for _, crdbPath := range []bool{false, true} {
+			run := &txn.DB{Pool: db.Pool, CockroachPath: crdbPath}
+			var lockErr error
+			err := run.Run(ctx, func(tx pgx.Tx) error {
+				if err := readFn(tx); err != nil {
+					return err
+				}
+				lockErr = lockedElsewhere()
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s, CockroachPath %v: %v", name, crdbPath, err)
+			}
+			if (lockErr == nil) != crdbPath {
+				t.Errorf("%s, CockroachPath %v: FOR UPDATE NOWAIT elsewhere: %v; want it to succeed only on CockroachDB's path", name, crdbPath, lockErr)
+			}
+		}
+	}
+}
+
 // TestModeFromEnv: EnvMode chooses the path; an unknown value is refused
 // rather than silently taking the default.
 func TestModeFromEnv(t *testing.T) {
