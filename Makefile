@@ -31,7 +31,7 @@ NPM_LOCK := $(wildcard package-lock.json)
 
 # Packages whose tests run again on CockroachDB's transaction path: those
 # that run transactions through internal/txn.
-CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/ ./internal/replay/ ./cmd/accrue/
+CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/... ./internal/replay/
 
 .PHONY: help deps deps-postgres run test test-crdb-path bench generate lint
 
@@ -129,13 +129,22 @@ endef
 # crdb_path_tests runs CRDB_PATH_PACKAGES' tests and the scenario replays
 # with ACCRUE_TXN_MODE=crdb: internal/txn then takes CockroachDB's path on
 # PostgreSQL (docs/notes.md, CockroachDB readiness). No -race: the default
-# run has it, and this run is about transaction semantics.
+# run has it, and this run is about transaction semantics. The replays
+# share one database (each scenario has its own program), which saves a
+# migration per file.
 define crdb_path_tests
 echo "== CockroachDB's transaction path (ACCRUE_TXN_MODE=crdb): go test"
 export ACCRUE_TXN_MODE=crdb
 $(GO) test -count=1 $(CRDB_PATH_PACKAGES)
-$(replay_scenarios)
+echo "== CockroachDB's transaction path (ACCRUE_TXN_MODE=crdb): scenario replays"
+$(GO) build -o $(ACCRUE) ./cmd/accrue
+db="accrue_scenario_crdb_$$$$"
+url=$$($(PGTMP) createdb "$$ACCRUE_TEST_DATABASE_URL" "$$db")
+status=0
+$(ACCRUE) replay --check --database-url "$$url" $$(ls $(SCENARIOS) 2>/dev/null) || status=$$?
+$(PGTMP) dropdb "$$ACCRUE_TEST_DATABASE_URL" "$$db"
 unset ACCRUE_TXN_MODE
+[ "$$status" = 0 ]
 endef
 
 test: deps
