@@ -17,7 +17,7 @@ import (
 // every journal transaction of the order.
 func (s *orderService) GetOrder(ctx context.Context, req *connect.Request[accruev1.GetOrderRequest]) (*connect.Response[accruev1.GetOrderResponse], error) {
 	var view *accruev1.Order
-	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.db.ReadOnly(ctx, func(tx pgx.Tx) error {
 		lp, err := ledger.LoadProgram(ctx, tx, req.Msg.GetProgram())
 		if err != nil {
 			return err

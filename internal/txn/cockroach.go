@@ -27,12 +27,12 @@ const (
 // — a SERIALIZABLE transaction driven by cockroach-go's crdb.ExecuteInTx,
 // retried on 40001 up to its retry limit, FOR SHARE taking no lock — but on
 // PostgreSQL, through restartTx and shareLockless.
-func executeAsCockroach(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
-	tx, err := db.BeginTx(ctx, serializable)
+func executeAsCockroach(ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
-	rtx := &restartTx{db: db, tx: tx}
+	rtx := &restartTx{db: db, opts: opts, tx: tx}
 	return crdb.ExecuteInTx(ctx, rtx, func() error {
 		return deadlockAsRestart(fn(shareLockless{rtx.tx}))
 	})
@@ -98,6 +98,7 @@ func (t shareLockless) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchRes
 // row restart each other more than cockroach-go's 50 times.
 type restartTx struct {
 	db       Beginner
+	opts     pgx.TxOptions
 	tx       pgx.Tx
 	restarts int
 }
@@ -117,7 +118,7 @@ func (r *restartTx) Exec(ctx context.Context, q string, args ...any) error {
 		if err := sleep(ctx, backoff(r.restarts)); err != nil {
 			return err
 		}
-		tx, err := r.db.BeginTx(ctx, serializable)
+		tx, err := r.db.BeginTx(ctx, r.opts)
 		if err != nil {
 			return err
 		}

@@ -192,3 +192,36 @@ func count(t *testing.T, pool *pgxpool.Pool, sql string) int {
 	}
 	return n
 }
+
+// TestReadOnlyRestartsAndRefusesWrites: on every path ReadOnly restarts a
+// read that the database asks to retry (an injected 40001) and refuses a
+// write.
+func TestReadOnlyRestartsAndRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := openWithTable(t, `CREATE TABLE rows (id int)`)
+	for _, crdbPath := range []bool{false, true} {
+		ro := &txn.DB{Pool: pool, CockroachPath: crdbPath}
+		attempts := 0
+		err := ro.ReadOnly(ctx, func(tx pgx.Tx) error {
+			attempts++
+			if attempts == 1 {
+				_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END $$`)
+				return err
+			}
+			return nil
+		})
+		if err != nil || attempts != 2 {
+			t.Errorf("CockroachPath %v: err %v after %d attempts; want success at the second", crdbPath, err, attempts)
+		}
+		err = ro.ReadOnly(ctx, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO rows VALUES (1)`)
+			return err
+		})
+		if err == nil {
+			t.Errorf("CockroachPath %v: a write in ReadOnly succeeded", crdbPath)
+		}
+	}
+	if n := count(t, pool, `SELECT count(*) FROM rows`); n != 0 {
+		t.Fatalf("%d rows written by read-only transactions", n)
+	}
+}

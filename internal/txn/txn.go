@@ -95,14 +95,29 @@ func cockroachPathFromEnv() (bool, error) {
 // CockroachPath). fn must be safe to run more than once: it must not keep
 // state from an aborted attempt.
 func (db *DB) Run(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.run(ctx, "", fn) // The session's access mode: read write.
+}
+
+// ReadOnly is Run for a read-only transaction. A read-only transaction
+// needs the restarts too: on CockroachDB a read can be asked to restart
+// (40001) when it meets a write within its clock uncertainty or its reads
+// go stale; only a single statement outside a transaction is restarted
+// by CockroachDB itself.
+func (db *DB) ReadOnly(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.run(ctx, pgx.ReadOnly, fn)
+}
+
+func (db *DB) run(ctx context.Context, access pgx.TxAccessMode, fn func(pgx.Tx) error) error {
+	opts := serializable
+	opts.AccessMode = access
 	switch {
 	case db.Cockroach:
-		return crdbpgx.ExecuteTx(ctx, db.Pool, serializable, fn)
+		return crdbpgx.ExecuteTx(ctx, db.Pool, opts, fn)
 	case db.CockroachPath:
-		return executeAsCockroach(ctx, db.Pool, fn)
+		return executeAsCockroach(ctx, db.Pool, opts, fn)
 	}
 	return Retry(ctx, func(ctx context.Context) error {
-		return pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+		return pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: access}, fn)
 	})
 }
 
