@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -194,24 +196,44 @@ func TestInFlightCap(t *testing.T) {
 	defer e.hs.Close()
 
 	// A request whose body never ends holds the one slot: written by hand
-	// on a raw connection, so that the server has its headers (and runs its
-	// handler) before the test goes on, whatever a client transport buffers.
-	conn, err := tls.Dial("tcp", e.hs.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
+	// on a raw connection, so that no client transport buffers it. A poll
+	// below may take the slot first and the held request be refused; then
+	// it is sent again, until it holds the slot and the polls are refused.
+	hold := func() net.Conn {
+		conn, err := tls.Dial("tcp", e.hs.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Fprintf(conn, "POST /accrue.v1.OrderService/PayOrder HTTP/1.1\r\nHost: accrue\r\n"+
+			"Content-Type: application/proto\r\nContent-Length: 100\r\n\r\n\x0a"); err != nil {
+			t.Fatal(err)
+		}
+		return conn
 	}
-	defer conn.Close()
-	if _, err := fmt.Fprintf(conn, "POST /accrue.v1.OrderService/PayOrder HTTP/1.1\r\nHost: accrue\r\n"+
-		"Content-Type: application/proto\r\nContent-Length: 100\r\n\r\n\x0a"); err != nil {
-		t.Fatal(err)
+	answered := func(conn net.Conn) bool {
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+		defer conn.SetReadDeadline(time.Time{})
+		var b [1]byte
+		n, err := conn.Read(b[:])
+		var ne net.Error
+		return n > 0 || (err != nil && !(errors.As(err, &ne) && ne.Timeout()))
 	}
+	conn := hold()
+	defer func() { conn.Close() }()
 	_, programs, _, _, _ := clients(e.hs)
 	grpcPrograms := accruev1connect.NewProgramServiceClient(e.hs.Client(), e.hs.URL, connect.WithGRPC())
 	get := func(c accruev1connect.ProgramServiceClient) error {
 		_, err := c.GetRules(context.Background(), connect.NewRequest(&accruev1.GetRulesRequest{Program: "p", Version: 1}))
 		return err
 	}
-	eventually(t, "the cap reached", func() bool { return connect.CodeOf(get(programs)) == connect.CodeResourceExhausted })
+	eventually(t, "the cap reached", func() bool {
+		if answered(conn) {
+			conn.Close()
+			conn = hold()
+			return false
+		}
+		return connect.CodeOf(get(programs)) == connect.CodeResourceExhausted
+	})
 	if err := get(grpcPrograms); connect.CodeOf(err) != connect.CodeResourceExhausted {
 		t.Errorf("over gRPC beyond the cap: %v, want resource_exhausted", err)
 	}
