@@ -141,7 +141,7 @@ func checkHotAccount(ctx context.Context, t *testing.T, db *txn.DB, m *model, po
 // hotPosting debits the hot account and credits one to three random
 // partner accounts, in random leg order.
 func hotPosting(r *rand.Rand, key string, at time.Time) ledger.Posting {
-	p := ledger.Posting{Program: testProgram, Key: key, Kind: "conc", At: at}
+	p := ledger.Posting{Program: testProgram, Key: key, Kind: "conc", At: at, Recorded: recorded}
 	total := int64(0)
 	for range 1 + r.IntN(3) {
 		cents := 1 + r.Int64N(100_000)

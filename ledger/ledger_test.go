@@ -158,7 +158,7 @@ func TestReverse(t *testing.T) {
 	mustPost(t, db, transfer("seed", "platform:commission_expense", "partner:bob:accrued", "100.00", t0))
 	before := balances(t, db.Pool, time.Time{})
 	orig := mustPost(t, db, ledger.Posting{
-		Program: testProgram, Key: "accrual", Kind: "accrual", At: t0.Add(time.Hour),
+		Program: testProgram, Key: "accrual", Kind: "accrual", At: t0.Add(time.Hour), Recorded: recorded,
 		Refs: map[string]string{"order": "o1"},
 		Legs: []ledger.Leg{
 			{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("45.10")},
@@ -217,7 +217,7 @@ func reverseAt(ctx context.Context, db *txn.DB, key string, id int64) (ledger.Tr
 	)
 	err := db.Run(ctx, func(tx pgx.Tx) error {
 		var err error
-		tr, replayed, err = ledger.Reverse(ctx, tx, testProgram, id, key, t0.Add(2*time.Hour), "order cancelled", nil)
+		tr, replayed, err = ledger.Reverse(ctx, tx, testProgram, id, key, t0.Add(2*time.Hour), "order cancelled", nil, recorded)
 		return err
 	})
 	return tr, replayed, err
@@ -394,7 +394,7 @@ func checkEntryPages(t *testing.T, db *txn.DB, n int) {
 func checkEntryPageCap(ctx context.Context, t *testing.T, db *txn.DB, n int) {
 	t.Helper()
 	for i := range 5 {
-		p := ledger.Posting{Program: testProgram, Key: fmt.Sprintf("many-%d", i), Kind: "test", At: t0.Add(time.Duration(n+i) * time.Minute)}
+		p := ledger.Posting{Program: testProgram, Key: fmt.Sprintf("many-%d", i), Kind: "test", At: t0.Add(time.Duration(n+i) * time.Minute), Recorded: recorded}
 		for range ledger.MaxLegs - 1 {
 			p.Legs = append(p.Legs, ledger.Leg{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("0.01")})
 		}

@@ -30,7 +30,8 @@ func Post(ctx context.Context, tx pgx.Tx, p Posting) (Transaction, bool, error) 
 
 // PostBatch writes several postings of one program in tx, adding to the
 // stored balances once, at the end, so a batch takes each hot balance row
-// lock once and as late as possible.
+// lock once and as late as possible. Each posting's rows are recorded at
+// its Recorded time.
 func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []bool, error) {
 	if len(ps) == 0 {
 		return nil, nil, nil
@@ -49,6 +50,9 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	for i := range ps {
 		if ps[i].Program != prog.ID {
 			return nil, nil, fault.Invalid("program", "a batch posts to one program")
+		}
+		if ps[i].Recorded.IsZero() {
+			return nil, nil, fmt.Errorf("ledger: posting %s has no recorded time", ps[i].Key)
 		}
 		if err := validate(&ps[i], prog.Scale); err != nil {
 			return nil, nil, err
@@ -191,8 +195,8 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 	}
 	batch.Queue(`
 		WITH t AS (
-			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13)
 			ON CONFLICT (program_id, idempotency_key) DO NOTHING
 			RETURNING id)
 		INSERT INTO entries (transaction_id, account_id, amount, at, period)
@@ -200,7 +204,7 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 		FROM t, unnest($11::bigint[], $12::numeric[]) WITH ORDINALITY AS u(account_id, amount, n)
 		ORDER BY u.n
 		RETURNING transaction_id, id, account_id, amount::text`,
-		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts)
+		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts, p.Recorded)
 	return t, requestHash, nil
 }
 

@@ -135,8 +135,9 @@ func newProgram(id, currency, tz string, openFrom *time.Time) (*Program, error) 
 }
 
 // OpenAccount creates an account unless it exists; an existing account must
-// have the same normal side.
-func OpenAccount(ctx context.Context, q Querier, program, code string, normal Side, shards int) (Account, error) {
+// have the same normal side. recorded is when the journal records a new
+// account (created_at, as Posting.Recorded).
+func OpenAccount(ctx context.Context, q Querier, program, code string, normal Side, shards int, recorded time.Time) (Account, error) {
 	if code == "" || len(code) > MaxAccountLen {
 		return Account{}, fault.Invalid("code", "an account code has 1 to %d characters", MaxAccountLen)
 	}
@@ -144,9 +145,12 @@ func OpenAccount(ctx context.Context, q Querier, program, code string, normal Si
 		return Account{}, fault.Invalid("normal_side", "must be debit or credit")
 	}
 	shards = max(1, min(shards, MaxAccountShards))
-	_, err := q.Exec(ctx, `INSERT INTO accounts (program_id, code, normal_side, currency, shards)
-		SELECT id, $2, $3, currency, $4 FROM programs WHERE id = $1
-		ON CONFLICT (program_id, code) DO NOTHING`, program, code, int16(normal), shards)
+	if recorded.IsZero() {
+		return Account{}, fmt.Errorf("ledger: account %s has no recorded time", code)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO accounts (program_id, code, normal_side, currency, shards, created_at)
+		SELECT id, $2, $3, currency, $4, $5 FROM programs WHERE id = $1
+		ON CONFLICT (program_id, code) DO NOTHING`, program, code, int16(normal), shards, recorded)
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: opening account %s: %w", code, err)
 	}

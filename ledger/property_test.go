@@ -75,7 +75,7 @@ func (m *model) balanceAsOf(account string, asOf time.Time) decimal.Decimal {
 // two legs).
 func randomPosting(r *rand.Rand, codes []string, key string, at time.Time) ledger.Posting {
 	n := 2 + r.IntN(propMaxLegs-1)
-	p := ledger.Posting{Program: testProgram, Key: key, Kind: "prop", At: at}
+	p := ledger.Posting{Program: testProgram, Key: key, Kind: "prop", At: at, Recorded: recorded}
 	if r.IntN(4) == 0 {
 		p.Refs = map[string]string{"order": fmt.Sprintf("o%d", r.IntN(50))}
 		p.Metadata = map[string]string{"note": fmt.Sprintf("n%d <&>", r.IntN(1000))}

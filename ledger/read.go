@@ -163,8 +163,9 @@ func ListEntries(ctx context.Context, q Querier, program, account string, afterI
 // A transaction is reversed at most once. requestHash identifies the
 // request (see Posting.RequestHash): the same key and request hash replay
 // the first reversal even when at, and so the booking period, differ; nil
-// falls back to the reversal's content.
-func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key string, at time.Time, reason string, requestHash []byte) (Transaction, bool, error) {
+// falls back to the reversal's content. recorded is Posting.Recorded.
+func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key string, at time.Time, reason string, requestHash []byte,
+	recorded time.Time) (Transaction, bool, error) {
 	orig, err := Get(ctx, tx, program, id)
 	if err != nil {
 		return Transaction{}, false, err
@@ -178,6 +179,7 @@ func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key strin
 		Metadata:    map[string]string{},
 		ReversesID:  id,
 		RequestHash: requestHash,
+		Recorded:    recorded,
 	}
 	if reason != "" {
 		p.Metadata["reason"] = reason

@@ -17,8 +17,11 @@ import (
 const MaxSealBlock = 10000
 
 // SealLag keeps sealing behind in-flight transactions: identity ids commit
-// out of order, so only rows written by transactions begun at least this
-// long ago are sealed.
+// out of order, so only rows recorded (created_at, Posting.Recorded) at
+// least this long before the sealer's now are sealed. It is safe while
+// every writing transaction commits within SealLag of the time it
+// recorded, less the skew between the writer's clock and the sealer's
+// (docs/decisions.md: a transaction under 30 s, clocks within 10 s).
 const SealLag = time.Minute
 
 // Sealed counts what one Seal call covered.
@@ -54,16 +57,19 @@ type lastSeal struct {
 }
 
 // Seal chains the content hashes of the program's transactions, accounts
-// and statements written before cutoff and not sealed yet into one new
-// seal block, signs its head with key and returns what it covered. The
-// block hash is SHA-256 over the previous seal's hash and, in id order,
-// every new transaction, account and statement (kind tag, id, hash). Two
+// and statements recorded before now less SealLag and not sealed yet into
+// one new seal block, signs its head (sealed at now) with key and returns
+// what it covered. now is the caller's clock, the one the rows were
+// recorded by, read inside the attempt of tx. The block hash is SHA-256
+// over the previous seal's hash and, in id order, every new transaction,
+// account and statement (kind tag, id, hash). Two
 // sealers racing is harmless: the loser's block conflicts and is dropped,
 // and the loser returns a zero Sealed (its head is in no journal).
-func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key ed25519.PrivateKey) (Sealed, error) {
+func Seal(ctx context.Context, tx pgx.Tx, program string, now time.Time, key ed25519.PrivateKey) (Sealed, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return Sealed{}, errors.New("ledger: sealing needs an Ed25519 signing key")
 	}
+	cutoff := now.Add(-SealLag)
 	prog, err := LoadProgram(ctx, tx, program)
 	if err != nil {
 		return Sealed{}, err
@@ -87,13 +93,9 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key 
 	if len(txs.items)+len(accounts.items)+len(stmts.items) == 0 {
 		return Sealed{}, nil
 	}
-	var sealedAt time.Time
-	if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&sealedAt); err != nil {
-		return Sealed{}, fmt.Errorf("ledger: reading the seal time: %w", err)
-	}
 	head := Head{
 		Program: program, Seq: last.seq + 1, Hash: blockHash(last.hash, txs.items, accounts.items, stmts.items),
-		LastTransactionID: txs.upto, Transactions: last.txTotal + int64(len(txs.items)), SealedAt: sealedAt.UTC(),
+		LastTransactionID: txs.upto, Transactions: last.txTotal + int64(len(txs.items)), SealedAt: now.UTC().Truncate(time.Microsecond),
 	}
 	head.sign(key)
 	fromID := txs.upto + 1
@@ -126,7 +128,7 @@ func readLastSeal(ctx context.Context, q Querier, program string) (lastSeal, err
 }
 
 // collectOld reads rows in id order and keeps them up to the first one
-// written after cutoff: one with a lower id may still be in flight.
+// recorded at or after cutoff: one with a lower id may still be in flight.
 func collectOld(rows pgx.Rows, after int64, scan func(pgx.Rows) (sealItem, bool, error)) (sealRange, error) {
 	defer rows.Close()
 	r := sealRange{upto: after}

@@ -82,6 +82,11 @@ type Posting struct {
 	// RequestHash identifies the request that caused the posting, for
 	// idempotency; the posting's own content hash when nil.
 	RequestHash []byte
+	// Recorded is when the journal records the posting (created_at): the
+	// caller's clock, read inside the attempt of the transaction that
+	// writes it, so a retry records its own time. The sealer compares it
+	// with its cutoff (Seal). Required; it is in no hash.
+	Recorded time.Time
 }
 
 // Entry is one posted leg; Amount is signed (debits positive).

@@ -42,9 +42,11 @@ type VerifyOptions struct {
 	// Head is a head saved earlier: the journal must still contain it and
 	// reproduce its hash from the genesis seal.
 	Head *Head
-	// Cutoff: every row written by a transaction begun before it must be
-	// covered by a seal (zero: not checked). A row it finds unsealed means
-	// seals were removed.
+	// Cutoff: every row recorded (created_at) before it must be covered by
+	// a seal (zero: not checked). A row it finds unsealed means seals were
+	// removed. Read it from the clock the rows were recorded by, well
+	// behind the sealer's cutoff (a row Seal has not reached yet is not
+	// missing).
 	Cutoff time.Time
 }
 
@@ -335,7 +337,7 @@ func verifyHead(saved Head, program string, key ed25519.PublicKey, good int64, a
 	}
 }
 
-// verifySealedBefore reports rows written before cutoff that no seal
+// verifySealedBefore reports rows recorded before cutoff that no seal
 // covers: the sealer covers every such row, so they mean seals were removed.
 func verifySealedBefore(ctx context.Context, q Querier, program string, cutoff time.Time, r *Report) error {
 	last, err := readLastSeal(ctx, q, program)

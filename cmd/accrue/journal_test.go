@@ -43,7 +43,7 @@ type journalCLI struct {
 	firstTx, lastTx int64
 }
 
-// farFuture is a seal cutoff after every row: an attacker resealing does
+// farFuture is a time to seal at past every row: an attacker resealing does
 // not wait for ledger.SealLag.
 var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -272,7 +272,7 @@ func (j *journalCLI) rewriteAndResealAsBefore() {
 			return err
 		}
 		for _, cutoff := range []time.Time{split, farFuture} {
-			if _, err := ledger.Seal(ctx, tx, "demo", cutoff, j.key); err != nil {
+			if _, err := ledger.Seal(ctx, tx, "demo", cutoff.Add(ledger.SealLag), j.key); err != nil {
 				return err
 			}
 		}

@@ -33,7 +33,7 @@ func (s *Service) matureOrders(ctx context.Context, prog *ledger.Program, l leas
 				return err
 			}
 			var err error
-			orders, err = matureBatch(ctx, tx, prog, l.Period, end, after)
+			orders, err = matureBatch(ctx, tx, prog, l.Period, end, after, s.clock.Now())
 			return err
 		})
 		if err != nil {
@@ -46,15 +46,15 @@ func (s *Service) matureOrders(ctx context.Context, prog *ledger.Program, l leas
 	}
 }
 
-// matureBatch matures the orders after the id after (up to matureBatchMax)
-// and returns the ids it looked at. The order rows are locked, so a refund
+// matureBatch matures the orders after the id after (up to matureBatchMax),
+// its postings recorded at recorded, and returns the ids it looked at. The order rows are locked, so a refund
 // of the same order either comes before (and is netted here) or after (and
 // sees it matured). What an order has pending is moved to accrued in the
 // period it was booked in: up to this period in this period; an event on
 // the order booked in a later (open) period — it arrived after the period
 // ended but before the close ran — is matured in its own period, so no
 // period is left with a pending remainder of a matured order.
-func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period string, end time.Time, after string) ([]string, error) {
+func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period string, end time.Time, after string, recorded time.Time) ([]string, error) {
 	orders, err := store.LockOrdersToMature(ctx, tx, prog.ID, end, after, matureBatchMax)
 	if err != nil || len(orders) == 0 {
 		return orders, err
@@ -70,7 +70,7 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 			postings = append(postings, ledger.Posting{
 				Program: prog.ID, Key: affiliate.MaturingKey(period, b.order, b.period), Kind: affiliate.KindMaturing,
 				At: affiliate.MaturingAt(period, b.period, end, b.latest), Period: b.period,
-				Refs: map[string]string{"order": b.order, "period": period}, Legs: legs,
+				Refs: map[string]string{"order": b.order, "period": period}, Legs: legs, Recorded: recorded,
 			})
 		}
 	}
@@ -133,6 +133,7 @@ func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Progra
 		return err
 	}
 	var postings []ledger.Posting
+	recorded := s.clock.Now()
 	for _, p := range todo {
 		if _, ok := released[p.ID]; ok {
 			continue // posted by an earlier run: the balances hold it
@@ -143,7 +144,7 @@ func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Progra
 			continue
 		}
 		released[p.ID] = amount
-		postings = append(postings, releasePosting(prog.ID, period, end, p.ID, amount))
+		postings = append(postings, releasePosting(prog.ID, period, end, p.ID, amount, recorded))
 		closing[affiliate.Accrued], closing[affiliate.Payable] = decimal.Zero, closing[affiliate.Payable].Add(amount)
 	}
 	if _, _, err := ledger.PostBatch(ctx, tx, postings); err != nil {
@@ -157,10 +158,11 @@ func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Progra
 	return s.writeStatements(ctx, tx, prog, rp, period, ids, released, books)
 }
 
-// releasePosting moves amount of partner's accrued balance to payable.
-func releasePosting(program, period string, end time.Time, partner string, amount decimal.Decimal) ledger.Posting {
+// releasePosting moves amount of partner's accrued balance to payable,
+// recorded at recorded.
+func releasePosting(program, period string, end time.Time, partner string, amount decimal.Decimal, recorded time.Time) ledger.Posting {
 	return ledger.Posting{
-		Program: program, Key: affiliate.ReleaseKey(period, partner), Kind: affiliate.KindRelease, At: end, Period: period,
+		Program: program, Key: affiliate.ReleaseKey(period, partner), Kind: affiliate.KindRelease, At: end, Period: period, Recorded: recorded,
 		Refs: map[string]string{"partner": partner, "period": period},
 		Legs: affiliate.ReleaseMovement(partner, amount).Legs(),
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/accrue/accrue/internal/fault"
-	"github.com/accrue/accrue/internal/store"
 	"github.com/accrue/accrue/ledger"
 )
 
@@ -51,10 +50,10 @@ func (s *Service) PublicKey() ed25519.PublicKey {
 	return s.signingKey().Public().(ed25519.PublicKey)
 }
 
-// Seal chains the program's rows older than ledger.SealLag into seal
-// blocks, as many as there are, unless the journal lost a head this
-// process saw (then it fails failed_precondition: sealing would sign over
-// a rewritten journal).
+// Seal chains the program's rows recorded more than ledger.SealLag ago by
+// the service's clock into seal blocks, as many as there are, unless the
+// journal lost a head this process saw (then it fails
+// failed_precondition: sealing would sign over a rewritten journal).
 func (s *Service) Seal(ctx context.Context, program string) error {
 	for {
 		var sealed ledger.Sealed
@@ -65,12 +64,10 @@ func (s *Service) Seal(ctx context.Context, program string) error {
 			if err := s.checkLatestSigner(ctx, tx, program); err != nil {
 				return err
 			}
-			// created_at is the database's wall time, so the cutoff is too.
-			cutoff, err := store.DatabaseTime(ctx, tx, ledger.SealLag)
-			if err != nil {
-				return err
-			}
-			sealed, err = ledger.Seal(ctx, tx, program, cutoff, s.signingKey())
+			// Every journal row is recorded by this clock, so the cutoff
+			// reads it too; each attempt reads it anew.
+			var err error
+			sealed, err = ledger.Seal(ctx, tx, program, s.clock.Now(), s.signingKey())
 			return err
 		})
 		if err != nil {
@@ -142,10 +139,7 @@ func (s *Service) VerifyJournal(ctx context.Context, program string, publicKey e
 	if publicKey != nil {
 		opts.PublicKey = publicKey
 	}
-	var err error
-	if opts.Cutoff, err = store.DatabaseTime(ctx, s.db.Pool, ledger.SealLag+MissingSealGrace); err != nil {
-		return Verification{}, err
-	}
+	opts.Cutoff = s.clock.Now().Add(-ledger.SealLag - MissingSealGrace)
 	// Verify before sealing: sealing first would sign whatever a rewrite
 	// left, and cover the rows whose seals were removed.
 	r, err := ledger.VerifyWith(ctx, s.db.Pool, program, opts)

@@ -25,7 +25,7 @@ func (s *Service) OpenAccount(ctx context.Context, program, code string, side le
 	var a ledger.Account
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
 		var err error
-		a, err = ledger.OpenAccount(ctx, tx, program, code, side, 1)
+		a, err = ledger.OpenAccount(ctx, tx, program, code, side, 1, s.clock.Now())
 		return err
 	})
 	return a, err
@@ -96,7 +96,7 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 		}
 		posting := ledger.Posting{
 			Program: prog.ID, Key: p.Key, Kind: p.Kind, At: p.At,
-			Refs: p.Refs, Metadata: p.Metadata, RequestHash: p.Hash,
+			Refs: p.Refs, Metadata: p.Metadata, RequestHash: p.Hash, Recorded: s.clock.Now(),
 		}
 		if posting.Legs, err = rawLegs(p.Entries, prog.Scale); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (s *Service) ReverseTransaction(ctx context.Context, r RawReversal) (Posted
 		if affiliate.IsDomainKind(orig.Kind) {
 			return fault.Precondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
 		}
-		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, prog.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash)
+		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, prog.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash, s.clock.Now())
 		return err
 	})
 	return out, err

@@ -161,7 +161,7 @@ func postPlan(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.Order, plan 
 // every journal transaction of the order.
 func (s *Service) GetOrder(ctx context.Context, program, id string) (OrderView, error) {
 	var view OrderView
-	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.db.ReadOnly(ctx, func(tx pgx.Tx) error {
 		lp, err := ledger.LoadProgram(ctx, tx, program)
 		if err != nil {
 			return err

@@ -78,8 +78,9 @@ func (s *Service) RegisterPartner(ctx context.Context, c Command, in NewPartner,
 				return PartnerView{}, err
 			}
 		}
+		recorded := s.clock.Now()
 		for _, kind := range affiliate.PartnerAccountKinds {
-			if _, err := ledger.OpenAccount(ctx, tx, in.Program, affiliate.PartnerAccount(in.Partner, kind), ledger.Credit, 1); err != nil {
+			if _, err := ledger.OpenAccount(ctx, tx, in.Program, affiliate.PartnerAccount(in.Partner, kind), ledger.Credit, 1, recorded); err != nil {
 				return PartnerView{}, err
 			}
 		}

@@ -12,15 +12,17 @@ import (
 
 // Event is a posting command in progress: the program as the journal sees
 // it (share-locked for the command's transaction), the command's time and
-// journal kind, and the key and request hash that make its posting
-// idempotent.
+// journal kind, the key and request hash that make its posting idempotent,
+// and when this attempt of its transaction records the posting
+// (ledger.Posting.Recorded).
 type Event struct {
-	Program string
-	Kind    string
-	At      time.Time
-	Key     string
-	Hash    []byte
-	Journal *ledger.Program
+	Program  string
+	Kind     string
+	At       time.Time
+	Key      string
+	Hash     []byte
+	Journal  *ledger.Program
+	Recorded time.Time
 }
 
 // ExecPosting is Exec for a command that posts to the journal at `at`
@@ -35,7 +37,7 @@ func ExecPosting[T any](ctx context.Context, s *Service, c Command, at time.Time
 			var zero T
 			return zero, err
 		}
-		return fn(tx, Event{Program: journal.ID, Kind: kind, At: at, Key: c.Key, Hash: c.Hash, Journal: journal})
+		return fn(tx, Event{Program: journal.ID, Kind: kind, At: at, Key: c.Key, Hash: c.Hash, Journal: journal, Recorded: s.clock.Now()})
 	})
 }
 
@@ -45,7 +47,7 @@ func ExecPosting[T any](ctx context.Context, s *Service, c Command, at time.Time
 func (ev Event) Post(ctx context.Context, tx pgx.Tx, refs, meta map[string]string, legs []ledger.Leg) (ledger.Transaction, error) {
 	t, replayed, err := ledger.Post(ctx, tx, ledger.Posting{
 		Program: ev.Program, Key: "cmd:" + ev.Key, Kind: ev.Kind, At: ev.At, Period: ev.Journal.BookingPeriod(ev.At),
-		Refs: refs, Metadata: meta, Legs: legs, RequestHash: ev.Hash,
+		Refs: refs, Metadata: meta, Legs: legs, RequestHash: ev.Hash, Recorded: ev.Recorded,
 	})
 	if err == nil && replayed {
 		// The command's key was just claimed, so the journal cannot hold its

@@ -39,8 +39,9 @@ func (s *Service) PutRules(ctx context.Context, c Command, in PutRulesInput, enc
 		if err := ledger.LockProgramExclusive(ctx, tx, in.Program); err != nil {
 			return store.RulesVersion{}, err
 		}
+		recorded := s.clock.Now()
 		for _, a := range affiliate.PlatformAccounts {
-			if _, err := ledger.OpenAccount(ctx, tx, in.Program, a.Code, a.Side, affiliate.HotShards); err != nil {
+			if _, err := ledger.OpenAccount(ctx, tx, in.Program, a.Code, a.Side, affiliate.HotShards, recorded); err != nil {
 				return store.RulesVersion{}, err
 			}
 		}

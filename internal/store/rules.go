@@ -32,13 +32,3 @@ func RulesDocument(ctx context.Context, q ledger.Querier, program string, versio
 	}
 	return doc, nil
 }
-
-// DatabaseTime returns the database's clock less ago: the cutoffs that
-// compare with created_at, which is the database's time.
-func DatabaseTime(ctx context.Context, q ledger.Querier, ago time.Duration) (time.Time, error) {
-	var t time.Time
-	if err := q.QueryRow(ctx, `SELECT now() - $1::interval`, ago).Scan(&t); err != nil {
-		return time.Time{}, fmt.Errorf("store: reading the database's clock: %w", err)
-	}
-	return t, nil
-}

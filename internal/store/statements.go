@@ -37,7 +37,10 @@ func StatedPartners(ctx context.Context, q ledger.Querier, program, period strin
 }
 
 // InsertStatements writes sts, statements of period issued at `issued`, in
-// one statement; a partner's statement that exists already is kept.
+// one statement; a partner's statement that exists already is kept. They
+// are recorded (created_at, which the sealer compares with its cutoff) when
+// issued: read issued from the service's clock inside the attempt of the
+// transaction that writes them (ledger.Posting.Recorded).
 func InsertStatements(ctx context.Context, q ledger.Querier, program, period string, sts []StatementRow, issued time.Time) error {
 	if len(sts) == 0 {
 		return nil
@@ -46,8 +49,8 @@ func InsertStatements(ctx context.Context, q ledger.Querier, program, period str
 	for i, st := range sts {
 		partners[i], statuses[i], released[i], bodies[i] = st.Partner, st.Status, st.Released, string(st.Body)
 	}
-	_, err := q.Exec(ctx, `INSERT INTO statements (program_id, partner_id, period, status, released, body, issued_at)
-		SELECT $1, u.partner, $2, u.status, u.released::numeric, u.body::jsonb, $7
+	_, err := q.Exec(ctx, `INSERT INTO statements (program_id, partner_id, period, status, released, body, issued_at, created_at)
+		SELECT $1, u.partner, $2, u.status, u.released::numeric, u.body::jsonb, $7, $7
 		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS u(partner, status, released, body)
 		ON CONFLICT DO NOTHING`, program, period, partners, statuses, released, bodies, issued)
 	if err != nil {
