@@ -87,16 +87,16 @@ type badPosting struct {
 func badPostings() []badPosting {
 	tooManyLegs := validPosting()
 	tooManyLegs.Legs = nil
-	for range ledger.MaxLegs/2 + 1 {
+	for range ledger.LegsMax/2 + 1 {
 		tooManyLegs.Legs = append(tooManyLegs.Legs,
 			ledger.Leg{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("1.00")},
 			ledger.Leg{Account: "partner:bob:accrued", Side: ledger.Credit, Amount: amount("1.00")})
 	}
-	tooManyLegs.Legs = tooManyLegs.Legs[:ledger.MaxLegs+1]
-	tooManyLegs.Legs[ledger.MaxLegs].Amount = amount("2.00") // Still balanced: MaxLegs is even.
-	tooManyLegs.Legs[ledger.MaxLegs-1].Side, tooManyLegs.Legs[ledger.MaxLegs-1].Account = ledger.Credit, "partner:bob:accrued"
+	tooManyLegs.Legs = tooManyLegs.Legs[:ledger.LegsMax+1]
+	tooManyLegs.Legs[ledger.LegsMax].Amount = amount("2.00") // Still balanced: LegsMax is even.
+	tooManyLegs.Legs[ledger.LegsMax-1].Side, tooManyLegs.Legs[ledger.LegsMax-1].Account = ledger.Credit, "partner:bob:accrued"
 	tooManyMeta := map[string]string{}
-	for i := range ledger.MaxMapEntries + 1 {
+	for i := range ledger.MapEntriesMax + 1 {
 		tooManyMeta[fmt.Sprintf("k%d", i)] = "v"
 	}
 	return []badPosting{
@@ -115,12 +115,12 @@ func badPostings() []badPosting {
 		}, "entries[0].amount", fault.InvalidArgument},
 		{"too many entries", func(p *ledger.Posting) { p.Legs = tooManyLegs.Legs }, "entries", fault.InvalidArgument},
 		{"oversize metadata value", func(p *ledger.Posting) {
-			p.Metadata["note"] = strings.Repeat("x", ledger.MaxMapValueLen+1)
+			p.Metadata["note"] = strings.Repeat("x", ledger.MapValueLenMax+1)
 		}, "metadata.note", fault.InvalidArgument},
 		{"too many metadata entries", func(p *ledger.Posting) { p.Metadata = tooManyMeta }, "metadata", fault.InvalidArgument},
 		{"too many references", func(p *ledger.Posting) { p.Refs = tooManyMeta }, "references", fault.InvalidArgument},
 		{"missing key", func(p *ledger.Posting) { p.Key = "" }, "idempotency_key", fault.InvalidArgument},
-		{"oversize key", func(p *ledger.Posting) { p.Key = strings.Repeat("k", ledger.MaxKeyLen+1) }, "idempotency_key", fault.InvalidArgument},
+		{"oversize key", func(p *ledger.Posting) { p.Key = strings.Repeat("k", ledger.KeyLenMax+1) }, "idempotency_key", fault.InvalidArgument},
 		{"missing kind", func(p *ledger.Posting) { p.Kind = "" }, "kind", fault.InvalidArgument},
 		{"missing at", func(p *ledger.Posting) { p.At = time.Time{} }, "at", fault.InvalidArgument},
 		{"bad period", func(p *ledger.Posting) { p.Period = "2026-13" }, "period", fault.InvalidArgument},
@@ -337,7 +337,7 @@ func pageTransactions(ctx context.Context, t *testing.T, db *txn.DB, refs map[st
 		if err != nil {
 			t.Fatal(err)
 		}
-		if size := cmp.Or(limit, ledger.DefaultPageSize); len(page) > size {
+		if size := cmp.Or(limit, ledger.PageSizeDefault); len(page) > size {
 			t.Fatalf("page of %d rows for limit %d", len(page), limit)
 		}
 		if len(page) == 0 {
@@ -372,7 +372,7 @@ func wantIDSet(t *testing.T, name string, got []int64, want map[int64]bool) {
 func checkEntryPages(t *testing.T, db *txn.DB, n int) {
 	t.Helper()
 	for _, acct := range []string{"platform:commission_expense", "partner:bob:accrued", "partner:bob:payable"} {
-		for _, limit := range []int{1, 13, ledger.MaxPageSize + 5} {
+		for _, limit := range []int{1, 13, ledger.PageSizeMax + 5} {
 			es := allEntries(t, db.Pool, acct, limit)
 			ids := make([]int64, len(es))
 			for i, e := range es {
@@ -389,21 +389,21 @@ func checkEntryPages(t *testing.T, db *txn.DB, n int) {
 	}
 }
 
-// checkEntryPageCap: past MaxPageSize entries on one account a page is
-// capped: 5 postings of MaxLegs-1 expense legs add to the n already there.
+// checkEntryPageCap: past PageSizeMax entries on one account a page is
+// capped: 5 postings of LegsMax-1 expense legs add to the n already there.
 func checkEntryPageCap(ctx context.Context, t *testing.T, db *txn.DB, n int) {
 	t.Helper()
 	for i := range 5 {
 		p := ledger.Posting{Program: testProgram, Key: fmt.Sprintf("many-%d", i), Kind: "test", At: t0.Add(time.Duration(n+i) * time.Minute), Recorded: recorded}
-		for range ledger.MaxLegs - 1 {
+		for range ledger.LegsMax - 1 {
 			p.Legs = append(p.Legs, ledger.Leg{Account: "platform:commission_expense", Side: ledger.Debit, Amount: amount("0.01")})
 		}
-		total := amount("0.01").Mul(decimal.NewFromInt(ledger.MaxLegs - 1))
+		total := amount("0.01").Mul(decimal.NewFromInt(ledger.LegsMax - 1))
 		p.Legs = append(p.Legs, ledger.Leg{Account: "partner:bob:accrued", Side: ledger.Credit, Amount: total})
 		mustPost(t, db, p)
 	}
-	expenseEntries := n + 5*(ledger.MaxLegs-1)
-	for _, tc := range []struct{ limit, want int }{{ledger.MaxPageSize + 5, ledger.MaxPageSize}, {ledger.MaxPageSize, ledger.MaxPageSize}, {0, ledger.DefaultPageSize}} {
+	expenseEntries := n + 5*(ledger.LegsMax-1)
+	for _, tc := range []struct{ limit, want int }{{ledger.PageSizeMax + 5, ledger.PageSizeMax}, {ledger.PageSizeMax, ledger.PageSizeMax}, {0, ledger.PageSizeDefault}} {
 		page, err := ledger.ListEntries(ctx, db.Pool, testProgram, "platform:commission_expense", 0, tc.limit)
 		if err != nil {
 			t.Fatal(err)
@@ -412,8 +412,8 @@ func checkEntryPageCap(ctx context.Context, t *testing.T, db *txn.DB, n int) {
 			t.Errorf("ListEntries limit %d: %d entries, want %d (of %d)", tc.limit, len(page), tc.want, expenseEntries)
 		}
 	}
-	if es := allEntries(t, db.Pool, "platform:commission_expense", ledger.MaxPageSize+5); len(es) != expenseEntries {
-		t.Errorf("paging with limit %d: %d entries, want %d", ledger.MaxPageSize+5, len(es), expenseEntries)
+	if es := allEntries(t, db.Pool, "platform:commission_expense", ledger.PageSizeMax+5); len(es) != expenseEntries {
+		t.Errorf("paging with limit %d: %d entries, want %d", ledger.PageSizeMax+5, len(es), expenseEntries)
 	}
 	if _, err := ledger.ListEntries(ctx, db.Pool, testProgram, "partner:nobody:accrued", 0, 10); fault.CodeOf(err) != fault.NotFound {
 		t.Fatalf("entries of an unknown account: %v, want NotFound", err)

@@ -100,16 +100,16 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 
 func validate(p *Posting, scale int32) error {
 	switch {
-	case p.Key == "" || len(p.Key) > MaxKeyLen:
-		return fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
-	case p.Kind == "" || len(p.Kind) > MaxKindLen:
-		return fault.Invalid("kind", "required, at most %d characters", MaxKindLen)
+	case p.Key == "" || len(p.Key) > KeyLenMax:
+		return fault.Invalid("idempotency_key", "required, at most %d characters", KeyLenMax)
+	case p.Kind == "" || len(p.Kind) > KindLenMax:
+		return fault.Invalid("kind", "required, at most %d characters", KindLenMax)
 	case p.At.IsZero():
 		return fault.Invalid("at", "required")
 	case len(p.Legs) < 2:
 		return fault.Invalid("entries", "a transaction has at least 2 entries, got %d", len(p.Legs))
-	case len(p.Legs) > MaxLegs:
-		return fault.Invalid("entries", "at most %d entries, got %d", MaxLegs, len(p.Legs))
+	case len(p.Legs) > LegsMax:
+		return fault.Invalid("entries", "at most %d entries, got %d", LegsMax, len(p.Legs))
 	}
 	if p.Period != "" {
 		if _, err := time.Parse("2006-01", p.Period); err != nil {
@@ -144,15 +144,15 @@ func validate(p *Posting, scale int32) error {
 }
 
 func validateMap(field string, m map[string]string) error {
-	if len(m) > MaxMapEntries {
-		return fault.Invalid(field, "at most %d entries, got %d", MaxMapEntries, len(m))
+	if len(m) > MapEntriesMax {
+		return fault.Invalid(field, "at most %d entries, got %d", MapEntriesMax, len(m))
 	}
 	for k, v := range m {
-		if k == "" || len(k) > MaxMapKeyLen {
-			return fault.Invalid(field, "keys have 1 to %d characters", MaxMapKeyLen)
+		if k == "" || len(k) > MapKeyLenMax {
+			return fault.Invalid(field, "keys have 1 to %d characters", MapKeyLenMax)
 		}
-		if len(v) > MaxMapValueLen {
-			return fault.Invalid(field+"."+k, "at most %d characters, got %d", MaxMapValueLen, len(v))
+		if len(v) > MapValueLenMax {
+			return fault.Invalid(field+"."+k, "at most %d characters, got %d", MapValueLenMax, len(v))
 		}
 	}
 	return nil

@@ -138,13 +138,13 @@ func newProgram(id, currency, tz string, openFrom *time.Time) (*Program, error) 
 // have the same normal side. recorded is when the journal records a new
 // account (created_at, as Posting.Recorded).
 func OpenAccount(ctx context.Context, q Querier, program, code string, normal Side, shards int, recorded time.Time) (Account, error) {
-	if code == "" || len(code) > MaxAccountLen {
-		return Account{}, fault.Invalid("code", "an account code has 1 to %d characters", MaxAccountLen)
+	if code == "" || len(code) > AccountLenMax {
+		return Account{}, fault.Invalid("code", "an account code has 1 to %d characters", AccountLenMax)
 	}
 	if normal != Debit && normal != Credit {
 		return Account{}, fault.Invalid("normal_side", "must be debit or credit")
 	}
-	shards = max(1, min(shards, MaxAccountShards))
+	shards = max(1, min(shards, AccountShardsMax))
 	if recorded.IsZero() {
 		return Account{}, fmt.Errorf("ledger: account %s has no recorded time", code)
 	}

@@ -223,10 +223,10 @@ func GetTrialBalance(ctx context.Context, q Querier, program string, asOf time.T
 }
 
 // PageSize is the page size a list call uses when asked for n rows:
-// DefaultPageSize for n <= 0, at most MaxPageSize.
+// PageSizeDefault for n <= 0, at most PageSizeMax.
 func PageSize(n int) int {
 	if n <= 0 {
-		return DefaultPageSize
+		return PageSizeDefault
 	}
-	return min(n, MaxPageSize)
+	return min(n, PageSizeMax)
 }

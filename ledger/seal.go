@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// MaxSealBlock bounds how many rows of each kind (transactions, accounts,
+// SealBlockMax bounds how many rows of each kind (transactions, accounts,
 // statements) one seal covers.
-const MaxSealBlock = 10000
+const SealBlockMax = 10000
 
 // SealLag keeps sealing behind in-flight transactions: identity ids commit
 // out of order, so only rows recorded (created_at, Posting.Recorded) at
@@ -33,7 +33,7 @@ type Sealed struct {
 
 // Full reports whether a kind filled its block, so more may be waiting.
 func (s Sealed) Full() bool {
-	return max(s.Transactions, s.Accounts, s.Statements) >= MaxSealBlock
+	return max(s.Transactions, s.Accounts, s.Statements) >= SealBlockMax
 }
 
 // sealItem is one sealed row: its id and content hash.
@@ -151,7 +151,7 @@ func collectOld(rows pgx.Rows, after int64, scan func(pgx.Rows) (sealItem, bool,
 
 func unsealedTransactions(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT id, hash, created_at < $3 FROM transactions WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, program, after, cutoff, MaxSealBlock)
+		ORDER BY id LIMIT $4`, program, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
 	}
@@ -167,7 +167,7 @@ func unsealedTransactions(ctx context.Context, tx pgx.Tx, program string, after 
 
 func unsealedAccounts(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT `+accountColumns+`, created_at < $3 FROM accounts WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, program, after, cutoff, MaxSealBlock)
+		ORDER BY id LIMIT $4`, program, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed accounts: %w", err)
 	}
@@ -180,7 +180,7 @@ func unsealedAccounts(ctx context.Context, tx pgx.Tx, program string, after int6
 
 func unsealedStatements(ctx context.Context, tx pgx.Tx, prog *Program, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT `+statementColumns+`, created_at < $3 FROM statements WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, prog.ID, after, cutoff, MaxSealBlock)
+		ORDER BY id LIMIT $4`, prog.ID, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed statements: %w", err)
 	}

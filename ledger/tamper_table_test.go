@@ -46,7 +46,7 @@ func (f *tamperFixture) exec(t *testing.T, fn func(ctx context.Context, tx pgx.T
 // rehash recomputes the stored hash of every transaction, as an attacker
 // with the source code would after editing rows.
 func rehash(ctx context.Context, tx pgx.Tx) error {
-	ts, err := ledger.ListTransactions(ctx, tx, testProgram, ledger.TransactionFilter{AfterID: -1 << 62, Limit: ledger.MaxPageSize})
+	ts, err := ledger.ListTransactions(ctx, tx, testProgram, ledger.TransactionFilter{AfterID: -1 << 62, Limit: ledger.PageSizeMax})
 	if err != nil {
 		return err
 	}

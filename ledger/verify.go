@@ -105,7 +105,7 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 	// Start below every id, not at 0: a row forged with an id <= 0 (the
 	// identity column accepts explicit ids) must be seen too.
 	for after := int64(math.MinInt64); ; {
-		ts, err := ListTransactions(ctx, q, prog.ID, TransactionFilter{AfterID: after, Limit: MaxPageSize})
+		ts, err := ListTransactions(ctx, q, prog.ID, TransactionFilter{AfterID: after, Limit: PageSizeMax})
 		if err != nil {
 			return nil, err
 		}

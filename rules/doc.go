@@ -39,7 +39,7 @@
 //     the product back earns at the pinned rate again. An error about a
 //     product repeated in one request names its first index.
 //   - TierFor puts a volume below zero (after clawbacks) in the first tier.
-//     MaxRate counts every percentage, upline rates included.
+//     RateMax counts every percentage, upline rates included.
 //   - timezone "Local" and schedules with a CRON_TZ=/TZ= prefix are refused:
 //     a program must read the same on every machine, in its own time zone.
 //   - Unknown fields are refused with their precise path; YAML merge keys

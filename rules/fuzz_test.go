@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if p.Location == nil || p.Scale() < 0 || p.MaxRate().GreaterThan(decimal.NewFromInt(1)) ||
+		if p.Location == nil || p.Scale() < 0 || p.RateMax().GreaterThan(decimal.NewFromInt(1)) ||
 			p.DueDay < 1 || p.DueDay > 28 || p.Hold < 0 || p.PayoutMinimum.IsNegative() {
 			t.Fatalf("Parse accepted an invalid program: %+v", p)
 		}
@@ -217,9 +217,9 @@ func (r *fuzzRun) check(t *testing.T) {
 		t.Fatalf("plans sum to commission %s sales %s upline %s; state has %s %s %s",
 			r.commission, r.sales, r.upline, r.s.Commission(), r.s.Sales(), levelsTotal(r.s))
 	}
-	limit := r.s.Base().Mul(r.p.MaxRate()).Add(r.s.Flat).Add(r.tolerance)
+	limit := r.s.Base().Mul(r.p.RateMax()).Add(r.s.Flat).Add(r.tolerance)
 	if r.s.Commission().GreaterThan(limit) {
 		t.Fatalf("commission %s exceeds base %s × %s + flat %s + rounding %s",
-			r.s.Commission(), r.s.Base(), r.p.MaxRate(), r.s.Flat, r.tolerance)
+			r.s.Commission(), r.s.Base(), r.p.RateMax(), r.s.Flat, r.tolerance)
 	}
 }

@@ -132,7 +132,7 @@ type config struct {
 	listen, dbURL, migrateURL, dataDir string
 	keyFile, keysFile                  string
 	loadDemo                           bool
-	maxInFlight                        int
+	inFlightMax                        int
 }
 
 // parseFlags reads the command line, with the environment's defaults.
@@ -145,7 +145,7 @@ func parseFlags() config {
 	flag.BoolVar(&c.loadDemo, "demo", true, "load the demo program into an embedded database")
 	flag.StringVar(&c.keyFile, "signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
 	flag.StringVar(&c.keysFile, "api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
-	flag.IntVar(&c.maxInFlight, "max-in-flight", server.DefaultMaxInFlight, "requests served at once; beyond it resource_exhausted at once")
+	flag.IntVar(&c.inFlightMax, "max-in-flight", server.InFlightMaxDefault, "requests served at once; beyond it resource_exhausted at once")
 	flag.Parse()
 	return c
 }
@@ -185,7 +185,7 @@ func run(log *slog.Logger) error {
 	clk := clock.Real{}
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
-	srv.SetMaxInFlight(cfg.maxInFlight)
+	srv.SetInFlightMax(cfg.inFlightMax)
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {

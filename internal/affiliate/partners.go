@@ -29,13 +29,13 @@ func SelfReferral(partnerCustomer, customer string, allowed bool) bool {
 // ReferralDepthMax is the deepest a referral listing goes.
 const ReferralDepthMax = 10
 
-// ReferralDepth is the depth a referral listing asked for maxDepth walks:
-// maxDepth when it is 1 to ReferralDepthMax, else ReferralDepthMax.
-func ReferralDepth(maxDepth int) int {
-	if maxDepth <= 0 || maxDepth > ReferralDepthMax {
+// ReferralDepth is the depth a referral listing asked for depthMax walks:
+// depthMax when it is 1 to ReferralDepthMax, else ReferralDepthMax.
+func ReferralDepth(depthMax int) int {
+	if depthMax <= 0 || depthMax > ReferralDepthMax {
 		return ReferralDepthMax
 	}
-	return maxDepth
+	return depthMax
 }
 
 // ChainDepthMax bounds the chain above a new parent that the cycle check

@@ -94,11 +94,11 @@ func CheckRange(d decimal.Decimal, scale int32) error {
 	if d.Abs().LessThan(AmountLimit) {
 		return nil
 	}
-	return fmt.Errorf("%s exceeds the maximum amount %s", d.String(), MaxAmount(scale))
+	return fmt.Errorf("%s exceeds the maximum amount %s", d.String(), AmountMax(scale))
 }
 
-// MaxAmount renders the largest amount allowed in a currency of the given
+// AmountMax renders the largest amount allowed in a currency of the given
 // scale: "9999999999999.99" for 2 decimals.
-func MaxAmount(scale int32) string {
+func AmountMax(scale int32) string {
 	return AmountLimit.Sub(decimal.New(1, -scale)).StringFixed(scale)
 }

@@ -89,13 +89,13 @@ func TestScaleAndCurrencies(t *testing.T) {
 	}
 }
 
-func TestMaxAmount(t *testing.T) {
+func TestAmountMax(t *testing.T) {
 	for scale, want := range map[int32]string{2: "9999999999999.99", 0: "9999999999999"} {
-		if got := MaxAmount(scale); got != want {
-			t.Errorf("MaxAmount(%d) = %s, want %s", scale, got, want)
+		if got := AmountMax(scale); got != want {
+			t.Errorf("AmountMax(%d) = %s, want %s", scale, got, want)
 		}
 		if _, err := Parse(want, scale); err != nil {
-			t.Errorf("Parse(MaxAmount(%d)) = %v", scale, err)
+			t.Errorf("Parse(AmountMax(%d)) = %v", scale, err)
 		}
 	}
 }

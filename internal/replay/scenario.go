@@ -15,8 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// MaxSteps bounds a scenario's length.
-const MaxSteps = 10000
+// StepsMax bounds a scenario's length.
+const StepsMax = 10000
 
 // Scenario is a parsed scenario file.
 type Scenario struct {
@@ -107,8 +107,8 @@ func Load(path string) (*Scenario, error) {
 	if err := yaml.Unmarshal(b, &sc); err != nil {
 		return nil, fmt.Errorf("replay: %s: %w", path, err)
 	}
-	if len(sc.Steps) > MaxSteps {
-		return nil, fmt.Errorf("replay: %s: %d steps, at most %d", path, len(sc.Steps), MaxSteps)
+	if len(sc.Steps) > StepsMax {
+		return nil, fmt.Errorf("replay: %s: %d steps, at most %d", path, len(sc.Steps), StepsMax)
 	}
 	if sc.Program.Kind == 0 {
 		return nil, fmt.Errorf("replay: %s: no program", path)

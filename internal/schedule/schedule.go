@@ -15,9 +15,9 @@ import (
 	"github.com/accrue/accrue/internal/clock"
 )
 
-// DefaultInterval is how often Run looks for due jobs. Statement schedules
+// IntervalDefault is how often Run looks for due jobs. Statement schedules
 // are cron expressions with minute resolution, so a minute is enough.
-const DefaultInterval = time.Minute
+const IntervalDefault = time.Minute
 
 // Runner runs every scheduled job due at or before now (statement closes,
 // journal sealing); *server.Server implements it.
@@ -25,19 +25,19 @@ type Runner interface {
 	RunScheduled(ctx context.Context, now time.Time) error
 }
 
-// Run asks r for due jobs at once and then every DefaultInterval until ctx
+// Run asks r for due jobs at once and then every IntervalDefault until ctx
 // ends; see RunEvery.
 func Run(ctx context.Context, r Runner, clk clock.Clock, log *slog.Logger) error {
-	return RunEvery(ctx, r, clk, DefaultInterval, log)
+	return RunEvery(ctx, r, clk, IntervalDefault, log)
 }
 
 // RunEvery calls r.RunScheduled with clk's time at once and then every
-// interval (DefaultInterval when not positive) until ctx ends, and returns
+// interval (IntervalDefault when not positive) until ctx ends, and returns
 // ctx's error. A failed run is logged and retried at the next interval:
 // each run is idempotent and resumes whatever the last one left undone.
 func RunEvery(ctx context.Context, r Runner, clk clock.Clock, interval time.Duration, log *slog.Logger) error {
 	if interval <= 0 {
-		interval = DefaultInterval
+		interval = IntervalDefault
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -183,7 +183,7 @@ func (h *harness) journal() []string {
 	var out []string
 	after := int64(0)
 	for {
-		ts, err := ledger.ListTransactions(h.ctx, h.db.Pool, testProgram, ledger.TransactionFilter{AfterID: after, Limit: ledger.MaxPageSize})
+		ts, err := ledger.ListTransactions(h.ctx, h.db.Pool, testProgram, ledger.TransactionFilter{AfterID: after, Limit: ledger.PageSizeMax})
 		h.must(err)
 		for _, t := range ts {
 			var es []string
@@ -193,7 +193,7 @@ func (h *harness) journal() []string {
 			out = append(out, fmt.Sprintf("%s %s %s %s %v", t.Key, t.Kind, t.Period, t.At.Format(time.RFC3339), es))
 			after = t.ID
 		}
-		if len(ts) < ledger.MaxPageSize {
+		if len(ts) < ledger.PageSizeMax {
 			return out
 		}
 	}

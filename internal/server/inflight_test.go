@@ -21,7 +21,7 @@ import (
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 )
 
-// gzipBomb returns a gzip body just under MaxRequestBytes that inflates
+// gzipBomb returns a gzip body just under RequestBytesMax that inflates
 // to about 1 GiB of zeros: concatenated members of 1 MiB each (gzip
 // readers read multi-member streams whole).
 func gzipBomb(t testing.TB) []byte {
@@ -37,7 +37,7 @@ func gzipBomb(t testing.TB) []byte {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Repeat(member.Bytes(), MaxRequestBytes/member.Len())
+	return bytes.Repeat(member.Bytes(), RequestBytesMax/member.Len())
 }
 
 type countingReader struct {
@@ -51,7 +51,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestGzipBombIsNotInflated: the decompressor stops at MaxRequestBytes,
+// TestGzipBombIsNotInflated: the decompressor stops at RequestBytesMax,
 // read the way connect-go reads it (up to the limit plus one byte), with
 // invalid_argument, having consumed a sliver of the compressed body; over
 // HTTP the bomb is refused invalid_argument (a request too large is not
@@ -59,12 +59,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func TestGzipBombIsNotInflated(t *testing.T) {
 	bomb := gzipBomb(t)
 	src := &countingReader{r: bytes.NewReader(bomb)}
-	var d connect.Decompressor = &boundedDecompressor{max: MaxRequestBytes}
+	var d connect.Decompressor = &boundedDecompressor{max: RequestBytesMax}
 	if err := d.Reset(src); err != nil {
 		t.Fatal(err)
 	}
-	n, err := io.Copy(io.Discard, io.LimitReader(d, MaxRequestBytes+1))
-	if connect.CodeOf(err) != connect.CodeInvalidArgument || n != MaxRequestBytes {
+	n, err := io.Copy(io.Discard, io.LimitReader(d, RequestBytesMax+1))
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || n != RequestBytesMax {
 		t.Fatalf("read %d bytes (%v), want the limit and invalid_argument", n, err)
 	}
 	if src.n > len(bomb)/64 {
@@ -114,7 +114,7 @@ func TestBodyBoundedOnTheWire(t *testing.T) {
 	}
 }
 
-// TestTooLargeIsNotRetryable: a request over MaxRequestBytes, on the wire
+// TestTooLargeIsNotRetryable: a request over RequestBytesMax, on the wire
 // or once decompressed, is invalid_argument with a BadRequest of the body
 // as a whole over every protocol, so that no client retries it as it
 // retries the in-flight cap's resource_exhausted; a request just under the
@@ -122,7 +122,7 @@ func TestBodyBoundedOnTheWire(t *testing.T) {
 func TestTooLargeIsNotRetryable(t *testing.T) {
 	e := newEdge(t)
 	ctx := context.Background()
-	huge := strings.Repeat("x", MaxRequestBytes*3/2)
+	huge := strings.Repeat("x", RequestBytesMax*3/2)
 	resp, err := e.hs.Client().Post(e.hs.URL+"/accrue.v1.OrderService/PayOrder", "application/json",
 		strings.NewReader(`{"program":"p","customer":"`+huge+`"}`))
 	if err != nil {
@@ -144,8 +144,8 @@ func TestTooLargeIsNotRetryable(t *testing.T) {
 				gzip     bool
 			}{
 				{"1.5 MB on the wire", huge, false},
-				{"2 MiB once decompressed", strings.Repeat("x", 2*MaxRequestBytes), true},
-				{"1.5 MB compressed", randomText(MaxRequestBytes * 3 / 2), true},
+				{"2 MiB once decompressed", strings.Repeat("x", 2*RequestBytesMax), true},
+				{"1.5 MB compressed", randomText(RequestBytesMax * 3 / 2), true},
 			} {
 				o := opts
 				if tc.gzip {
@@ -158,7 +158,7 @@ func TestTooLargeIsNotRetryable(t *testing.T) {
 			// Under the limit, the size checks let the request through to
 			// the handler, which finds a field at fault.
 			_, _, _, orders, _ := clients(e.hs, append(opts[:len(opts):len(opts)], connect.WithSendGzip())...)
-			_, err := orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", Customer: strings.Repeat("x", MaxRequestBytes-1024)}))
+			_, err := orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", Customer: strings.Repeat("x", RequestBytesMax-1024)}))
 			if connect.CodeOf(err) != connect.CodeInvalidArgument || strings.HasPrefix(connectMessage(err), "the request body") {
 				t.Errorf("a body under the limit: %v, want a field's invalid_argument", err)
 			}
@@ -189,7 +189,7 @@ func randomText(n int) string {
 // resource_exhausted, as HTTP 429 over Connect and grpc-status 8 over gRPC.
 func TestInFlightCap(t *testing.T) {
 	e := newEdge(t)
-	e.srv.SetMaxInFlight(1)
+	e.srv.SetInFlightMax(1)
 	e.hs = httptest.NewUnstartedServer(e.srv.Handler())
 	e.hs.EnableHTTP2 = true
 	e.hs.StartTLS()
@@ -278,17 +278,17 @@ func TestNotGzipIsTheBodysFault(t *testing.T) {
 }
 
 // BenchmarkGzipBombRefused measures what a gzip bomb (1 MB inflating to
-// 1 GiB) costs before it is refused: inflating MaxRequestBytes.
+// 1 GiB) costs before it is refused: inflating RequestBytesMax.
 func BenchmarkGzipBombRefused(b *testing.B) {
 	bomb := gzipBomb(b)
-	d := &boundedDecompressor{max: MaxRequestBytes}
+	d := &boundedDecompressor{max: RequestBytesMax}
 	var out bytes.Buffer
 	for b.Loop() {
 		if err := d.Reset(bytes.NewReader(bomb)); err != nil {
 			b.Fatal(err)
 		}
 		out.Reset()
-		if _, err := out.ReadFrom(io.LimitReader(d, MaxRequestBytes+1)); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		if _, err := out.ReadFrom(io.LimitReader(d, RequestBytesMax+1)); connect.CodeOf(err) != connect.CodeInvalidArgument {
 			b.Fatalf("a bomb inflated: %v", err)
 		}
 	}

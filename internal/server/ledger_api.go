@@ -19,8 +19,8 @@ import (
 // ledgerService serves accrue.v1.LedgerService.
 type ledgerService struct{ *Server }
 
-// MaxBalanceAccounts bounds the accounts one GetBalances call names.
-const MaxBalanceAccounts = 1000
+// BalanceAccountsMax bounds the accounts one GetBalances call names.
+const BalanceAccountsMax = 1000
 
 func sideFromProto(s accruev1.Side) ledger.Side {
 	switch s {
@@ -165,11 +165,11 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 }
 
 // GetBalances returns the balances of the named accounts (at most
-// MaxBalanceAccounts; every account when none is named), now or as of a
+// BalanceAccountsMax; every account when none is named), now or as of a
 // time.
 func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[accruev1.GetBalancesRequest]) (*connect.Response[accruev1.GetBalancesResponse], error) {
-	if n := len(req.Msg.GetAccounts()); n > MaxBalanceAccounts {
-		return nil, fault.Invalid("accounts", "at most %d accounts, got %d", MaxBalanceAccounts, n)
+	if n := len(req.Msg.GetAccounts()); n > BalanceAccountsMax {
+		return nil, fault.Invalid("accounts", "at most %d accounts, got %d", BalanceAccountsMax, n)
 	}
 	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {

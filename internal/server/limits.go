@@ -14,7 +14,7 @@ import (
 	"github.com/accrue/accrue/internal/fault"
 )
 
-// A request over MaxRequestBytes, on the wire or once decompressed, is
+// A request over RequestBytesMax, on the wire or once decompressed, is
 // invalid_argument of the body as a whole (field ""), not connect-go's
 // resource_exhausted: sending it again cannot succeed, and clients retry
 // resource_exhausted, which accrue answers only for the in-flight cap,
@@ -24,16 +24,16 @@ import (
 // (boundedDecompressor) fail with tooLarge just before connect-go would
 // find the message over its limit.
 
-// DefaultMaxInFlight caps the requests accrued serves at once: twice the
-// database pool (database.MaxConns), since a request beyond that would only
+// InFlightMaxDefault caps the requests accrued serves at once: twice the
+// database pool (database.ConnsMax), since a request beyond that would only
 // wait for a connection while holding its body in memory. Beyond the cap a
 // request is refused at once with resource_exhausted.
-const DefaultMaxInFlight = 64
+const InFlightMaxDefault = 64
 
-// maxBodyBytes bounds the bytes of an enveloped request body (gRPC,
-// gRPC-Web): a message of MaxRequestBytes, its envelope, and what
+// bodyBytesMax bounds the bytes of an enveloped request body (gRPC,
+// gRPC-Web): a message of RequestBytesMax, its envelope, and what
 // compressing incompressible data may add.
-const maxBodyBytes = MaxRequestBytes + 64<<10
+const bodyBytesMax = RequestBytesMax + 64<<10
 
 // envelopePrefixBytes is the length of the prefix of an enveloped
 // message: a flags byte and the message's length (big-endian uint32).
@@ -43,16 +43,16 @@ const envelopePrefixBytes = 5
 // (on the wire, once decompressed).
 func tooLarge(where string) *connect.Error {
 	return faultError(connect.CodeInvalidArgument, fault.Invalid("",
-		"the request body is over the limit of %d bytes %s; it cannot succeed, do not retry it", MaxRequestBytes, where))
+		"the request body is over the limit of %d bytes %s; it cannot succeed, do not retry it", RequestBytesMax, where))
 }
 
-// SetMaxInFlight sets the cap on requests in flight for handlers made
-// after it (n <= 0: DefaultMaxInFlight).
-func (s *Server) SetMaxInFlight(n int) {
+// SetInFlightMax sets the cap on requests in flight for handlers made
+// after it (n <= 0: InFlightMaxDefault).
+func (s *Server) SetInFlightMax(n int) {
 	if n <= 0 {
-		n = DefaultMaxInFlight
+		n = InFlightMaxDefault
 	}
-	s.maxInFlight = n
+	s.inFlightMax = n
 }
 
 // inFlightLimit answers requests beyond max at once with a Connect
@@ -79,7 +79,7 @@ func inFlightLimit(max int, next http.Handler) http.Handler {
 // boundedBody is a request body that yields at most limit bytes and fails
 // with tooLarge on reading more; for an enveloped body, it also fails
 // before yielding the last byte of the prefix of a message longer than
-// MaxRequestBytes (connect-go refuses that message once it has the prefix).
+// RequestBytesMax (connect-go refuses that message once it has the prefix).
 type boundedBody struct {
 	io.ReadCloser
 	limit     int64  // bytes the body may hold
@@ -91,13 +91,13 @@ type boundedBody struct {
 }
 
 // newBoundedBody bounds r's body: a Connect unary body is one message (as
-// sent, compressed or not) of MaxRequestBytes at most.
+// sent, compressed or not) of RequestBytesMax at most.
 func newBoundedBody(r *http.Request) *boundedBody {
 	ct := r.Header.Get("Content-Type")
 	enveloped := strings.HasPrefix(ct, "application/grpc") || strings.HasPrefix(ct, "application/connect+")
-	b := &boundedBody{ReadCloser: r.Body, limit: MaxRequestBytes, enveloped: enveloped}
+	b := &boundedBody{ReadCloser: r.Body, limit: RequestBytesMax, enveloped: enveloped}
 	if enveloped {
-		b.limit = maxBodyBytes
+		b.limit = bodyBytesMax
 	}
 	return b
 }
@@ -127,7 +127,7 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 
 // scanPrefixes follows the envelopes through chunk, the bytes after the
 // first b.read of the body. It stops at the last byte of a prefix that
-// announces a message over MaxRequestBytes, returning its index and false.
+// announces a message over RequestBytesMax, returning its index and false.
 func (b *boundedBody) scanPrefixes(chunk []byte) (int, bool) {
 	for i := 0; i < len(chunk); {
 		at := b.read + int64(i)
@@ -138,7 +138,7 @@ func (b *boundedBody) scanPrefixes(chunk []byte) (int, bool) {
 		b.prefix = append(b.prefix, chunk[i])
 		if len(b.prefix) == envelopePrefixBytes {
 			size := binary.BigEndian.Uint32(b.prefix[1:])
-			if size > MaxRequestBytes {
+			if size > RequestBytesMax {
 				return i, false
 			}
 			b.next, b.prefix = at+1+int64(size), b.prefix[:0]
@@ -149,11 +149,11 @@ func (b *boundedBody) scanPrefixes(chunk []byte) (int, bool) {
 }
 
 // boundedGzip is accrue's gzip: its decompressor stops once it would
-// produce more than MaxRequestBytes, where connect-go's own would inflate
+// produce more than RequestBytesMax, where connect-go's own would inflate
 // the whole body only to measure how far over the limit it is.
 func boundedGzip() connect.HandlerOption {
 	return connect.WithCompression("gzip",
-		func() connect.Decompressor { return &boundedDecompressor{max: MaxRequestBytes} },
+		func() connect.Decompressor { return &boundedDecompressor{max: RequestBytesMax} },
 		func() connect.Compressor { return gzip.NewWriter(io.Discard) },
 	)
 }

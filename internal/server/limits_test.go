@@ -29,7 +29,7 @@ func TestRequestLimits(t *testing.T) {
 	h := newHarness(t, "0d")
 	at := day(time.January, 2)
 	h.register("rob", "", at)
-	long := strings.Repeat("x", MaxRefLen+1)
+	long := strings.Repeat("x", RefLenMax+1)
 
 	_, err := (&partnerService{h.srv}).RegisterPartner(h.ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{
 		Program: testProgram, IdempotencyKey: h.key(), At: timestamppb.New(at), Partner: "ann", Customer: long,
@@ -71,7 +71,7 @@ func TestRequestLimits(t *testing.T) {
 		t.Errorf("%d partner, order, payout and spend rows, want rob's alone", n)
 	}
 
-	accounts := make([]string, MaxBalanceAccounts+1)
+	accounts := make([]string, BalanceAccountsMax+1)
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("a%d", i)
 	}

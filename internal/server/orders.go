@@ -15,28 +15,28 @@ import (
 // orderService serves accrue.v1.OrderService.
 type orderService struct{ *Server }
 
-// MaxRefLen bounds order and customer ids and the other references a
+// RefLenMax bounds order and customer ids and the other references a
 // caller brings (payout and spend ids, payout methods and references).
-const MaxRefLen = 128
+const RefLenMax = 128
 
 // partnerCodeLenMax bounds the partner code an order names. It is looser
-// than MaxCodeLen: a code that matches no partner is not refused, the order
+// than affiliate.CodeLenMax: a code that matches no partner is not refused, the order
 // falls back to click attribution.
-const partnerCodeLenMax = MaxCodeLen * 4
+const partnerCodeLenMax = affiliate.CodeLenMax * 4
 
 // checkRef validates a required reference (an order, customer, payout or
 // spend id).
 func checkRef(field, v string) error {
-	if v == "" || len(v) > MaxRefLen {
-		return fault.Invalid(field, "required, at most %d characters", MaxRefLen)
+	if v == "" || len(v) > RefLenMax {
+		return fault.Invalid(field, "required, at most %d characters", RefLenMax)
 	}
 	return nil
 }
 
 // checkOptionalRef validates a reference that may be empty.
 func checkOptionalRef(field, v string) error {
-	if len(v) > MaxRefLen {
-		return fault.Invalid(field, "at most %d characters", MaxRefLen)
+	if len(v) > RefLenMax {
+		return fault.Invalid(field, "at most %d characters", RefLenMax)
 	}
 	return nil
 }
@@ -62,8 +62,8 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 	if err := checkRef("customer", m.GetCustomer()); err != nil {
 		return nil, err
 	}
-	if len(m.GetVisitor()) > MaxVisitorLen {
-		return nil, fault.Invalid("visitor", "at most %d characters", MaxVisitorLen)
+	if len(m.GetVisitor()) > VisitorLenMax {
+		return nil, fault.Invalid("visitor", "at most %d characters", VisitorLenMax)
 	}
 	if len(m.GetPartnerCode()) > partnerCodeLenMax {
 		return nil, fault.Invalid("partner_code", "at most %d characters", partnerCodeLenMax)

@@ -14,8 +14,8 @@ import (
 )
 
 // Every List RPC pages the same way (docs/decisions.md, "Issue 7: values
-// at the edge"). page_size 0 is ledger.DefaultPageSize, 1..MaxPageSize is
-// taken as asked, above MaxPageSize is clamped to it (AIP-158: a page is
+// at the edge"). page_size 0 is ledger.PageSizeDefault, 1..PageSizeMax is
+// taken as asked, above PageSizeMax is clamped to it (AIP-158: a page is
 // never a promise of size, a client follows next_page_token), and a
 // negative size is invalid_argument. A page token is opaque: the keyset
 // position of the last row returned, bound to the RPC and to the request's
@@ -50,7 +50,7 @@ type page struct {
 func readPage(m pagedRequest, n int) (page, error) {
 	if m.GetPageSize() < 0 {
 		return page{}, fault.Invalid("page_size", "must not be negative, got %d (0 is the default of %d, at most %d)",
-			m.GetPageSize(), ledger.DefaultPageSize, ledger.MaxPageSize)
+			m.GetPageSize(), ledger.PageSizeDefault, ledger.PageSizeMax)
 	}
 	p := page{limit: ledger.PageSize(int(m.GetPageSize()))}
 	if m.GetPageToken() == "" {

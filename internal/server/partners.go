@@ -19,17 +19,15 @@ type partnerService struct{ *Server }
 
 // Limits on partners.
 const (
-	MaxIDLen         = 64
-	MaxCodeLen       = affiliate.CodeLenMax
-	MaxReferralDepth = affiliate.ReferralDepthMax
-	MaxPrivateLen    = 512
+	IDLenMax         = 64
+	PrivateLenMax    = 512
 	generatedCodeLen = service.GeneratedCodeLen
 )
 
 // checkID accepts URL-safe ids: letters, digits, '-', '_' and '.'.
-func checkID(field, id string, maxLen int) error {
-	if id == "" || len(id) > maxLen {
-		return fault.Invalid(field, "required, 1 to %d characters", maxLen)
+func checkID(field, id string, lenMax int) error {
+	if id == "" || len(id) > lenMax {
+		return fault.Invalid(field, "required, 1 to %d characters", lenMax)
 	}
 	if r, ok := affiliate.URLSafe(id); !ok {
 		return fault.Invalid(field, "%q has %q; use letters, digits, '-', '_' and '.'", id, r)
@@ -43,8 +41,8 @@ func privateFromProto(p *accruev1.PartnerPrivate) (map[string]string, error) {
 		return out, nil
 	}
 	for k, v := range privateValues(p) {
-		if len(v) > MaxPrivateLen {
-			return nil, fault.Invalid("private."+k, "at most %d characters", MaxPrivateLen)
+		if len(v) > PrivateLenMax {
+			return nil, fault.Invalid("private."+k, "at most %d characters", PrivateLenMax)
 		}
 		if v != "" {
 			out[k] = v
@@ -81,11 +79,11 @@ func (s *partnerService) newPartner(m *accruev1.RegisterPartnerRequest) (service
 	if err != nil {
 		return service.NewPartner{}, err
 	}
-	if err := checkID("partner", m.GetPartner(), MaxIDLen); err != nil {
+	if err := checkID("partner", m.GetPartner(), IDLenMax); err != nil {
 		return service.NewPartner{}, err
 	}
 	if m.GetCode() != "" {
-		if err := checkID("code", m.GetCode(), MaxCodeLen); err != nil {
+		if err := checkID("code", m.GetCode(), affiliate.CodeLenMax); err != nil {
 			return service.NewPartner{}, err
 		}
 	}

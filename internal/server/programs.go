@@ -17,8 +17,8 @@ import (
 // programService serves accrue.v1.ProgramService.
 type programService struct{ *Server }
 
-// MaxProgramIDLen bounds program ids.
-const MaxProgramIDLen = 64
+// ProgramIDLenMax bounds program ids.
+const ProgramIDLenMax = 64
 
 // PutRules stores a new rules version, creating the program with the
 // first. A later version may be scheduled ahead: it takes effect from its
@@ -29,7 +29,7 @@ func (s *programService) PutRules(ctx context.Context, req *connect.Request[accr
 	if err != nil {
 		return nil, err
 	}
-	if err := checkID("program", m.GetProgram(), MaxProgramIDLen); err != nil {
+	if err := checkID("program", m.GetProgram(), ProgramIDLenMax); err != nil {
 		return nil, err
 	}
 	_, futureAt := s.eventTime(m.GetAt())

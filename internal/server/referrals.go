@@ -16,7 +16,7 @@ import (
 )
 
 // ListReferrals lists the partners below one, breadth first, down to
-// max_depth levels (at most MaxReferralDepth), as linked now. Its page
+// max_depth levels (at most affiliate.ReferralDepthMax), as linked now. Its page
 // token is the keyset position (depth, partner) of the last one listed.
 func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request[accruev1.ListReferralsRequest]) (*connect.Response[accruev1.ListReferralsResponse], error) {
 	m := req.Msg

@@ -21,10 +21,10 @@ import (
 	"github.com/accrue/accrue/internal/txn"
 )
 
-// MaxRequestBytes bounds one request message; the largest legitimate one
+// RequestBytesMax bounds one request message; the largest legitimate one
 // is a rules document (rules.DocumentSizeMax) or an order of rules.LinesMax
 // lines.
-const MaxRequestBytes = 1 << 20
+const RequestBytesMax = 1 << 20
 
 // Server is accrue's Connect edge over one Service.
 type Server struct {
@@ -35,8 +35,8 @@ type Server struct {
 	clock clock.Clock
 	// log records internal errors and recovered panics.
 	log *slog.Logger
-	// maxInFlight caps the requests its handlers serve at once (limits.go).
-	maxInFlight int
+	// inFlightMax caps the requests its handlers serve at once (limits.go).
+	inFlightMax int
 	// panics counts the handler panics recovered (recover.go).
 	panics atomic.Int64
 }
@@ -48,7 +48,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	}
 	svc := service.New(db, clk, log)
 	svc.EncodeStatementsWith(encodeStatement)
-	return &Server{svc: svc, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
+	return &Server{svc: svc, clock: clk, log: log, inFlightMax: InFlightMaxDefault}
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health
@@ -56,14 +56,14 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 // interceptors run first, in order, before accrue's own (authentication
 // belongs there: auth.Interceptor); only the strict decoding check runs
 // before them. Requests to accrue's services are bounded in number
-// (SetMaxInFlight) and size.
+// (SetInFlightMax) and size.
 func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
 	chain := append([]connect.Interceptor{s.decodeCheck()}, interceptors...)
 	chain = append(chain, s.errorInterceptor(), valueCheck())
 	opts := append([]connect.HandlerOption{
 		connect.WithInterceptors(chain...),
-		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithReadMaxBytes(RequestBytesMax),
 		connect.WithRecover(s.recovered),
 		boundedGzip(),
 	}, strictCodecs()...)
@@ -77,7 +77,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
-	mux.Handle("/", inFlightLimit(s.maxInFlight, services))
+	mux.Handle("/", inFlightLimit(s.inFlightMax, services))
 	names := []string{
 		accruev1connect.LedgerServiceName, accruev1connect.ProgramServiceName,
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,

@@ -17,8 +17,8 @@ type trackingService struct{ *Server }
 
 // Limits on click fields.
 const (
-	MaxVisitorLen = 128
-	MaxClickField = 512
+	VisitorLenMax    = 128
+	ClickFieldLenMax = 512
 )
 
 // RecordClick records a visitor's click on a partner's link (by referral
@@ -30,13 +30,13 @@ func (s *trackingService) RecordClick(ctx context.Context, req *connect.Request[
 	if err != nil {
 		return nil, err
 	}
-	if m.GetVisitor() == "" || len(m.GetVisitor()) > MaxVisitorLen {
-		return nil, fault.Invalid("visitor", "required, at most %d characters", MaxVisitorLen)
+	if m.GetVisitor() == "" || len(m.GetVisitor()) > VisitorLenMax {
+		return nil, fault.Invalid("visitor", "required, at most %d characters", VisitorLenMax)
 	}
 	for field, v := range map[string]string{"landing": m.GetLanding(), "banner": m.GetBanner(), "utm_source": m.GetUtmSource(),
 		"utm_medium": m.GetUtmMedium(), "utm_campaign": m.GetUtmCampaign()} {
-		if len(v) > MaxClickField {
-			return nil, fault.Invalid(field, "at most %d characters", MaxClickField)
+		if len(v) > ClickFieldLenMax {
+			return nil, fault.Invalid(field, "at most %d characters", ClickFieldLenMax)
 		}
 	}
 	in := service.NewClick{Program: m.GetProgram(), Click: store.Click{

@@ -61,7 +61,7 @@ func TestEveryAmountSharesOneBound(t *testing.T) {
 	}
 
 	// The maximum itself is an amount like any other, attributed or not.
-	max := money.MaxAmount(2)
+	max := money.AmountMax(2)
 	resp, err := a.orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", IdempotencyKey: "pay-max",
 		Order: "o-max", Customer: "c3", PartnerCode: "BOB", Lines: lines(max), Shipping: max}))
 	if err != nil {

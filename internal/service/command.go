@@ -20,7 +20,7 @@ import (
 const CommandRetention = 90 * 24 * time.Hour
 
 // KeyLenMax bounds idempotency keys.
-const KeyLenMax = ledger.MaxKeyLen
+const KeyLenMax = ledger.KeyLenMax
 
 // expireBatch bounds how many idempotency records one run expires.
 const expireBatch = 10000

@@ -112,8 +112,8 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 // accounts follow orders on hold and payouts in flight: no raw entry may
 // touch them.
 func rawLegs(entries []RawEntry, scale int32) ([]ledger.Leg, error) {
-	if len(entries) > ledger.MaxLegs {
-		return nil, fault.Invalid("entries", "at most %d entries, got %d", ledger.MaxLegs, len(entries))
+	if len(entries) > ledger.LegsMax {
+		return nil, fault.Invalid("entries", "at most %d entries, got %d", ledger.LegsMax, len(entries))
 	}
 	legs := make([]ledger.Leg, 0, len(entries))
 	for i, e := range entries {

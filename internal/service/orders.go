@@ -200,6 +200,6 @@ func (s *Service) history(ctx context.Context, q ledger.Querier, lp *ledger.Prog
 		}
 		view.Events = append(view.Events, PinnedEvent{OrderEvent: e, Rules: prog})
 	}
-	view.Transactions, err = ledger.ListTransactions(ctx, q, lp.ID, ledger.TransactionFilter{Order: o.ID, Limit: ledger.MaxPageSize})
+	view.Transactions, err = ledger.ListTransactions(ctx, q, lp.ID, ledger.TransactionFilter{Order: o.ID, Limit: ledger.PageSizeMax})
 	return view, err
 }

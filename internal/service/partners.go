@@ -214,13 +214,13 @@ type ReferralsAfter struct {
 
 // ListReferrals returns up to limit partners below partner as linked now,
 // breadth first ((depth, partner) order) after the position `after`, down
-// to affiliate.ReferralDepth(maxDepth) levels, in one query; more reports
+// to affiliate.ReferralDepth(depthMax) levels, in one query; more reports
 // whether any follow.
-func (s *Service) ListReferrals(ctx context.Context, program, partner string, maxDepth int, after ReferralsAfter, limit int) (refs []store.Referral, more bool, err error) {
+func (s *Service) ListReferrals(ctx context.Context, program, partner string, depthMax int, after ReferralsAfter, limit int) (refs []store.Referral, more bool, err error) {
 	if _, err := LoadPartner(ctx, s.db.Pool, program, partner, "partner", store.NoLock); err != nil {
 		return nil, false, err
 	}
-	refs, err = store.ReferralsAt(ctx, s.db.Pool, program, partner, s.clock.Now(), affiliate.ReferralDepth(maxDepth),
+	refs, err = store.ReferralsAt(ctx, s.db.Pool, program, partner, s.clock.Now(), affiliate.ReferralDepth(depthMax),
 		after.Depth, after.Partner, limit+1)
 	if err != nil {
 		return nil, false, err

@@ -32,7 +32,7 @@ func (s *Service) forEachProgram(ctx context.Context, fn func(program string) er
 		after string
 	)
 	for {
-		ids, err := ledger.ProgramIDs(ctx, s.db.Pool, after, ledger.MaxPageSize)
+		ids, err := ledger.ProgramIDs(ctx, s.db.Pool, after, ledger.PageSizeMax)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
@@ -41,7 +41,7 @@ func (s *Service) forEachProgram(ctx context.Context, fn func(program string) er
 				errs = append(errs, err)
 			}
 		}
-		if len(ids) < ledger.MaxPageSize {
+		if len(ids) < ledger.PageSizeMax {
 			return errors.Join(errs...)
 		}
 		after = ids[len(ids)-1]

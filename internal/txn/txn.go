@@ -32,8 +32,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// MaxAttempts bounds how often one transaction is tried before giving up.
-const MaxAttempts = 30
+// AttemptsMax bounds how often one transaction is tried before giving up.
+const AttemptsMax = 30
 
 // Backoff bounds between attempts.
 const (
@@ -122,11 +122,11 @@ func (db *DB) run(ctx context.Context, access pgx.TxAccessMode, fn func(pgx.Tx) 
 }
 
 // Retry calls attempt until it succeeds, fails with a non-retryable error,
-// the context ends, or MaxAttempts is reached. Each attempt must run its own
+// the context ends, or AttemptsMax is reached. Each attempt must run its own
 // complete transaction.
 func Retry(ctx context.Context, attempt func(context.Context) error) error {
 	var err error
-	for n := 0; n < MaxAttempts; n++ {
+	for n := 0; n < AttemptsMax; n++ {
 		if n > 0 {
 			if werr := sleep(ctx, backoff(n)); werr != nil {
 				return fmt.Errorf("txn: waiting to retry after %w: %w", err, werr)
@@ -137,7 +137,7 @@ func Retry(ctx context.Context, attempt func(context.Context) error) error {
 			return err
 		}
 	}
-	return fmt.Errorf("txn: gave up after %d attempts: %w", MaxAttempts, err)
+	return fmt.Errorf("txn: gave up after %d attempts: %w", AttemptsMax, err)
 }
 
 // Retryable reports whether err asks for the transaction to be run again:
