@@ -151,7 +151,7 @@ func AccountBalance(ctx context.Context, q Querier, program, code string) (decim
 	err := q.QueryRow(ctx, `SELECT (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
 		FROM accounts a WHERE a.program_id = $1 AND a.code = $2`, program, code).Scan(&amount)
 	if isNoRows(err) || (err == nil && amount == nil) {
-		return decimal.Zero, fault.Missing("account", "no account %q in program %s", code, program)
+		return decimal.Zero, fault.NotFound("account", "no account %q in program %s", code, program)
 	}
 	if err != nil {
 		return decimal.Zero, fmt.Errorf("ledger: reading balance of %s: %w", code, err)

@@ -237,7 +237,7 @@ func checkKeyReuseRefused(ctx context.Context, t *testing.T, db *txn.DB) {
 	later := transfer("order-0-paid", "platform:commission_expense", "partner:bob:accrued", "10.25", t0.Add(time.Second))
 	for name, p := range map[string]ledger.Posting{"amount": other, "at": later} {
 		_, _, err := post(ctx, db, p)
-		if fault.CodeOf(err) != fault.AlreadyExists {
+		if fault.CodeOf(err) != fault.CodeAlreadyExists {
 			t.Errorf("same key, other %s: err %v, want AlreadyExists", name, err)
 		}
 	}
@@ -252,7 +252,7 @@ func checkKeyReuseRefused(ctx context.Context, t *testing.T, db *txn.DB) {
 		t.Errorf("same request hash: %+v replayed=%v err=%v, want the first transaction %d replayed", tr, replayed, err, first.ID)
 	}
 	again.RequestHash = []byte("request-2")
-	if _, _, err := post(ctx, db, again); fault.CodeOf(err) != fault.AlreadyExists {
+	if _, _, err := post(ctx, db, again); fault.CodeOf(err) != fault.CodeAlreadyExists {
 		t.Errorf("same key, other request hash: err %v, want AlreadyExists", err)
 	}
 	if txs, entries := countRows(t, db.Pool); txs != txsBefore+1 || entries != entriesBefore+2 {

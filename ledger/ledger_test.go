@@ -100,31 +100,31 @@ func badPostings() []badPosting {
 		tooManyMeta[fmt.Sprintf("k%d", i)] = "v"
 	}
 	return []badPosting{
-		{"unbalanced", func(p *ledger.Posting) { p.Legs[1].Amount = amount("9.99") }, "entries", fault.InvalidArgument},
-		{"one entry", func(p *ledger.Posting) { p.Legs = p.Legs[:1] }, "entries", fault.InvalidArgument},
-		{"zero amount", func(p *ledger.Posting) { p.Legs[1].Amount = decimal.Zero }, "entries[1].amount", fault.InvalidArgument},
+		{"unbalanced", func(p *ledger.Posting) { p.Legs[1].Amount = amount("9.99") }, "entries", fault.CodeInvalidArgument},
+		{"one entry", func(p *ledger.Posting) { p.Legs = p.Legs[:1] }, "entries", fault.CodeInvalidArgument},
+		{"zero amount", func(p *ledger.Posting) { p.Legs[1].Amount = decimal.Zero }, "entries[1].amount", fault.CodeInvalidArgument},
 		{"negative amount", func(p *ledger.Posting) {
 			p.Legs[1].Amount = amount("-10.00")
 			p.Legs[1].Side = ledger.Debit // Balanced, were negatives allowed.
-		}, "entries[1].amount", fault.InvalidArgument},
-		{"unknown account", func(p *ledger.Posting) { p.Legs[1].Account = "partner:nobody:accrued" }, "entries[1].account", fault.InvalidArgument},
-		{"empty account", func(p *ledger.Posting) { p.Legs[0].Account = "" }, "entries[0].account", fault.InvalidArgument},
-		{"bad side", func(p *ledger.Posting) { p.Legs[1].Side = 0 }, "entries[1].side", fault.InvalidArgument},
+		}, "entries[1].amount", fault.CodeInvalidArgument},
+		{"unknown account", func(p *ledger.Posting) { p.Legs[1].Account = "partner:nobody:accrued" }, "entries[1].account", fault.CodeInvalidArgument},
+		{"empty account", func(p *ledger.Posting) { p.Legs[0].Account = "" }, "entries[0].account", fault.CodeInvalidArgument},
+		{"bad side", func(p *ledger.Posting) { p.Legs[1].Side = 0 }, "entries[1].side", fault.CodeInvalidArgument},
 		{"three decimals", func(p *ledger.Posting) {
 			p.Legs[0].Amount, p.Legs[1].Amount = amount("10.005"), amount("10.005")
-		}, "entries[0].amount", fault.InvalidArgument},
-		{"too many entries", func(p *ledger.Posting) { p.Legs = tooManyLegs.Legs }, "entries", fault.InvalidArgument},
+		}, "entries[0].amount", fault.CodeInvalidArgument},
+		{"too many entries", func(p *ledger.Posting) { p.Legs = tooManyLegs.Legs }, "entries", fault.CodeInvalidArgument},
 		{"oversize metadata value", func(p *ledger.Posting) {
 			p.Metadata["note"] = strings.Repeat("x", ledger.MapValueLenMax+1)
-		}, "metadata.note", fault.InvalidArgument},
-		{"too many metadata entries", func(p *ledger.Posting) { p.Metadata = tooManyMeta }, "metadata", fault.InvalidArgument},
-		{"too many references", func(p *ledger.Posting) { p.Refs = tooManyMeta }, "references", fault.InvalidArgument},
-		{"missing key", func(p *ledger.Posting) { p.Key = "" }, "idempotency_key", fault.InvalidArgument},
-		{"oversize key", func(p *ledger.Posting) { p.Key = strings.Repeat("k", ledger.KeyLenMax+1) }, "idempotency_key", fault.InvalidArgument},
-		{"missing kind", func(p *ledger.Posting) { p.Kind = "" }, "kind", fault.InvalidArgument},
-		{"missing at", func(p *ledger.Posting) { p.At = time.Time{} }, "at", fault.InvalidArgument},
-		{"bad period", func(p *ledger.Posting) { p.Period = "2026-13" }, "period", fault.InvalidArgument},
-		{"unknown program", func(p *ledger.Posting) { p.Program = "nope" }, "program", fault.NotFound},
+		}, "metadata.note", fault.CodeInvalidArgument},
+		{"too many metadata entries", func(p *ledger.Posting) { p.Metadata = tooManyMeta }, "metadata", fault.CodeInvalidArgument},
+		{"too many references", func(p *ledger.Posting) { p.Refs = tooManyMeta }, "references", fault.CodeInvalidArgument},
+		{"missing key", func(p *ledger.Posting) { p.Key = "" }, "idempotency_key", fault.CodeInvalidArgument},
+		{"oversize key", func(p *ledger.Posting) { p.Key = strings.Repeat("k", ledger.KeyLenMax+1) }, "idempotency_key", fault.CodeInvalidArgument},
+		{"missing kind", func(p *ledger.Posting) { p.Kind = "" }, "kind", fault.CodeInvalidArgument},
+		{"missing at", func(p *ledger.Posting) { p.At = time.Time{} }, "at", fault.CodeInvalidArgument},
+		{"bad period", func(p *ledger.Posting) { p.Period = "2026-13" }, "period", fault.CodeInvalidArgument},
+		{"unknown program", func(p *ledger.Posting) { p.Program = "nope" }, "program", fault.CodeNotFound},
 	}
 }
 
@@ -138,7 +138,7 @@ func checkBatchAllOrNothing(ctx context.Context, t *testing.T, db *txn.DB) {
 		_, _, err := ledger.PostBatch(ctx, tx, []ledger.Posting{validPosting(), bad})
 		return err
 	})
-	if fault.CodeOf(err) != fault.InvalidArgument || !strings.Contains(err.Error(), "entries[1].account") {
+	if fault.CodeOf(err) != fault.CodeInvalidArgument || !strings.Contains(err.Error(), "entries[1].account") {
 		t.Fatalf("batch with a bad second posting: %v", err)
 	}
 	if txs, entries := countRows(t, db.Pool); txs != txsBefore || entries != entriesBefore {
@@ -192,15 +192,15 @@ func TestReverse(t *testing.T) {
 		t.Fatalf("reversal replayed under its key: id %d replayed=%v err=%v, want %d replayed", again.ID, replayed, err, rev.ID)
 	}
 	_, _, err = reverse("reverse-again", orig.ID)
-	if fault.CodeOf(err) != fault.FailedPrecondition {
+	if fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Fatalf("second reversal: %v, want FailedPrecondition", err)
 	}
 	_, _, err = reverse("reverse-the-reversal", rev.ID)
-	if fault.CodeOf(err) != fault.FailedPrecondition {
+	if fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Fatalf("reversing a reversal: %v, want FailedPrecondition", err)
 	}
 	_, _, err = reverse("reverse-nothing", rev.ID+1000)
-	if fault.CodeOf(err) != fault.NotFound {
+	if fault.CodeOf(err) != fault.CodeNotFound {
 		t.Fatalf("reversing an unknown transaction: %v, want NotFound", err)
 	}
 	if txs, _ := countRows(t, db.Pool); txs != 3 {
@@ -415,7 +415,7 @@ func checkEntryPageCap(ctx context.Context, t *testing.T, db *txn.DB, n int) {
 	if es := allEntries(t, db.Pool, "platform:commission_expense", ledger.PageSizeMax+5); len(es) != expenseEntries {
 		t.Errorf("paging with limit %d: %d entries, want %d", ledger.PageSizeMax+5, len(es), expenseEntries)
 	}
-	if _, err := ledger.ListEntries(ctx, db.Pool, testProgram, "partner:nobody:accrued", 0, 10); fault.CodeOf(err) != fault.NotFound {
+	if _, err := ledger.ListEntries(ctx, db.Pool, testProgram, "partner:nobody:accrued", 0, 10); fault.CodeOf(err) != fault.CodeNotFound {
 		t.Fatalf("entries of an unknown account: %v, want NotFound", err)
 	}
 }

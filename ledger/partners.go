@@ -33,7 +33,7 @@ func AccountBalances(ctx context.Context, q Querier, program string, codes []str
 	}
 	for _, code := range codes {
 		if _, ok := out[code]; !ok {
-			return nil, fault.Missing("account", "no account %q in program %s", code, program)
+			return nil, fault.NotFound("account", "no account %q in program %s", code, program)
 		}
 	}
 	return out, nil
@@ -47,7 +47,7 @@ func LockProgramExclusive(ctx context.Context, q Querier, id string) error {
 	var found string
 	err := q.QueryRow(ctx, `SELECT id FROM programs WHERE id = $1 FOR UPDATE`, id).Scan(&found)
 	if isNoRows(err) {
-		return fault.Missing("program", "no program %q", id)
+		return fault.NotFound("program", "no program %q", id)
 	}
 	if err != nil {
 		return fmt.Errorf("ledger: locking program %s: %w", id, err)

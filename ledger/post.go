@@ -49,7 +49,7 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	}
 	for i := range ps {
 		if ps[i].Program != prog.ID {
-			return nil, nil, fault.Invalid("program", "a batch posts to one program")
+			return nil, nil, fault.InvalidArgument("program", "a batch posts to one program")
 		}
 		if ps[i].Recorded.IsZero() {
 			return nil, nil, fmt.Errorf("ledger: posting %s has no recorded time", ps[i].Key)
@@ -101,19 +101,19 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 func validate(p *Posting, scale int32) error {
 	switch {
 	case p.Key == "" || len(p.Key) > KeyLenMax:
-		return fault.Invalid("idempotency_key", "required, at most %d characters", KeyLenMax)
+		return fault.InvalidArgument("idempotency_key", "required, at most %d characters", KeyLenMax)
 	case p.Kind == "" || len(p.Kind) > KindLenMax:
-		return fault.Invalid("kind", "required, at most %d characters", KindLenMax)
+		return fault.InvalidArgument("kind", "required, at most %d characters", KindLenMax)
 	case p.At.IsZero():
-		return fault.Invalid("at", "required")
+		return fault.InvalidArgument("at", "required")
 	case len(p.Legs) < 2:
-		return fault.Invalid("entries", "a transaction has at least 2 entries, got %d", len(p.Legs))
+		return fault.InvalidArgument("entries", "a transaction has at least 2 entries, got %d", len(p.Legs))
 	case len(p.Legs) > LegsMax:
-		return fault.Invalid("entries", "at most %d entries, got %d", LegsMax, len(p.Legs))
+		return fault.InvalidArgument("entries", "at most %d entries, got %d", LegsMax, len(p.Legs))
 	}
 	if p.Period != "" {
 		if _, err := time.Parse("2006-01", p.Period); err != nil {
-			return fault.Invalid("period", "%q is not YYYY-MM", p.Period)
+			return fault.InvalidArgument("period", "%q is not YYYY-MM", p.Period)
 		}
 	}
 	if err := validateMap("references", p.Refs); err != nil {
@@ -127,32 +127,32 @@ func validate(p *Posting, scale int32) error {
 		field := fmt.Sprintf("entries[%d]", i)
 		switch {
 		case l.Account == "":
-			return fault.Invalid(field+".account", "required")
+			return fault.InvalidArgument(field+".account", "required")
 		case l.Side != Debit && l.Side != Credit:
-			return fault.Invalid(field+".side", "must be debit or credit")
+			return fault.InvalidArgument(field+".side", "must be debit or credit")
 		case !l.Amount.IsPositive():
-			return fault.Invalid(field+".amount", "must be positive, got %s", l.Amount)
+			return fault.InvalidArgument(field+".amount", "must be positive, got %s", l.Amount)
 		case l.Amount.Exponent() < -scale:
-			return fault.Invalid(field+".amount", "%s has more than %d decimals", l.Amount, scale)
+			return fault.InvalidArgument(field+".amount", "%s has more than %d decimals", l.Amount, scale)
 		}
 		sum = sum.Add(l.Amount.Mul(decimal.NewFromInt(int64(l.Side))))
 	}
 	if !sum.IsZero() {
-		return fault.Invalid("entries", "debits and credits differ by %s", sum.Abs())
+		return fault.InvalidArgument("entries", "debits and credits differ by %s", sum.Abs())
 	}
 	return nil
 }
 
 func validateMap(field string, m map[string]string) error {
 	if len(m) > MapEntriesMax {
-		return fault.Invalid(field, "at most %d entries, got %d", MapEntriesMax, len(m))
+		return fault.InvalidArgument(field, "at most %d entries, got %d", MapEntriesMax, len(m))
 	}
 	for k, v := range m {
 		if k == "" || len(k) > MapKeyLenMax {
-			return fault.Invalid(field, "keys have 1 to %d characters", MapKeyLenMax)
+			return fault.InvalidArgument(field, "keys have 1 to %d characters", MapKeyLenMax)
 		}
 		if len(v) > MapValueLenMax {
-			return fault.Invalid(field+"."+k, "at most %d characters, got %d", MapValueLenMax, len(v))
+			return fault.InvalidArgument(field+"."+k, "at most %d characters, got %d", MapValueLenMax, len(v))
 		}
 	}
 	return nil
@@ -175,7 +175,7 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 	for i, l := range p.Legs {
 		a, ok := accounts[l.Account]
 		if !ok {
-			return Transaction{}, nil, fault.Invalid(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
+			return Transaction{}, nil, fault.InvalidArgument(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
 		}
 		signed := l.Amount.Mul(decimal.NewFromInt(int64(l.Side)))
 		ids[i], amounts[i] = a.ID, signed.StringFixed(prog.Scale)
@@ -210,7 +210,7 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 
 func insertError(t *Transaction, err error) error {
 	if isUniqueViolation(err, "transactions_reverses") {
-		return fault.Precondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
+		return fault.FailedPrecondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
 	}
 	return fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
 }
@@ -277,7 +277,7 @@ func replay(ctx context.Context, q Querier, prog *Program, key string, requestHa
 		return Transaction{}, false, fmt.Errorf("ledger: reading transaction %s: %w", key, err)
 	}
 	if !bytes.Equal(stored, requestHash) {
-		return Transaction{}, false, fault.Exists("idempotency_key", "key %q was used for another request", key)
+		return Transaction{}, false, fault.AlreadyExists("idempotency_key", "key %q was used for another request", key)
 	}
 	t, err := Get(ctx, q, prog.ID, id)
 	return t, false, err

@@ -135,7 +135,7 @@ func (o *Order) SetState(s rules.OrderState) {
 // CheckOpen refuses an event on a cancelled order.
 func (o *Order) CheckOpen() error {
 	if o.Status == StatusCancelled {
-		return fault.Precondition("order", "order %q is cancelled", o.ID)
+		return fault.FailedPrecondition("order", "order %q is cancelled", o.ID)
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (o *Order) CheckOpen() error {
 // completed already.
 func (o *Order) Complete() error {
 	if o.Status == StatusCompleted {
-		return fault.Precondition("order", "order %q is already completed", o.ID)
+		return fault.FailedPrecondition("order", "order %q is already completed", o.ID)
 	}
 	o.Status = StatusCompleted
 	return nil
@@ -155,7 +155,7 @@ func (o *Order) Cancel() { o.Status = StatusCancelled }
 
 // AlreadyPaid is the refusal of a payment for an order id paid before.
 func AlreadyPaid(id string) error {
-	return fault.Precondition("order", "order %q is already paid", id)
+	return fault.FailedPrecondition("order", "order %q is already paid", id)
 }
 
 // PlanLegs are the legs an order event's plan posts (SPEC §6): the sales

@@ -101,10 +101,10 @@ func TestOrderLifecycle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := affiliate.Order{ID: "o1", Status: tc.status}
-			if err := o.CheckOpen(); (err != nil) != tc.openErr || (err != nil && fault.CodeOf(err) != fault.FailedPrecondition) {
+			if err := o.CheckOpen(); (err != nil) != tc.openErr || (err != nil && fault.CodeOf(err) != fault.CodeFailedPrecondition) {
 				t.Fatalf("CheckOpen = %v, want error %v (failed_precondition)", err, tc.openErr)
 			}
-			if err := o.Complete(); (err != nil) != tc.completeErr || (err != nil && fault.CodeOf(err) != fault.FailedPrecondition) {
+			if err := o.Complete(); (err != nil) != tc.completeErr || (err != nil && fault.CodeOf(err) != fault.CodeFailedPrecondition) {
 				t.Fatalf("Complete = %v, want error %v (failed_precondition)", err, tc.completeErr)
 			}
 			if o.Status != tc.afterComplete {
@@ -116,7 +116,7 @@ func TestOrderLifecycle(t *testing.T) {
 			}
 		})
 	}
-	if err := affiliate.AlreadyPaid("o1"); fault.CodeOf(err) != fault.FailedPrecondition {
+	if err := affiliate.AlreadyPaid("o1"); fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Fatalf("AlreadyPaid = %v, want failed_precondition", err)
 	}
 }

@@ -55,7 +55,7 @@ func CheckNoCycle(partner, parent string, chain []string) error {
 	seen := make(map[string]bool, len(chain))
 	for _, m := range chain {
 		if m == partner {
-			return fault.Invalid("parent", "%s is below %s: the link would make a cycle", parent, partner)
+			return fault.InvalidArgument("parent", "%s is below %s: the link would make a cycle", parent, partner)
 		}
 		if seen[m] {
 			return fmt.Errorf("affiliate: the parent chain of %s loops at %s", parent, m)

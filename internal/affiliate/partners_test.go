@@ -35,11 +35,11 @@ func TestCheckNoCycle(t *testing.T) {
 		err := affiliate.CheckNoCycle(tc.partner, tc.par, tc.chain)
 		switch {
 		case tc.fault:
-			if fault.CodeOf(err) != fault.InvalidArgument {
+			if fault.CodeOf(err) != fault.CodeInvalidArgument {
 				t.Errorf("%s: %v, want invalid_argument", tc.name, err)
 			}
 		case tc.broken:
-			if err == nil || fault.CodeOf(err) == fault.InvalidArgument {
+			if err == nil || fault.CodeOf(err) == fault.CodeInvalidArgument {
 				t.Errorf("%s: %v, want an internal error", tc.name, err)
 			}
 		case err != nil:

@@ -37,7 +37,7 @@ func BankDetails(private map[string]string) map[string]string {
 // CheckPayee refuses to pay out to a partner that is not active.
 func CheckPayee(partner, status string) error {
 	if status != "active" {
-		return fault.Precondition("partner", "partner %s is %s and cannot be paid out", partner, status)
+		return fault.FailedPrecondition("partner", "partner %s is %s and cannot be paid out", partner, status)
 	}
 	return nil
 }
@@ -48,7 +48,7 @@ func CheckPayee(partner, status string) error {
 func PayoutAmount(partner string, payable decimal.Decimal, requested string, allowAdvance bool, scale int32) (amount decimal.Decimal, advance bool, err error) {
 	if requested == "" {
 		if !payable.IsPositive() {
-			return decimal.Zero, false, fault.Precondition("amount", "partner %s has nothing payable", partner)
+			return decimal.Zero, false, fault.FailedPrecondition("amount", "partner %s has nothing payable", partner)
 		}
 		return payable, false, nil
 	}
@@ -57,7 +57,7 @@ func PayoutAmount(partner string, payable decimal.Decimal, requested string, all
 	}
 	advance = amount.GreaterThan(payable)
 	if advance && !allowAdvance {
-		return decimal.Zero, false, fault.Precondition("amount", "%s exceeds the payable %s; an advance needs allow_advance",
+		return decimal.Zero, false, fault.FailedPrecondition("amount", "%s exceeds the payable %s; an advance needs allow_advance",
 			amount.StringFixed(scale), payable.StringFixed(scale))
 	}
 	return amount, advance, nil
@@ -80,7 +80,7 @@ func PayoutLegs(partner string, amount decimal.Decimal) []ledger.Leg {
 // pending.
 func CheckPayoutPending(payout, status string) error {
 	if status != PayoutPending {
-		return fault.Precondition("payout", "payout %s is %s, not pending", payout, status)
+		return fault.FailedPrecondition("payout", "payout %s is %s, not pending", payout, status)
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func PayoutRefs(payout, partner string) map[string]string {
 // active.
 func CheckSpender(partner, status string) error {
 	if status != "active" {
-		return fault.Precondition("partner", "partner %s is %s and cannot spend earnings", partner, status)
+		return fault.FailedPrecondition("partner", "partner %s is %s and cannot spend earnings", partner, status)
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func CheckSpender(partner, status string) error {
 func SplitSpend(amount, payable, accrued decimal.Decimal, scale int32) (fromPayable, fromAccrued decimal.Decimal, err error) {
 	available := payable.Add(accrued)
 	if amount.GreaterThan(available) {
-		return decimal.Zero, decimal.Zero, fault.Precondition("amount", "%s exceeds the available %s (payable %s + accrued %s)",
+		return decimal.Zero, decimal.Zero, fault.FailedPrecondition("amount", "%s exceeds the available %s (payable %s + accrued %s)",
 			amount.StringFixed(scale), decimal.Max(available, decimal.Zero).StringFixed(scale),
 			payable.StringFixed(scale), accrued.StringFixed(scale))
 	}
@@ -144,7 +144,7 @@ func SpendLegs(partner string, fromPayable, fromAccrued decimal.Decimal) []ledge
 // CheckSpendReversible refuses to reverse a spend twice.
 func CheckSpendReversible(spend string, reversed bool) error {
 	if reversed {
-		return fault.Precondition("spend", "spend %s is already reversed", spend)
+		return fault.FailedPrecondition("spend", "spend %s is already reversed", spend)
 	}
 	return nil
 }

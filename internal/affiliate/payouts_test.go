@@ -23,20 +23,20 @@ func TestPayoutAmount(t *testing.T) {
 		code         fault.Code // for a refused request (want is "")
 	}{
 		{name: "whole payable by default", payable: "150.00", requested: "", want: "150.00"},
-		{name: "nothing payable", payable: "0", requested: "", code: fault.FailedPrecondition},
-		{name: "default after an advance took payable below zero", payable: "-20.00", requested: "", code: fault.FailedPrecondition},
+		{name: "nothing payable", payable: "0", requested: "", code: fault.CodeFailedPrecondition},
+		{name: "default after an advance took payable below zero", payable: "-20.00", requested: "", code: fault.CodeFailedPrecondition},
 		{name: "less than payable", payable: "150.00", requested: "100.00", want: "100.00"},
 		{name: "exactly payable", payable: "150.00", requested: "150.00", want: "150.00"},
 		{name: "exactly payable, advance allowed", payable: "150.00", requested: "150.00", allowAdvance: true, want: "150.00"},
-		{name: "more than payable without allow_advance", payable: "150.00", requested: "150.01", code: fault.FailedPrecondition},
+		{name: "more than payable without allow_advance", payable: "150.00", requested: "150.01", code: fault.CodeFailedPrecondition},
 		{name: "advance", payable: "50.00", requested: "80.00", allowAdvance: true, want: "80.00", wantAdvance: true},
 		{name: "advance with nothing payable", payable: "0", requested: "10.00", allowAdvance: true, want: "10.00", wantAdvance: true},
 		{name: "advance on a negative payable", payable: "-20.00", requested: "10.00", allowAdvance: true, want: "10.00", wantAdvance: true},
-		{name: "any amount on a negative payable needs allow_advance", payable: "-20.00", requested: "10.00", code: fault.FailedPrecondition},
-		{name: "zero", payable: "150.00", requested: "0", code: fault.InvalidArgument},
-		{name: "negative", payable: "150.00", requested: "-5.00", code: fault.InvalidArgument},
-		{name: "not a number", payable: "150.00", requested: "abc", code: fault.InvalidArgument},
-		{name: "more decimals than the currency", payable: "150.00", requested: "1.001", code: fault.InvalidArgument},
+		{name: "any amount on a negative payable needs allow_advance", payable: "-20.00", requested: "10.00", code: fault.CodeFailedPrecondition},
+		{name: "zero", payable: "150.00", requested: "0", code: fault.CodeInvalidArgument},
+		{name: "negative", payable: "150.00", requested: "-5.00", code: fault.CodeInvalidArgument},
+		{name: "not a number", payable: "150.00", requested: "abc", code: fault.CodeInvalidArgument},
+		{name: "more decimals than the currency", payable: "150.00", requested: "1.001", code: fault.CodeInvalidArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,16 +68,16 @@ func TestSplitSpend(t *testing.T) {
 		{name: "exactly payable", amount: "50.00", payable: "50.00", accrued: "20.00", fromPayable: "50.00", fromAccrued: "0"},
 		{name: "payable then accrued", amount: "60.00", payable: "50.00", accrued: "20.00", fromPayable: "50.00", fromAccrued: "10.00"},
 		{name: "exactly payable + accrued", amount: "70.00", payable: "50.00", accrued: "20.00", fromPayable: "50.00", fromAccrued: "20.00"},
-		{name: "more than payable + accrued", amount: "70.01", payable: "50.00", accrued: "20.00", code: fault.FailedPrecondition},
+		{name: "more than payable + accrued", amount: "70.01", payable: "50.00", accrued: "20.00", code: fault.CodeFailedPrecondition},
 		{name: "accrued only", amount: "15.00", payable: "0", accrued: "20.00", fromPayable: "0", fromAccrued: "15.00"},
-		{name: "nothing to spend", amount: "0.01", payable: "0", accrued: "0", code: fault.FailedPrecondition},
+		{name: "nothing to spend", amount: "0.01", payable: "0", accrued: "0", code: fault.CodeFailedPrecondition},
 		// A clawback took accrued below zero: the limit is the net.
 		{name: "negative accrued, within the net", amount: "30.00", payable: "50.00", accrued: "-20.00", fromPayable: "30.00", fromAccrued: "0"},
-		{name: "negative accrued, over the net", amount: "30.01", payable: "50.00", accrued: "-20.00", code: fault.FailedPrecondition},
+		{name: "negative accrued, over the net", amount: "30.01", payable: "50.00", accrued: "-20.00", code: fault.CodeFailedPrecondition},
 		// An advance took payable below zero: nothing comes from payable.
 		{name: "negative payable, within the net", amount: "30.00", payable: "-20.00", accrued: "50.00", fromPayable: "0", fromAccrued: "30.00"},
-		{name: "negative payable, over the net", amount: "30.01", payable: "-20.00", accrued: "50.00", code: fault.FailedPrecondition},
-		{name: "both negative", amount: "0.01", payable: "-20.00", accrued: "-5.00", code: fault.FailedPrecondition},
+		{name: "negative payable, over the net", amount: "30.01", payable: "-20.00", accrued: "50.00", code: fault.CodeFailedPrecondition},
+		{name: "both negative", amount: "0.01", payable: "-20.00", accrued: "-5.00", code: fault.CodeFailedPrecondition},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,14 +120,14 @@ func TestPreconditions(t *testing.T) {
 		want fault.Code // 0: allowed
 	}{
 		{"an active partner is paid", affiliate.CheckPayee("bob", "active"), 0},
-		{"a suspended partner is not paid", affiliate.CheckPayee("bob", "suspended"), fault.FailedPrecondition},
+		{"a suspended partner is not paid", affiliate.CheckPayee("bob", "suspended"), fault.CodeFailedPrecondition},
 		{"an active partner spends", affiliate.CheckSpender("bob", "active"), 0},
-		{"a suspended partner does not spend", affiliate.CheckSpender("bob", "suspended"), fault.FailedPrecondition},
+		{"a suspended partner does not spend", affiliate.CheckSpender("bob", "suspended"), fault.CodeFailedPrecondition},
 		{"a pending payout finishes", affiliate.CheckPayoutPending("p1", affiliate.PayoutPending), 0},
-		{"a settled payout does not", affiliate.CheckPayoutPending("p1", affiliate.PayoutSettled), fault.FailedPrecondition},
-		{"a failed payout does not", affiliate.CheckPayoutPending("p1", affiliate.PayoutFailed), fault.FailedPrecondition},
+		{"a settled payout does not", affiliate.CheckPayoutPending("p1", affiliate.PayoutSettled), fault.CodeFailedPrecondition},
+		{"a failed payout does not", affiliate.CheckPayoutPending("p1", affiliate.PayoutFailed), fault.CodeFailedPrecondition},
 		{"a spend is reversed once", affiliate.CheckSpendReversible("s1", false), 0},
-		{"not twice", affiliate.CheckSpendReversible("s1", true), fault.FailedPrecondition},
+		{"not twice", affiliate.CheckSpendReversible("s1", true), fault.CodeFailedPrecondition},
 	} {
 		if (tc.want == 0) != (tc.err == nil) || (tc.err != nil && fault.CodeOf(tc.err) != tc.want) {
 			t.Errorf("%s: got %v, want code %d", tc.name, tc.err, tc.want)
@@ -144,7 +144,7 @@ func TestSpendAmount(t *testing.T) {
 	} {
 		got, err := affiliate.SpendAmount(tc.in, 2)
 		switch {
-		case tc.want == "" && fault.CodeOf(err) != fault.InvalidArgument:
+		case tc.want == "" && fault.CodeOf(err) != fault.CodeInvalidArgument:
 			t.Errorf("SpendAmount(%q) = %s, %v; want invalid_argument", tc.in, got, err)
 		case tc.want != "" && (err != nil || !got.Equal(dec(tc.want))):
 			t.Errorf("SpendAmount(%q) = %s, %v; want %s", tc.in, got, err, tc.want)

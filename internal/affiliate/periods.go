@@ -18,7 +18,7 @@ const PeriodLayout = "2006-01"
 func PeriodRange(period string, loc *time.Location) (start, end time.Time, err error) {
 	t, err := time.ParseInLocation(PeriodLayout, period, loc)
 	if err != nil || t.Format(PeriodLayout) != period {
-		return time.Time{}, time.Time{}, fault.Invalid("period", "%q is not a period (YYYY-MM)", period)
+		return time.Time{}, time.Time{}, fault.InvalidArgument("period", "%q is not a period (YYYY-MM)", period)
 	}
 	return t, t.AddDate(0, 1, 0), nil
 }
@@ -50,7 +50,7 @@ func DueDate(period string, loc *time.Location, dueDay int) (string, error) {
 // ClosedBy checks that a period ending at end may be closed at now.
 func ClosedBy(period string, end, now time.Time) error {
 	if end.After(now) {
-		return fault.Precondition("period", "period %s ends at %s; it has not ended yet", period, end.Format(time.RFC3339))
+		return fault.FailedPrecondition("period", "period %s ends at %s; it has not ended yet", period, end.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func TestPeriodRange(t *testing.T) {
 	} {
 		start, end, err := affiliate.PeriodRange(tc.period, tc.loc)
 		if tc.invalid {
-			if fault.CodeOf(err) != fault.InvalidArgument {
+			if fault.CodeOf(err) != fault.CodeInvalidArgument {
 				t.Errorf("%q: %v, want invalid_argument", tc.period, err)
 			}
 			continue
@@ -63,7 +63,7 @@ func TestClosedBy(t *testing.T) {
 	if err := affiliate.ClosedBy("2026-01", end, end); err != nil {
 		t.Errorf("at its end: %v", err)
 	}
-	if err := affiliate.ClosedBy("2026-01", end, end.Add(-time.Microsecond)); fault.CodeOf(err) != fault.FailedPrecondition {
+	if err := affiliate.ClosedBy("2026-01", end, end.Add(-time.Microsecond)); fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Errorf("before its end: %v, want failed_precondition", err)
 	}
 }

@@ -67,10 +67,10 @@ func Parse(s string, scale int32) (decimal.Decimal, error) {
 func ParseNonNegative(field, s string, scale int32) (decimal.Decimal, error) {
 	d, err := Parse(s, scale)
 	if err != nil {
-		return decimal.Zero, fault.Invalid(field, "%v", err)
+		return decimal.Zero, fault.InvalidArgument(field, "%v", err)
 	}
 	if d.IsNegative() {
-		return decimal.Zero, fault.Invalid(field, "must not be negative, got %s", s)
+		return decimal.Zero, fault.InvalidArgument(field, "must not be negative, got %s", s)
 	}
 	return d, nil
 }
@@ -83,7 +83,7 @@ func ParsePositive(field, s string, scale int32) (decimal.Decimal, error) {
 		return decimal.Zero, err
 	}
 	if !d.IsPositive() {
-		return decimal.Zero, fault.Invalid(field, "must be positive")
+		return decimal.Zero, fault.InvalidArgument(field, "must be positive")
 	}
 	return d, nil
 }

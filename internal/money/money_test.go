@@ -130,7 +130,7 @@ func TestParseSigned(t *testing.T) {
 				t.Errorf("%s(%q) = %v, want accepted %v", p.name, tc.in, err, p.ok)
 			}
 			var f *fault.Error
-			if err != nil && (!errors.As(err, &f) || f.Code != fault.InvalidArgument || f.Field != "lines[1].amount") {
+			if err != nil && (!errors.As(err, &f) || f.Code != fault.CodeInvalidArgument || f.Field != "lines[1].amount") {
 				t.Errorf("%s(%q): %#v, want InvalidArgument on lines[1].amount", p.name, tc.in, err)
 			}
 		}

@@ -103,14 +103,14 @@ func TestCloseInterrupted(t *testing.T) {
 	other := cut.sibling()
 	other.svc.CloseHooks().Batch = 2
 	other.svc.CloseHooks().Partner = failAfter(2)
-	if _, err := cut.closeWith(other, "2026-01", day(time.February, 1)); err == nil || fault.CodeOf(err) == fault.Aborted {
+	if _, err := cut.closeWith(other, "2026-01", day(time.February, 1)); err == nil || fault.CodeOf(err) == fault.CodeAborted {
 		t.Fatalf("another process after a failed close: got %v, want it to resume and meet the hook", err)
 	}
 
 	// The process of a close dies just after renewing its lease.
 	cut.setLease("2026-01", "dead-host:1:0", fmt.Sprintf("clock_timestamp() + interval '%d milliseconds'", service.CloseLease.Milliseconds()))
 	cut.srv.svc.CloseHooks().Partner = nil
-	if _, err := cut.closeWith(cut.srv, "2026-01", day(time.February, 1)); fault.CodeOf(err) != fault.Aborted {
+	if _, err := cut.closeWith(cut.srv, "2026-01", day(time.February, 1)); fault.CodeOf(err) != fault.CodeAborted {
 		t.Fatalf("during the dead process's lease: got %v, want aborted", err)
 	}
 	// service.CloseLease later its lease has lapsed, and another process finishes.
@@ -178,7 +178,7 @@ func TestCloseStaleOwnerStops(t *testing.T) {
 	if takeover != nil {
 		t.Fatalf("takeover: %v", takeover)
 	}
-	if fault.CodeOf(err) != fault.Aborted {
+	if fault.CodeOf(err) != fault.CodeAborted {
 		t.Fatalf("the stale owner: got %v, want aborted (lease lost)", err)
 	}
 	if seen != 3 {

@@ -82,11 +82,11 @@ func (s *Server) errorInterceptor() connect.UnaryInterceptorFunc {
 }
 
 var connectCodes = map[fault.Code]connect.Code{
-	fault.InvalidArgument:    connect.CodeInvalidArgument,
-	fault.NotFound:           connect.CodeNotFound,
-	fault.AlreadyExists:      connect.CodeAlreadyExists,
-	fault.FailedPrecondition: connect.CodeFailedPrecondition,
-	fault.Aborted:            connect.CodeAborted,
+	fault.CodeInvalidArgument:    connect.CodeInvalidArgument,
+	fault.CodeNotFound:           connect.CodeNotFound,
+	fault.CodeAlreadyExists:      connect.CodeAlreadyExists,
+	fault.CodeFailedPrecondition: connect.CodeFailedPrecondition,
+	fault.CodeAborted:            connect.CodeAborted,
 }
 
 func (s *Server) connectError(procedure string, err error) error {

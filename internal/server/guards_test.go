@@ -164,7 +164,7 @@ func TestBackdatedRelinkIsRefused(t *testing.T) {
 		return err
 	}
 	h.must(relink("b", day(time.January, 20)))
-	if err := relink("c", day(time.January, 10)); fault.CodeOf(err) != fault.FailedPrecondition {
+	if err := relink("c", day(time.January, 10)); fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Fatalf("a backdated re-link: %v, want failed_precondition", err)
 	}
 	chain, err := service.UplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 25), 3)

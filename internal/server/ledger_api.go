@@ -142,7 +142,7 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 	if r := req.Msg.GetReference(); r != "" {
 		k, v, ok := strings.Cut(r, "=")
 		if !ok || k == "" {
-			return nil, fault.Invalid("reference", "want key=value, got %q", r)
+			return nil, fault.InvalidArgument("reference", "want key=value, got %q", r)
 		}
 		if k == "order" {
 			f.Order = v
@@ -169,7 +169,7 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 // time.
 func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[accruev1.GetBalancesRequest]) (*connect.Response[accruev1.GetBalancesResponse], error) {
 	if n := len(req.Msg.GetAccounts()); n > BalanceAccountsMax {
-		return nil, fault.Invalid("accounts", "at most %d accounts, got %d", BalanceAccountsMax, n)
+		return nil, fault.InvalidArgument("accounts", "at most %d accounts, got %d", BalanceAccountsMax, n)
 	}
 	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
@@ -237,7 +237,7 @@ func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[
 	var key ed25519.PublicKey
 	if k := req.Msg.GetPublicKey(); k != nil {
 		if len(k) != ed25519.PublicKeySize {
-			return nil, fault.Invalid("public_key", "an Ed25519 public key has %d bytes, not %d", ed25519.PublicKeySize, len(k))
+			return nil, fault.InvalidArgument("public_key", "an Ed25519 public key has %d bytes, not %d", ed25519.PublicKeySize, len(k))
 		}
 		key = k
 	}

@@ -42,7 +42,7 @@ const envelopePrefixBytes = 5
 // tooLarge is the error of a request body over the size limit, where
 // (on the wire, once decompressed).
 func tooLarge(where string) *connect.Error {
-	return faultError(connect.CodeInvalidArgument, fault.Invalid("",
+	return faultError(connect.CodeInvalidArgument, fault.InvalidArgument("",
 		"the request body is over the limit of %d bytes %s; it cannot succeed, do not retry it", RequestBytesMax, where))
 }
 
@@ -216,5 +216,5 @@ func notGzip(err error) error {
 	if ce := new(connect.Error); errors.As(err, &ce) {
 		return ce // the body's own, tooLarge
 	}
-	return faultError(connect.CodeInvalidArgument, fault.Invalid("", "the request body is not valid gzip: %v", err))
+	return faultError(connect.CodeInvalidArgument, fault.InvalidArgument("", "the request body is not valid gzip: %v", err))
 }

@@ -18,7 +18,7 @@ import (
 func wantInvalid(t *testing.T, what string, err error, field string) {
 	t.Helper()
 	var f *fault.Error
-	if !errors.As(err, &f) || f.Code != fault.InvalidArgument || f.Field != field || !strings.HasPrefix(f.Error(), field+": ") {
+	if !errors.As(err, &f) || f.Code != fault.CodeInvalidArgument || f.Field != field || !strings.HasPrefix(f.Error(), field+": ") {
 		t.Errorf("%s: got %v, want invalid_argument on %s", what, err, field)
 	}
 }

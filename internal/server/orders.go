@@ -28,7 +28,7 @@ const partnerCodeLenMax = affiliate.CodeLenMax * 4
 // spend id).
 func checkRef(field, v string) error {
 	if v == "" || len(v) > RefLenMax {
-		return fault.Invalid(field, "required, at most %d characters", RefLenMax)
+		return fault.InvalidArgument(field, "required, at most %d characters", RefLenMax)
 	}
 	return nil
 }
@@ -36,7 +36,7 @@ func checkRef(field, v string) error {
 // checkOptionalRef validates a reference that may be empty.
 func checkOptionalRef(field, v string) error {
 	if len(v) > RefLenMax {
-		return fault.Invalid(field, "at most %d characters", RefLenMax)
+		return fault.InvalidArgument(field, "at most %d characters", RefLenMax)
 	}
 	return nil
 }
@@ -63,10 +63,10 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 		return nil, err
 	}
 	if len(m.GetVisitor()) > VisitorLenMax {
-		return nil, fault.Invalid("visitor", "at most %d characters", VisitorLenMax)
+		return nil, fault.InvalidArgument("visitor", "at most %d characters", VisitorLenMax)
 	}
 	if len(m.GetPartnerCode()) > partnerCodeLenMax {
-		return nil, fault.Invalid("partner_code", "at most %d characters", partnerCodeLenMax)
+		return nil, fault.InvalidArgument("partner_code", "at most %d characters", partnerCodeLenMax)
 	}
 	at, err := s.at(m.GetAt())
 	if err != nil {

@@ -39,7 +39,7 @@ func changeOf(m *accruev1.UpdatePartnerRequest, at time.Time) (service.PartnerCh
 		}
 	}
 	if c.Parent != "" && c.DetachParent {
-		return service.PartnerChange{}, fault.Invalid("parent", "give a parent or detach_parent, not both")
+		return service.PartnerChange{}, fault.InvalidArgument("parent", "give a parent or detach_parent, not both")
 	}
 	return c, nil
 }
@@ -50,7 +50,7 @@ func applyPath(c *service.PartnerChange, path string, m *accruev1.UpdatePartnerR
 	case "status":
 		switch m.GetStatus() {
 		case accruev1.PartnerStatus_PARTNER_STATUS_UNSPECIFIED:
-			return fault.Invalid("status", "update_mask names status: give active or suspended")
+			return fault.InvalidArgument("status", "update_mask names status: give active or suspended")
 		case accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE:
 			c.Status = affiliate.StatusActive
 		case accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED:
@@ -58,7 +58,7 @@ func applyPath(c *service.PartnerChange, path string, m *accruev1.UpdatePartnerR
 		}
 	case "parent":
 		if m.GetParent() == "" {
-			return fault.Invalid("parent", "update_mask names parent: give one (detach with detach_parent)")
+			return fault.InvalidArgument("parent", "update_mask names parent: give one (detach with detach_parent)")
 		}
 		c.Parent = m.GetParent()
 	case "detach_parent":
@@ -69,7 +69,7 @@ func applyPath(c *service.PartnerChange, path string, m *accruev1.UpdatePartnerR
 			return err
 		}
 		if until == nil {
-			return fault.Invalid("parent_until", "update_mask names parent_until: give one")
+			return fault.InvalidArgument("parent_until", "update_mask names parent_until: give one")
 		}
 		c.ParentUntil = until
 	default: // private.<key>, checked by maskPaths
@@ -100,7 +100,7 @@ func maskPaths(m *accruev1.UpdatePartnerRequest) ([]string, error) {
 			strings.HasPrefix(p, "private.") && slices.Contains(privateKeys, strings.TrimPrefix(p, "private.")):
 			out = append(out, p)
 		default:
-			return nil, fault.Invalid("update_mask", "unknown path %q; paths: %s, private, private.{%s}",
+			return nil, fault.InvalidArgument("update_mask", "unknown path %q; paths: %s, private, private.{%s}",
 				p, strings.Join(updatablePaths, ", "), strings.Join(privateKeys, ","))
 		}
 	}

@@ -27,10 +27,10 @@ const (
 // checkID accepts URL-safe ids: letters, digits, '-', '_' and '.'.
 func checkID(field, id string, lenMax int) error {
 	if id == "" || len(id) > lenMax {
-		return fault.Invalid(field, "required, 1 to %d characters", lenMax)
+		return fault.InvalidArgument(field, "required, 1 to %d characters", lenMax)
 	}
 	if r, ok := affiliate.URLSafe(id); !ok {
-		return fault.Invalid(field, "%q has %q; use letters, digits, '-', '_' and '.'", id, r)
+		return fault.InvalidArgument(field, "%q has %q; use letters, digits, '-', '_' and '.'", id, r)
 	}
 	return nil
 }
@@ -42,7 +42,7 @@ func privateFromProto(p *accruev1.PartnerPrivate) (map[string]string, error) {
 	}
 	for k, v := range privateValues(p) {
 		if len(v) > PrivateLenMax {
-			return nil, fault.Invalid("private."+k, "at most %d characters", PrivateLenMax)
+			return nil, fault.InvalidArgument("private."+k, "at most %d characters", PrivateLenMax)
 		}
 		if v != "" {
 			out[k] = v
@@ -91,7 +91,7 @@ func (s *partnerService) newPartner(m *accruev1.RegisterPartnerRequest) (service
 		return service.NewPartner{}, err
 	}
 	if m.GetParent() == m.GetPartner() {
-		return service.NewPartner{}, fault.Invalid("parent", "a partner cannot be its own parent")
+		return service.NewPartner{}, fault.InvalidArgument("parent", "a partner cannot be its own parent")
 	}
 	private, err := privateFromProto(m.GetPrivate())
 	if err != nil {

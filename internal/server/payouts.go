@@ -26,7 +26,7 @@ func (s *payoutService) CreatePayout(ctx context.Context, req *connect.Request[a
 		return nil, err
 	}
 	if m.GetPartner() == "" {
-		return nil, fault.Invalid("partner", "required")
+		return nil, fault.InvalidArgument("partner", "required")
 	}
 	if err := checkOptionalRef("method", m.GetMethod()); err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (s *payoutService) finishPayoutInput(req postingCommand, id, reference, rea
 func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[accruev1.ListPayoutsRequest]) (*connect.Response[accruev1.ListPayoutsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	}
 	prog, err := s.svc.Program(ctx, m.GetProgram())
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 	f := store.PayoutFilter{Partner: m.GetPartner(), Limit: pg.limit}
 	if pg.after != nil {
 		if f.AfterAt, err = time.Parse(time.RFC3339Nano, pg.after[0]); err != nil {
-			return nil, fault.Invalid("page_token", "malformed")
+			return nil, fault.InvalidArgument("page_token", "malformed")
 		}
 		f.AfterID = pg.after[1]
 	}

@@ -23,13 +23,13 @@ func TestCloseNothingToDo(t *testing.T) {
 	if !resp.AlreadyClosed || resp.Statements != 0 {
 		t.Fatalf("second close: %v", resp)
 	}
-	if _, err := h.closeWith(h.srv, "2026-02", day(time.February, 28)); fault.CodeOf(err) != fault.FailedPrecondition {
+	if _, err := h.closeWith(h.srv, "2026-02", day(time.February, 28)); fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Fatalf("closing an open period: got %v, want failed_precondition", err)
 	}
-	if _, err := h.closeWith(h.srv, "2025-12", day(time.February, 28)); fault.CodeOf(err) != fault.InvalidArgument {
+	if _, err := h.closeWith(h.srv, "2025-12", day(time.February, 28)); fault.CodeOf(err) != fault.CodeInvalidArgument {
 		t.Fatalf("closing a period before the program: got %v, want invalid_argument", err)
 	}
-	if _, err := h.closeWith(h.srv, "2026-1", day(time.February, 28)); fault.CodeOf(err) != fault.InvalidArgument {
+	if _, err := h.closeWith(h.srv, "2026-1", day(time.February, 28)); fault.CodeOf(err) != fault.CodeInvalidArgument {
 		t.Fatalf("closing a malformed period: got %v, want invalid_argument", err)
 	}
 	if j := h.journal(); len(j) != 0 {
@@ -184,7 +184,7 @@ func TestCloseConcurrent(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case fault.CodeOf(err) == fault.Aborted: // another process held the claim
+		case fault.CodeOf(err) == fault.CodeAborted: // another process held the claim
 			held++
 		default:
 			t.Fatalf("close: %v", err)

@@ -28,7 +28,7 @@ func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request
 	if pg.after != nil {
 		depth, err := strconv.Atoi(pg.after[0])
 		if err != nil || depth < 1 {
-			return nil, fault.Invalid("page_token", "malformed")
+			return nil, fault.InvalidArgument("page_token", "malformed")
 		}
 		after = service.ReferralsAfter{Depth: depth, Partner: pg.after[1]}
 	}
@@ -65,7 +65,7 @@ func (s *partnerService) GetReferralLink(ctx context.Context, req *connect.Reque
 	}
 	u, err := url.Parse(m.GetLanding())
 	if err != nil || m.GetLanding() == "" || !strings.HasPrefix(u.Scheme, "http") {
-		return nil, fault.Invalid("landing", "want an http(s) URL, got %q", m.GetLanding())
+		return nil, fault.InvalidArgument("landing", "want an http(s) URL, got %q", m.GetLanding())
 	}
 	q := u.Query()
 	q.Set("ref", p.Code)

@@ -37,7 +37,7 @@ func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
 		t.Fatalf("%d expired records (%v), want the old one", expired, err)
 	}
 	before := h.balances()
-	if err := pay("old", "o1"); fault.CodeOf(err) != fault.AlreadyExists {
+	if err := pay("old", "o1"); fault.CodeOf(err) != fault.CodeAlreadyExists {
 		t.Fatalf("a retry past retention: %v, want already_exists", err)
 	}
 	if err := pay("new", "o2"); err != nil {

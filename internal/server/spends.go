@@ -22,9 +22,9 @@ func (s *payoutService) SpendCredit(ctx context.Context, req *connect.Request[ac
 	}
 	switch {
 	case m.GetPartner() == "":
-		return nil, fault.Invalid("partner", "required")
+		return nil, fault.InvalidArgument("partner", "required")
 	case m.GetAmount() == "":
-		return nil, fault.Invalid("amount", "required")
+		return nil, fault.InvalidArgument("amount", "required")
 	}
 	if err := checkOptionalRef("order", m.GetOrder()); err != nil {
 		return nil, err

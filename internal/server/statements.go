@@ -79,9 +79,9 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 	m := req.Msg
 	switch {
 	case m.GetProgram() == "":
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	case m.GetPartner() == "":
-		return nil, fault.Invalid("partner", "required")
+		return nil, fault.InvalidArgument("partner", "required")
 	}
 	if _, _, err := affiliate.PeriodRange(m.GetPeriod(), time.UTC); err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 		return nil, err
 	}
 	if len(sts) == 0 {
-		return nil, fault.Missing("period", "no statement of partner %q for %s", m.GetPartner(), m.GetPeriod())
+		return nil, fault.NotFound("period", "no statement of partner %q for %s", m.GetPartner(), m.GetPeriod())
 	}
 	return connect.NewResponse(&accruev1.GetStatementResponse{Statement: sts[0]}), nil
 }
@@ -102,7 +102,7 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 func (s *periodService) ListStatements(ctx context.Context, req *connect.Request[accruev1.ListStatementsRequest]) (*connect.Response[accruev1.ListStatementsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	}
 	pg, err := readPage(m, 2)
 	if err != nil {
@@ -128,7 +128,7 @@ func (s *periodService) ListStatements(ctx context.Context, req *connect.Request
 func (s *periodService) ExportStatements(ctx context.Context, req *connect.Request[accruev1.ExportStatementsRequest]) (*connect.Response[accruev1.ExportStatementsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	}
 	sts, err := s.statements(ctx, service.StatementsQuery{
 		Program: m.GetProgram(), Partner: m.GetPartner(), Period: m.GetPeriod(), Limit: service.StatementsListMax})

@@ -78,7 +78,7 @@ func (strictProto) Unmarshal(data []byte, v any) error {
 	}
 	if err := proto.Unmarshal(data, m); err != nil {
 		if path, ok := invalidUTF8(data, m.ProtoReflect().Descriptor(), ""); ok {
-			return carryFault(m, fault.Invalid(path, "is not valid UTF-8"))
+			return carryFault(m, fault.InvalidArgument(path, "is not valid UTF-8"))
 		}
 		return carryFault(m, decodeFault(err))
 	}
@@ -125,7 +125,7 @@ func (strictJSON) Unmarshal(data []byte, v any) error {
 	}
 	md := m.ProtoReflect().Descriptor()
 	if len(data) == 0 {
-		return carryFault(m, fault.Invalid("", "the request body is empty; send a JSON object"))
+		return carryFault(m, fault.InvalidArgument("", "the request body is empty; send a JSON object"))
 	}
 	if f := unknownJSON(data, md, ""); f != nil {
 		return carryFault(m, f)
@@ -173,7 +173,7 @@ func carriedFault(m protoreflect.Message) *fault.Error {
 				return nil
 			}
 			field, msg, _ := strings.Cut(v, "\x00")
-			return fault.Invalid(field, "%s", msg)
+			return fault.InvalidArgument(field, "%s", msg)
 		}
 		n = protowire.ConsumeFieldValue(num, typ, raw)
 		if n < 0 {
@@ -195,7 +195,7 @@ func strictFault(m protoreflect.Message, path string) *fault.Error {
 		switch {
 		case fd.Kind() == protoreflect.EnumKind:
 			if fd.Enum().Values().ByNumber(v.Enum()) == nil {
-				return fault.Invalid(p, "%d is not a value of %s", v.Enum(), fd.Enum().FullName())
+				return fault.InvalidArgument(p, "%d is not a value of %s", v.Enum(), fd.Enum().FullName())
 			}
 		case fd.Message() != nil:
 			return unknownFieldFault(v.Message(), p)
@@ -212,7 +212,7 @@ func unknownFieldFault(m protoreflect.Message, path string) *fault.Error {
 		return nil
 	}
 	num, _, _ := protowire.ConsumeTag(raw)
-	return fault.Invalid(joinField(path, fmt.Sprintf("#%d", num)), "this API has no field number %d here", num)
+	return fault.InvalidArgument(joinField(path, fmt.Sprintf("#%d", num)), "this API has no field number %d here", num)
 }
 
 // invalidUTF8 finds the path of the first string field of the wire message
@@ -280,10 +280,10 @@ func decodeFault(err error) *fault.Error {
 			if i := strings.LastIndexByte(name, '.'); i >= 0 {
 				name = name[i+1:]
 			}
-			return fault.Invalid(name, "the request does not decode: %s", msg)
+			return fault.InvalidArgument(name, "the request does not decode: %s", msg)
 		}
 	}
-	return fault.Invalid("", "the request body does not decode: %s", msg)
+	return fault.InvalidArgument("", "the request body does not decode: %s", msg)
 }
 
 // decoderMessage is a protobuf decoder's error without its "proto:"

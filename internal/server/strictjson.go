@@ -37,7 +37,7 @@ func unknownJSON(data []byte, md protoreflect.MessageDescriptor, path string) *f
 	for _, k := range slices.Sorted(mapKeys(obj)) {
 		fd := fieldByJSONKey(md, k)
 		if fd == nil {
-			return fault.Invalid(joinField(path, k), "this API has no such field")
+			return fault.InvalidArgument(joinField(path, k), "this API has no such field")
 		}
 		if f := unknownJSONValue(obj[k], fd, joinField(path, string(fd.Name()))); f != nil {
 			return f
@@ -85,7 +85,7 @@ func unknownJSONElem(raw json.RawMessage, fd protoreflect.FieldDescriptor, path 
 	case fd.Kind() == protoreflect.EnumKind:
 		var name string
 		if json.Unmarshal(raw, &name) == nil && fd.Enum().Values().ByName(protoreflect.Name(name)) == nil {
-			return fault.Invalid(path, "%q is not a value of %s", name, fd.Enum().FullName())
+			return fault.InvalidArgument(path, "%q is not a value of %s", name, fd.Enum().FullName())
 		}
 	}
 	return nil
@@ -123,14 +123,14 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 func jsonDecodeFault(data []byte, md protoreflect.MessageDescriptor, err error) *fault.Error {
 	msg := decoderMessage(err)
 	if !json.Valid(data) {
-		return fault.Invalid("", "the request body is not valid JSON: %s", msg)
+		return fault.InvalidArgument("", "the request body is not valid JSON: %s", msg)
 	}
 	if bytes.TrimLeft(data, " \t\r\n")[0] != '{' {
-		return fault.Invalid("", "the request body is not a JSON object")
+		return fault.InvalidArgument("", "the request body is not a JSON object")
 	}
 	if off, ok := jsonOffset(data, msg); ok {
 		if path := jsonPathAt(data, md, off); path != "" {
-			return fault.Invalid(path, "the request does not decode: %s", msg)
+			return fault.InvalidArgument(path, "the request does not decode: %s", msg)
 		}
 	}
 	return decodeFault(err)
@@ -286,10 +286,10 @@ func maskJSONFault(raw json.RawMessage, fd protoreflect.FieldDescriptor, path st
 	}
 	for _, p := range strings.Split(mask, ",") {
 		if !lowerCamelPath(p) {
-			return fault.Invalid(path, "path %q of %q is not a lowerCamelCase field path (\"private.bankAccount\")", p, mask)
+			return fault.InvalidArgument(path, "path %q of %q is not a lowerCamelCase field path (\"private.bankAccount\")", p, mask)
 		}
 		if !maskPathResolves(fd.ContainingMessage(), p) {
-			return fault.Invalid(path, "path %q of %q names no field of %s", p, mask, fd.ContainingMessage().Name())
+			return fault.InvalidArgument(path, "path %q of %q names no field of %s", p, mask, fd.ContainingMessage().Name())
 		}
 	}
 	return nil

@@ -31,12 +31,12 @@ func (s *trackingService) RecordClick(ctx context.Context, req *connect.Request[
 		return nil, err
 	}
 	if m.GetVisitor() == "" || len(m.GetVisitor()) > VisitorLenMax {
-		return nil, fault.Invalid("visitor", "required, at most %d characters", VisitorLenMax)
+		return nil, fault.InvalidArgument("visitor", "required, at most %d characters", VisitorLenMax)
 	}
 	for field, v := range map[string]string{"landing": m.GetLanding(), "banner": m.GetBanner(), "utm_source": m.GetUtmSource(),
 		"utm_medium": m.GetUtmMedium(), "utm_campaign": m.GetUtmCampaign()} {
 		if len(v) > ClickFieldLenMax {
-			return nil, fault.Invalid(field, "at most %d characters", ClickFieldLenMax)
+			return nil, fault.InvalidArgument(field, "at most %d characters", ClickFieldLenMax)
 		}
 	}
 	in := service.NewClick{Program: m.GetProgram(), Click: store.Click{

@@ -53,7 +53,7 @@ func (c Command) record(at time.Time) store.Command {
 // CheckKey validates an idempotency key.
 func CheckKey(key string) error {
 	if key == "" || len(key) > KeyLenMax {
-		return fault.Invalid("idempotency_key", "required, at most %d characters", KeyLenMax)
+		return fault.InvalidArgument("idempotency_key", "required, at most %d characters", KeyLenMax)
 	}
 	return nil
 }
@@ -64,7 +64,7 @@ func (c Command) check() error {
 		return err
 	}
 	if c.Program == "" {
-		return fault.Invalid("program", "required")
+		return fault.InvalidArgument("program", "required")
 	}
 	return nil
 }
@@ -172,11 +172,11 @@ func commandState(ctx context.Context, q ledger.Querier, c Command) (int, []byte
 		return commandAbsent, nil, err
 	}
 	if rec.Expired {
-		return commandAbsent, nil, fault.Exists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
+		return commandAbsent, nil, fault.AlreadyExists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
 			c.Key, int(CommandRetention.Hours()/24))
 	}
 	if !bytes.Equal(rec.Hash, c.Hash) {
-		return commandAbsent, nil, fault.Exists("idempotency_key", "key %q was used for another request", c.Key)
+		return commandAbsent, nil, fault.AlreadyExists("idempotency_key", "key %q was used for another request", c.Key)
 	}
 	if rec.Running {
 		return commandRunning, nil, nil

@@ -105,7 +105,7 @@ func (s *Service) checkRememberedHead(ctx context.Context, tx pgx.Tx, program st
 	}
 	if !found {
 		s.log.Error("the journal lost a signed head: not sealing", "program", program, "seq", h.Seq, "hash", fmt.Sprintf("%x", h.Hash))
-		return fault.Precondition("program", "the journal of %s no longer contains its seal %d signed earlier: "+
+		return fault.FailedPrecondition("program", "the journal of %s no longer contains its seal %d signed earlier: "+
 			"it was truncated or rewritten; not sealing (run accrue verify)", program, h.Seq)
 	}
 	return nil
@@ -127,7 +127,7 @@ func (s *Service) checkLatestSigner(ctx context.Context, tx pgx.Tx, program stri
 		return err
 	}
 	s.log.Error("the journal's latest seal is not signed by this server's key: not sealing", "program", program, "seq", h.Seq)
-	return fault.Precondition("program", "the journal of %s ends in seal %d, which this server's --signing-key did not sign: "+
+	return fault.FailedPrecondition("program", "the journal of %s ends in seal %d, which this server's --signing-key did not sign: "+
 		"it was resealed by someone else, or accrued runs with another key than before; not sealing (run accrue verify)", program, h.Seq)
 }
 

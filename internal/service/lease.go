@@ -78,7 +78,7 @@ func newLease(program, period string) lease {
 
 // errLeaseLost stops a close whose lease another run took over.
 func errLeaseLost(period string) error {
-	return fault.Busy("period", "the close of %s was taken over by another process; retry to see it finish", period)
+	return fault.Aborted("period", "the close of %s was taken over by another process; retry to see it finish", period)
 }
 
 // claim takes the lease on closing the period when it is new to the
@@ -94,7 +94,7 @@ func (l lease) claim(ctx context.Context, tx pgx.Tx, prog *ledger.Program, end t
 		if row.Status == "closed" {
 			return true, nil
 		}
-		return false, fault.Busy("period", "the close of %s is in progress in %s (lease until %s); retry",
+		return false, fault.Aborted("period", "the close of %s is in progress in %s (lease until %s); retry",
 			l.Period, row.By, row.Until.UTC().Format(time.RFC3339))
 	}
 	return false, ledger.MoveOpenPeriod(ctx, tx, prog.ID, end)

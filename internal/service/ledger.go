@@ -20,7 +20,7 @@ import (
 // (affiliate.ManagedAccount), which programs and partners open.
 func (s *Service) OpenAccount(ctx context.Context, program, code string, side ledger.Side) (ledger.Account, error) {
 	if prefix, ok := affiliate.ManagedAccount(code); ok {
-		return ledger.Account{}, fault.Invalid("code", "accounts under %q are opened by programs and partners, not by hand", prefix)
+		return ledger.Account{}, fault.InvalidArgument("code", "accounts under %q are opened by programs and partners, not by hand", prefix)
 	}
 	var a ledger.Account
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
@@ -62,13 +62,13 @@ type Posted struct {
 // its idempotency keys and its transaction kinds.
 func checkRawPosting(key, kind string) error {
 	if key == "" {
-		return fault.Invalid("idempotency_key", "required")
+		return fault.InvalidArgument("idempotency_key", "required")
 	}
 	if prefix, ok := affiliate.ReservedKey(key); ok {
-		return fault.Invalid("idempotency_key", "keys starting with %q are reserved for accrue's own postings", prefix)
+		return fault.InvalidArgument("idempotency_key", "keys starting with %q are reserved for accrue's own postings", prefix)
 	}
 	if affiliate.IsDomainKind(kind) {
-		return fault.Invalid("kind", "%q is posted by accrue's order, close, payout and spend commands only", kind)
+		return fault.InvalidArgument("kind", "%q is posted by accrue's order, close, payout and spend commands only", kind)
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 	}
 	if p.Currency != "" {
 		if _, ok := money.Scale(p.Currency); !ok {
-			return Posted{}, fault.Invalid("currency", "unknown currency %q", p.Currency)
+			return Posted{}, fault.InvalidArgument("currency", "unknown currency %q", p.Currency)
 		}
 	}
 	var out Posted
@@ -92,7 +92,7 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 			return err
 		}
 		if p.Currency != "" && p.Currency != prog.Currency {
-			return fault.Invalid("currency", "program %s posts in %s, not %s", prog.ID, prog.Currency, p.Currency)
+			return fault.InvalidArgument("currency", "program %s posts in %s, not %s", prog.ID, prog.Currency, p.Currency)
 		}
 		posting := ledger.Posting{
 			Program: prog.ID, Key: p.Key, Kind: p.Kind, At: p.At,
@@ -113,17 +113,17 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 // touch them.
 func rawLegs(entries []RawEntry, scale int32) ([]ledger.Leg, error) {
 	if len(entries) > ledger.LegsMax {
-		return nil, fault.Invalid("entries", "at most %d entries, got %d", ledger.LegsMax, len(entries))
+		return nil, fault.InvalidArgument("entries", "at most %d entries, got %d", ledger.LegsMax, len(entries))
 	}
 	legs := make([]ledger.Leg, 0, len(entries))
 	for i, e := range entries {
 		field := fmt.Sprintf("entries[%d]", i)
 		amount, err := money.Parse(e.Amount, scale)
 		if err != nil {
-			return nil, fault.Invalid(field+".amount", "%v", err)
+			return nil, fault.InvalidArgument(field+".amount", "%v", err)
 		}
 		if kind, ok := affiliate.PartnerAccountKind(e.Account); ok && (kind == affiliate.Pending || kind == affiliate.InPayout) {
-			return nil, fault.Invalid(field+".account", "%s follows orders on hold and payouts in flight; adjust a partner's accrued or payable instead", e.Account)
+			return nil, fault.InvalidArgument(field+".account", "%s follows orders on hold and payouts in flight; adjust a partner's accrued or payable instead", e.Account)
 		}
 		legs = append(legs, ledger.Leg{Account: e.Account, Side: e.Side, Amount: amount})
 	}
@@ -157,7 +157,7 @@ func (s *Service) ReverseTransaction(ctx context.Context, r RawReversal) (Posted
 			return err
 		}
 		if affiliate.IsDomainKind(orig.Kind) {
-			return fault.Precondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
+			return fault.FailedPrecondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
 		}
 		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, prog.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash, s.clock.Now())
 		return err

@@ -113,7 +113,7 @@ func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInpu
 			return o, nil, err
 		}
 		if len(lines) == 0 && shipping.IsZero() {
-			return o, nil, fault.Invalid("lines", "nothing to refund: give lines or shipping")
+			return o, nil, fault.InvalidArgument("lines", "nothing to refund: give lines or shipping")
 		}
 		if !o.Accrued {
 			var left []rules.Line

@@ -54,9 +54,9 @@ func rulesFault(err error) error {
 	}
 	var fe *rules.FieldError
 	if errors.As(err, &fe) {
-		return fault.Invalid(fe.Path, "%s", fe.Reason)
+		return fault.InvalidArgument(fe.Path, "%s", fe.Reason)
 	}
-	return fault.Invalid("", "%v", err)
+	return fault.InvalidArgument("", "%v", err)
 }
 
 // documentFault is rulesFault for an error in a rules document: the path
@@ -69,7 +69,7 @@ func documentFault(err error) error {
 		if fe.Path != "" {
 			field += "." + fe.Path
 		}
-		return fault.Invalid(field, "%s", fe.Reason)
+		return fault.InvalidArgument(field, "%s", fe.Reason)
 	}
-	return fault.Invalid("document", "%v", err)
+	return fault.InvalidArgument("document", "%v", err)
 }

@@ -180,7 +180,7 @@ func (s *Service) GetOrder(ctx context.Context, program, id string) (OrderView, 
 func loadOrder(ctx context.Context, q ledger.Querier, program, id string, lock store.Lock) (affiliate.Order, error) {
 	o, found, err := store.LoadOrder(ctx, q, program, id, lock)
 	if err == nil && !found {
-		err = fault.Missing("order", "no order %q", id)
+		err = fault.NotFound("order", "no order %q", id)
 	}
 	return o, err
 }

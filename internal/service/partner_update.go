@@ -73,10 +73,10 @@ func relink(ctx context.Context, tx pgx.Tx, ch PartnerChange, id string) error {
 		return moveLink(ctx, tx, ch, id, current)
 	case ch.ParentUntil != nil:
 		if !ch.ParentUntil.After(ch.At) {
-			return fault.Invalid("parent_until", "must be after the change takes effect (%s)", ch.At.Format(time.RFC3339))
+			return fault.InvalidArgument("parent_until", "must be after the change takes effect (%s)", ch.At.Format(time.RFC3339))
 		}
 		if current == "" {
-			return fault.Precondition("parent_until", "partner %s has no parent", id)
+			return fault.FailedPrecondition("parent_until", "partner %s has no parent", id)
 		}
 		return store.SetLinkEnd(ctx, tx, ch.Program, id, *ch.ParentUntil, ch.At)
 	}
@@ -93,7 +93,7 @@ func moveLink(ctx context.Context, tx pgx.Tx, ch PartnerChange, id, current stri
 		return err
 	}
 	if later != nil {
-		return fault.Precondition("at", "partner %s has a parent link from %s; parent changes must come after it",
+		return fault.FailedPrecondition("at", "partner %s has a parent link from %s; parent changes must come after it",
 			id, later.UTC().Format(time.RFC3339))
 	}
 	if ch.Parent != "" {
@@ -117,7 +117,7 @@ func moveLink(ctx context.Context, tx pgx.Tx, ch PartnerChange, id, current stri
 // affiliate.CheckNoCycle decides).
 func checkNewParent(ctx context.Context, tx pgx.Tx, program, id, parent string, t time.Time) error {
 	if parent == id {
-		return fault.Invalid("parent", "a partner cannot be its own parent")
+		return fault.InvalidArgument("parent", "a partner cannot be its own parent")
 	}
 	if _, err := LoadPartner(ctx, tx, program, parent, "parent", store.NoLock); err != nil {
 		return err

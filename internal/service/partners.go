@@ -53,7 +53,7 @@ type NewPartner struct {
 func LoadPartner(ctx context.Context, q ledger.Querier, program, id, field string, lock store.Lock) (store.Partner, error) {
 	p, found, err := store.LoadPartner(ctx, q, program, id, lock)
 	if err == nil && !found {
-		err = fault.Missing(field, "no partner %q", id)
+		err = fault.NotFound(field, "no partner %q", id)
 	}
 	return p, err
 }
@@ -110,10 +110,10 @@ func insertPartner(ctx context.Context, tx pgx.Tx, in NewPartner) error {
 			return err
 		}
 		if taken {
-			return fault.Exists("partner", "partner %q exists", p.ID)
+			return fault.AlreadyExists("partner", "partner %q exists", p.ID)
 		}
 		if !generate || attempt == generatedCodeAttemptsMax {
-			return fault.Exists("code", "referral code %q is taken (codes match in any case)", p.Code)
+			return fault.AlreadyExists("code", "referral code %q is taken (codes match in any case)", p.Code)
 		}
 	}
 }
@@ -135,7 +135,7 @@ func generateCode() string {
 // (which must be after from).
 func linkParent(ctx context.Context, tx pgx.Tx, program, partner, parent string, from time.Time, until *time.Time) error {
 	if until != nil && !until.After(from) {
-		return fault.Invalid("parent_until", "must be after the link starts (%s)", from.Format(time.RFC3339))
+		return fault.InvalidArgument("parent_until", "must be after the link starts (%s)", from.Format(time.RFC3339))
 	}
 	return store.LinkParent(ctx, tx, program, partner, parent, from, until)
 }

@@ -52,7 +52,7 @@ func (s *Service) CreatePayout(ctx context.Context, c Command, in CreatePayoutIn
 			return PayoutResult{}, err
 		}
 		if !claimed {
-			return PayoutResult{}, fault.Exists("payout", "payout %q exists", in.Payout)
+			return PayoutResult{}, fault.AlreadyExists("payout", "payout %q exists", in.Payout)
 		}
 		p, err := LoadPartner(ctx, tx, prog.ID, in.Partner, "partner", store.ForUpdate)
 		if err != nil {
@@ -102,7 +102,7 @@ func (s *Service) finishPayout(ctx context.Context, c Command, in FinishPayoutIn
 			return PayoutResult{}, err
 		}
 		if !found {
-			return PayoutResult{}, fault.Missing("payout", "no payout %q", in.Payout)
+			return PayoutResult{}, fault.NotFound("payout", "no payout %q", in.Payout)
 		}
 		if err := affiliate.CheckPayoutPending(po.ID, po.Status); err != nil {
 			return PayoutResult{}, err

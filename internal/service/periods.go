@@ -54,7 +54,7 @@ type Closed struct {
 // (ExecIdempotent).
 func (s *Service) ClosePeriod(ctx context.Context, c Command, period string, encode Encode[Closed]) (Reply, error) {
 	if c.Program == "" {
-		return Reply{}, fault.Invalid("program", "required")
+		return Reply{}, fault.InvalidArgument("program", "required")
 	}
 	if err := CheckKey(c.Key); err != nil {
 		return Reply{}, err
@@ -104,7 +104,7 @@ func (s *Service) planClose(ctx context.Context, program, period string, now tim
 		return closePlan{}, err
 	}
 	if period < first {
-		return closePlan{}, fault.Invalid("period", "period %s precedes the program's first period %s", period, first)
+		return closePlan{}, fault.InvalidArgument("period", "period %s precedes the program's first period %s", period, first)
 	}
 	return closePlan{prog: prog, first: first, period: period}, nil
 }

@@ -67,7 +67,7 @@ func (s *Service) GetRules(ctx context.Context, program string, version int32, a
 	}
 	v, found, err := store.LoadRulesVersion(ctx, s.db.Pool, program, version)
 	if err == nil && !found {
-		err = fault.Missing("version", "program %q has no rules version %d", program, version)
+		err = fault.NotFound("version", "program %q has no rules version %d", program, version)
 	}
 	return v, err
 }
@@ -77,7 +77,7 @@ func (s *Service) GetRules(ctx context.Context, program string, version int32, a
 func (s *Service) ListRuleVersions(ctx context.Context, program string) ([]store.RulesVersion, error) {
 	vs, err := store.ListRulesVersions(ctx, s.db.Pool, program)
 	if err == nil && len(vs) == 0 {
-		err = fault.Missing("program", "no program %q", program)
+		err = fault.NotFound("program", "no program %q", program)
 	}
 	return vs, err
 }

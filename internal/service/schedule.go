@@ -84,7 +84,7 @@ func (s *Service) runDueProgram(ctx context.Context, program string, now time.Ti
 	start := cursor
 	for range scheduleTicksMax {
 		_, rp, err := s.VersionAt(ctx, s.db.Pool, program, cursor)
-		if fault.CodeOf(err) == fault.NotFound {
+		if fault.CodeOf(err) == fault.CodeNotFound {
 			return nil // no rules yet: nothing is scheduled
 		}
 		if err != nil {
@@ -102,7 +102,7 @@ func (s *Service) runDueProgram(ctx context.Context, program string, now time.Ti
 		period := affiliate.PrevPeriod(prog.PeriodOf(tick))
 		if period >= first && period != done {
 			_, err := s.ClosePeriodAt(ctx, program, period, now)
-			if fault.CodeOf(err) == fault.Aborted {
+			if fault.CodeOf(err) == fault.CodeAborted {
 				s.log.Info("scheduled close left to another process", "program", program, "period", period, "err", err)
 				return nil
 			}

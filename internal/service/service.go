@@ -73,7 +73,7 @@ func (s *Service) VersionAt(ctx context.Context, q ledger.Querier, program strin
 		return 0, nil, err
 	}
 	if v == 0 {
-		return 0, nil, fault.Missing("program", "program %q has no rules", program)
+		return 0, nil, fault.NotFound("program", "program %q has no rules", program)
 	}
 	p, err := s.RulesVersion(ctx, q, program, v)
 	return v, p, err

@@ -53,7 +53,7 @@ func (s *Service) SpendCredit(ctx context.Context, c Command, in SpendCreditInpu
 			return SpendResult{}, err
 		}
 		if !claimed {
-			return SpendResult{}, fault.Exists("spend", "spend %q exists", sp.ID)
+			return SpendResult{}, fault.AlreadyExists("spend", "spend %q exists", sp.ID)
 		}
 		p, err := LoadPartner(ctx, tx, prog.ID, sp.Partner, "partner", store.ForUpdate)
 		if err != nil {
@@ -96,7 +96,7 @@ func (s *Service) ReverseSpend(ctx context.Context, c Command, in ReverseSpendIn
 			return SpendResult{}, err
 		}
 		if !found {
-			return SpendResult{}, fault.Missing("spend", "no spend %q", in.Spend)
+			return SpendResult{}, fault.NotFound("spend", "no spend %q", in.Spend)
 		}
 		if err := affiliate.CheckSpendReversible(sp.ID, sp.Reversed); err != nil {
 			return SpendResult{}, err

@@ -38,7 +38,7 @@ func (s *Service) RecordClick(ctx context.Context, c Command, in NewClick, encod
 			return RecordedClick{}, err
 		}
 		if partner == "" {
-			return RecordedClick{}, fault.Missing("partner", "no partner with code or id %q", in.Partner)
+			return RecordedClick{}, fault.NotFound("partner", "no partner with code or id %q", in.Partner)
 		}
 		click := in.Click
 		click.Partner = partner
