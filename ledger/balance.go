@@ -76,7 +76,7 @@ func (d balanceDeltas) apply(ctx context.Context, q Querier) error {
 // asOf they are the stored balances; otherwise the sum of entries whose `at`
 // is at or before asOf.
 func Balances(ctx context.Context, q Querier, program string, codes []string, asOf time.Time) ([]Balance, error) {
-	prog, err := LoadProgram(ctx, q, program)
+	journal, err := LoadProgram(ctx, q, program)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 			return nil, fmt.Errorf("ledger: scanning balance: %w", err)
 		}
 		b.NormalSide = Side(side)
-		b.Amount = decimal.RequireFromString(signed).Mul(decimal.NewFromInt(int64(side))).Round(prog.Scale)
+		b.Amount = decimal.RequireFromString(signed).Mul(decimal.NewFromInt(int64(side))).Round(journal.Scale)
 		out = append(out, b)
 	}
 	return out, rows.Err()

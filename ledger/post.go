@@ -43,18 +43,18 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 		}
 	}
 	slices.Sort(codes)
-	prog, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
+	journal, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
 	if err != nil {
 		return nil, nil, err
 	}
 	for i := range ps {
-		if ps[i].Program != prog.ID {
+		if ps[i].Program != journal.ID {
 			return nil, nil, fault.InvalidArgument("program", "a batch posts to one program")
 		}
 		if ps[i].Recorded.IsZero() {
 			return nil, nil, fmt.Errorf("ledger: posting %s has no recorded time", ps[i].Key)
 		}
-		if err := validate(&ps[i], prog.Scale); err != nil {
+		if err := validate(&ps[i], journal.Scale); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -67,7 +67,7 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	batch := &pgx.Batch{}
 	hashes := make([][]byte, len(ps))
 	for i := range ps {
-		if txs[i], hashes[i], err = queueInsert(batch, prog, accounts, ps[i]); err != nil {
+		if txs[i], hashes[i], err = queueInsert(batch, journal, accounts, ps[i]); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -88,7 +88,7 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 			deltas.add(txs[i], accounts)
 			continue
 		}
-		if txs[i], _, err = replay(ctx, tx, prog, ps[i].Key, hashes[i]); err != nil {
+		if txs[i], _, err = replay(ctx, tx, journal, ps[i].Key, hashes[i]); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -162,13 +162,13 @@ func validateMap(field string, m map[string]string) error {
 // and its entries unless its key exists, and returns the transaction as it
 // will be (ids filled by readInsert) with the request hash to check a
 // replay against.
-func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p Posting) (Transaction, []byte, error) {
+func queueInsert(batch *pgx.Batch, journal *Program, accounts map[string]Account, p Posting) (Transaction, []byte, error) {
 	t := Transaction{
 		Program: p.Program, Kind: p.Kind, Key: p.Key, At: p.At.UTC().Truncate(time.Microsecond),
 		Period: p.Period, Refs: nonNil(p.Refs), Metadata: nonNil(p.Metadata), ReversesID: p.ReversesID,
 	}
 	if t.Period == "" {
-		t.Period = prog.BookingPeriod(t.At)
+		t.Period = journal.BookingPeriod(t.At)
 	}
 	ids := make([]int64, len(p.Legs))
 	amounts := make([]string, len(p.Legs))
@@ -178,11 +178,11 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 			return Transaction{}, nil, fault.InvalidArgument(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
 		}
 		signed := l.Amount.Mul(decimal.NewFromInt(int64(l.Side)))
-		ids[i], amounts[i] = a.ID, signed.StringFixed(prog.Scale)
+		ids[i], amounts[i] = a.ID, signed.StringFixed(journal.Scale)
 		t.Entries = append(t.Entries, Entry{Account: l.Account, Amount: signed, At: t.At, Period: t.Period})
 	}
 	assertBalanced(t.Entries)
-	t.Hash = contentHash(t, prog.Scale)
+	t.Hash = contentHash(t, journal.Scale)
 	requestHash := p.RequestHash
 	if requestHash == nil {
 		requestHash = t.Hash
@@ -266,20 +266,20 @@ func matchLeg(entries []Entry, assigned []bool, accounts map[string]Account, acc
 
 // replay returns the transaction an earlier request with key posted, or
 // AlreadyExists when that request was another one.
-func replay(ctx context.Context, q Querier, prog *Program, key string, requestHash []byte) (Transaction, bool, error) {
+func replay(ctx context.Context, q Querier, journal *Program, key string, requestHash []byte) (Transaction, bool, error) {
 	var (
 		id     int64
 		stored []byte
 	)
 	err := q.QueryRow(ctx, `SELECT id, request_hash FROM transactions WHERE program_id = $1 AND idempotency_key = $2`,
-		prog.ID, key).Scan(&id, &stored)
+		journal.ID, key).Scan(&id, &stored)
 	if err != nil {
 		return Transaction{}, false, fmt.Errorf("ledger: reading transaction %s: %w", key, err)
 	}
 	if !bytes.Equal(stored, requestHash) {
 		return Transaction{}, false, fault.AlreadyExists("idempotency_key", "key %q was used for another request", key)
 	}
-	t, err := Get(ctx, q, prog.ID, id)
+	t, err := Get(ctx, q, journal.ID, id)
 	return t, false, err
 }
 

@@ -70,7 +70,7 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, now time.Time, key ed2
 		return Sealed{}, errors.New("ledger: sealing needs an Ed25519 signing key")
 	}
 	cutoff := now.Add(-SealLag)
-	prog, err := LoadProgram(ctx, tx, program)
+	journal, err := LoadProgram(ctx, tx, program)
 	if err != nil {
 		return Sealed{}, err
 	}
@@ -86,7 +86,7 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, now time.Time, key ed2
 	if err != nil {
 		return Sealed{}, err
 	}
-	stmts, err := unsealedStatements(ctx, tx, prog, last.stmtUpto, cutoff)
+	stmts, err := unsealedStatements(ctx, tx, journal, last.stmtUpto, cutoff)
 	if err != nil {
 		return Sealed{}, err
 	}
@@ -178,15 +178,15 @@ func unsealedAccounts(ctx context.Context, tx pgx.Tx, program string, after int6
 	})
 }
 
-func unsealedStatements(ctx context.Context, tx pgx.Tx, prog *Program, after int64, cutoff time.Time) (sealRange, error) {
+func unsealedStatements(ctx context.Context, tx pgx.Tx, journal *Program, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT `+statementColumns+`, created_at < $3 FROM statements WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, prog.ID, after, cutoff, SealBlockMax)
+		ORDER BY id LIMIT $4`, journal.ID, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed statements: %w", err)
 	}
 	return collectOld(rows, after, func(rows pgx.Rows) (sealItem, bool, error) {
 		var old bool
-		st, err := scanStatement(rows, prog.ID, &old)
+		st, err := scanStatement(rows, journal.ID, &old)
 		if err != nil {
 			return sealItem{}, false, err
 		}

@@ -63,19 +63,19 @@ func Verify(ctx context.Context, q Querier, program string) (Report, error) {
 // VerifyWith is Verify plus the checks of opts: seal signatures, a saved
 // head, and rows older than a cutoff that no seal covers.
 func VerifyWith(ctx context.Context, q Querier, program string, opts VerifyOptions) (Report, error) {
-	prog, err := LoadProgram(ctx, q, program)
+	journal, err := LoadProgram(ctx, q, program)
 	if err != nil {
 		return Report{}, err
 	}
 	var r Report
 	var chain sealedRows
-	if chain.txs, err = verifyTransactions(ctx, q, prog, &r); err != nil {
+	if chain.txs, err = verifyTransactions(ctx, q, journal, &r); err != nil {
 		return r, err
 	}
-	if chain.accounts, err = verifyAccounts(ctx, q, prog, &r); err != nil {
+	if chain.accounts, err = verifyAccounts(ctx, q, journal, &r); err != nil {
 		return r, err
 	}
-	if chain.stmts, err = verifyStatements(ctx, q, prog, &r); err != nil {
+	if chain.stmts, err = verifyStatements(ctx, q, journal, &r); err != nil {
 		return r, err
 	}
 	var want int64
@@ -100,12 +100,12 @@ func VerifyWith(ctx context.Context, q Querier, program string, opts VerifyOptio
 // sealedRows are the content hashes the seals must chain, in id order.
 type sealedRows struct{ txs, accounts, stmts []sealItem }
 
-func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
+func verifyTransactions(ctx context.Context, q Querier, journal *Program, r *Report) ([]sealItem, error) {
 	var out []sealItem
 	// Start below every id, not at 0: a row forged with an id <= 0 (the
 	// identity column accepts explicit ids) must be seen too.
 	for after := int64(math.MinInt64); ; {
-		ts, err := ListTransactions(ctx, q, prog.ID, TransactionFilter{AfterID: after, Limit: PageSizeMax})
+		ts, err := ListTransactions(ctx, q, journal.ID, TransactionFilter{AfterID: after, Limit: PageSizeMax})
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,7 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 				r.problem("transaction %d: %d entries summing to %s", t.ID, len(t.Entries), sum)
 			}
 			stored := t.Hash
-			if !bytes.Equal(contentHash(t, prog.Scale), stored) {
+			if !bytes.Equal(contentHash(t, journal.Scale), stored) {
 				r.problem("transaction %d: content does not match its hash", t.ID)
 			}
 			out = append(out, sealItem{t.ID, stored})
@@ -139,20 +139,20 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 
 // verifyAccounts hashes every account's definition and checks it is in
 // the program's currency.
-func verifyAccounts(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
-	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE program_id = $1 ORDER BY id`, prog.ID)
+func verifyAccounts(ctx context.Context, q Querier, journal *Program, r *Report) ([]sealItem, error) {
+	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE program_id = $1 ORDER BY id`, journal.ID)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading accounts to verify: %w", err)
 	}
 	defer rows.Close()
 	var out []sealItem
 	for rows.Next() {
-		a, err := scanAccount(rows, prog.ID)
+		a, err := scanAccount(rows, journal.ID)
 		if err != nil {
 			return nil, err
 		}
-		if a.Currency != prog.Currency {
-			r.problem("account %s: currency %s, the program's is %s", a.Code, a.Currency, prog.Currency)
+		if a.Currency != journal.Currency {
+			r.problem("account %s: currency %s, the program's is %s", a.Code, a.Currency, journal.Currency)
 		}
 		out = append(out, sealItem{a.ID, accountHash(a)})
 	}
@@ -162,15 +162,15 @@ func verifyAccounts(ctx context.Context, q Querier, prog *Program, r *Report) ([
 	return out, nil
 }
 
-func verifyStatements(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
-	rows, err := q.Query(ctx, `SELECT `+statementColumns+` FROM statements WHERE program_id = $1 ORDER BY id`, prog.ID)
+func verifyStatements(ctx context.Context, q Querier, journal *Program, r *Report) ([]sealItem, error) {
+	rows, err := q.Query(ctx, `SELECT `+statementColumns+` FROM statements WHERE program_id = $1 ORDER BY id`, journal.ID)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading statements to verify: %w", err)
 	}
 	defer rows.Close()
 	var out []sealItem
 	for rows.Next() {
-		st, err := scanStatement(rows, prog.ID)
+		st, err := scanStatement(rows, journal.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -112,15 +112,15 @@ func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Req
 }
 
 func (s *ledgerService) GetTransaction(ctx context.Context, req *connect.Request[accruev1.GetTransactionRequest]) (*connect.Response[accruev1.GetTransactionResponse], error) {
-	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.svc.Transaction(ctx, prog, req.Msg.GetId())
+	t, err := s.svc.Transaction(ctx, journal, req.Msg.GetId())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&accruev1.GetTransactionResponse{Transaction: transactionToProto(t, prog.Scale)}), nil
+	return connect.NewResponse(&accruev1.GetTransactionResponse{Transaction: transactionToProto(t, journal.Scale)}), nil
 }
 
 // ListTransactions pages through a program's transactions in id order,
@@ -134,7 +134,7 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
@@ -150,13 +150,13 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 			f.Refs = map[string]string{k: v}
 		}
 	}
-	ts, err := s.svc.Transactions(ctx, prog, f)
+	ts, err := s.svc.Transactions(ctx, journal, f)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListTransactionsResponse{}
 	for _, t := range ts {
-		resp.Transactions = append(resp.Transactions, transactionToProto(t, prog.Scale))
+		resp.Transactions = append(resp.Transactions, transactionToProto(t, journal.Scale))
 	}
 	if len(ts) == pg.limit {
 		resp.NextPageToken = pg.nextToken(req.Msg, strconv.FormatInt(ts[len(ts)-1].ID, 10))
@@ -171,7 +171,7 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 	if n := len(req.Msg.GetAccounts()); n > BalanceAccountsMax {
 		return nil, fault.InvalidArgument("accounts", "at most %d accounts, got %d", BalanceAccountsMax, n)
 	}
-	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +179,11 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	bs, err := s.svc.Balances(ctx, prog, req.Msg.GetAccounts(), t)
+	bs, err := s.svc.Balances(ctx, journal, req.Msg.GetAccounts(), t)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&accruev1.GetBalancesResponse{Balances: balancesToProto(bs, prog.Scale)}), nil
+	return connect.NewResponse(&accruev1.GetBalancesResponse{Balances: balancesToProto(bs, journal.Scale)}), nil
 }
 
 // ListEntries pages through one account's entries in id order.
@@ -196,17 +196,17 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	es, err := s.svc.Entries(ctx, prog, req.Msg.GetAccount(), after, pg.limit)
+	es, err := s.svc.Entries(ctx, journal, req.Msg.GetAccount(), after, pg.limit)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListEntriesResponse{}
 	for _, e := range es {
-		resp.Entries = append(resp.Entries, entryToProto(e, "", prog.Scale))
+		resp.Entries = append(resp.Entries, entryToProto(e, "", journal.Scale))
 	}
 	if len(es) == pg.limit {
 		resp.NextPageToken = pg.nextToken(req.Msg, strconv.FormatInt(es[len(es)-1].ID, 10))
@@ -215,7 +215,7 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[ac
 }
 
 func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Request[accruev1.GetTrialBalanceRequest]) (*connect.Response[accruev1.GetTrialBalanceResponse], error) {
-	prog, err := s.svc.Program(ctx, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
@@ -223,13 +223,13 @@ func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	tb, err := s.svc.TrialBalance(ctx, prog, t)
+	tb, err := s.svc.TrialBalance(ctx, journal, t)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&accruev1.GetTrialBalanceResponse{
-		Balances: balancesToProto(tb.Balances, prog.Scale), Total: tb.Total.StringFixed(prog.Scale),
-		TotalDebits: tb.Debits.StringFixed(prog.Scale), TotalCredits: tb.Credits.StringFixed(prog.Scale),
+		Balances: balancesToProto(tb.Balances, journal.Scale), Total: tb.Total.StringFixed(journal.Scale),
+		TotalDebits: tb.Debits.StringFixed(journal.Scale), TotalCredits: tb.Credits.StringFixed(journal.Scale),
 	}), nil
 }
 

@@ -121,7 +121,7 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 	if m.GetProgram() == "" {
 		return nil, fault.InvalidArgument("program", "required")
 	}
-	prog, err := s.svc.Program(ctx, m.GetProgram())
+	journal, err := s.svc.Program(ctx, m.GetProgram())
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +137,13 @@ func (s *payoutService) ListPayouts(ctx context.Context, req *connect.Request[ac
 		}
 		f.AfterID = pg.after[1]
 	}
-	pos, err := s.svc.Payouts(ctx, prog, f)
+	pos, err := s.svc.Payouts(ctx, journal, f)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListPayoutsResponse{}
 	for _, po := range pos {
-		resp.Payouts = append(resp.Payouts, payoutProto(po, prog.Scale, m.GetIncludePrivate()))
+		resp.Payouts = append(resp.Payouts, payoutProto(po, journal.Scale, m.GetIncludePrivate()))
 	}
 	if len(pos) == f.Limit {
 		last := pos[len(pos)-1]

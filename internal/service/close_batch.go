@@ -24,7 +24,7 @@ const (
 
 // matureOrders moves what remains pending of every order whose hold ended by
 // end from pending to accrued, booked in the lease's period.
-func (s *Service) matureOrders(ctx context.Context, prog *ledger.Program, l lease, end time.Time) error {
+func (s *Service) matureOrders(ctx context.Context, journal *ledger.Program, l lease, end time.Time) error {
 	after := ""
 	for {
 		var orders []string
@@ -33,7 +33,7 @@ func (s *Service) matureOrders(ctx context.Context, prog *ledger.Program, l leas
 				return err
 			}
 			var err error
-			orders, err = matureBatch(ctx, tx, prog, l.Period, end, after, s.clock.Now())
+			orders, err = matureBatch(ctx, tx, journal, l.Period, end, after, s.clock.Now())
 			return err
 		})
 		if err != nil {
@@ -54,13 +54,13 @@ func (s *Service) matureOrders(ctx context.Context, prog *ledger.Program, l leas
 // the order booked in a later (open) period — it arrived after the period
 // ended but before the close ran — is matured in its own period, so no
 // period is left with a pending remainder of a matured order.
-func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period string, end time.Time, after string, recorded time.Time) ([]string, error) {
-	orders, err := store.LockOrdersToMature(ctx, tx, prog.ID, end, after, matureBatchMax)
+func matureBatch(ctx context.Context, tx pgx.Tx, journal *ledger.Program, period string, end time.Time, after string, recorded time.Time) ([]string, error) {
+	orders, err := store.LockOrdersToMature(ctx, tx, journal.ID, end, after, matureBatchMax)
 	if err != nil || len(orders) == 0 {
 		return orders, err
 	}
 	prefix, suffix := affiliate.PendingAccounts()
-	pending, err := ledger.OrderBalances(ctx, tx, prog.ID, orders, period, prefix, suffix)
+	pending, err := ledger.OrderBalances(ctx, tx, journal.ID, orders, period, prefix, suffix)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 	for _, b := range pendingBuckets(pending) {
 		if legs := b.move.Legs(); len(legs) > 0 {
 			postings = append(postings, ledger.Posting{
-				Program: prog.ID, Key: affiliate.MaturingKey(period, b.order, b.period), Kind: affiliate.KindMaturing,
+				Program: journal.ID, Key: affiliate.MaturingKey(period, b.order, b.period), Kind: affiliate.KindMaturing,
 				At: affiliate.MaturingAt(period, b.period, end, b.latest), Period: b.period,
 				Refs: map[string]string{"order": b.order, "period": period}, Legs: legs, Recorded: recorded,
 			})
@@ -77,7 +77,7 @@ func matureBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, period st
 	if _, _, err := ledger.PostBatch(ctx, tx, postings); err != nil {
 		return nil, fmt.Errorf("service: posting maturings: %w", err)
 	}
-	if err := store.MarkMatured(ctx, tx, prog.ID, orders); err != nil {
+	if err := store.MarkMatured(ctx, tx, journal.ID, orders); err != nil {
 		return nil, err
 	}
 	return orders, nil
@@ -114,9 +114,9 @@ func pendingBuckets(balances []ledger.OrderBalance) []pendingBucket {
 // so no partner is ever released without its statement. A partner whose
 // statement exists is done; a release an earlier run posted is read back,
 // not posted again. Every step is one query over the whole batch.
-func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Program, rp *rules.Program,
+func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, journal *ledger.Program, prog *rules.Program,
 	period string, end time.Time, batch []store.ClosingPartner) error {
-	todo, err := withoutStatement(ctx, tx, prog.ID, period, batch)
+	todo, err := withoutStatement(ctx, tx, journal.ID, period, batch)
 	if err != nil || len(todo) == 0 {
 		return err
 	}
@@ -124,11 +124,11 @@ func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Progra
 	for i, p := range todo {
 		ids[i] = p.ID
 	}
-	books, err := batchBooks(ctx, tx, prog.ID, period, ids)
+	books, err := batchBooks(ctx, tx, journal.ID, period, ids)
 	if err != nil {
 		return err
 	}
-	released, err := postedReleases(ctx, tx, prog.ID, period, ids)
+	released, err := postedReleases(ctx, tx, journal.ID, period, ids)
 	if err != nil {
 		return err
 	}
@@ -139,12 +139,12 @@ func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Progra
 			continue // posted by an earlier run: the balances hold it
 		}
 		closing := books[p.ID].Closing
-		amount, ok := affiliate.Release(p.Active, closing[affiliate.Accrued], rp.PayoutMinimum)
+		amount, ok := affiliate.Release(p.Active, closing[affiliate.Accrued], prog.PayoutMinimum)
 		if !ok {
 			continue
 		}
 		released[p.ID] = amount
-		postings = append(postings, releasePosting(prog.ID, period, end, p.ID, amount, recorded))
+		postings = append(postings, releasePosting(journal.ID, period, end, p.ID, amount, recorded))
 		closing[affiliate.Accrued], closing[affiliate.Payable] = decimal.Zero, closing[affiliate.Payable].Add(amount)
 	}
 	if _, _, err := ledger.PostBatch(ctx, tx, postings); err != nil {
@@ -155,7 +155,7 @@ func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, prog *ledger.Progra
 			return err
 		}
 	}
-	return s.writeStatements(ctx, tx, prog, rp, period, ids, released, books)
+	return s.writeStatements(ctx, tx, journal, prog, period, ids, released, books)
 }
 
 // releasePosting moves amount of partner's accrued balance to payable,

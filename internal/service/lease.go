@@ -85,7 +85,7 @@ func errLeaseLost(period string) error {
 // periods table or its last claim lapsed, and moves the program's open
 // period past it (end is when the period ends). closed is true when the
 // period is closed already; a live claim of another run fails Aborted.
-func (l lease) claim(ctx context.Context, tx pgx.Tx, prog *ledger.Program, end time.Time) (closed bool, err error) {
+func (l lease) claim(ctx context.Context, tx pgx.Tx, journal *ledger.Program, end time.Time) (closed bool, err error) {
 	claimed, row, err := store.ClaimPeriod(ctx, tx, l.Lease, CloseLease)
 	if err != nil {
 		return false, err
@@ -97,7 +97,7 @@ func (l lease) claim(ctx context.Context, tx pgx.Tx, prog *ledger.Program, end t
 		return false, fault.Aborted("period", "the close of %s is in progress in %s (lease until %s); retry",
 			l.Period, row.By, row.Until.UTC().Format(time.RFC3339))
 	}
-	return false, ledger.MoveOpenPeriod(ctx, tx, prog.ID, end)
+	return false, ledger.MoveOpenPeriod(ctx, tx, journal.ID, end)
 }
 
 // check fails with errLeaseLost unless this run still holds the lease; it

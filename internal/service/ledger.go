@@ -87,21 +87,21 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
 		// The share lock keeps a close from moving the open period between
 		// choosing this posting's booking period and committing it.
-		prog, err := ledger.LockProgram(ctx, tx, p.Program)
+		journal, err := ledger.LockProgram(ctx, tx, p.Program)
 		if err != nil {
 			return err
 		}
-		if p.Currency != "" && p.Currency != prog.Currency {
-			return fault.InvalidArgument("currency", "program %s posts in %s, not %s", prog.ID, prog.Currency, p.Currency)
+		if p.Currency != "" && p.Currency != journal.Currency {
+			return fault.InvalidArgument("currency", "program %s posts in %s, not %s", journal.ID, journal.Currency, p.Currency)
 		}
 		posting := ledger.Posting{
-			Program: prog.ID, Key: p.Key, Kind: p.Kind, At: p.At,
+			Program: journal.ID, Key: p.Key, Kind: p.Kind, At: p.At,
 			Refs: p.Refs, Metadata: p.Metadata, RequestHash: p.Hash, Recorded: s.clock.Now(),
 		}
-		if posting.Legs, err = rawLegs(p.Entries, prog.Scale); err != nil {
+		if posting.Legs, err = rawLegs(p.Entries, journal.Scale); err != nil {
 			return err
 		}
-		out = Posted{Scale: prog.Scale}
+		out = Posted{Scale: journal.Scale}
 		out.Transaction, out.Replayed, err = ledger.Post(ctx, tx, posting)
 		return err
 	})
@@ -147,19 +147,19 @@ func (s *Service) ReverseTransaction(ctx context.Context, r RawReversal) (Posted
 	}
 	var out Posted
 	err := s.db.Run(ctx, func(tx pgx.Tx) error {
-		prog, err := ledger.LockProgram(ctx, tx, r.Program)
+		journal, err := ledger.LockProgram(ctx, tx, r.Program)
 		if err != nil {
 			return err
 		}
-		out = Posted{Scale: prog.Scale}
-		orig, err := ledger.Get(ctx, tx, prog.ID, r.TransactionID)
+		out = Posted{Scale: journal.Scale}
+		orig, err := ledger.Get(ctx, tx, journal.ID, r.TransactionID)
 		if err != nil {
 			return err
 		}
 		if affiliate.IsDomainKind(orig.Kind) {
 			return fault.FailedPrecondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
 		}
-		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, prog.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash, s.clock.Now())
+		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, journal.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash, s.clock.Now())
 		return err
 	})
 	return out, err
@@ -172,29 +172,29 @@ func (s *Service) Program(ctx context.Context, program string) (*ledger.Program,
 }
 
 // Transaction returns one of the program's transactions.
-func (s *Service) Transaction(ctx context.Context, prog *ledger.Program, id int64) (ledger.Transaction, error) {
-	return ledger.Get(ctx, s.db.Pool, prog.ID, id)
+func (s *Service) Transaction(ctx context.Context, journal *ledger.Program, id int64) (ledger.Transaction, error) {
+	return ledger.Get(ctx, s.db.Pool, journal.ID, id)
 }
 
 // Transactions returns a page of the program's transactions.
-func (s *Service) Transactions(ctx context.Context, prog *ledger.Program, f ledger.TransactionFilter) ([]ledger.Transaction, error) {
-	return ledger.ListTransactions(ctx, s.db.Pool, prog.ID, f)
+func (s *Service) Transactions(ctx context.Context, journal *ledger.Program, f ledger.TransactionFilter) ([]ledger.Transaction, error) {
+	return ledger.ListTransactions(ctx, s.db.Pool, journal.ID, f)
 }
 
 // Entries returns a page of one account's entries, after the entry id
 // after.
-func (s *Service) Entries(ctx context.Context, prog *ledger.Program, account string, after int64, limit int) ([]ledger.Entry, error) {
-	return ledger.ListEntries(ctx, s.db.Pool, prog.ID, account, after, limit)
+func (s *Service) Entries(ctx context.Context, journal *ledger.Program, account string, after int64, limit int) ([]ledger.Entry, error) {
+	return ledger.ListEntries(ctx, s.db.Pool, journal.ID, account, after, limit)
 }
 
 // Balances returns the named accounts' balances (every account's when
 // none is named) as of t (now when zero).
-func (s *Service) Balances(ctx context.Context, prog *ledger.Program, accounts []string, t time.Time) ([]ledger.Balance, error) {
-	return ledger.Balances(ctx, s.db.Pool, prog.ID, accounts, t)
+func (s *Service) Balances(ctx context.Context, journal *ledger.Program, accounts []string, t time.Time) ([]ledger.Balance, error) {
+	return ledger.Balances(ctx, s.db.Pool, journal.ID, accounts, t)
 }
 
 // TrialBalance returns the program's trial balance as of t (now when
 // zero).
-func (s *Service) TrialBalance(ctx context.Context, prog *ledger.Program, t time.Time) (ledger.TrialBalance, error) {
-	return ledger.GetTrialBalance(ctx, s.db.Pool, prog.ID, t)
+func (s *Service) TrialBalance(ctx context.Context, journal *ledger.Program, t time.Time) (ledger.TrialBalance, error) {
+	return ledger.GetTrialBalance(ctx, s.db.Pool, journal.ID, t)
 }

@@ -43,14 +43,14 @@ type pinned struct {
 // changeFunc applies an order event to o under its pinned rules; it
 // returns the order's new state and, for an accrued order, the plan to
 // post (nil for none).
-type changeFunc func(tx pgx.Tx, ev Event, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error)
+type changeFunc func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error)
 
 // change runs an order event on an existing order: it loads and locks the
 // order, refuses a cancelled one, applies fn, posts its plan when the
 // order earns, and saves the order.
 func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView], fn changeFunc) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindAdjustment, encode, func(tx pgx.Tx, ev Event) (OrderView, error) {
-		o, err := loadOrder(ctx, tx, ev.Program, in.Order, store.ForUpdate)
+	return ExecPosting(ctx, s, c, in.At, affiliate.KindAdjustment, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
+		o, err := loadOrder(ctx, tx, pc.Program, in.Order, store.ForUpdate)
 		if err != nil {
 			return OrderView{}, err
 		}
@@ -59,33 +59,33 @@ func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode 
 		}
 		p := pinned{version: o.Version}
 		if o.Accrued {
-			p.rules, err = s.RulesVersion(ctx, tx, ev.Program, o.Version)
+			p.rules, err = s.RulesVersion(ctx, tx, pc.Program, o.Version)
 		} else {
-			p.version, p.rules, err = s.VersionAt(ctx, tx, ev.Program, ev.At)
+			p.version, p.rules, err = s.VersionAt(ctx, tx, pc.Program, pc.At)
 		}
 		if err != nil {
 			return OrderView{}, err
 		}
-		o, plan, err := fn(tx, ev, o, p)
+		o, plan, err := fn(tx, pc, o, p)
 		if err != nil {
 			return OrderView{}, err
 		}
 		if plan != nil && o.Accrued && o.Earns() {
-			if err := postPlan(ctx, tx, ev, o, *plan); err != nil {
+			if err := postPlan(ctx, tx, pc, o, *plan); err != nil {
 				return OrderView{}, err
 			}
 		}
-		if err := store.SaveOrder(ctx, tx, ev.Program, o); err != nil {
+		if err := store.SaveOrder(ctx, tx, pc.Program, o); err != nil {
 			return OrderView{}, err
 		}
-		return OrderView{Order: o, Scale: ev.Journal.Scale}, nil
+		return OrderView{Order: o, Scale: pc.Journal.Scale}, nil
 	})
 }
 
 // CompleteOrder marks a paid order completed; an earning order that has
 // not accrued yet accrues now, under the version in force at the event.
 func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, func(tx pgx.Tx, ev Event, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in, encode, func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		if err := o.Complete(); err != nil {
 			return o, nil, err
 		}
@@ -95,11 +95,11 @@ func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, 
 		if !o.Earns() || o.Accrued {
 			return o, nil, nil
 		}
-		earner, err := loadEarner(ctx, tx, ev.Program, o.Partner, "partner", true)
+		earner, err := loadEarner(ctx, tx, pc.Program, o.Partner, "partner", true)
 		if err != nil {
 			return o, nil, err
 		}
-		o, err = s.accrue(ctx, tx, ev, o, earner, p.version, p.rules)
+		o, err = s.accrue(ctx, tx, pc, o, earner, p.version, p.rules)
 		return o, nil, err
 	})
 }
@@ -107,7 +107,7 @@ func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, 
 // RefundOrder refunds part of an order (lines and/or shipping); an accrued
 // order posts the commission it no longer earns back.
 func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ Event, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		lines, shipping, err := parseLines(p.rules, in.Lines, in.Shipping, false)
 		if err != nil {
 			return o, nil, err
@@ -137,7 +137,7 @@ func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInpu
 // AmendOrder changes an order's lines; an accrued order posts the
 // difference in commission.
 func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ Event, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		lines, _, err := parseLines(p.rules, in.Lines, "", true)
 		if err != nil {
 			return o, nil, err
@@ -162,7 +162,7 @@ func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput,
 // CancelOrder cancels an order; an accrued order posts back everything it
 // earned.
 func (s *Service) CancelOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, func(_ pgx.Tx, _ Event, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		o.Cancel()
 		if !o.Accrued {
 			return o, nil, nil

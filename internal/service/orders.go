@@ -54,8 +54,8 @@ type PinnedEvent struct {
 // the rules accrue on payment and the partner may earn on it, posts the
 // accrual. The rules version and the partner are read once.
 func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindAccrual, encode, func(tx pgx.Tx, ev Event) (OrderView, error) {
-		version, prog, err := s.VersionAt(ctx, tx, ev.Program, ev.At)
+	return ExecPosting(ctx, s, c, in.At, affiliate.KindAccrual, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
+		version, prog, err := s.VersionAt(ctx, tx, pc.Program, pc.At)
 		if err != nil {
 			return OrderView{}, err
 		}
@@ -63,11 +63,11 @@ func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, enc
 		if err != nil {
 			return OrderView{}, err
 		}
-		o := affiliate.NewOrder(in.Order, in.Customer, in.Visitor, lines, shipping, ev.At)
-		if fresh, err := store.InsertOrder(ctx, tx, ev.Program, o); err != nil || !fresh {
+		o := affiliate.NewOrder(in.Order, in.Customer, in.Visitor, lines, shipping, pc.At)
+		if fresh, err := store.InsertOrder(ctx, tx, pc.Program, o); err != nil || !fresh {
 			return OrderView{}, orElse(err, affiliate.AlreadyPaid(o.ID))
 		}
-		a, err := store.Attribute(ctx, tx, ev.Program, prog.Attribution, in.CodeKey, o.Visitor, o.Customer, ev.At)
+		a, err := store.Attribute(ctx, tx, pc.Program, prog.Attribution, in.CodeKey, o.Visitor, o.Customer, pc.At)
 		if err != nil {
 			return OrderView{}, err
 		}
@@ -77,20 +77,20 @@ func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, enc
 			// Locking the partner serialises its accruals, so two orders
 			// crossing a tier threshold at once each see the volume the
 			// other left.
-			if p, err = loadEarner(ctx, tx, ev.Program, a.Partner, "partner_code", accrues); err != nil {
+			if p, err = loadEarner(ctx, tx, pc.Program, a.Partner, "partner_code", accrues); err != nil {
 				return OrderView{}, err
 			}
 		}
 		o = o.Attribute(a, p, prog.Attribution.AllowSelfReferral)
 		if o.Earns() && accrues {
-			if o, err = s.accrue(ctx, tx, ev, o, p, version, prog); err != nil {
+			if o, err = s.accrue(ctx, tx, pc, o, p, version, prog); err != nil {
 				return OrderView{}, err
 			}
 		}
-		if err := store.SaveOrder(ctx, tx, ev.Program, o); err != nil {
+		if err := store.SaveOrder(ctx, tx, pc.Program, o); err != nil {
 			return OrderView{}, err
 		}
-		return OrderView{Order: o, Scale: ev.Journal.Scale}, nil
+		return OrderView{Order: o, Scale: pc.Journal.Scale}, nil
 	})
 }
 
@@ -120,16 +120,16 @@ func loadEarner(ctx context.Context, q ledger.Querier, program, id, field string
 // version: a suspended partner earns nothing on it; an active one gets the
 // plan the rules compute from the tier and upline chain in force at the
 // event, posted as the order's accrual.
-func (s *Service) accrue(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.Order, p affiliate.Earner, version int32, prog *rules.Program) (affiliate.Order, error) {
+func (s *Service) accrue(ctx context.Context, tx pgx.Tx, pc PostingCommand, o affiliate.Order, p affiliate.Earner, version int32, prog *rules.Program) (affiliate.Order, error) {
 	o, ok := o.Eligible(p)
 	if !ok {
 		return o, nil
 	}
-	volume, err := ledger.AccountBalance(ctx, tx, ev.Program, affiliate.PartnerAccount(o.Partner, affiliate.Sales))
+	volume, err := ledger.AccountBalance(ctx, tx, pc.Program, affiliate.PartnerAccount(o.Partner, affiliate.Sales))
 	if err != nil {
 		return o, err
 	}
-	upline, err := UplineAt(ctx, tx, ev.Program, o.Partner, ev.At, len(prog.Upline))
+	upline, err := UplineAt(ctx, tx, pc.Program, o.Partner, pc.At, len(prog.Upline))
 	if err != nil {
 		return o, err
 	}
@@ -138,23 +138,23 @@ func (s *Service) accrue(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.O
 		return o, rulesFault(err) // an order stored before the amount bound
 	}
 	state, plan := prog.Accrue(facts)
-	o = o.Accrue(affiliate.Accrual{Version: version, At: ev.At, Hold: prog.Hold, State: state})
-	ev.Kind = affiliate.KindAccrual
-	return o, postPlan(ctx, tx, ev, o, plan)
+	o = o.Accrue(affiliate.Accrual{Version: version, At: pc.At, Hold: prog.Hold, State: state})
+	pc.Kind = affiliate.KindAccrual
+	return o, postPlan(ctx, tx, pc, o, plan)
 }
 
 // postPlan posts an order event's plan (SPEC §6, affiliate's PlanLegs) and
 // records it with its provenance.
-func postPlan(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.Order, plan rules.Plan) error {
-	rec := store.OrderEvent{Kind: ev.Kind, At: ev.At, Version: o.Version, Tier: o.State.Tier, Plan: plan}
+func postPlan(ctx context.Context, tx pgx.Tx, pc PostingCommand, o affiliate.Order, plan rules.Plan) error {
+	rec := store.OrderEvent{Kind: pc.Kind, At: pc.At, Version: o.Version, Tier: o.State.Tier, Plan: plan}
 	if legs := o.PlanLegs(plan); len(legs) >= 2 {
-		t, err := ev.Post(ctx, tx, o.PlanRefs(), o.PlanMetadata(), legs)
+		t, err := pc.Post(ctx, tx, o.PlanRefs(), o.PlanMetadata(), legs)
 		if err != nil {
 			return err
 		}
 		rec.TransactionID = t.ID
 	}
-	return store.InsertOrderEvent(ctx, tx, ev.Program, o.ID, rec)
+	return store.InsertOrderEvent(ctx, tx, pc.Program, o.ID, rec)
 }
 
 // GetOrder returns an order with its full history: every event's plan and
@@ -162,15 +162,15 @@ func postPlan(ctx context.Context, tx pgx.Tx, ev Event, o affiliate.Order, plan 
 func (s *Service) GetOrder(ctx context.Context, program, id string) (OrderView, error) {
 	var view OrderView
 	err := s.db.ReadOnly(ctx, func(tx pgx.Tx) error {
-		lp, err := ledger.LoadProgram(ctx, tx, program)
+		journal, err := ledger.LoadProgram(ctx, tx, program)
 		if err != nil {
 			return err
 		}
-		o, err := loadOrder(ctx, tx, lp.ID, id, store.NoLock)
+		o, err := loadOrder(ctx, tx, journal.ID, id, store.NoLock)
 		if err != nil {
 			return err
 		}
-		view, err = s.history(ctx, tx, lp, o)
+		view, err = s.history(ctx, tx, journal, o)
 		return err
 	})
 	return view, err
@@ -187,19 +187,19 @@ func loadOrder(ctx context.Context, q ledger.Querier, program, id string, lock s
 
 // history is the view of o with every event's plan, read under the rules
 // version it was pinned to, and every journal transaction of the order.
-func (s *Service) history(ctx context.Context, q ledger.Querier, lp *ledger.Program, o affiliate.Order) (OrderView, error) {
-	events, err := store.OrderEvents(ctx, q, lp.ID, o.ID)
+func (s *Service) history(ctx context.Context, q ledger.Querier, journal *ledger.Program, o affiliate.Order) (OrderView, error) {
+	events, err := store.OrderEvents(ctx, q, journal.ID, o.ID)
 	if err != nil {
 		return OrderView{}, err
 	}
-	view := OrderView{Order: o, Scale: lp.Scale}
+	view := OrderView{Order: o, Scale: journal.Scale}
 	for _, e := range events {
-		prog, err := s.RulesVersion(ctx, q, lp.ID, e.Version)
+		prog, err := s.RulesVersion(ctx, q, journal.ID, e.Version)
 		if err != nil {
 			return OrderView{}, err
 		}
 		view.Events = append(view.Events, PinnedEvent{OrderEvent: e, Rules: prog})
 	}
-	view.Transactions, err = ledger.ListTransactions(ctx, q, lp.ID, ledger.TransactionFilter{Order: o.ID, Limit: ledger.PageSizeMax})
+	view.Transactions, err = ledger.ListTransactions(ctx, q, journal.ID, ledger.TransactionFilter{Order: o.ID, Limit: ledger.PageSizeMax})
 	return view, err
 }

@@ -45,39 +45,39 @@ type PayoutResult struct {
 // payable to in_payout; more than payable only with AllowAdvance. A payout
 // id is used once.
 func (s *Service) CreatePayout(ctx context.Context, c Command, in CreatePayoutInput, encode Encode[PayoutResult]) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindPayout, encode, func(tx pgx.Tx, ev Event) (PayoutResult, error) {
-		prog := ev.Journal
-		claimed, err := store.ClaimPayout(ctx, tx, prog.ID, in.Payout, in.Partner, affiliate.PayoutPending, ev.At)
+	return ExecPosting(ctx, s, c, in.At, affiliate.KindPayout, encode, func(tx pgx.Tx, pc PostingCommand) (PayoutResult, error) {
+		journal := pc.Journal
+		claimed, err := store.ClaimPayout(ctx, tx, journal.ID, in.Payout, in.Partner, affiliate.PayoutPending, pc.At)
 		if err != nil {
 			return PayoutResult{}, err
 		}
 		if !claimed {
 			return PayoutResult{}, fault.AlreadyExists("payout", "payout %q exists", in.Payout)
 		}
-		p, err := LoadPartner(ctx, tx, prog.ID, in.Partner, "partner", store.ForUpdate)
+		p, err := LoadPartner(ctx, tx, journal.ID, in.Partner, "partner", store.ForUpdate)
 		if err != nil {
 			return PayoutResult{}, err
 		}
 		if err := affiliate.CheckPayee(p.ID, p.Status); err != nil {
 			return PayoutResult{}, err
 		}
-		payable, err := ledger.AccountBalance(ctx, tx, prog.ID, affiliate.PartnerAccount(p.ID, affiliate.Payable))
+		payable, err := ledger.AccountBalance(ctx, tx, journal.ID, affiliate.PartnerAccount(p.ID, affiliate.Payable))
 		if err != nil {
 			return PayoutResult{}, err
 		}
-		amount, advance, err := affiliate.PayoutAmount(p.ID, payable, in.Amount, in.AllowAdvance, prog.Scale)
+		amount, advance, err := affiliate.PayoutAmount(p.ID, payable, in.Amount, in.AllowAdvance, journal.Scale)
 		if err != nil {
 			return PayoutResult{}, err
 		}
 		po := store.Payout{
 			ID: in.Payout, Partner: p.ID, Amount: amount, Status: affiliate.PayoutPending,
 			Method: in.Method, Reference: in.Reference, Advance: advance,
-			Bank: affiliate.BankDetails(p.Private), CreatedAt: ev.At,
+			Bank: affiliate.BankDetails(p.Private), CreatedAt: pc.At,
 		}
-		if _, err := ev.Post(ctx, tx, affiliate.PayoutRefs(po.ID, po.Partner), nil, affiliate.PayoutLegs(p.ID, amount)); err != nil {
+		if _, err := pc.Post(ctx, tx, affiliate.PayoutRefs(po.ID, po.Partner), nil, affiliate.PayoutLegs(p.ID, amount)); err != nil {
 			return PayoutResult{}, err
 		}
-		return PayoutResult{Payout: po, Scale: prog.Scale}, store.RecordPayout(ctx, tx, prog.ID, po)
+		return PayoutResult{Payout: po, Scale: journal.Scale}, store.RecordPayout(ctx, tx, journal.ID, po)
 	})
 }
 
@@ -95,9 +95,9 @@ func (s *Service) FailPayout(ctx context.Context, c Command, in FinishPayoutInpu
 
 // finishPayout ends a pending payout with status, posting kind.
 func (s *Service) finishPayout(ctx context.Context, c Command, in FinishPayoutInput, status, kind string, encode Encode[PayoutResult]) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, kind, encode, func(tx pgx.Tx, ev Event) (PayoutResult, error) {
-		prog := ev.Journal
-		po, found, err := store.LockPayout(ctx, tx, prog.ID, in.Payout)
+	return ExecPosting(ctx, s, c, in.At, kind, encode, func(tx pgx.Tx, pc PostingCommand) (PayoutResult, error) {
+		journal := pc.Journal
+		po, found, err := store.LockPayout(ctx, tx, journal.ID, in.Payout)
 		if err != nil {
 			return PayoutResult{}, err
 		}
@@ -112,19 +112,19 @@ func (s *Service) finishPayout(ctx context.Context, c Command, in FinishPayoutIn
 			meta = map[string]string{"reason": in.Reason}
 		}
 		legs := affiliate.FinishPayoutLegs(po.Partner, status, po.Amount)
-		if _, err := ev.Post(ctx, tx, affiliate.PayoutRefs(po.ID, po.Partner), meta, legs); err != nil {
+		if _, err := pc.Post(ctx, tx, affiliate.PayoutRefs(po.ID, po.Partner), meta, legs); err != nil {
 			return PayoutResult{}, err
 		}
 		if in.Reference != "" {
 			po.Reference = in.Reference
 		}
-		at := ev.At
+		at := pc.At
 		po.Status, po.FinishedAt = status, &at
-		return PayoutResult{Payout: po, Scale: prog.Scale}, store.FinishPayout(ctx, tx, prog.ID, po)
+		return PayoutResult{Payout: po, Scale: journal.Scale}, store.FinishPayout(ctx, tx, journal.ID, po)
 	})
 }
 
 // Payouts returns a page of the program's payouts, oldest first.
-func (s *Service) Payouts(ctx context.Context, prog *ledger.Program, f store.PayoutFilter) ([]store.Payout, error) {
-	return store.ListPayouts(ctx, s.db.Pool, prog.ID, f)
+func (s *Service) Payouts(ctx context.Context, journal *ledger.Program, f store.PayoutFilter) ([]store.Payout, error) {
+	return store.ListPayouts(ctx, s.db.Pool, journal.ID, f)
 }

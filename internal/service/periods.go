@@ -81,46 +81,46 @@ func (s *Service) ClosePeriodAt(ctx context.Context, program, period string, now
 // closePlan is a checked request to close period: the periods from first
 // up to it are closed in order.
 type closePlan struct {
-	prog          *ledger.Program
+	journal       *ledger.Program
 	first, period string
 }
 
 // planClose checks that period of program can be closed at now: it is a
 // period, it has ended, and it is not before the program's first one.
 func (s *Service) planClose(ctx context.Context, program, period string, now time.Time) (closePlan, error) {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	journal, err := ledger.LoadProgram(ctx, s.db.Pool, program)
 	if err != nil {
 		return closePlan{}, err
 	}
-	_, end, err := affiliate.PeriodRange(period, prog.Location)
+	_, end, err := affiliate.PeriodRange(period, journal.Location)
 	if err != nil {
 		return closePlan{}, err
 	}
 	if err := affiliate.ClosedBy(period, end, now); err != nil {
 		return closePlan{}, err
 	}
-	first, err := s.firstPeriod(ctx, prog)
+	first, err := s.firstPeriod(ctx, journal)
 	if err != nil {
 		return closePlan{}, err
 	}
 	if period < first {
 		return closePlan{}, fault.InvalidArgument("period", "period %s precedes the program's first period %s", period, first)
 	}
-	return closePlan{prog: prog, first: first, period: period}, nil
+	return closePlan{journal: journal, first: first, period: period}, nil
 }
 
 // firstPeriod is the period the program was created in.
-func (s *Service) firstPeriod(ctx context.Context, prog *ledger.Program) (string, error) {
-	created, err := ledger.ProgramCreated(ctx, s.db.Pool, prog.ID)
+func (s *Service) firstPeriod(ctx context.Context, journal *ledger.Program) (string, error) {
+	created, err := ledger.ProgramCreated(ctx, s.db.Pool, journal.ID)
 	if err != nil {
 		return "", err
 	}
-	return prog.PeriodOf(created), nil
+	return journal.PeriodOf(created), nil
 }
 
 // runClose closes the plan's period and the open ones before it.
 func (s *Service) runClose(ctx context.Context, plan closePlan) (Closed, error) {
-	closed, err := store.ClosedPeriods(ctx, s.db.Pool, plan.prog.ID, plan.first, plan.period)
+	closed, err := store.ClosedPeriods(ctx, s.db.Pool, plan.journal.ID, plan.first, plan.period)
 	if err != nil {
 		return Closed{}, err
 	}
@@ -128,38 +128,38 @@ func (s *Service) runClose(ctx context.Context, plan closePlan) (Closed, error) 
 		if closed[p] {
 			continue
 		}
-		if _, err := s.closeOne(ctx, plan.prog, p); err != nil {
+		if _, err := s.closeOne(ctx, plan.journal, p); err != nil {
 			return Closed{}, fmt.Errorf("closing earlier period %s: %w", p, err)
 		}
 	}
-	return s.closeOne(ctx, plan.prog, plan.period)
+	return s.closeOne(ctx, plan.journal, plan.period)
 }
 
 // closeOne runs (or finishes) the close of one period whose predecessors
 // are closed, under a lease kept alive while it works and given up when it
 // fails.
-func (s *Service) closeOne(ctx context.Context, prog *ledger.Program, period string) (Closed, error) {
-	_, end, err := affiliate.PeriodRange(period, prog.Location)
+func (s *Service) closeOne(ctx context.Context, journal *ledger.Program, period string) (Closed, error) {
+	_, end, err := affiliate.PeriodRange(period, journal.Location)
 	if err != nil {
 		return Closed{}, err
 	}
-	l := newLease(prog.ID, period)
+	l := newLease(journal.ID, period)
 	var closed bool
 	err = s.db.Run(ctx, func(tx pgx.Tx) error {
 		var err error
-		closed, err = l.claim(ctx, tx, prog, end)
+		closed, err = l.claim(ctx, tx, journal, end)
 		return err
 	})
 	if err != nil {
 		return Closed{}, err
 	}
 	if closed {
-		res, err := s.periodSummary(ctx, prog, period)
+		res, err := s.periodSummary(ctx, journal, period)
 		res.AlreadyClosed = true
 		return res, err
 	}
 	work, stop := s.keepLease(ctx, l)
-	err = s.closeClaimed(work, prog, l, end)
+	err = s.closeClaimed(work, journal, l, end)
 	stop()
 	if err != nil {
 		err = leaseErr(work, err)
@@ -167,35 +167,35 @@ func (s *Service) closeOne(ctx context.Context, prog *ledger.Program, period str
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseReleaseTimeout)
 		defer cancel()
 		if rerr := store.ReleaseLease(rctx, s.db.Pool, l.Lease); rerr != nil {
-			s.log.Warn("period close: releasing the lease failed", "program", prog.ID, "period", period, "err", rerr)
+			s.log.Warn("period close: releasing the lease failed", "program", journal.ID, "period", period, "err", rerr)
 		}
 		return Closed{}, err
 	}
-	return s.periodSummary(ctx, prog, period)
+	return s.periodSummary(ctx, journal, period)
 }
 
 // periodSummary counts a period's statements and what they released.
-func (s *Service) periodSummary(ctx context.Context, prog *ledger.Program, period string) (Closed, error) {
-	n, released, err := store.PeriodSummary(ctx, s.db.Pool, prog.ID, period)
+func (s *Service) periodSummary(ctx context.Context, journal *ledger.Program, period string) (Closed, error) {
+	n, released, err := store.PeriodSummary(ctx, s.db.Pool, journal.ID, period)
 	if err != nil {
 		return Closed{}, err
 	}
-	return Closed{Period: period, Statements: n, Released: released, Scale: prog.Scale}, nil
+	return Closed{Period: period, Statements: n, Released: released, Scale: journal.Scale}, nil
 }
 
 // closeClaimed does the work of a close whose lease l holds: maturing,
 // releases and statements, and marking the period closed.
-func (s *Service) closeClaimed(ctx context.Context, prog *ledger.Program, l lease, end time.Time) error {
+func (s *Service) closeClaimed(ctx context.Context, journal *ledger.Program, l lease, end time.Time) error {
 	// The rules in force during the period's last instant decide the
 	// minimum and the due date.
-	_, rp, err := s.VersionAt(ctx, s.db.Pool, prog.ID, end.Add(-time.Microsecond))
+	_, prog, err := s.VersionAt(ctx, s.db.Pool, journal.ID, end.Add(-time.Microsecond))
 	if err != nil {
 		return err
 	}
-	if err := s.matureOrders(ctx, prog, l, end); err != nil {
+	if err := s.matureOrders(ctx, journal, l, end); err != nil {
 		return err
 	}
-	partners, err := store.ClosingPartners(ctx, s.db.Pool, prog.ID)
+	partners, err := store.ClosingPartners(ctx, s.db.Pool, journal.ID)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (s *Service) closeClaimed(ctx context.Context, prog *ledger.Program, l leas
 		size = s.close.Batch
 	}
 	for batch := range slices.Chunk(partners, size) {
-		if err := s.closePartners(ctx, prog, rp, l, end, batch); err != nil {
+		if err := s.closePartners(ctx, journal, prog, l, end, batch); err != nil {
 			return err
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Service) closeClaimed(ctx context.Context, prog *ledger.Program, l leas
 
 // closePartners releases and writes the statements of one batch of
 // partners in one transaction, under the lease.
-func (s *Service) closePartners(ctx context.Context, prog *ledger.Program, rp *rules.Program, l lease, end time.Time, batch []store.ClosingPartner) error {
+func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, batch []store.ClosingPartner) error {
 	if s.close.Partner != nil {
 		for _, p := range batch {
 			if err := s.close.Partner(p.ID); err != nil {
@@ -225,7 +225,7 @@ func (s *Service) closePartners(ctx context.Context, prog *ledger.Program, rp *r
 		if err := l.check(ctx, tx); err != nil {
 			return err
 		}
-		return s.closeBatch(ctx, tx, prog, rp, l.Period, end, batch)
+		return s.closeBatch(ctx, tx, journal, prog, l.Period, end, batch)
 	})
 	if err != nil {
 		return fmt.Errorf("service: closing %s for partners %s to %s: %w", l.Period, batch[0].ID, batch[len(batch)-1].ID, err)

@@ -65,7 +65,7 @@ func (s *Service) RunDueCloses(ctx context.Context, now time.Time) error {
 
 // runDueProgram walks one program's due schedule ticks.
 func (s *Service) runDueProgram(ctx context.Context, program string, now time.Time) error {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	journal, err := ledger.LoadProgram(ctx, s.db.Pool, program)
 	if err != nil {
 		return err
 	}
@@ -80,17 +80,17 @@ func (s *Service) runDueProgram(ctx context.Context, program string, now time.Ti
 	if !found {
 		cursor = created
 	}
-	first, done := prog.PeriodOf(created), ""
+	first, done := journal.PeriodOf(created), ""
 	start := cursor
 	for range scheduleTicksMax {
-		_, rp, err := s.VersionAt(ctx, s.db.Pool, program, cursor)
+		_, prog, err := s.VersionAt(ctx, s.db.Pool, program, cursor)
 		if fault.CodeOf(err) == fault.CodeNotFound {
 			return nil // no rules yet: nothing is scheduled
 		}
 		if err != nil {
 			return err
 		}
-		sched, err := parseSchedule(rp.Schedule, prog.Location)
+		sched, err := parseSchedule(prog.Schedule, journal.Location)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (s *Service) runDueProgram(ctx context.Context, program string, now time.Ti
 			break
 		}
 		// The period that ended at or before the tick.
-		period := affiliate.PrevPeriod(prog.PeriodOf(tick))
+		period := affiliate.PrevPeriod(journal.PeriodOf(tick))
 		if period >= first && period != done {
 			_, err := s.ClosePeriodAt(ctx, program, period, now)
 			if fault.CodeOf(err) == fault.CodeAborted {

@@ -41,57 +41,57 @@ type SpendResult struct {
 // platform:store_credit_redeemed. No minimum applies. A spend id is used
 // once.
 func (s *Service) SpendCredit(ctx context.Context, c Command, in SpendCreditInput, encode Encode[SpendResult]) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindSpend, encode, func(tx pgx.Tx, ev Event) (SpendResult, error) {
-		prog := ev.Journal
-		amount, err := affiliate.SpendAmount(in.Amount, prog.Scale)
+	return ExecPosting(ctx, s, c, in.At, affiliate.KindSpend, encode, func(tx pgx.Tx, pc PostingCommand) (SpendResult, error) {
+		journal := pc.Journal
+		amount, err := affiliate.SpendAmount(in.Amount, journal.Scale)
 		if err != nil {
 			return SpendResult{}, err
 		}
-		sp := store.Spend{ID: in.Spend, Partner: in.Partner, Order: in.Order, Amount: amount, At: ev.At}
-		claimed, err := store.ClaimSpend(ctx, tx, prog.ID, sp)
+		sp := store.Spend{ID: in.Spend, Partner: in.Partner, Order: in.Order, Amount: amount, At: pc.At}
+		claimed, err := store.ClaimSpend(ctx, tx, journal.ID, sp)
 		if err != nil {
 			return SpendResult{}, err
 		}
 		if !claimed {
 			return SpendResult{}, fault.AlreadyExists("spend", "spend %q exists", sp.ID)
 		}
-		p, err := LoadPartner(ctx, tx, prog.ID, sp.Partner, "partner", store.ForUpdate)
+		p, err := LoadPartner(ctx, tx, journal.ID, sp.Partner, "partner", store.ForUpdate)
 		if err != nil {
 			return SpendResult{}, err
 		}
 		if err := affiliate.CheckSpender(p.ID, p.Status); err != nil {
 			return SpendResult{}, err
 		}
-		if sp.FromPayable, sp.FromAccrued, err = splitSpend(ctx, tx, prog, p.ID, amount); err != nil {
+		if sp.FromPayable, sp.FromAccrued, err = splitSpend(ctx, tx, journal, p.ID, amount); err != nil {
 			return SpendResult{}, err
 		}
 		legs := affiliate.SpendLegs(p.ID, sp.FromPayable, sp.FromAccrued)
-		if _, err := ev.Post(ctx, tx, affiliate.SpendRefs(sp.ID, sp.Partner, sp.Order), nil, legs); err != nil {
+		if _, err := pc.Post(ctx, tx, affiliate.SpendRefs(sp.ID, sp.Partner, sp.Order), nil, legs); err != nil {
 			return SpendResult{}, err
 		}
-		return SpendResult{Spend: sp, Scale: prog.Scale}, store.RecordSpendSplit(ctx, tx, prog.ID, sp)
+		return SpendResult{Spend: sp, Scale: journal.Scale}, store.RecordSpendSplit(ctx, tx, journal.ID, sp)
 	})
 }
 
 // splitSpend reads the partner's payable and accrued balances and splits
 // amount over them (affiliate.SplitSpend).
-func splitSpend(ctx context.Context, tx pgx.Tx, prog *ledger.Program, partner string, amount decimal.Decimal) (fromPayable, fromAccrued decimal.Decimal, err error) {
-	payable, err := ledger.AccountBalance(ctx, tx, prog.ID, affiliate.PartnerAccount(partner, affiliate.Payable))
+func splitSpend(ctx context.Context, tx pgx.Tx, journal *ledger.Program, partner string, amount decimal.Decimal) (fromPayable, fromAccrued decimal.Decimal, err error) {
+	payable, err := ledger.AccountBalance(ctx, tx, journal.ID, affiliate.PartnerAccount(partner, affiliate.Payable))
 	if err != nil {
 		return decimal.Zero, decimal.Zero, err
 	}
-	accrued, err := ledger.AccountBalance(ctx, tx, prog.ID, affiliate.PartnerAccount(partner, affiliate.Accrued))
+	accrued, err := ledger.AccountBalance(ctx, tx, journal.ID, affiliate.PartnerAccount(partner, affiliate.Accrued))
 	if err != nil {
 		return decimal.Zero, decimal.Zero, err
 	}
-	return affiliate.SplitSpend(amount, payable, accrued, prog.Scale)
+	return affiliate.SplitSpend(amount, payable, accrued, journal.Scale)
 }
 
 // ReverseSpend returns a spend to the accounts it came from, once.
 func (s *Service) ReverseSpend(ctx context.Context, c Command, in ReverseSpendInput, encode Encode[SpendResult]) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindSpendReversal, encode, func(tx pgx.Tx, ev Event) (SpendResult, error) {
-		prog := ev.Journal
-		sp, found, err := store.LockSpend(ctx, tx, prog.ID, in.Spend)
+	return ExecPosting(ctx, s, c, in.At, affiliate.KindSpendReversal, encode, func(tx pgx.Tx, pc PostingCommand) (SpendResult, error) {
+		journal := pc.Journal
+		sp, found, err := store.LockSpend(ctx, tx, journal.ID, in.Spend)
 		if err != nil {
 			return SpendResult{}, err
 		}
@@ -102,10 +102,10 @@ func (s *Service) ReverseSpend(ctx context.Context, c Command, in ReverseSpendIn
 			return SpendResult{}, err
 		}
 		legs := affiliate.SpendReversalLegs(sp.Partner, sp.FromPayable, sp.FromAccrued)
-		if _, err := ev.Post(ctx, tx, affiliate.SpendRefs(sp.ID, sp.Partner, sp.Order), nil, legs); err != nil {
+		if _, err := pc.Post(ctx, tx, affiliate.SpendRefs(sp.ID, sp.Partner, sp.Order), nil, legs); err != nil {
 			return SpendResult{}, err
 		}
 		sp.Reversed = true
-		return SpendResult{Spend: sp, Scale: prog.Scale}, store.MarkSpendReversed(ctx, tx, prog.ID, sp.ID)
+		return SpendResult{Spend: sp, Scale: journal.Scale}, store.MarkSpendReversed(ctx, tx, journal.ID, sp.ID)
 	})
 }

@@ -33,16 +33,16 @@ var errNoStatementEncoder = errors.New("service: no statement encoder (EncodeSta
 // writeStatements writes the statements of period of partners (ids, in
 // order) in one statement: a partner with no activity in the period and
 // nothing owed gets none.
-func (s *Service) writeStatements(ctx context.Context, tx pgx.Tx, prog *ledger.Program, rp *rules.Program, period string,
+func (s *Service) writeStatements(ctx context.Context, tx pgx.Tx, journal *ledger.Program, prog *rules.Program, period string,
 	ids []string, released map[string]decimal.Decimal, books map[string]affiliate.Books) error {
 	if s.statements == nil {
 		return errNoStatementEncoder
 	}
-	lines, err := batchStatementLines(ctx, tx, prog.ID, period, ids)
+	lines, err := batchStatementLines(ctx, tx, journal.ID, period, ids)
 	if err != nil {
 		return err
 	}
-	due, err := affiliate.DueDate(period, prog.Location, rp.DueDay)
+	due, err := affiliate.DueDate(period, journal.Location, prog.DueDay)
 	if err != nil {
 		return err
 	}
@@ -56,13 +56,13 @@ func (s *Service) writeStatements(ctx context.Context, tx pgx.Tx, prog *ledger.P
 			Partner: id, Period: period, Status: affiliate.StatementStatus(released[id]), Released: released[id],
 			DueDate: due, Books: books[id], Lines: lines[id], IssuedAt: now,
 		}
-		body, err := s.statements(st, prog.Scale)
+		body, err := s.statements(st, journal.Scale)
 		if err != nil {
 			return fmt.Errorf("service: encoding statement: %w", err)
 		}
-		rows = append(rows, store.StatementRow{Partner: id, Status: st.Status, Released: st.Released.StringFixed(prog.Scale), Body: body})
+		rows = append(rows, store.StatementRow{Partner: id, Status: st.Status, Released: st.Released.StringFixed(journal.Scale), Body: body})
 	}
-	return store.InsertStatements(ctx, tx, prog.ID, period, rows, now)
+	return store.InsertStatements(ctx, tx, journal.ID, period, rows, now)
 }
 
 // batchStatementLines returns, by partner, every entry booked in period on

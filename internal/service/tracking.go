@@ -101,11 +101,11 @@ type Stats struct {
 // for them, and the conversion rate: three grouped queries, each filtered
 // by the request.
 func (s *Service) GetStats(ctx context.Context, in StatsRequest) (Stats, error) {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, in.Program)
+	journal, err := ledger.LoadProgram(ctx, s.db.Pool, in.Program)
 	if err != nil {
 		return Stats{}, err
 	}
-	f := ledger.StatsFilter{Program: prog.ID, Partner: in.Partner, Zone: prog.Location.String()}
+	f := ledger.StatsFilter{Program: journal.ID, Partner: in.Partner, Zone: journal.Location.String()}
 	f.From, f.To = affiliate.MonthRange(in.FromMonth, in.ToMonth)
 	clicks, err := store.ClickStats(ctx, s.db.Pool, f)
 	if err != nil {
@@ -133,5 +133,5 @@ func (s *Service) GetStats(ctx context.Context, in StatsRequest) (Stats, error) 
 	for _, c := range commission {
 		rows.Row(c.Partner, c.Source, c.Month).Commission = c.Amount
 	}
-	return Stats{Rows: rows.Rows(), Scale: prog.Scale}, nil
+	return Stats{Rows: rows.Rows(), Scale: journal.Scale}, nil
 }
