@@ -8,9 +8,11 @@
 // [OrderState] and a [Plan].
 //
 // It must stay pure: no I/O, no clock (it never calls time.Now), no database,
-// no logging. It does not know accounts or transactions; the ledger package
-// turns a Plan into balanced entries, and the service decides attribution,
-// tiers, upline chains, hold and idempotency.
+// no logging. It does not know accounts or transactions: internal/affiliate
+// turns a Plan into the legs of a balanced posting and decides who earns,
+// hold and maturity; internal/service reads the facts it is given (the
+// rules version in force, the partner's tier volume, the upline chain,
+// attribution) and keeps the idempotency records.
 //
 // Choices where SPEC is silent:
 //

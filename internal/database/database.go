@@ -3,7 +3,7 @@
 // whose connections log in as the application role, which may not UPDATE or
 // DELETE journal rows and cannot regain those rights (it is no superuser and
 // no member of the schema owner). It knows nothing of the schema's meaning:
-// that belongs to migrations, ledger and server.
+// that belongs to migrations, ledger and store.
 package database
 
 import (

@@ -1,10 +1,12 @@
 // Package schedule runs accrue's scheduled jobs in real time. Which jobs are
-// due, and running them exactly once across processes, is the server's
-// business (Server.RunScheduled keeps a per-program cursor of statement
-// ticks in the database and seals the journals); this package only decides
-// when to ask: once at start, to catch up on ticks missed while no process
-// ran, then every interval. A replay does not use it: it calls
-// Server.RunDueCloses itself with simulated time before each step.
+// due, and running them exactly once across processes, is the service's
+// business (service.RunScheduled, which Server.RunScheduled exposes, keeps a
+// per-program cursor of statement ticks in its own table, closes the due
+// periods, seals the journals and expires idempotency records); this
+// package only decides when to ask: once at start, to catch up on ticks
+// missed while no process ran, then every interval. A replay does not use
+// it: it calls Server.RunDueCloses itself with simulated time before each
+// step.
 package schedule
 
 import (
@@ -20,7 +22,7 @@ import (
 const IntervalDefault = time.Minute
 
 // Runner runs every scheduled job due at or before now (statement closes,
-// journal sealing); *server.Server implements it.
+// journal sealing, command expiry); *server.Server implements it.
 type Runner interface {
 	RunScheduled(ctx context.Context, now time.Time) error
 }

@@ -1,8 +1,3 @@
-// Package server implements accrue's Connect services: it validates
-// requests, runs each write command in one retried database transaction with
-// an idempotency record, asks rules what an event is worth, and posts the
-// result through ledger. It owns the domain tables (partners, clicks, orders,
-// periods, statements, payouts, spends) and nothing of the journal's.
 package server
 
 import (

@@ -15,6 +15,10 @@
 // SERIALIZABLE isolation and cockroach-go's retry loop (crdb.ExecuteInTx, the
 // core of crdbpgx.ExecuteTx), with its savepoint protocol given CockroachDB's
 // meaning (see restartTx).
+//
+// It also classifies the database's errors for the API: Retryable (a
+// conflict between transactions, which Run retries) and Unavailable (the
+// database cannot serve now: down, read-only, full, the connection lost).
 package txn
 
 import (
