@@ -148,26 +148,22 @@ func TestPayouts(t *testing.T) {
 // allowed, an unknown partner or payout, and too many decimals refuse
 // and post nothing.
 func checkPayoutRefusals(t *testing.T, h *harness, at time.Time) {
-	wantRefused(t, h, "a payout id that exists", fault.CodeAlreadyExists, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}, at)
-		return err
-	})
-	wantRefused(t, h, "nothing payable", fault.CodeFailedPrecondition, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}, at)
-		return err
-	})
-	wantRefused(t, h, "more than payable without allow_advance", fault.CodeFailedPrecondition, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}, at)
-		return err
-	})
-	wantRefused(t, h, "an unknown partner", fault.CodeNotFound, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}, at)
-		return err
-	})
-	wantRefused(t, h, "too many decimals", fault.CodeInvalidArgument, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}, at)
-		return err
-	})
+	for _, tc := range []struct {
+		what string
+		code fault.Code
+		req  *accruev1.CreatePayoutRequest
+	}{
+		{"a payout id that exists", fault.CodeAlreadyExists, &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}},
+		{"nothing payable", fault.CodeFailedPrecondition, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}},
+		{"more than payable without allow_advance", fault.CodeFailedPrecondition, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}},
+		{"an unknown partner", fault.CodeNotFound, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}},
+		{"too many decimals", fault.CodeInvalidArgument, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}},
+	} {
+		wantRefused(t, h, tc.what, tc.code, func() error {
+			_, err := h.createPayout(h.key(), tc.req, at)
+			return err
+		})
+	}
 	wantRefused(t, h, "settling an unknown payout", fault.CodeNotFound, func() error { return h.settle("p9", at) })
 }
 
