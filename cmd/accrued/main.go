@@ -24,6 +24,7 @@ import (
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/demo"
+	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
@@ -221,15 +222,40 @@ func openSigningKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
+// writeTimeout bounds writing a response: slow clients are cut off. A
+// period close is exempt (untimed).
+const writeTimeout = 60 * time.Second
+
+// untimed are the procedures whose response may take any time: a period
+// close returns when it is done, however long that takes.
+var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true}
+
+// untimedWrites lifts the server's write deadline for the untimed
+// procedures, and keeps it for every other request.
+func untimedWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if untimed[r.URL.Path] {
+			// The zero time means no deadline.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // httpServer serves handler over HTTP/1.1 and h2c, with timeouts.
 func httpServer(handler http.Handler) *http.Server {
+	return httpServerTimed(handler, writeTimeout)
+}
+
+// httpServerTimed is httpServer with the given write timeout.
+func httpServerTimed(handler http.Handler, write time.Duration) *http.Server {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler: handler, Protocols: protocols,
+		Handler: untimedWrites(handler), Protocols: protocols,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+		WriteTimeout: write, IdleTimeout: 2 * time.Minute,
 	}
 }
 

@@ -126,9 +126,14 @@ func (h *harness) refund(order, amount string, at time.Time) {
 // closeWith closes period through srv's RPC with the clock at now, and
 // puts the clock back to harnessNow after.
 func (h *harness) closeWith(srv *Server, period string, now time.Time) (*accruev1.ClosePeriodResponse, error) {
+	return h.closeCtx(h.ctx, srv, period, now)
+}
+
+// closeCtx is closeWith on ctx.
+func (h *harness) closeCtx(ctx context.Context, srv *Server, period string, now time.Time) (*accruev1.ClosePeriodResponse, error) {
 	h.clk.Set(now)
 	defer h.clk.Set(harnessNow)
-	resp, err := (&periodService{srv}).ClosePeriod(h.ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{
+	resp, err := (&periodService{srv}).ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{
 		Program: testProgram, IdempotencyKey: h.key(), Period: period,
 	}))
 	if err != nil {

@@ -112,26 +112,54 @@ func Exec[T any](ctx context.Context, s *Service, c Command, encode Encode[T], f
 // claimed first, in a transaction of its own: recorded with the request
 // hash and marked running. The same key with another payload then fails
 // AlreadyExists at once, having done nothing. The same key and payload
-// replays the stored response once the command is done; while the key is
-// marked running (the command is in progress elsewhere, or its process
-// died) fn runs again, resuming the work, and the first response stored is
-// the answer.
-func ExecIdempotent[T any](ctx context.Context, s *Service, c Command, encode Encode[T], fn func() (T, error)) (Reply, error) {
+// replays the stored response once the command is done. While the key is
+// marked running and busy reports the work live in another run, the call
+// waits for that run (polling every idempotentPoll, bounded by ctx) and
+// answers its response; when no run is live (its process died) fn runs
+// again, resuming the work, and the first response stored is the answer.
+// fn runs on ctx without its cancellation (a client that goes away does
+// not stop the work); an Aborted from fn (another run took the work) is
+// waited out the same way.
+func ExecIdempotent[T any](ctx context.Context, s *Service, c Command, encode Encode[T], busy func(context.Context) (bool, error), fn func(context.Context) (T, error)) (Reply, error) {
 	if err := CheckKey(c.Key); err != nil {
 		return Reply{}, err
 	}
 	if _, err := store.RecordCommand(ctx, s.db.Pool, c.record(s.clock.Now()), nil); err != nil {
 		return Reply{}, err
 	}
-	state, body, err := commandState(ctx, s.db.Pool, c)
-	if err != nil || state == commandDone {
-		return Reply{Body: body, Replayed: state == commandDone}, err
+	for {
+		state, body, err := commandState(ctx, s.db.Pool, c)
+		if err != nil || state == commandDone {
+			return Reply{Body: body, Replayed: state == commandDone}, err
+		}
+		live, err := busy(ctx)
+		if err != nil {
+			return Reply{}, err
+		}
+		if !live {
+			reply, err := runIdempotent(context.WithoutCancel(ctx), s, c, encode, fn)
+			if err == nil || fault.CodeOf(err) != fault.CodeAborted {
+				return reply, err
+			}
+		}
+		if err := sleepCtx(ctx, idempotentPoll); err != nil {
+			return Reply{}, fmt.Errorf("service: waiting for the command of key %q: %w", c.Key, err)
+		}
 	}
-	result, err := fn()
+}
+
+// idempotentPoll is how often a call waiting for the same key's command in
+// another run looks again.
+const idempotentPoll = 150 * time.Millisecond
+
+// runIdempotent runs fn for ExecIdempotent and stores its response.
+func runIdempotent[T any](ctx context.Context, s *Service, c Command, encode Encode[T], fn func(context.Context) (T, error)) (Reply, error) {
+	result, err := fn(ctx)
 	if err != nil {
 		return Reply{}, err
 	}
-	if body, err = encodeResult(encode, result); err != nil {
+	body, err := encodeResult(encode, result)
+	if err != nil {
 		return Reply{}, err
 	}
 	finished, err := store.FinishCommand(ctx, s.db.Pool, c.Program, c.Key, body)
@@ -144,6 +172,18 @@ func ExecIdempotent[T any](ctx context.Context, s *Service, c Command, encode En
 		return Reply{Body: body, Replayed: state == commandDone}, err
 	}
 	return Reply{Body: body}, nil
+}
+
+// sleepCtx waits d, or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func encodeResult[T any](encode Encode[T], result T) ([]byte, error) {

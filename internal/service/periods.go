@@ -51,7 +51,9 @@ type Closed struct {
 // period, one that has not ended) is refused before its key is claimed.
 // The close is idempotent by its period and runs many transactions: the
 // key is claimed first and its response recorded once it is done
-// (ExecIdempotent).
+// (ExecIdempotent). It runs to its end however long it takes, and when the
+// caller goes away; a call with the same key while a run is live waits for
+// that run and answers its response.
 func (s *Service) ClosePeriod(ctx context.Context, c Command, period string, encode Encode[Closed]) (Reply, error) {
 	if c.Program == "" {
 		return Reply{}, fault.InvalidArgument("program", "required")
@@ -63,7 +65,10 @@ func (s *Service) ClosePeriod(ctx context.Context, c Command, period string, enc
 	if err != nil {
 		return Reply{}, err
 	}
-	return ExecIdempotent(ctx, s, c, encode, func() (Closed, error) { return s.runClose(ctx, plan) })
+	busy := func(ctx context.Context) (bool, error) {
+		return store.ClosingLive(ctx, s.db.Pool, plan.journal.ID, plan.period)
+	}
+	return ExecIdempotent(ctx, s, c, encode, busy, func(ctx context.Context) (Closed, error) { return s.runClose(ctx, plan) })
 }
 
 // ClosePeriodAt closes period of program, first closing every earlier
@@ -199,21 +204,48 @@ func (s *Service) closeClaimed(ctx context.Context, journal *ledger.Program, l l
 	if err != nil {
 		return err
 	}
-	size := closeBatchMax
-	if s.close.Batch > 0 {
-		size = s.close.Batch
+	if err := store.StartProgress(ctx, s.db.Pool, l.Lease, len(partners), s.clock.Now()); err != nil {
+		return err
 	}
-	for batch := range slices.Chunk(partners, size) {
-		if err := s.closePartners(ctx, journal, prog, l, end, batch); err != nil {
-			return err
-		}
+	if err := s.closeBatches(ctx, journal, prog, l, end, partners); err != nil {
+		return err
 	}
 	return s.markClosed(ctx, l)
 }
 
+// closeLogEvery is how often a working close logs its progress.
+const closeLogEvery = 5 * time.Second
+
+// closeBatches walks partners in batches of closeBatchMax, logging at the
+// start, every closeLogEvery and at the end.
+func (s *Service) closeBatches(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, partners []store.ClosingPartner) error {
+	size := closeBatchMax
+	if s.close.Batch > 0 {
+		size = s.close.Batch
+	}
+	start := time.Now()
+	logged := start
+	s.log.Info("period close: started", "program", journal.ID, "period", l.Period, "partners", len(partners))
+	done := 0
+	for batch := range slices.Chunk(partners, size) {
+		done += len(batch)
+		if err := s.closePartners(ctx, journal, prog, l, end, batch, done); err != nil {
+			return err
+		}
+		if time.Since(logged) >= closeLogEvery {
+			logged = time.Now()
+			s.log.Info("period close: progress", "program", journal.ID, "period", l.Period, "done", done, "total", len(partners))
+		}
+	}
+	s.log.Info("period close: done", "program", journal.ID, "period", l.Period, "partners", len(partners),
+		"duration", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
 // closePartners releases and writes the statements of one batch of
-// partners in one transaction, under the lease.
-func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, batch []store.ClosingPartner) error {
+// partners in one transaction, under the lease, and records that the first
+// done partners are done.
+func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, batch []store.ClosingPartner, done int) error {
 	if s.close.Partner != nil {
 		for _, p := range batch {
 			if err := s.close.Partner(p.ID); err != nil {
@@ -225,7 +257,10 @@ func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, pr
 		if err := l.check(ctx, tx); err != nil {
 			return err
 		}
-		return s.closeBatch(ctx, tx, journal, prog, l.Period, end, batch)
+		if err := s.closeBatch(ctx, tx, journal, prog, l.Period, end, batch); err != nil {
+			return err
+		}
+		return store.SetProgress(ctx, tx, l.Lease, done)
 	})
 	if err != nil {
 		return fmt.Errorf("service: closing %s for partners %s to %s: %w", l.Period, batch[0].ID, batch[len(batch)-1].ID, err)

@@ -22,6 +22,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PeriodStatus is where a period is in its close.
+type PeriodStatus int32
+
+const (
+	PeriodStatus_PERIOD_STATUS_UNSPECIFIED PeriodStatus = 0
+	PeriodStatus_PERIOD_STATUS_OPEN        PeriodStatus = 1
+	PeriodStatus_PERIOD_STATUS_CLOSING     PeriodStatus = 2
+	PeriodStatus_PERIOD_STATUS_CLOSED      PeriodStatus = 3
+)
+
+// Enum value maps for PeriodStatus.
+var (
+	PeriodStatus_name = map[int32]string{
+		0: "PERIOD_STATUS_UNSPECIFIED",
+		1: "PERIOD_STATUS_OPEN",
+		2: "PERIOD_STATUS_CLOSING",
+		3: "PERIOD_STATUS_CLOSED",
+	}
+	PeriodStatus_value = map[string]int32{
+		"PERIOD_STATUS_UNSPECIFIED": 0,
+		"PERIOD_STATUS_OPEN":        1,
+		"PERIOD_STATUS_CLOSING":     2,
+		"PERIOD_STATUS_CLOSED":      3,
+	}
+)
+
+func (x PeriodStatus) Enum() *PeriodStatus {
+	p := new(PeriodStatus)
+	*p = x
+	return p
+}
+
+func (x PeriodStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PeriodStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_accrue_v1_payout_proto_enumTypes[0].Descriptor()
+}
+
+func (PeriodStatus) Type() protoreflect.EnumType {
+	return &file_accrue_v1_payout_proto_enumTypes[0]
+}
+
+func (x PeriodStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PeriodStatus.Descriptor instead.
+func (PeriodStatus) EnumDescriptor() ([]byte, []int) {
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{0}
+}
+
 // PayoutStatus is a payout's state.
 type PayoutStatus int32
 
@@ -63,11 +116,11 @@ func (x PayoutStatus) String() string {
 }
 
 func (PayoutStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_accrue_v1_payout_proto_enumTypes[0].Descriptor()
+	return file_accrue_v1_payout_proto_enumTypes[1].Descriptor()
 }
 
 func (PayoutStatus) Type() protoreflect.EnumType {
-	return &file_accrue_v1_payout_proto_enumTypes[0]
+	return &file_accrue_v1_payout_proto_enumTypes[1]
 }
 
 func (x PayoutStatus) Number() protoreflect.EnumNumber {
@@ -76,7 +129,229 @@ func (x PayoutStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PayoutStatus.Descriptor instead.
 func (PayoutStatus) EnumDescriptor() ([]byte, []int) {
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{1}
+}
+
+type GetPeriodRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. The period, YYYY-MM.
+	Period        string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPeriodRequest) Reset() {
+	*x = GetPeriodRequest{}
+	mi := &file_accrue_v1_payout_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPeriodRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPeriodRequest) ProtoMessage() {}
+
+func (x *GetPeriodRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_payout_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPeriodRequest.ProtoReflect.Descriptor instead.
+func (*GetPeriodRequest) Descriptor() ([]byte, []int) {
 	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetPeriodRequest) GetProgram() string {
+	if x != nil {
+		return x.Program
+	}
+	return ""
+}
+
+func (x *GetPeriodRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+type GetPeriodResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period's state.
+	Period        *PeriodState `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPeriodResponse) Reset() {
+	*x = GetPeriodResponse{}
+	mi := &file_accrue_v1_payout_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPeriodResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPeriodResponse) ProtoMessage() {}
+
+func (x *GetPeriodResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_payout_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPeriodResponse.ProtoReflect.Descriptor instead.
+func (*GetPeriodResponse) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetPeriodResponse) GetPeriod() *PeriodState {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+// PeriodState is a period and the progress of its close.
+type PeriodState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period, YYYY-MM.
+	Period string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// Open, closing or closed.
+	Status PeriodStatus `protobuf:"varint,2,opt,name=status,proto3,enum=accrue.v1.PeriodStatus" json:"status,omitempty"`
+	// Partners the close has done, of partners_total (both 0 while open).
+	PartnersDone  int32 `protobuf:"varint,3,opt,name=partners_done,json=partnersDone,proto3" json:"partners_done,omitempty"`
+	PartnersTotal int32 `protobuf:"varint,4,opt,name=partners_total,json=partnersTotal,proto3" json:"partners_total,omitempty"`
+	// Statements written so far, and the total they released.
+	Statements int32  `protobuf:"varint,5,opt,name=statements,proto3" json:"statements,omitempty"`
+	Released   string `protobuf:"bytes,6,opt,name=released,proto3" json:"released,omitempty"`
+	// When the close started (by the server's clock), and when it closed.
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	ClosedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// The run holding the close's lease, and until when, while closing.
+	ClaimedBy     string                 `protobuf:"bytes,9,opt,name=claimed_by,json=claimedBy,proto3" json:"claimed_by,omitempty"`
+	ClaimedUntil  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=claimed_until,json=claimedUntil,proto3" json:"claimed_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeriodState) Reset() {
+	*x = PeriodState{}
+	mi := &file_accrue_v1_payout_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeriodState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeriodState) ProtoMessage() {}
+
+func (x *PeriodState) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_payout_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeriodState.ProtoReflect.Descriptor instead.
+func (*PeriodState) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PeriodState) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *PeriodState) GetStatus() PeriodStatus {
+	if x != nil {
+		return x.Status
+	}
+	return PeriodStatus_PERIOD_STATUS_UNSPECIFIED
+}
+
+func (x *PeriodState) GetPartnersDone() int32 {
+	if x != nil {
+		return x.PartnersDone
+	}
+	return 0
+}
+
+func (x *PeriodState) GetPartnersTotal() int32 {
+	if x != nil {
+		return x.PartnersTotal
+	}
+	return 0
+}
+
+func (x *PeriodState) GetStatements() int32 {
+	if x != nil {
+		return x.Statements
+	}
+	return 0
+}
+
+func (x *PeriodState) GetReleased() string {
+	if x != nil {
+		return x.Released
+	}
+	return ""
+}
+
+func (x *PeriodState) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *PeriodState) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *PeriodState) GetClaimedBy() string {
+	if x != nil {
+		return x.ClaimedBy
+	}
+	return ""
+}
+
+func (x *PeriodState) GetClaimedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClaimedUntil
+	}
+	return nil
 }
 
 // StatementBalances are a partner's balances at one edge of a period, booked
@@ -97,7 +372,7 @@ type StatementBalances struct {
 
 func (x *StatementBalances) Reset() {
 	*x = StatementBalances{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[0]
+	mi := &file_accrue_v1_payout_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +384,7 @@ func (x *StatementBalances) String() string {
 func (*StatementBalances) ProtoMessage() {}
 
 func (x *StatementBalances) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[0]
+	mi := &file_accrue_v1_payout_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +397,7 @@ func (x *StatementBalances) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementBalances.ProtoReflect.Descriptor instead.
 func (*StatementBalances) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{0}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *StatementBalances) GetPending() string {
@@ -182,7 +457,7 @@ type StatementLine struct {
 
 func (x *StatementLine) Reset() {
 	*x = StatementLine{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[1]
+	mi := &file_accrue_v1_payout_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +469,7 @@ func (x *StatementLine) String() string {
 func (*StatementLine) ProtoMessage() {}
 
 func (x *StatementLine) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[1]
+	mi := &file_accrue_v1_payout_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +482,7 @@ func (x *StatementLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatementLine.ProtoReflect.Descriptor instead.
 func (*StatementLine) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{1}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StatementLine) GetAt() *timestamppb.Timestamp {
@@ -295,7 +570,7 @@ type Statement struct {
 
 func (x *Statement) Reset() {
 	*x = Statement{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[2]
+	mi := &file_accrue_v1_payout_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +582,7 @@ func (x *Statement) String() string {
 func (*Statement) ProtoMessage() {}
 
 func (x *Statement) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[2]
+	mi := &file_accrue_v1_payout_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +595,7 @@ func (x *Statement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Statement.ProtoReflect.Descriptor instead.
 func (*Statement) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{2}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Statement) GetPartner() string {
@@ -403,7 +678,7 @@ type ClosePeriodRequest struct {
 
 func (x *ClosePeriodRequest) Reset() {
 	*x = ClosePeriodRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[3]
+	mi := &file_accrue_v1_payout_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +690,7 @@ func (x *ClosePeriodRequest) String() string {
 func (*ClosePeriodRequest) ProtoMessage() {}
 
 func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[3]
+	mi := &file_accrue_v1_payout_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +703,7 @@ func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodRequest.ProtoReflect.Descriptor instead.
 func (*ClosePeriodRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{3}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ClosePeriodRequest) GetProgram() string {
@@ -469,7 +744,7 @@ type ClosePeriodResponse struct {
 
 func (x *ClosePeriodResponse) Reset() {
 	*x = ClosePeriodResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[4]
+	mi := &file_accrue_v1_payout_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +756,7 @@ func (x *ClosePeriodResponse) String() string {
 func (*ClosePeriodResponse) ProtoMessage() {}
 
 func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[4]
+	mi := &file_accrue_v1_payout_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +769,7 @@ func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodResponse.ProtoReflect.Descriptor instead.
 func (*ClosePeriodResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{4}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ClosePeriodResponse) GetPeriod() string {
@@ -540,7 +815,7 @@ type GetStatementRequest struct {
 
 func (x *GetStatementRequest) Reset() {
 	*x = GetStatementRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[5]
+	mi := &file_accrue_v1_payout_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +827,7 @@ func (x *GetStatementRequest) String() string {
 func (*GetStatementRequest) ProtoMessage() {}
 
 func (x *GetStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[5]
+	mi := &file_accrue_v1_payout_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +840,7 @@ func (x *GetStatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatementRequest.ProtoReflect.Descriptor instead.
 func (*GetStatementRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{5}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetStatementRequest) GetProgram() string {
@@ -600,7 +875,7 @@ type GetStatementResponse struct {
 
 func (x *GetStatementResponse) Reset() {
 	*x = GetStatementResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[6]
+	mi := &file_accrue_v1_payout_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +887,7 @@ func (x *GetStatementResponse) String() string {
 func (*GetStatementResponse) ProtoMessage() {}
 
 func (x *GetStatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[6]
+	mi := &file_accrue_v1_payout_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +900,7 @@ func (x *GetStatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatementResponse.ProtoReflect.Descriptor instead.
 func (*GetStatementResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{6}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetStatementResponse) GetStatement() *Statement {
@@ -654,7 +929,7 @@ type ListStatementsRequest struct {
 
 func (x *ListStatementsRequest) Reset() {
 	*x = ListStatementsRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[7]
+	mi := &file_accrue_v1_payout_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +941,7 @@ func (x *ListStatementsRequest) String() string {
 func (*ListStatementsRequest) ProtoMessage() {}
 
 func (x *ListStatementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[7]
+	mi := &file_accrue_v1_payout_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +954,7 @@ func (x *ListStatementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStatementsRequest.ProtoReflect.Descriptor instead.
 func (*ListStatementsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{7}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListStatementsRequest) GetProgram() string {
@@ -730,7 +1005,7 @@ type ListStatementsResponse struct {
 
 func (x *ListStatementsResponse) Reset() {
 	*x = ListStatementsResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[8]
+	mi := &file_accrue_v1_payout_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +1017,7 @@ func (x *ListStatementsResponse) String() string {
 func (*ListStatementsResponse) ProtoMessage() {}
 
 func (x *ListStatementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[8]
+	mi := &file_accrue_v1_payout_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +1030,7 @@ func (x *ListStatementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStatementsResponse.ProtoReflect.Descriptor instead.
 func (*ListStatementsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{8}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListStatementsResponse) GetStatements() []*Statement {
@@ -787,7 +1062,7 @@ type ExportStatementsRequest struct {
 
 func (x *ExportStatementsRequest) Reset() {
 	*x = ExportStatementsRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[9]
+	mi := &file_accrue_v1_payout_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +1074,7 @@ func (x *ExportStatementsRequest) String() string {
 func (*ExportStatementsRequest) ProtoMessage() {}
 
 func (x *ExportStatementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[9]
+	mi := &file_accrue_v1_payout_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +1087,7 @@ func (x *ExportStatementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportStatementsRequest.ProtoReflect.Descriptor instead.
 func (*ExportStatementsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{9}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExportStatementsRequest) GetProgram() string {
@@ -850,7 +1125,7 @@ type ExportStatementsResponse struct {
 
 func (x *ExportStatementsResponse) Reset() {
 	*x = ExportStatementsResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[10]
+	mi := &file_accrue_v1_payout_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1137,7 @@ func (x *ExportStatementsResponse) String() string {
 func (*ExportStatementsResponse) ProtoMessage() {}
 
 func (x *ExportStatementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[10]
+	mi := &file_accrue_v1_payout_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1150,7 @@ func (x *ExportStatementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportStatementsResponse.ProtoReflect.Descriptor instead.
 func (*ExportStatementsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{10}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExportStatementsResponse) GetCsv() string {
@@ -918,7 +1193,7 @@ type Payout struct {
 
 func (x *Payout) Reset() {
 	*x = Payout{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[11]
+	mi := &file_accrue_v1_payout_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1205,7 @@ func (x *Payout) String() string {
 func (*Payout) ProtoMessage() {}
 
 func (x *Payout) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[11]
+	mi := &file_accrue_v1_payout_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1218,7 @@ func (x *Payout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payout.ProtoReflect.Descriptor instead.
 func (*Payout) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{11}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Payout) GetId() string {
@@ -1053,7 +1328,7 @@ type CreatePayoutRequest struct {
 
 func (x *CreatePayoutRequest) Reset() {
 	*x = CreatePayoutRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[12]
+	mi := &file_accrue_v1_payout_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1340,7 @@ func (x *CreatePayoutRequest) String() string {
 func (*CreatePayoutRequest) ProtoMessage() {}
 
 func (x *CreatePayoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[12]
+	mi := &file_accrue_v1_payout_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1353,7 @@ func (x *CreatePayoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePayoutRequest.ProtoReflect.Descriptor instead.
 func (*CreatePayoutRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{12}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreatePayoutRequest) GetProgram() string {
@@ -1157,7 +1432,7 @@ type CreatePayoutResponse struct {
 
 func (x *CreatePayoutResponse) Reset() {
 	*x = CreatePayoutResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[13]
+	mi := &file_accrue_v1_payout_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1444,7 @@ func (x *CreatePayoutResponse) String() string {
 func (*CreatePayoutResponse) ProtoMessage() {}
 
 func (x *CreatePayoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[13]
+	mi := &file_accrue_v1_payout_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1457,7 @@ func (x *CreatePayoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePayoutResponse.ProtoReflect.Descriptor instead.
 func (*CreatePayoutResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{13}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreatePayoutResponse) GetPayout() *Payout {
@@ -1220,7 +1495,7 @@ type SettlePayoutRequest struct {
 
 func (x *SettlePayoutRequest) Reset() {
 	*x = SettlePayoutRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[14]
+	mi := &file_accrue_v1_payout_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1507,7 @@ func (x *SettlePayoutRequest) String() string {
 func (*SettlePayoutRequest) ProtoMessage() {}
 
 func (x *SettlePayoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[14]
+	mi := &file_accrue_v1_payout_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1520,7 @@ func (x *SettlePayoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlePayoutRequest.ProtoReflect.Descriptor instead.
 func (*SettlePayoutRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{14}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SettlePayoutRequest) GetProgram() string {
@@ -1296,7 +1571,7 @@ type SettlePayoutResponse struct {
 
 func (x *SettlePayoutResponse) Reset() {
 	*x = SettlePayoutResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[15]
+	mi := &file_accrue_v1_payout_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1583,7 @@ func (x *SettlePayoutResponse) String() string {
 func (*SettlePayoutResponse) ProtoMessage() {}
 
 func (x *SettlePayoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[15]
+	mi := &file_accrue_v1_payout_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1596,7 @@ func (x *SettlePayoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettlePayoutResponse.ProtoReflect.Descriptor instead.
 func (*SettlePayoutResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{15}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SettlePayoutResponse) GetPayout() *Payout {
@@ -1359,7 +1634,7 @@ type FailPayoutRequest struct {
 
 func (x *FailPayoutRequest) Reset() {
 	*x = FailPayoutRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[16]
+	mi := &file_accrue_v1_payout_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1646,7 @@ func (x *FailPayoutRequest) String() string {
 func (*FailPayoutRequest) ProtoMessage() {}
 
 func (x *FailPayoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[16]
+	mi := &file_accrue_v1_payout_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1659,7 @@ func (x *FailPayoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailPayoutRequest.ProtoReflect.Descriptor instead.
 func (*FailPayoutRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{16}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FailPayoutRequest) GetProgram() string {
@@ -1435,7 +1710,7 @@ type FailPayoutResponse struct {
 
 func (x *FailPayoutResponse) Reset() {
 	*x = FailPayoutResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[17]
+	mi := &file_accrue_v1_payout_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1722,7 @@ func (x *FailPayoutResponse) String() string {
 func (*FailPayoutResponse) ProtoMessage() {}
 
 func (x *FailPayoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[17]
+	mi := &file_accrue_v1_payout_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1735,7 @@ func (x *FailPayoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailPayoutResponse.ProtoReflect.Descriptor instead.
 func (*FailPayoutResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{17}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FailPayoutResponse) GetPayout() *Payout {
@@ -1498,7 +1773,7 @@ type ListPayoutsRequest struct {
 
 func (x *ListPayoutsRequest) Reset() {
 	*x = ListPayoutsRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[18]
+	mi := &file_accrue_v1_payout_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1785,7 @@ func (x *ListPayoutsRequest) String() string {
 func (*ListPayoutsRequest) ProtoMessage() {}
 
 func (x *ListPayoutsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[18]
+	mi := &file_accrue_v1_payout_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1798,7 @@ func (x *ListPayoutsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPayoutsRequest.ProtoReflect.Descriptor instead.
 func (*ListPayoutsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{18}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListPayoutsRequest) GetProgram() string {
@@ -1574,7 +1849,7 @@ type ListPayoutsResponse struct {
 
 func (x *ListPayoutsResponse) Reset() {
 	*x = ListPayoutsResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[19]
+	mi := &file_accrue_v1_payout_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +1861,7 @@ func (x *ListPayoutsResponse) String() string {
 func (*ListPayoutsResponse) ProtoMessage() {}
 
 func (x *ListPayoutsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[19]
+	mi := &file_accrue_v1_payout_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +1874,7 @@ func (x *ListPayoutsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPayoutsResponse.ProtoReflect.Descriptor instead.
 func (*ListPayoutsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{19}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPayoutsResponse) GetPayouts() []*Payout {
@@ -1642,7 +1917,7 @@ type Spend struct {
 
 func (x *Spend) Reset() {
 	*x = Spend{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[20]
+	mi := &file_accrue_v1_payout_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +1929,7 @@ func (x *Spend) String() string {
 func (*Spend) ProtoMessage() {}
 
 func (x *Spend) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[20]
+	mi := &file_accrue_v1_payout_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1942,7 @@ func (x *Spend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spend.ProtoReflect.Descriptor instead.
 func (*Spend) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{20}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Spend) GetId() string {
@@ -1751,7 +2026,7 @@ type SpendCreditRequest struct {
 
 func (x *SpendCreditRequest) Reset() {
 	*x = SpendCreditRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[21]
+	mi := &file_accrue_v1_payout_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +2038,7 @@ func (x *SpendCreditRequest) String() string {
 func (*SpendCreditRequest) ProtoMessage() {}
 
 func (x *SpendCreditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[21]
+	mi := &file_accrue_v1_payout_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +2051,7 @@ func (x *SpendCreditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendCreditRequest.ProtoReflect.Descriptor instead.
 func (*SpendCreditRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{21}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SpendCreditRequest) GetProgram() string {
@@ -1841,7 +2116,7 @@ type SpendCreditResponse struct {
 
 func (x *SpendCreditResponse) Reset() {
 	*x = SpendCreditResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[22]
+	mi := &file_accrue_v1_payout_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2128,7 @@ func (x *SpendCreditResponse) String() string {
 func (*SpendCreditResponse) ProtoMessage() {}
 
 func (x *SpendCreditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[22]
+	mi := &file_accrue_v1_payout_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2141,7 @@ func (x *SpendCreditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendCreditResponse.ProtoReflect.Descriptor instead.
 func (*SpendCreditResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{22}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SpendCreditResponse) GetSpend() *Spend {
@@ -1901,7 +2176,7 @@ type ReverseSpendRequest struct {
 
 func (x *ReverseSpendRequest) Reset() {
 	*x = ReverseSpendRequest{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[23]
+	mi := &file_accrue_v1_payout_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2188,7 @@ func (x *ReverseSpendRequest) String() string {
 func (*ReverseSpendRequest) ProtoMessage() {}
 
 func (x *ReverseSpendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[23]
+	mi := &file_accrue_v1_payout_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2201,7 @@ func (x *ReverseSpendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReverseSpendRequest.ProtoReflect.Descriptor instead.
 func (*ReverseSpendRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{23}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReverseSpendRequest) GetProgram() string {
@@ -1970,7 +2245,7 @@ type ReverseSpendResponse struct {
 
 func (x *ReverseSpendResponse) Reset() {
 	*x = ReverseSpendResponse{}
-	mi := &file_accrue_v1_payout_proto_msgTypes[24]
+	mi := &file_accrue_v1_payout_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2257,7 @@ func (x *ReverseSpendResponse) String() string {
 func (*ReverseSpendResponse) ProtoMessage() {}
 
 func (x *ReverseSpendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_payout_proto_msgTypes[24]
+	mi := &file_accrue_v1_payout_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2270,7 @@ func (x *ReverseSpendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReverseSpendResponse.ProtoReflect.Descriptor instead.
 func (*ReverseSpendResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{24}
+	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReverseSpendResponse) GetSpend() *Spend {
@@ -2016,7 +2291,28 @@ var File_accrue_v1_payout_proto protoreflect.FileDescriptor
 
 const file_accrue_v1_payout_proto_rawDesc = "" +
 	"\n" +
-	"\x16accrue/v1/payout.proto\x12\taccrue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"~\n" +
+	"\x16accrue/v1/payout.proto\x12\taccrue.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"D\n" +
+	"\x10GetPeriodRequest\x12\x18\n" +
+	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\"C\n" +
+	"\x11GetPeriodResponse\x12.\n" +
+	"\x06period\x18\x01 \x01(\v2\x16.accrue.v1.PeriodStateR\x06period\"\xb2\x03\n" +
+	"\vPeriodState\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\x12/\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x17.accrue.v1.PeriodStatusR\x06status\x12#\n" +
+	"\rpartners_done\x18\x03 \x01(\x05R\fpartnersDone\x12%\n" +
+	"\x0epartners_total\x18\x04 \x01(\x05R\rpartnersTotal\x12\x1e\n" +
+	"\n" +
+	"statements\x18\x05 \x01(\x05R\n" +
+	"statements\x12\x1a\n" +
+	"\breleased\x18\x06 \x01(\tR\breleased\x129\n" +
+	"\n" +
+	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x127\n" +
+	"\tclosed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x1d\n" +
+	"\n" +
+	"claimed_by\x18\t \x01(\tR\tclaimedBy\x12?\n" +
+	"\rclaimed_until\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\fclaimedUntil\"~\n" +
 	"\x11StatementBalances\x12\x18\n" +
 	"\apending\x18\x01 \x01(\tR\apending\x12\x18\n" +
 	"\aaccrued\x18\x02 \x01(\tR\aaccrued\x12\x18\n" +
@@ -2159,17 +2455,23 @@ const file_accrue_v1_payout_proto_rawDesc = "" +
 	"\x05spend\x18\x04 \x01(\tR\x05spend\"Z\n" +
 	"\x14ReverseSpendResponse\x12&\n" +
 	"\x05spend\x18\x01 \x01(\v2\x10.accrue.v1.SpendR\x05spend\x12\x1a\n" +
-	"\breplayed\x18\x02 \x01(\bR\breplayed*}\n" +
+	"\breplayed\x18\x02 \x01(\bR\breplayed*z\n" +
+	"\fPeriodStatus\x12\x1d\n" +
+	"\x19PERIOD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12PERIOD_STATUS_OPEN\x10\x01\x12\x19\n" +
+	"\x15PERIOD_STATUS_CLOSING\x10\x02\x12\x18\n" +
+	"\x14PERIOD_STATUS_CLOSED\x10\x03*}\n" +
 	"\fPayoutStatus\x12\x1d\n" +
 	"\x19PAYOUT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15PAYOUT_STATUS_PENDING\x10\x01\x12\x19\n" +
 	"\x15PAYOUT_STATUS_SETTLED\x10\x02\x12\x18\n" +
-	"\x14PAYOUT_STATUS_FAILED\x10\x032\xea\x02\n" +
+	"\x14PAYOUT_STATUS_FAILED\x10\x032\xb4\x03\n" +
 	"\rPeriodService\x12N\n" +
 	"\vClosePeriod\x12\x1d.accrue.v1.ClosePeriodRequest\x1a\x1e.accrue.v1.ClosePeriodResponse\"\x00\x12Q\n" +
 	"\fGetStatement\x12\x1e.accrue.v1.GetStatementRequest\x1a\x1f.accrue.v1.GetStatementResponse\"\x00\x12W\n" +
 	"\x0eListStatements\x12 .accrue.v1.ListStatementsRequest\x1a!.accrue.v1.ListStatementsResponse\"\x00\x12]\n" +
-	"\x10ExportStatements\x12\".accrue.v1.ExportStatementsRequest\x1a#.accrue.v1.ExportStatementsResponse\"\x002\xf5\x03\n" +
+	"\x10ExportStatements\x12\".accrue.v1.ExportStatementsRequest\x1a#.accrue.v1.ExportStatementsResponse\"\x00\x12H\n" +
+	"\tGetPeriod\x12\x1b.accrue.v1.GetPeriodRequest\x1a\x1c.accrue.v1.GetPeriodResponse\"\x002\xf5\x03\n" +
 	"\rPayoutService\x12Q\n" +
 	"\fCreatePayout\x12\x1e.accrue.v1.CreatePayoutRequest\x1a\x1f.accrue.v1.CreatePayoutResponse\"\x00\x12Q\n" +
 	"\fSettlePayout\x12\x1e.accrue.v1.SettlePayoutRequest\x1a\x1f.accrue.v1.SettlePayoutResponse\"\x00\x12K\n" +
@@ -2191,85 +2493,96 @@ func file_accrue_v1_payout_proto_rawDescGZIP() []byte {
 	return file_accrue_v1_payout_proto_rawDescData
 }
 
-var file_accrue_v1_payout_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_accrue_v1_payout_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_accrue_v1_payout_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_accrue_v1_payout_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_accrue_v1_payout_proto_goTypes = []any{
-	(PayoutStatus)(0),                // 0: accrue.v1.PayoutStatus
-	(*StatementBalances)(nil),        // 1: accrue.v1.StatementBalances
-	(*StatementLine)(nil),            // 2: accrue.v1.StatementLine
-	(*Statement)(nil),                // 3: accrue.v1.Statement
-	(*ClosePeriodRequest)(nil),       // 4: accrue.v1.ClosePeriodRequest
-	(*ClosePeriodResponse)(nil),      // 5: accrue.v1.ClosePeriodResponse
-	(*GetStatementRequest)(nil),      // 6: accrue.v1.GetStatementRequest
-	(*GetStatementResponse)(nil),     // 7: accrue.v1.GetStatementResponse
-	(*ListStatementsRequest)(nil),    // 8: accrue.v1.ListStatementsRequest
-	(*ListStatementsResponse)(nil),   // 9: accrue.v1.ListStatementsResponse
-	(*ExportStatementsRequest)(nil),  // 10: accrue.v1.ExportStatementsRequest
-	(*ExportStatementsResponse)(nil), // 11: accrue.v1.ExportStatementsResponse
-	(*Payout)(nil),                   // 12: accrue.v1.Payout
-	(*CreatePayoutRequest)(nil),      // 13: accrue.v1.CreatePayoutRequest
-	(*CreatePayoutResponse)(nil),     // 14: accrue.v1.CreatePayoutResponse
-	(*SettlePayoutRequest)(nil),      // 15: accrue.v1.SettlePayoutRequest
-	(*SettlePayoutResponse)(nil),     // 16: accrue.v1.SettlePayoutResponse
-	(*FailPayoutRequest)(nil),        // 17: accrue.v1.FailPayoutRequest
-	(*FailPayoutResponse)(nil),       // 18: accrue.v1.FailPayoutResponse
-	(*ListPayoutsRequest)(nil),       // 19: accrue.v1.ListPayoutsRequest
-	(*ListPayoutsResponse)(nil),      // 20: accrue.v1.ListPayoutsResponse
-	(*Spend)(nil),                    // 21: accrue.v1.Spend
-	(*SpendCreditRequest)(nil),       // 22: accrue.v1.SpendCreditRequest
-	(*SpendCreditResponse)(nil),      // 23: accrue.v1.SpendCreditResponse
-	(*ReverseSpendRequest)(nil),      // 24: accrue.v1.ReverseSpendRequest
-	(*ReverseSpendResponse)(nil),     // 25: accrue.v1.ReverseSpendResponse
-	(*timestamppb.Timestamp)(nil),    // 26: google.protobuf.Timestamp
+	(PeriodStatus)(0),                // 0: accrue.v1.PeriodStatus
+	(PayoutStatus)(0),                // 1: accrue.v1.PayoutStatus
+	(*GetPeriodRequest)(nil),         // 2: accrue.v1.GetPeriodRequest
+	(*GetPeriodResponse)(nil),        // 3: accrue.v1.GetPeriodResponse
+	(*PeriodState)(nil),              // 4: accrue.v1.PeriodState
+	(*StatementBalances)(nil),        // 5: accrue.v1.StatementBalances
+	(*StatementLine)(nil),            // 6: accrue.v1.StatementLine
+	(*Statement)(nil),                // 7: accrue.v1.Statement
+	(*ClosePeriodRequest)(nil),       // 8: accrue.v1.ClosePeriodRequest
+	(*ClosePeriodResponse)(nil),      // 9: accrue.v1.ClosePeriodResponse
+	(*GetStatementRequest)(nil),      // 10: accrue.v1.GetStatementRequest
+	(*GetStatementResponse)(nil),     // 11: accrue.v1.GetStatementResponse
+	(*ListStatementsRequest)(nil),    // 12: accrue.v1.ListStatementsRequest
+	(*ListStatementsResponse)(nil),   // 13: accrue.v1.ListStatementsResponse
+	(*ExportStatementsRequest)(nil),  // 14: accrue.v1.ExportStatementsRequest
+	(*ExportStatementsResponse)(nil), // 15: accrue.v1.ExportStatementsResponse
+	(*Payout)(nil),                   // 16: accrue.v1.Payout
+	(*CreatePayoutRequest)(nil),      // 17: accrue.v1.CreatePayoutRequest
+	(*CreatePayoutResponse)(nil),     // 18: accrue.v1.CreatePayoutResponse
+	(*SettlePayoutRequest)(nil),      // 19: accrue.v1.SettlePayoutRequest
+	(*SettlePayoutResponse)(nil),     // 20: accrue.v1.SettlePayoutResponse
+	(*FailPayoutRequest)(nil),        // 21: accrue.v1.FailPayoutRequest
+	(*FailPayoutResponse)(nil),       // 22: accrue.v1.FailPayoutResponse
+	(*ListPayoutsRequest)(nil),       // 23: accrue.v1.ListPayoutsRequest
+	(*ListPayoutsResponse)(nil),      // 24: accrue.v1.ListPayoutsResponse
+	(*Spend)(nil),                    // 25: accrue.v1.Spend
+	(*SpendCreditRequest)(nil),       // 26: accrue.v1.SpendCreditRequest
+	(*SpendCreditResponse)(nil),      // 27: accrue.v1.SpendCreditResponse
+	(*ReverseSpendRequest)(nil),      // 28: accrue.v1.ReverseSpendRequest
+	(*ReverseSpendResponse)(nil),     // 29: accrue.v1.ReverseSpendResponse
+	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
 }
 var file_accrue_v1_payout_proto_depIdxs = []int32{
-	26, // 0: accrue.v1.StatementLine.at:type_name -> google.protobuf.Timestamp
-	1,  // 1: accrue.v1.Statement.opening:type_name -> accrue.v1.StatementBalances
-	1,  // 2: accrue.v1.Statement.closing:type_name -> accrue.v1.StatementBalances
-	2,  // 3: accrue.v1.Statement.lines:type_name -> accrue.v1.StatementLine
-	26, // 4: accrue.v1.Statement.issued_at:type_name -> google.protobuf.Timestamp
-	3,  // 5: accrue.v1.GetStatementResponse.statement:type_name -> accrue.v1.Statement
-	3,  // 6: accrue.v1.ListStatementsResponse.statements:type_name -> accrue.v1.Statement
-	0,  // 7: accrue.v1.Payout.status:type_name -> accrue.v1.PayoutStatus
-	26, // 8: accrue.v1.Payout.created_at:type_name -> google.protobuf.Timestamp
-	26, // 9: accrue.v1.Payout.settled_at:type_name -> google.protobuf.Timestamp
-	26, // 10: accrue.v1.CreatePayoutRequest.at:type_name -> google.protobuf.Timestamp
-	12, // 11: accrue.v1.CreatePayoutResponse.payout:type_name -> accrue.v1.Payout
-	26, // 12: accrue.v1.SettlePayoutRequest.at:type_name -> google.protobuf.Timestamp
-	12, // 13: accrue.v1.SettlePayoutResponse.payout:type_name -> accrue.v1.Payout
-	26, // 14: accrue.v1.FailPayoutRequest.at:type_name -> google.protobuf.Timestamp
-	12, // 15: accrue.v1.FailPayoutResponse.payout:type_name -> accrue.v1.Payout
-	12, // 16: accrue.v1.ListPayoutsResponse.payouts:type_name -> accrue.v1.Payout
-	26, // 17: accrue.v1.Spend.at:type_name -> google.protobuf.Timestamp
-	26, // 18: accrue.v1.SpendCreditRequest.at:type_name -> google.protobuf.Timestamp
-	21, // 19: accrue.v1.SpendCreditResponse.spend:type_name -> accrue.v1.Spend
-	26, // 20: accrue.v1.ReverseSpendRequest.at:type_name -> google.protobuf.Timestamp
-	21, // 21: accrue.v1.ReverseSpendResponse.spend:type_name -> accrue.v1.Spend
-	4,  // 22: accrue.v1.PeriodService.ClosePeriod:input_type -> accrue.v1.ClosePeriodRequest
-	6,  // 23: accrue.v1.PeriodService.GetStatement:input_type -> accrue.v1.GetStatementRequest
-	8,  // 24: accrue.v1.PeriodService.ListStatements:input_type -> accrue.v1.ListStatementsRequest
-	10, // 25: accrue.v1.PeriodService.ExportStatements:input_type -> accrue.v1.ExportStatementsRequest
-	13, // 26: accrue.v1.PayoutService.CreatePayout:input_type -> accrue.v1.CreatePayoutRequest
-	15, // 27: accrue.v1.PayoutService.SettlePayout:input_type -> accrue.v1.SettlePayoutRequest
-	17, // 28: accrue.v1.PayoutService.FailPayout:input_type -> accrue.v1.FailPayoutRequest
-	19, // 29: accrue.v1.PayoutService.ListPayouts:input_type -> accrue.v1.ListPayoutsRequest
-	22, // 30: accrue.v1.PayoutService.SpendCredit:input_type -> accrue.v1.SpendCreditRequest
-	24, // 31: accrue.v1.PayoutService.ReverseSpend:input_type -> accrue.v1.ReverseSpendRequest
-	5,  // 32: accrue.v1.PeriodService.ClosePeriod:output_type -> accrue.v1.ClosePeriodResponse
-	7,  // 33: accrue.v1.PeriodService.GetStatement:output_type -> accrue.v1.GetStatementResponse
-	9,  // 34: accrue.v1.PeriodService.ListStatements:output_type -> accrue.v1.ListStatementsResponse
-	11, // 35: accrue.v1.PeriodService.ExportStatements:output_type -> accrue.v1.ExportStatementsResponse
-	14, // 36: accrue.v1.PayoutService.CreatePayout:output_type -> accrue.v1.CreatePayoutResponse
-	16, // 37: accrue.v1.PayoutService.SettlePayout:output_type -> accrue.v1.SettlePayoutResponse
-	18, // 38: accrue.v1.PayoutService.FailPayout:output_type -> accrue.v1.FailPayoutResponse
-	20, // 39: accrue.v1.PayoutService.ListPayouts:output_type -> accrue.v1.ListPayoutsResponse
-	23, // 40: accrue.v1.PayoutService.SpendCredit:output_type -> accrue.v1.SpendCreditResponse
-	25, // 41: accrue.v1.PayoutService.ReverseSpend:output_type -> accrue.v1.ReverseSpendResponse
-	32, // [32:42] is the sub-list for method output_type
-	22, // [22:32] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	4,  // 0: accrue.v1.GetPeriodResponse.period:type_name -> accrue.v1.PeriodState
+	0,  // 1: accrue.v1.PeriodState.status:type_name -> accrue.v1.PeriodStatus
+	30, // 2: accrue.v1.PeriodState.started_at:type_name -> google.protobuf.Timestamp
+	30, // 3: accrue.v1.PeriodState.closed_at:type_name -> google.protobuf.Timestamp
+	30, // 4: accrue.v1.PeriodState.claimed_until:type_name -> google.protobuf.Timestamp
+	30, // 5: accrue.v1.StatementLine.at:type_name -> google.protobuf.Timestamp
+	5,  // 6: accrue.v1.Statement.opening:type_name -> accrue.v1.StatementBalances
+	5,  // 7: accrue.v1.Statement.closing:type_name -> accrue.v1.StatementBalances
+	6,  // 8: accrue.v1.Statement.lines:type_name -> accrue.v1.StatementLine
+	30, // 9: accrue.v1.Statement.issued_at:type_name -> google.protobuf.Timestamp
+	7,  // 10: accrue.v1.GetStatementResponse.statement:type_name -> accrue.v1.Statement
+	7,  // 11: accrue.v1.ListStatementsResponse.statements:type_name -> accrue.v1.Statement
+	1,  // 12: accrue.v1.Payout.status:type_name -> accrue.v1.PayoutStatus
+	30, // 13: accrue.v1.Payout.created_at:type_name -> google.protobuf.Timestamp
+	30, // 14: accrue.v1.Payout.settled_at:type_name -> google.protobuf.Timestamp
+	30, // 15: accrue.v1.CreatePayoutRequest.at:type_name -> google.protobuf.Timestamp
+	16, // 16: accrue.v1.CreatePayoutResponse.payout:type_name -> accrue.v1.Payout
+	30, // 17: accrue.v1.SettlePayoutRequest.at:type_name -> google.protobuf.Timestamp
+	16, // 18: accrue.v1.SettlePayoutResponse.payout:type_name -> accrue.v1.Payout
+	30, // 19: accrue.v1.FailPayoutRequest.at:type_name -> google.protobuf.Timestamp
+	16, // 20: accrue.v1.FailPayoutResponse.payout:type_name -> accrue.v1.Payout
+	16, // 21: accrue.v1.ListPayoutsResponse.payouts:type_name -> accrue.v1.Payout
+	30, // 22: accrue.v1.Spend.at:type_name -> google.protobuf.Timestamp
+	30, // 23: accrue.v1.SpendCreditRequest.at:type_name -> google.protobuf.Timestamp
+	25, // 24: accrue.v1.SpendCreditResponse.spend:type_name -> accrue.v1.Spend
+	30, // 25: accrue.v1.ReverseSpendRequest.at:type_name -> google.protobuf.Timestamp
+	25, // 26: accrue.v1.ReverseSpendResponse.spend:type_name -> accrue.v1.Spend
+	8,  // 27: accrue.v1.PeriodService.ClosePeriod:input_type -> accrue.v1.ClosePeriodRequest
+	10, // 28: accrue.v1.PeriodService.GetStatement:input_type -> accrue.v1.GetStatementRequest
+	12, // 29: accrue.v1.PeriodService.ListStatements:input_type -> accrue.v1.ListStatementsRequest
+	14, // 30: accrue.v1.PeriodService.ExportStatements:input_type -> accrue.v1.ExportStatementsRequest
+	2,  // 31: accrue.v1.PeriodService.GetPeriod:input_type -> accrue.v1.GetPeriodRequest
+	17, // 32: accrue.v1.PayoutService.CreatePayout:input_type -> accrue.v1.CreatePayoutRequest
+	19, // 33: accrue.v1.PayoutService.SettlePayout:input_type -> accrue.v1.SettlePayoutRequest
+	21, // 34: accrue.v1.PayoutService.FailPayout:input_type -> accrue.v1.FailPayoutRequest
+	23, // 35: accrue.v1.PayoutService.ListPayouts:input_type -> accrue.v1.ListPayoutsRequest
+	26, // 36: accrue.v1.PayoutService.SpendCredit:input_type -> accrue.v1.SpendCreditRequest
+	28, // 37: accrue.v1.PayoutService.ReverseSpend:input_type -> accrue.v1.ReverseSpendRequest
+	9,  // 38: accrue.v1.PeriodService.ClosePeriod:output_type -> accrue.v1.ClosePeriodResponse
+	11, // 39: accrue.v1.PeriodService.GetStatement:output_type -> accrue.v1.GetStatementResponse
+	13, // 40: accrue.v1.PeriodService.ListStatements:output_type -> accrue.v1.ListStatementsResponse
+	15, // 41: accrue.v1.PeriodService.ExportStatements:output_type -> accrue.v1.ExportStatementsResponse
+	3,  // 42: accrue.v1.PeriodService.GetPeriod:output_type -> accrue.v1.GetPeriodResponse
+	18, // 43: accrue.v1.PayoutService.CreatePayout:output_type -> accrue.v1.CreatePayoutResponse
+	20, // 44: accrue.v1.PayoutService.SettlePayout:output_type -> accrue.v1.SettlePayoutResponse
+	22, // 45: accrue.v1.PayoutService.FailPayout:output_type -> accrue.v1.FailPayoutResponse
+	24, // 46: accrue.v1.PayoutService.ListPayouts:output_type -> accrue.v1.ListPayoutsResponse
+	27, // 47: accrue.v1.PayoutService.SpendCredit:output_type -> accrue.v1.SpendCreditResponse
+	29, // 48: accrue.v1.PayoutService.ReverseSpend:output_type -> accrue.v1.ReverseSpendResponse
+	38, // [38:49] is the sub-list for method output_type
+	27, // [27:38] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_accrue_v1_payout_proto_init() }
@@ -2282,8 +2595,8 @@ func file_accrue_v1_payout_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accrue_v1_payout_proto_rawDesc), len(file_accrue_v1_payout_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   25,
+			NumEnums:      2,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -47,6 +47,8 @@ const (
 	// PeriodServiceExportStatementsProcedure is the fully-qualified name of the PeriodService's
 	// ExportStatements RPC.
 	PeriodServiceExportStatementsProcedure = "/accrue.v1.PeriodService/ExportStatements"
+	// PeriodServiceGetPeriodProcedure is the fully-qualified name of the PeriodService's GetPeriod RPC.
+	PeriodServiceGetPeriodProcedure = "/accrue.v1.PeriodService/GetPeriod"
 	// PayoutServiceCreatePayoutProcedure is the fully-qualified name of the PayoutService's
 	// CreatePayout RPC.
 	PayoutServiceCreatePayoutProcedure = "/accrue.v1.PayoutService/CreatePayout"
@@ -90,6 +92,10 @@ type PeriodServiceClient interface {
 	// per call (filter by partner or period for more). A partner key must name
 	// its own partner.
 	ExportStatements(context.Context, *connect.Request[v1.ExportStatementsRequest]) (*connect.Response[v1.ExportStatementsResponse], error)
+	// GetPeriod reads a period's status and, while it is closing, the
+	// progress of its close: partners done of total and what the statements
+	// written so far released. A period no close has started is open.
+	GetPeriod(context.Context, *connect.Request[v1.GetPeriodRequest]) (*connect.Response[v1.GetPeriodResponse], error)
 }
 
 // NewPeriodServiceClient constructs a client for the accrue.v1.PeriodService service. By default,
@@ -127,6 +133,12 @@ func NewPeriodServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(periodServiceMethods.ByName("ExportStatements")),
 			connect.WithClientOptions(opts...),
 		),
+		getPeriod: connect.NewClient[v1.GetPeriodRequest, v1.GetPeriodResponse](
+			httpClient,
+			baseURL+PeriodServiceGetPeriodProcedure,
+			connect.WithSchema(periodServiceMethods.ByName("GetPeriod")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -136,6 +148,7 @@ type periodServiceClient struct {
 	getStatement     *connect.Client[v1.GetStatementRequest, v1.GetStatementResponse]
 	listStatements   *connect.Client[v1.ListStatementsRequest, v1.ListStatementsResponse]
 	exportStatements *connect.Client[v1.ExportStatementsRequest, v1.ExportStatementsResponse]
+	getPeriod        *connect.Client[v1.GetPeriodRequest, v1.GetPeriodResponse]
 }
 
 // ClosePeriod calls accrue.v1.PeriodService.ClosePeriod.
@@ -156,6 +169,11 @@ func (c *periodServiceClient) ListStatements(ctx context.Context, req *connect.R
 // ExportStatements calls accrue.v1.PeriodService.ExportStatements.
 func (c *periodServiceClient) ExportStatements(ctx context.Context, req *connect.Request[v1.ExportStatementsRequest]) (*connect.Response[v1.ExportStatementsResponse], error) {
 	return c.exportStatements.CallUnary(ctx, req)
+}
+
+// GetPeriod calls accrue.v1.PeriodService.GetPeriod.
+func (c *periodServiceClient) GetPeriod(ctx context.Context, req *connect.Request[v1.GetPeriodRequest]) (*connect.Response[v1.GetPeriodResponse], error) {
+	return c.getPeriod.CallUnary(ctx, req)
 }
 
 // PeriodServiceHandler is an implementation of the accrue.v1.PeriodService service.
@@ -181,6 +199,10 @@ type PeriodServiceHandler interface {
 	// per call (filter by partner or period for more). A partner key must name
 	// its own partner.
 	ExportStatements(context.Context, *connect.Request[v1.ExportStatementsRequest]) (*connect.Response[v1.ExportStatementsResponse], error)
+	// GetPeriod reads a period's status and, while it is closing, the
+	// progress of its close: partners done of total and what the statements
+	// written so far released. A period no close has started is open.
+	GetPeriod(context.Context, *connect.Request[v1.GetPeriodRequest]) (*connect.Response[v1.GetPeriodResponse], error)
 }
 
 // NewPeriodServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -214,6 +236,12 @@ func NewPeriodServiceHandler(svc PeriodServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(periodServiceMethods.ByName("ExportStatements")),
 		connect.WithHandlerOptions(opts...),
 	)
+	periodServiceGetPeriodHandler := connect.NewUnaryHandler(
+		PeriodServiceGetPeriodProcedure,
+		svc.GetPeriod,
+		connect.WithSchema(periodServiceMethods.ByName("GetPeriod")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/accrue.v1.PeriodService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PeriodServiceClosePeriodProcedure:
@@ -224,6 +252,8 @@ func NewPeriodServiceHandler(svc PeriodServiceHandler, opts ...connect.HandlerOp
 			periodServiceListStatementsHandler.ServeHTTP(w, r)
 		case PeriodServiceExportStatementsProcedure:
 			periodServiceExportStatementsHandler.ServeHTTP(w, r)
+		case PeriodServiceGetPeriodProcedure:
+			periodServiceGetPeriodHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -247,6 +277,10 @@ func (UnimplementedPeriodServiceHandler) ListStatements(context.Context, *connec
 
 func (UnimplementedPeriodServiceHandler) ExportStatements(context.Context, *connect.Request[v1.ExportStatementsRequest]) (*connect.Response[v1.ExportStatementsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.PeriodService.ExportStatements is not implemented"))
+}
+
+func (UnimplementedPeriodServiceHandler) GetPeriod(context.Context, *connect.Request[v1.GetPeriodRequest]) (*connect.Response[v1.GetPeriodResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.PeriodService.GetPeriod is not implemented"))
 }
 
 // PayoutServiceClient is a client for the accrue.v1.PayoutService service.
