@@ -60,6 +60,7 @@ var commands = []command{
 	{"click", "click CODE VISITOR [--utm-source S]   record a click", runClick},
 	{"order", "order pay|get ORDER [--customer C] [--visitor V] [--code C] [--line product=amount]...", runOrder},
 	{"close", "close PERIOD   close a month (YYYY-MM)", runClose},
+	{"period", "period close|get PERIOD   close a month with progress on stderr, or read its status and progress", runPeriod},
 	{"statement", "statement PARTNER PERIOD [--csv]   a partner's statement", runStatement},
 	{"payout", "payout create|settle|fail ID [--partner P --amount A --allow-advance --method M] | payout list PARTNER [--private]", runPayout},
 	{"spend", "spend ID --partner P --amount A [--order O]   spend earnings as store credit", runSpend},
