@@ -212,3 +212,45 @@ func TestRecordClicksFullBatch(t *testing.T) {
 		t.Errorf("%d distinct ids, %d clicks, want %d of each", len(ids), a.count(t, "clicks"), ClicksMax)
 	}
 }
+
+// Concurrent calls with the same clicks record each click once: the calls
+// that lose the race to a key are run again and answer it as a replay.
+func TestRecordClicksConcurrentSameKeys(t *testing.T) {
+	a, send := clickBatchAPI(t)
+	clicks := make([]*accruev1.RecordClickRequest, 50)
+	for i := range clicks {
+		clicks[i] = batchClickReq(fmt.Sprintf("k%d", i), "a", fmt.Sprintf("v%d", i))
+	}
+	const calls = 4
+	results, errs := make([][]*accruev1.ClickResult, calls), make(chan error, calls)
+	for c := range calls {
+		go func() {
+			var err error
+			results[c], err = send(clicks...)
+			errs <- err
+		}()
+	}
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range clicks {
+		fresh := 0
+		for c := range calls {
+			r := results[c][i].GetClick()
+			if r.GetClickId() != results[0][i].GetClick().GetClickId() || r.GetClickId() == 0 {
+				t.Fatalf("click %d: ids %v and %v", i, describe(results[0][i]), describe(results[c][i]))
+			}
+			if !r.GetReplayed() {
+				fresh++
+			}
+		}
+		if fresh != 1 {
+			t.Errorf("click %d recorded by %d calls, want 1", i, fresh)
+		}
+	}
+	if n := a.count(t, "clicks"); n != len(clicks) {
+		t.Errorf("%d clicks recorded, want %d", n, len(clicks))
+	}
+}
