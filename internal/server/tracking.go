@@ -26,35 +26,57 @@ const (
 // to.
 func (s *trackingService) RecordClick(ctx context.Context, req *connect.Request[accruev1.RecordClickRequest]) (*connect.Response[accruev1.RecordClickResponse], error) {
 	m := req.Msg
-	at, err := s.at(m.GetAt())
+	click, err := s.clickOf(m)
 	if err != nil {
 		return nil, err
 	}
+	reply, err := s.svc.RecordClick(ctx, commandOf(m), service.NewClick{Program: m.GetProgram(), Click: click}, encodeClick)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := clickResponse(reply)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(resp), nil
+}
+
+// clickOf validates a click's fields and returns it, its partner the
+// request's code or id.
+func (s *trackingService) clickOf(m *accruev1.RecordClickRequest) (store.Click, error) {
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return store.Click{}, err
+	}
 	if m.GetVisitor() == "" || len(m.GetVisitor()) > VisitorLenMax {
-		return nil, fault.InvalidArgument("visitor", "required, at most %d characters", VisitorLenMax)
+		return store.Click{}, fault.InvalidArgument("visitor", "required, at most %d characters", VisitorLenMax)
 	}
 	for field, v := range map[string]string{"landing": m.GetLanding(), "banner": m.GetBanner(), "utm_source": m.GetUtmSource(),
 		"utm_medium": m.GetUtmMedium(), "utm_campaign": m.GetUtmCampaign()} {
 		if len(v) > ClickFieldLenMax {
-			return nil, fault.InvalidArgument(field, "at most %d characters", ClickFieldLenMax)
+			return store.Click{}, fault.InvalidArgument(field, "at most %d characters", ClickFieldLenMax)
 		}
 	}
-	in := service.NewClick{Program: m.GetProgram(), Click: store.Click{
+	return store.Click{
 		Partner: m.GetPartner(), Visitor: m.GetVisitor(), At: at, Landing: m.GetLanding(), Banner: m.GetBanner(),
 		UTMSource: m.GetUtmSource(), UTMMedium: m.GetUtmMedium(), UTMCampaign: m.GetUtmCampaign(),
-	}}
-	reply, err := s.svc.RecordClick(ctx, commandOf(m), in, func(c service.RecordedClick) ([]byte, error) {
-		return encodeProto(&accruev1.RecordClickResponse{Partner: c.Partner, ClickId: c.ID})
-	})
+	}, nil
+}
+
+// encodeClick is the response stored under a click's key, by RecordClick
+// and RecordClicks alike.
+func encodeClick(c service.RecordedClick) ([]byte, error) {
+	return encodeProto(&accruev1.RecordClickResponse{Partner: c.Partner, ClickId: c.ID})
+}
+
+// clickResponse decodes a click's stored response.
+func clickResponse(reply service.Reply) (*accruev1.RecordClickResponse, error) {
 	resp := &accruev1.RecordClickResponse{}
-	if err == nil {
-		err = proto.Unmarshal(reply.Body, resp)
-	}
-	if err != nil {
+	if err := proto.Unmarshal(reply.Body, resp); err != nil {
 		return nil, err
 	}
 	resp.Replayed = reply.Replayed
-	return connect.NewResponse(resp), nil
+	return resp, nil
 }
 
 // GetStats reports, per partner × UTM source × month: clicks, unique

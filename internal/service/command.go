@@ -211,6 +211,11 @@ func commandState(ctx context.Context, q ledger.Querier, c Command) (int, []byte
 	if err != nil || !found {
 		return commandAbsent, nil, err
 	}
+	return recordState(rec, c)
+}
+
+// recordState is commandState of the record rec read for c's key.
+func recordState(rec store.StoredCommand, c Command) (int, []byte, error) {
 	if rec.Expired {
 		return commandAbsent, nil, fault.AlreadyExists("idempotency_key", "key %q was used more than %d days ago and has expired; use a new key",
 			c.Key, int(CommandRetention.Hours()/24))

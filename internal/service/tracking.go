@@ -4,10 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/accrue/accrue/internal/affiliate"
-	"github.com/accrue/accrue/internal/fault"
 	"github.com/accrue/accrue/internal/store"
 	"github.com/accrue/accrue/ledger"
 	"github.com/accrue/accrue/rules"
@@ -27,34 +24,17 @@ type RecordedClick struct {
 }
 
 // RecordClick records a visitor's click on a partner's link; the click is
-// encoded as its response.
+// encoded as its response. It is RecordClicks of one click: four
+// statements, the transaction's included.
 func (s *Service) RecordClick(ctx context.Context, c Command, in NewClick, encode Encode[RecordedClick]) (Reply, error) {
-	return Exec(ctx, s, c, encode, func(tx pgx.Tx) (RecordedClick, error) {
-		if _, err := ledger.LoadProgram(ctx, tx, in.Program); err != nil {
-			return RecordedClick{}, err
-		}
-		partner, err := partnerByCodeOrID(ctx, tx, in.Program, in.Partner)
-		if err != nil {
-			return RecordedClick{}, err
-		}
-		if partner == "" {
-			return RecordedClick{}, fault.NotFound("partner", "no partner with code or id %q", in.Partner)
-		}
-		click := in.Click
-		click.Partner = partner
-		id, err := store.InsertClick(ctx, tx, in.Program, click)
-		return RecordedClick{Partner: partner, ID: id}, err
-	})
-}
-
-// partnerByCodeOrID resolves a referral code (first, in any case) or a
-// partner id (exactly); "" when neither matches.
-func partnerByCodeOrID(ctx context.Context, q ledger.Querier, program, codeOrID string) (string, error) {
-	if codeOrID == "" {
-		return "", nil
+	if err := c.check(); err != nil {
+		return Reply{}, err
 	}
-	key, _ := affiliate.CodeKey(codeOrID) // "" matches no code
-	return store.PartnerByCodeOrID(ctx, q, program, key, codeOrID)
+	out, err := s.RecordClicks(ctx, in.Program, []BatchClick{{Command: c, Click: in.Click}}, encode)
+	if err != nil {
+		return Reply{}, err
+	}
+	return out[0].Reply, out[0].Err
 }
 
 // Attribution is who an order is attributed to, and how.

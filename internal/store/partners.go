@@ -123,22 +123,6 @@ func SetPartnerPrivate(ctx context.Context, q ledger.Querier, program, id string
 	return nil
 }
 
-// PartnerByCodeOrID resolves a referral code (first, by its lower-case
-// key) or a partner id (exactly); "" when neither matches. key is the code
-// folded as partners_code_lower holds it ("" matches no code).
-func PartnerByCodeOrID(ctx context.Context, q ledger.Querier, program, key, id string) (string, error) {
-	var found string
-	err := q.QueryRow(ctx, `SELECT id FROM partners WHERE program_id = $1 AND (lower(code) = $2 OR id = $3)
-		ORDER BY (lower(code) = $2) DESC LIMIT 1`, program, key, id).Scan(&found)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("store: resolving partner %q: %w", id, err)
-	}
-	return found, nil
-}
-
 // PartnerByCode returns the partner whose referral code folds to key; ""
 // when none does.
 func PartnerByCode(ctx context.Context, q ledger.Querier, program, key string) (string, error) {

@@ -2315,6 +2315,260 @@ func (x *RecordClickResponse) GetReplayed() bool {
 	return false
 }
 
+// RecordClicksRequest is a batch of clicks.
+type RecordClicksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// Required. 1 to 1,000 clicks, each as RecordClick takes it, with its own
+	// idempotency key; a click's program is empty or the call's.
+	Clicks        []*RecordClickRequest `protobuf:"bytes,2,rep,name=clicks,proto3" json:"clicks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordClicksRequest) Reset() {
+	*x = RecordClicksRequest{}
+	mi := &file_accrue_v1_program_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordClicksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordClicksRequest) ProtoMessage() {}
+
+func (x *RecordClicksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordClicksRequest.ProtoReflect.Descriptor instead.
+func (*RecordClicksRequest) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RecordClicksRequest) GetProgram() string {
+	if x != nil {
+		return x.Program
+	}
+	return ""
+}
+
+func (x *RecordClicksRequest) GetClicks() []*RecordClickRequest {
+	if x != nil {
+		return x.Clicks
+	}
+	return nil
+}
+
+// RecordClicksResponse has one result per click, in the order of the
+// request's clicks.
+type RecordClicksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*ClickResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordClicksResponse) Reset() {
+	*x = RecordClicksResponse{}
+	mi := &file_accrue_v1_program_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordClicksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordClicksResponse) ProtoMessage() {}
+
+func (x *RecordClicksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordClicksResponse.ProtoReflect.Descriptor instead.
+func (*RecordClicksResponse) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RecordClicksResponse) GetResults() []*ClickResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// ClickResult is the outcome of one click of a RecordClicks call: its
+// recorded click (as RecordClick's response), or why it was refused (then
+// nothing was recorded for it, and its key is free for a corrected retry).
+type ClickResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*ClickResult_Click
+	//	*ClickResult_Error
+	Outcome       isClickResult_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClickResult) Reset() {
+	*x = ClickResult{}
+	mi := &file_accrue_v1_program_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClickResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClickResult) ProtoMessage() {}
+
+func (x *ClickResult) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClickResult.ProtoReflect.Descriptor instead.
+func (*ClickResult) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ClickResult) GetOutcome() isClickResult_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *ClickResult) GetClick() *RecordClickResponse {
+	if x != nil {
+		if x, ok := x.Outcome.(*ClickResult_Click); ok {
+			return x.Click
+		}
+	}
+	return nil
+}
+
+func (x *ClickResult) GetError() *ClickError {
+	if x != nil {
+		if x, ok := x.Outcome.(*ClickResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isClickResult_Outcome interface {
+	isClickResult_Outcome()
+}
+
+type ClickResult_Click struct {
+	// The click as recorded, or as replayed (click.replayed).
+	Click *RecordClickResponse `protobuf:"bytes,1,opt,name=click,proto3,oneof"`
+}
+
+type ClickResult_Error struct {
+	// Why the click was refused.
+	Error *ClickError `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*ClickResult_Click) isClickResult_Outcome() {}
+
+func (*ClickResult_Error) isClickResult_Outcome() {}
+
+// ClickError is why one click of a batch was refused: what RecordClick
+// would have answered.
+type ClickError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Connect code's name: invalid_argument, not_found or already_exists.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The offending field's path in the request, e.g. clicks[3].visitor.
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong, for a human.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClickError) Reset() {
+	*x = ClickError{}
+	mi := &file_accrue_v1_program_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClickError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClickError) ProtoMessage() {}
+
+func (x *ClickError) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClickError.ProtoReflect.Descriptor instead.
+func (*ClickError) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ClickError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ClickError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ClickError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // GetStatsRequest filters the statistics.
 type GetStatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2333,7 +2587,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[30]
+	mi := &file_accrue_v1_program_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2345,7 +2599,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[30]
+	mi := &file_accrue_v1_program_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2358,7 +2612,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{30}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetStatsRequest) GetProgram() string {
@@ -2418,7 +2672,7 @@ type StatsRow struct {
 
 func (x *StatsRow) Reset() {
 	*x = StatsRow{}
-	mi := &file_accrue_v1_program_proto_msgTypes[31]
+	mi := &file_accrue_v1_program_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2684,7 @@ func (x *StatsRow) String() string {
 func (*StatsRow) ProtoMessage() {}
 
 func (x *StatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[31]
+	mi := &file_accrue_v1_program_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2697,7 @@ func (x *StatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRow.ProtoReflect.Descriptor instead.
 func (*StatsRow) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{31}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StatsRow) GetPartner() string {
@@ -2520,7 +2774,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[32]
+	mi := &file_accrue_v1_program_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2532,7 +2786,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[32]
+	mi := &file_accrue_v1_program_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2545,7 +2799,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{32}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetStatsResponse) GetRows() []*StatsRow {
@@ -2725,7 +2979,21 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"\x13RecordClickResponse\x12\x19\n" +
 	"\bclick_id\x18\x01 \x01(\x03R\aclickId\x12\x18\n" +
 	"\apartner\x18\x02 \x01(\tR\apartner\x12\x1a\n" +
-	"\breplayed\x18\x03 \x01(\bR\breplayed\"\x7f\n" +
+	"\breplayed\x18\x03 \x01(\bR\breplayed\"f\n" +
+	"\x13RecordClicksRequest\x12\x18\n" +
+	"\aprogram\x18\x01 \x01(\tR\aprogram\x125\n" +
+	"\x06clicks\x18\x02 \x03(\v2\x1d.accrue.v1.RecordClickRequestR\x06clicks\"H\n" +
+	"\x14RecordClicksResponse\x120\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.accrue.v1.ClickResultR\aresults\"\x7f\n" +
+	"\vClickResult\x126\n" +
+	"\x05click\x18\x01 \x01(\v2\x1e.accrue.v1.RecordClickResponseH\x00R\x05click\x12-\n" +
+	"\x05error\x18\x02 \x01(\v2\x15.accrue.v1.ClickErrorH\x00R\x05errorB\t\n" +
+	"\aoutcome\"P\n" +
+	"\n" +
+	"ClickError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\x7f\n" +
 	"\x0fGetStatsRequest\x12\x18\n" +
 	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x18\n" +
 	"\apartner\x18\x02 \x01(\tR\apartner\x12\x1d\n" +
@@ -2763,9 +3031,10 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"GetPartner\x12\x1c.accrue.v1.GetPartnerRequest\x1a\x1d.accrue.v1.GetPartnerResponse\"\x00\x12Q\n" +
 	"\fListPartners\x12\x1e.accrue.v1.ListPartnersRequest\x1a\x1f.accrue.v1.ListPartnersResponse\"\x00\x12T\n" +
 	"\rListReferrals\x12\x1f.accrue.v1.ListReferralsRequest\x1a .accrue.v1.ListReferralsResponse\"\x00\x12Z\n" +
-	"\x0fGetReferralLink\x12!.accrue.v1.GetReferralLinkRequest\x1a\".accrue.v1.GetReferralLinkResponse\"\x002\xa8\x01\n" +
+	"\x0fGetReferralLink\x12!.accrue.v1.GetReferralLinkRequest\x1a\".accrue.v1.GetReferralLinkResponse\"\x002\xfb\x01\n" +
 	"\x0fTrackingService\x12N\n" +
-	"\vRecordClick\x12\x1d.accrue.v1.RecordClickRequest\x1a\x1e.accrue.v1.RecordClickResponse\"\x00\x12E\n" +
+	"\vRecordClick\x12\x1d.accrue.v1.RecordClickRequest\x1a\x1e.accrue.v1.RecordClickResponse\"\x00\x12Q\n" +
+	"\fRecordClicks\x12\x1e.accrue.v1.RecordClicksRequest\x1a\x1f.accrue.v1.RecordClicksResponse\"\x00\x12E\n" +
 	"\bGetStats\x12\x1a.accrue.v1.GetStatsRequest\x1a\x1b.accrue.v1.GetStatsResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
 
 var (
@@ -2781,7 +3050,7 @@ func file_accrue_v1_program_proto_rawDescGZIP() []byte {
 }
 
 var file_accrue_v1_program_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_accrue_v1_program_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_accrue_v1_program_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_accrue_v1_program_proto_goTypes = []any{
 	(PartnerStatus)(0),               // 0: accrue.v1.PartnerStatus
 	(*RuleVersion)(nil),              // 1: accrue.v1.RuleVersion
@@ -2814,73 +3083,83 @@ var file_accrue_v1_program_proto_goTypes = []any{
 	(*GetReferralLinkResponse)(nil),  // 28: accrue.v1.GetReferralLinkResponse
 	(*RecordClickRequest)(nil),       // 29: accrue.v1.RecordClickRequest
 	(*RecordClickResponse)(nil),      // 30: accrue.v1.RecordClickResponse
-	(*GetStatsRequest)(nil),          // 31: accrue.v1.GetStatsRequest
-	(*StatsRow)(nil),                 // 32: accrue.v1.StatsRow
-	(*GetStatsResponse)(nil),         // 33: accrue.v1.GetStatsResponse
-	(*timestamppb.Timestamp)(nil),    // 34: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 35: google.protobuf.FieldMask
+	(*RecordClicksRequest)(nil),      // 31: accrue.v1.RecordClicksRequest
+	(*RecordClicksResponse)(nil),     // 32: accrue.v1.RecordClicksResponse
+	(*ClickResult)(nil),              // 33: accrue.v1.ClickResult
+	(*ClickError)(nil),               // 34: accrue.v1.ClickError
+	(*GetStatsRequest)(nil),          // 35: accrue.v1.GetStatsRequest
+	(*StatsRow)(nil),                 // 36: accrue.v1.StatsRow
+	(*GetStatsResponse)(nil),         // 37: accrue.v1.GetStatsResponse
+	(*timestamppb.Timestamp)(nil),    // 38: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 39: google.protobuf.FieldMask
 }
 var file_accrue_v1_program_proto_depIdxs = []int32{
-	34, // 0: accrue.v1.RuleVersion.effective_at:type_name -> google.protobuf.Timestamp
-	34, // 1: accrue.v1.PutRulesRequest.at:type_name -> google.protobuf.Timestamp
+	38, // 0: accrue.v1.RuleVersion.effective_at:type_name -> google.protobuf.Timestamp
+	38, // 1: accrue.v1.PutRulesRequest.at:type_name -> google.protobuf.Timestamp
 	1,  // 2: accrue.v1.PutRulesResponse.version:type_name -> accrue.v1.RuleVersion
-	34, // 3: accrue.v1.GetRulesRequest.at:type_name -> google.protobuf.Timestamp
+	38, // 3: accrue.v1.GetRulesRequest.at:type_name -> google.protobuf.Timestamp
 	1,  // 4: accrue.v1.GetRulesResponse.version:type_name -> accrue.v1.RuleVersion
 	1,  // 5: accrue.v1.ListRuleVersionsResponse.versions:type_name -> accrue.v1.RuleVersion
 	8,  // 6: accrue.v1.SimulateOrderRequest.lines:type_name -> accrue.v1.OrderLine
-	34, // 7: accrue.v1.SimulateOrderRequest.at:type_name -> google.protobuf.Timestamp
+	38, // 7: accrue.v1.SimulateOrderRequest.at:type_name -> google.protobuf.Timestamp
 	11, // 8: accrue.v1.SimulateOrderResponse.plan:type_name -> accrue.v1.Plan
 	12, // 9: accrue.v1.Plan.lines:type_name -> accrue.v1.PlanLine
 	13, // 10: accrue.v1.Plan.upline:type_name -> accrue.v1.PlanUplineLevel
-	34, // 11: accrue.v1.Partner.parent_until:type_name -> google.protobuf.Timestamp
+	38, // 11: accrue.v1.Partner.parent_until:type_name -> google.protobuf.Timestamp
 	0,  // 12: accrue.v1.Partner.status:type_name -> accrue.v1.PartnerStatus
 	14, // 13: accrue.v1.Partner.private:type_name -> accrue.v1.PartnerPrivate
-	34, // 14: accrue.v1.Partner.registered_at:type_name -> google.protobuf.Timestamp
-	34, // 15: accrue.v1.RegisterPartnerRequest.at:type_name -> google.protobuf.Timestamp
-	34, // 16: accrue.v1.RegisterPartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
+	38, // 14: accrue.v1.Partner.registered_at:type_name -> google.protobuf.Timestamp
+	38, // 15: accrue.v1.RegisterPartnerRequest.at:type_name -> google.protobuf.Timestamp
+	38, // 16: accrue.v1.RegisterPartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
 	14, // 17: accrue.v1.RegisterPartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
 	15, // 18: accrue.v1.RegisterPartnerResponse.partner:type_name -> accrue.v1.Partner
-	34, // 19: accrue.v1.UpdatePartnerRequest.at:type_name -> google.protobuf.Timestamp
+	38, // 19: accrue.v1.UpdatePartnerRequest.at:type_name -> google.protobuf.Timestamp
 	0,  // 20: accrue.v1.UpdatePartnerRequest.status:type_name -> accrue.v1.PartnerStatus
-	34, // 21: accrue.v1.UpdatePartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
+	38, // 21: accrue.v1.UpdatePartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
 	14, // 22: accrue.v1.UpdatePartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
-	35, // 23: accrue.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	39, // 23: accrue.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	15, // 24: accrue.v1.UpdatePartnerResponse.partner:type_name -> accrue.v1.Partner
 	15, // 25: accrue.v1.GetPartnerResponse.partner:type_name -> accrue.v1.Partner
 	15, // 26: accrue.v1.ListPartnersResponse.partners:type_name -> accrue.v1.Partner
 	0,  // 27: accrue.v1.Referral.status:type_name -> accrue.v1.PartnerStatus
 	25, // 28: accrue.v1.ListReferralsResponse.referrals:type_name -> accrue.v1.Referral
-	34, // 29: accrue.v1.RecordClickRequest.at:type_name -> google.protobuf.Timestamp
-	32, // 30: accrue.v1.GetStatsResponse.rows:type_name -> accrue.v1.StatsRow
-	2,  // 31: accrue.v1.ProgramService.PutRules:input_type -> accrue.v1.PutRulesRequest
-	4,  // 32: accrue.v1.ProgramService.GetRules:input_type -> accrue.v1.GetRulesRequest
-	6,  // 33: accrue.v1.ProgramService.ListRuleVersions:input_type -> accrue.v1.ListRuleVersionsRequest
-	9,  // 34: accrue.v1.ProgramService.SimulateOrder:input_type -> accrue.v1.SimulateOrderRequest
-	16, // 35: accrue.v1.PartnerService.RegisterPartner:input_type -> accrue.v1.RegisterPartnerRequest
-	18, // 36: accrue.v1.PartnerService.UpdatePartner:input_type -> accrue.v1.UpdatePartnerRequest
-	20, // 37: accrue.v1.PartnerService.GetPartner:input_type -> accrue.v1.GetPartnerRequest
-	22, // 38: accrue.v1.PartnerService.ListPartners:input_type -> accrue.v1.ListPartnersRequest
-	24, // 39: accrue.v1.PartnerService.ListReferrals:input_type -> accrue.v1.ListReferralsRequest
-	27, // 40: accrue.v1.PartnerService.GetReferralLink:input_type -> accrue.v1.GetReferralLinkRequest
-	29, // 41: accrue.v1.TrackingService.RecordClick:input_type -> accrue.v1.RecordClickRequest
-	31, // 42: accrue.v1.TrackingService.GetStats:input_type -> accrue.v1.GetStatsRequest
-	3,  // 43: accrue.v1.ProgramService.PutRules:output_type -> accrue.v1.PutRulesResponse
-	5,  // 44: accrue.v1.ProgramService.GetRules:output_type -> accrue.v1.GetRulesResponse
-	7,  // 45: accrue.v1.ProgramService.ListRuleVersions:output_type -> accrue.v1.ListRuleVersionsResponse
-	10, // 46: accrue.v1.ProgramService.SimulateOrder:output_type -> accrue.v1.SimulateOrderResponse
-	17, // 47: accrue.v1.PartnerService.RegisterPartner:output_type -> accrue.v1.RegisterPartnerResponse
-	19, // 48: accrue.v1.PartnerService.UpdatePartner:output_type -> accrue.v1.UpdatePartnerResponse
-	21, // 49: accrue.v1.PartnerService.GetPartner:output_type -> accrue.v1.GetPartnerResponse
-	23, // 50: accrue.v1.PartnerService.ListPartners:output_type -> accrue.v1.ListPartnersResponse
-	26, // 51: accrue.v1.PartnerService.ListReferrals:output_type -> accrue.v1.ListReferralsResponse
-	28, // 52: accrue.v1.PartnerService.GetReferralLink:output_type -> accrue.v1.GetReferralLinkResponse
-	30, // 53: accrue.v1.TrackingService.RecordClick:output_type -> accrue.v1.RecordClickResponse
-	33, // 54: accrue.v1.TrackingService.GetStats:output_type -> accrue.v1.GetStatsResponse
-	43, // [43:55] is the sub-list for method output_type
-	31, // [31:43] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	38, // 29: accrue.v1.RecordClickRequest.at:type_name -> google.protobuf.Timestamp
+	29, // 30: accrue.v1.RecordClicksRequest.clicks:type_name -> accrue.v1.RecordClickRequest
+	33, // 31: accrue.v1.RecordClicksResponse.results:type_name -> accrue.v1.ClickResult
+	30, // 32: accrue.v1.ClickResult.click:type_name -> accrue.v1.RecordClickResponse
+	34, // 33: accrue.v1.ClickResult.error:type_name -> accrue.v1.ClickError
+	36, // 34: accrue.v1.GetStatsResponse.rows:type_name -> accrue.v1.StatsRow
+	2,  // 35: accrue.v1.ProgramService.PutRules:input_type -> accrue.v1.PutRulesRequest
+	4,  // 36: accrue.v1.ProgramService.GetRules:input_type -> accrue.v1.GetRulesRequest
+	6,  // 37: accrue.v1.ProgramService.ListRuleVersions:input_type -> accrue.v1.ListRuleVersionsRequest
+	9,  // 38: accrue.v1.ProgramService.SimulateOrder:input_type -> accrue.v1.SimulateOrderRequest
+	16, // 39: accrue.v1.PartnerService.RegisterPartner:input_type -> accrue.v1.RegisterPartnerRequest
+	18, // 40: accrue.v1.PartnerService.UpdatePartner:input_type -> accrue.v1.UpdatePartnerRequest
+	20, // 41: accrue.v1.PartnerService.GetPartner:input_type -> accrue.v1.GetPartnerRequest
+	22, // 42: accrue.v1.PartnerService.ListPartners:input_type -> accrue.v1.ListPartnersRequest
+	24, // 43: accrue.v1.PartnerService.ListReferrals:input_type -> accrue.v1.ListReferralsRequest
+	27, // 44: accrue.v1.PartnerService.GetReferralLink:input_type -> accrue.v1.GetReferralLinkRequest
+	29, // 45: accrue.v1.TrackingService.RecordClick:input_type -> accrue.v1.RecordClickRequest
+	31, // 46: accrue.v1.TrackingService.RecordClicks:input_type -> accrue.v1.RecordClicksRequest
+	35, // 47: accrue.v1.TrackingService.GetStats:input_type -> accrue.v1.GetStatsRequest
+	3,  // 48: accrue.v1.ProgramService.PutRules:output_type -> accrue.v1.PutRulesResponse
+	5,  // 49: accrue.v1.ProgramService.GetRules:output_type -> accrue.v1.GetRulesResponse
+	7,  // 50: accrue.v1.ProgramService.ListRuleVersions:output_type -> accrue.v1.ListRuleVersionsResponse
+	10, // 51: accrue.v1.ProgramService.SimulateOrder:output_type -> accrue.v1.SimulateOrderResponse
+	17, // 52: accrue.v1.PartnerService.RegisterPartner:output_type -> accrue.v1.RegisterPartnerResponse
+	19, // 53: accrue.v1.PartnerService.UpdatePartner:output_type -> accrue.v1.UpdatePartnerResponse
+	21, // 54: accrue.v1.PartnerService.GetPartner:output_type -> accrue.v1.GetPartnerResponse
+	23, // 55: accrue.v1.PartnerService.ListPartners:output_type -> accrue.v1.ListPartnersResponse
+	26, // 56: accrue.v1.PartnerService.ListReferrals:output_type -> accrue.v1.ListReferralsResponse
+	28, // 57: accrue.v1.PartnerService.GetReferralLink:output_type -> accrue.v1.GetReferralLinkResponse
+	30, // 58: accrue.v1.TrackingService.RecordClick:output_type -> accrue.v1.RecordClickResponse
+	32, // 59: accrue.v1.TrackingService.RecordClicks:output_type -> accrue.v1.RecordClicksResponse
+	37, // 60: accrue.v1.TrackingService.GetStats:output_type -> accrue.v1.GetStatsResponse
+	48, // [48:61] is the sub-list for method output_type
+	35, // [35:48] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_accrue_v1_program_proto_init() }
@@ -2888,13 +3167,17 @@ func file_accrue_v1_program_proto_init() {
 	if File_accrue_v1_program_proto != nil {
 		return
 	}
+	file_accrue_v1_program_proto_msgTypes[32].OneofWrappers = []any{
+		(*ClickResult_Click)(nil),
+		(*ClickResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accrue_v1_program_proto_rawDesc), len(file_accrue_v1_program_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

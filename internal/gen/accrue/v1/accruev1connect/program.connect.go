@@ -68,6 +68,9 @@ const (
 	// TrackingServiceRecordClickProcedure is the fully-qualified name of the TrackingService's
 	// RecordClick RPC.
 	TrackingServiceRecordClickProcedure = "/accrue.v1.TrackingService/RecordClick"
+	// TrackingServiceRecordClicksProcedure is the fully-qualified name of the TrackingService's
+	// RecordClicks RPC.
+	TrackingServiceRecordClicksProcedure = "/accrue.v1.TrackingService/RecordClicks"
 	// TrackingServiceGetStatsProcedure is the fully-qualified name of the TrackingService's GetStats
 	// RPC.
 	TrackingServiceGetStatsProcedure = "/accrue.v1.TrackingService/GetStats"
@@ -497,6 +500,14 @@ type TrackingServiceClient interface {
 	// of the visitor (or of a customer tied to it) may be attributed to it.
 	// not_found when the partner matches no code or id. Admin only.
 	RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error)
+	// RecordClicks records up to 1,000 clicks buffered by a tracker, each
+	// under its own idempotency key, in one transaction, with one result per
+	// click: each click is recorded, replayed or refused on its own, exactly
+	// as RecordClick would answer it (a click and a RecordClick with the same
+	// key and payload are one command). A malformed call as a whole (no
+	// program, an unknown program, no clicks or too many) fails whole and
+	// records nothing. Admin only.
+	RecordClicks(context.Context, *connect.Request[v1.RecordClicksRequest]) (*connect.Response[v1.RecordClicksResponse], error)
 	// GetStats reports per partner × UTM source × month (program time zone):
 	// clicks, unique visitors, attributed orders, their revenue and commission.
 	// A partner key must name its own partner.
@@ -520,6 +531,12 @@ func NewTrackingServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(trackingServiceMethods.ByName("RecordClick")),
 			connect.WithClientOptions(opts...),
 		),
+		recordClicks: connect.NewClient[v1.RecordClicksRequest, v1.RecordClicksResponse](
+			httpClient,
+			baseURL+TrackingServiceRecordClicksProcedure,
+			connect.WithSchema(trackingServiceMethods.ByName("RecordClicks")),
+			connect.WithClientOptions(opts...),
+		),
 		getStats: connect.NewClient[v1.GetStatsRequest, v1.GetStatsResponse](
 			httpClient,
 			baseURL+TrackingServiceGetStatsProcedure,
@@ -531,13 +548,19 @@ func NewTrackingServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 
 // trackingServiceClient implements TrackingServiceClient.
 type trackingServiceClient struct {
-	recordClick *connect.Client[v1.RecordClickRequest, v1.RecordClickResponse]
-	getStats    *connect.Client[v1.GetStatsRequest, v1.GetStatsResponse]
+	recordClick  *connect.Client[v1.RecordClickRequest, v1.RecordClickResponse]
+	recordClicks *connect.Client[v1.RecordClicksRequest, v1.RecordClicksResponse]
+	getStats     *connect.Client[v1.GetStatsRequest, v1.GetStatsResponse]
 }
 
 // RecordClick calls accrue.v1.TrackingService.RecordClick.
 func (c *trackingServiceClient) RecordClick(ctx context.Context, req *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error) {
 	return c.recordClick.CallUnary(ctx, req)
+}
+
+// RecordClicks calls accrue.v1.TrackingService.RecordClicks.
+func (c *trackingServiceClient) RecordClicks(ctx context.Context, req *connect.Request[v1.RecordClicksRequest]) (*connect.Response[v1.RecordClicksResponse], error) {
+	return c.recordClicks.CallUnary(ctx, req)
 }
 
 // GetStats calls accrue.v1.TrackingService.GetStats.
@@ -551,6 +574,14 @@ type TrackingServiceHandler interface {
 	// of the visitor (or of a customer tied to it) may be attributed to it.
 	// not_found when the partner matches no code or id. Admin only.
 	RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error)
+	// RecordClicks records up to 1,000 clicks buffered by a tracker, each
+	// under its own idempotency key, in one transaction, with one result per
+	// click: each click is recorded, replayed or refused on its own, exactly
+	// as RecordClick would answer it (a click and a RecordClick with the same
+	// key and payload are one command). A malformed call as a whole (no
+	// program, an unknown program, no clicks or too many) fails whole and
+	// records nothing. Admin only.
+	RecordClicks(context.Context, *connect.Request[v1.RecordClicksRequest]) (*connect.Response[v1.RecordClicksResponse], error)
 	// GetStats reports per partner × UTM source × month (program time zone):
 	// clicks, unique visitors, attributed orders, their revenue and commission.
 	// A partner key must name its own partner.
@@ -570,6 +601,12 @@ func NewTrackingServiceHandler(svc TrackingServiceHandler, opts ...connect.Handl
 		connect.WithSchema(trackingServiceMethods.ByName("RecordClick")),
 		connect.WithHandlerOptions(opts...),
 	)
+	trackingServiceRecordClicksHandler := connect.NewUnaryHandler(
+		TrackingServiceRecordClicksProcedure,
+		svc.RecordClicks,
+		connect.WithSchema(trackingServiceMethods.ByName("RecordClicks")),
+		connect.WithHandlerOptions(opts...),
+	)
 	trackingServiceGetStatsHandler := connect.NewUnaryHandler(
 		TrackingServiceGetStatsProcedure,
 		svc.GetStats,
@@ -580,6 +617,8 @@ func NewTrackingServiceHandler(svc TrackingServiceHandler, opts ...connect.Handl
 		switch r.URL.Path {
 		case TrackingServiceRecordClickProcedure:
 			trackingServiceRecordClickHandler.ServeHTTP(w, r)
+		case TrackingServiceRecordClicksProcedure:
+			trackingServiceRecordClicksHandler.ServeHTTP(w, r)
 		case TrackingServiceGetStatsProcedure:
 			trackingServiceGetStatsHandler.ServeHTTP(w, r)
 		default:
@@ -593,6 +632,10 @@ type UnimplementedTrackingServiceHandler struct{}
 
 func (UnimplementedTrackingServiceHandler) RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.TrackingService.RecordClick is not implemented"))
+}
+
+func (UnimplementedTrackingServiceHandler) RecordClicks(context.Context, *connect.Request[v1.RecordClicksRequest]) (*connect.Response[v1.RecordClicksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.TrackingService.RecordClicks is not implemented"))
 }
 
 func (UnimplementedTrackingServiceHandler) GetStats(context.Context, *connect.Request[v1.GetStatsRequest]) (*connect.Response[v1.GetStatsResponse], error) {

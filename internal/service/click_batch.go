@@ -1,0 +1,190 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/affiliate"
+	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/store"
+)
+
+// BatchClick is one click of a batch: its command (key and request hash,
+// as the equivalent single RecordClick's), the click with Partner a
+// referral code or partner id, and Err when the caller's validation
+// refused it already.
+type BatchClick struct {
+	Command
+	Click store.Click
+	Err   error
+}
+
+// ClickOutcome is one click's result: its reply, or Err (a *fault.Error
+// whose field is the click's own, such as "partner") when it was refused.
+type ClickOutcome struct {
+	Reply
+	Err error
+}
+
+// raceRetriesMax bounds how often a batch is run again because a key it
+// found free was recorded by a concurrent request before it committed.
+const raceRetriesMax = 3
+
+// errKeyRaced rolls back a batch whose keys were recorded concurrently.
+var errKeyRaced = errors.New("service: an idempotency key was recorded concurrently")
+
+// RecordClicks records clicks of one program in one retried transaction,
+// each exactly once per idempotency key, with one outcome per click: a
+// click is recorded, replayed (its key was recorded with the same
+// payload, by a batch or by RecordClick) or refused on its own, and a
+// refused click writes nothing. A second click with a key used earlier in
+// the batch answers as a replay of the first, or already_exists with
+// another payload. Only a fault of the whole batch (the program) or of the
+// database is returned as the error. Four statements whatever the size:
+// resolve partners and read keys, insert the new clicks, record their
+// keys with their responses.
+func (s *Service) RecordClicks(ctx context.Context, program string, clicks []BatchClick, encode Encode[RecordedClick]) ([]ClickOutcome, error) {
+	if program == "" {
+		return nil, fault.InvalidArgument("program", "required")
+	}
+	out := make([]ClickOutcome, len(clicks))
+	var err error
+	for range raceRetriesMax {
+		err = s.db.Run(ctx, func(tx pgx.Tx) error {
+			return s.recordClicks(ctx, tx, program, clicks, encode, out)
+		})
+		if !errors.Is(err, errKeyRaced) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	settleRepeatedKeys(clicks, out)
+	return out, nil
+}
+
+// recordClicks is one attempt of RecordClicks in tx, filling out.
+func (s *Service) recordClicks(ctx context.Context, tx pgx.Tx, program string, clicks []BatchClick, encode Encode[RecordedClick], out []ClickOutcome) error {
+	todo, refs := firstClicks(clicks, out)
+	found, facts, err := store.ResolveClicks(ctx, tx, program, refs)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fault.NotFound("program", "no program %q", program)
+	}
+	var (
+		fresh    []int
+		partners []string
+	)
+	for k, i := range todo {
+		var partner string
+		out[i], partner = decideClick(clicks[i], facts[k])
+		var f *fault.Error
+		if out[i].Err != nil && !errors.As(out[i].Err, &f) {
+			return out[i].Err
+		}
+		if partner != "" {
+			fresh, partners = append(fresh, i), append(partners, partner)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	return s.insertClicks(ctx, tx, program, clicks, fresh, partners, encode, out)
+}
+
+// firstClicks resets out and returns the clicks to look up: those not
+// refused already whose key is the first of its kind in the batch, and
+// their references.
+func firstClicks(clicks []BatchClick, out []ClickOutcome) (todo []int, refs []store.ClickRef) {
+	seen := make(map[string]bool, len(clicks))
+	for i, c := range clicks {
+		out[i] = ClickOutcome{Err: c.Err}
+		if c.Err != nil || seen[c.Key] {
+			continue
+		}
+		seen[c.Key] = true
+		code, _ := affiliate.CodeKey(c.Click.Partner) // "" matches no code
+		todo = append(todo, i)
+		refs = append(refs, store.ClickRef{Code: code, ID: c.Click.Partner, Key: c.Key})
+	}
+	return todo, refs
+}
+
+// decideClick is what becomes of a click given its facts: a replay (Body
+// set) or refusal of a recorded key, a refusal of an unknown partner, or
+// the partner to record it for.
+func decideClick(c BatchClick, f store.ClickFacts) (ClickOutcome, string) {
+	if f.Recorded {
+		state, body, err := recordState(f.Command, c.Command)
+		if err == nil && state != commandDone {
+			err = fmt.Errorf("service: key %q is claimed but has no record", c.Key)
+		}
+		return ClickOutcome{Reply: Reply{Body: body, Replayed: true}, Err: err}, ""
+	}
+	if c.Click.Partner == "" || f.Partner == "" {
+		return ClickOutcome{Err: fault.NotFound("partner", "no partner with code or id %q", c.Click.Partner)}, ""
+	}
+	return ClickOutcome{}, f.Partner
+}
+
+// insertClicks records the fresh clicks (for partners[k], fresh[k] being
+// an index in clicks) and their keys with their encoded responses. A key
+// recorded meanwhile by a concurrent request is errKeyRaced: the batch is
+// run again, and answers it as a replay.
+func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, clicks []BatchClick, fresh []int, partners []string,
+	encode Encode[RecordedClick], out []ClickOutcome) error {
+	rows := make([]store.Click, len(fresh))
+	for k, i := range fresh {
+		rows[k] = clicks[i].Click
+		rows[k].Partner, rows[k].At = partners[k], rows[k].At.Truncate(time.Microsecond)
+	}
+	ids, err := store.InsertClicks(ctx, tx, program, rows)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	cmds, bodies := make([]store.Command, len(fresh)), make([][]byte, len(fresh))
+	for k, i := range fresh {
+		cmds[k] = clicks[i].record(now)
+		if bodies[k], err = encodeResult(encode, RecordedClick{Partner: partners[k], ID: ids[k]}); err != nil {
+			return err
+		}
+		out[i] = ClickOutcome{Reply: Reply{Body: bodies[k]}}
+	}
+	n, err := store.RecordCommands(ctx, tx, program, cmds, bodies, now)
+	if err == nil && n < len(fresh) {
+		err = errKeyRaced
+	}
+	return err
+}
+
+// settleRepeatedKeys answers each click whose key an earlier click of the
+// batch used, as a retry of that click would be answered: the same
+// payload replays the first's outcome, another is refused.
+func settleRepeatedKeys(clicks []BatchClick, out []ClickOutcome) {
+	first := make(map[string]int, len(clicks))
+	for i, c := range clicks {
+		if c.Err != nil {
+			continue
+		}
+		j, seen := first[c.Key]
+		switch {
+		case !seen:
+			first[c.Key] = i
+		case !bytes.Equal(clicks[j].Hash, c.Hash):
+			out[i] = ClickOutcome{Err: fault.AlreadyExists("idempotency_key", "key %q was used for another click earlier in this call", c.Key)}
+		case out[j].Err != nil:
+			out[i] = out[j]
+		default:
+			out[i] = ClickOutcome{Reply: Reply{Body: out[j].Body, Replayed: true}}
+		}
+	}
+}
