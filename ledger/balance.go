@@ -74,7 +74,8 @@ func (d balanceDeltas) apply(ctx context.Context, q Querier) error {
 // Balances returns the balances of the given accounts (every account of the
 // program when codes is empty), on each account's normal side. With a zero
 // asOf they are the stored balances; otherwise the sum of entries whose `at`
-// is at or before asOf.
+// is at or before asOf, read from the snapshots of accounts Snapshot
+// enrolled (see asOfSQL).
 func Balances(ctx context.Context, q Querier, program string, codes []string, asOf time.Time) ([]Balance, error) {
 	prog, err := LoadProgram(ctx, q, program)
 	if err != nil {
@@ -84,14 +85,14 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 		SELECT a.code, a.normal_side, COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0)::text
 		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`
 	const historical = `
-		SELECT a.code, a.normal_side, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id AND e.at <= $3), 0)::text
+		SELECT a.code, a.normal_side, (` + asOfSQL + `)::text
 		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`
 	if codes == nil {
 		codes = []string{}
 	}
 	sql, args := stored, []any{program, codes}
 	if !asOf.IsZero() {
-		sql, args = historical, append(args, asOf)
+		sql, args = historical, append(args, asOfArgs(asOf)...)
 	}
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
