@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
 )
 
@@ -23,6 +24,10 @@ const (
 	concBatch    = 5  // Postings per transaction for the batching writers.
 	concAccounts = 8  // Cold accounts besides the hot one.
 	concTimeout  = 2 * time.Minute
+	// As-of snapshots during the test: entries per Snapshot call and the
+	// entries that enroll an account.
+	concSnapshotBatch = 50
+	concSnapshotMin   = 100
 )
 
 // TestConcurrentWritersToHotAccount runs concWriters goroutines that post
@@ -53,6 +58,12 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 			for _, s := range specs {
 				m.normal[s.code] = s.normal
 			}
+			// Snapshots taken all along, in small batches, so the cut
+			// passes transactions in flight.
+			t.Cleanup(ledger.SetSnapshotLimits(concSnapshotBatch, concSnapshotMin))
+			stopSnapshots := make(chan struct{})
+			snapshotsDone := make(chan error, 1)
+			go func() { snapshotsDone <- snapshotUntil(ctx, db, stopSnapshots) }()
 			for w := range concWriters {
 				wg.Go(func() {
 					r := rand.New(rand.NewPCG(uint64(w), uint64(shards)))
@@ -64,7 +75,11 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 						}
 						batch := make([]ledger.Posting, n)
 						for j := range batch {
-							batch[j] = hotPosting(r, fmt.Sprintf("w%d-%d-%d", w, i, j), t0.Add(time.Duration(i)*time.Minute))
+							at := t0.Add(time.Duration(i) * time.Minute)
+							if r.IntN(5) == 0 { // Late: back to an earlier minute.
+								at = t0.Add(time.Duration(r.IntN(i+1))*time.Minute - time.Duration(r.IntN(60))*time.Second)
+							}
+							batch[j] = hotPosting(r, fmt.Sprintf("w%d-%d-%d", w, i, j), at)
 						}
 						err := db.Run(ctx, func(tx pgx.Tx) error {
 							_, _, err := ledger.PostBatch(ctx, tx, batch)
@@ -85,6 +100,10 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
+			close(stopSnapshots)
+			if err := <-snapshotsDone; err != nil {
+				t.Error(err)
+			}
 			close(errs)
 			for err := range errs {
 				t.Error(err)
@@ -119,8 +138,34 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 				t.Errorf("hot account: %d shard rows counting %d entries, want %d rows and %d entries",
 					hotRows, hotEntries, shards, wantPostings)
 			}
+			// As of every minute's edges, with the tail the concurrent
+			// snapshots left and after a last one folded it.
+			var instants []time.Time
+			for i := range concPerGo {
+				instants = append(instants, instantsAround(t0.Add(time.Duration(i)*time.Minute+time.Second))...)
+			}
+			checkAsOf(t, db.Pool, m, instants, "after concurrent snapshots")
+			snapshot(t, db)
+			checkAsOf(t, db.Pool, m, instants, "after a last snapshot")
 			requireVerified(t, db.Pool)
 		})
+	}
+}
+
+// snapshotUntil runs ledger.Snapshot in a loop until stop is closed.
+func snapshotUntil(ctx context.Context, db *txn.DB, stop <-chan struct{}) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		if err := db.Run(ctx, func(tx pgx.Tx) error {
+			_, err := ledger.Snapshot(ctx, tx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("Snapshot: %w", err)
+		}
 	}
 }
 

@@ -208,9 +208,8 @@ func saveCut(ctx context.Context, tx pgx.Tx, cut int64, holes []hole) error {
 // an as-of read at second sec adds up: at each level the buckets before
 // sec's inside the same bucket of the level above, at the top level every
 // bucket before sec's. Together they cover every second before sec once.
-func bucketRanges(sec int64) (levels []int16, lo, hi []int64) {
-	levels, _ = levelArgs()
-	lo, hi = make([]int64, len(levels)), make([]int64, len(levels))
+func bucketRanges(sec int64) (lo, hi []int64) {
+	lo, hi = make([]int64, len(snapshotLevels)), make([]int64, len(snapshotLevels))
 	for k, size := range snapshotLevels {
 		hi[k] = floorDiv(sec, size)
 		if k+1 < len(snapshotLevels) {
@@ -220,7 +219,7 @@ func bucketRanges(sec int64) (levels []int16, lo, hi []int64) {
 			lo[k] = math.MinInt64
 		}
 	}
-	return levels, lo, hi
+	return lo, hi
 }
 
 func floorDiv(a, b int64) int64 {
@@ -231,29 +230,103 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// asOfSQL is the signed balance of account a (an accounts row) as of $3,
-// $4 being the start of $3's second and $5..$7 bucketRanges of it. An
-// account not enrolled sums its entries; an enrolled one adds its buckets
-// before $4, its entries in [$4, $3], and its entries before $4 not folded
-// yet (above the cut or in a hole).
-const asOfSQL = `CASE WHEN NOT EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = a.id) THEN
-		COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id AND e.at <= $3), 0)
-	ELSE
-		COALESCE((SELECT SUM(b.amount) FROM unnest($5::smallint[], $6::bigint[], $7::bigint[]) AS r(level, lo, hi)
-			JOIN snapshot_buckets b ON b.account_id = a.id AND b.level = r.level AND b.bucket >= r.lo AND b.bucket < r.hi), 0)
-		+ COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id AND e.at >= $4 AND e.at <= $3), 0)
-		+ COALESCE((SELECT SUM(e.amount) FROM entries e
-			WHERE e.id > (SELECT cut_id FROM snapshot_state) AND e.account_id = a.id AND e.at < $4), 0)
-		+ COALESCE((SELECT SUM(e.amount) FROM snapshot_holes h JOIN entries e ON e.id BETWEEN h.lo AND h.hi
-			WHERE e.account_id = a.id AND e.at < $4), 0)
-	END`
+// asOfRow is one account of an as-of read: its id, code, normal side and
+// whether Snapshot enrolled it.
+type asOfRow struct {
+	id       int64
+	code     string
+	side     int16
+	enrolled bool
+}
 
-// asOfArgs are the arguments $3..$7 of asOfSQL for the instant asOf.
-func asOfArgs(asOf time.Time) []any {
+// sumSQL is the old path: the signed sum of the entries of the accounts $1
+// with at at or before $2.
+const sumSQL = `SELECT a, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a AND e.at <= $2), 0)::text
+	FROM unnest($1::bigint[]) AS a`
+
+// snapSQL is the snapshot path for the enrolled accounts $1 as of $2, $3
+// being the start of $2's second, $4 the cut the caller read and
+// $5..$16 bucketRanges of $3 (lo, hi per level): the buckets before $3,
+// the entries in [$3, $2], and the entries before $3 not folded yet (above
+// the cut or in a hole). No row comes back when the cut moved since the
+// caller read it. The cut is a parameter, not a subquery, so the planner
+// sees how few entries lie above it.
+const snapSQL = `SELECT a, (
+		COALESCE((SELECT SUM(b.amount) FROM snapshot_buckets b WHERE b.account_id = a AND (
+			(b.level = 0 AND b.bucket >= $5 AND b.bucket < $6) OR (b.level = 1 AND b.bucket >= $7 AND b.bucket < $8) OR
+			(b.level = 2 AND b.bucket >= $9 AND b.bucket < $10) OR (b.level = 3 AND b.bucket >= $11 AND b.bucket < $12) OR
+			(b.level = 4 AND b.bucket >= $13 AND b.bucket < $14) OR (b.level = 5 AND b.bucket >= $15 AND b.bucket < $16))), 0)
+		+ COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a AND e.at >= $3 AND e.at <= $2), 0)
+		+ COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.id > $4 AND e.account_id = a AND e.at < $3), 0)
+		+ COALESCE((SELECT SUM(x.amount) FROM snapshot_holes h, LATERAL (SELECT SUM(e.amount) AS amount FROM entries e
+			WHERE e.id >= h.lo AND e.id <= h.hi AND e.account_id = a AND e.at < $3) x), 0))::text
+	FROM unnest($1::bigint[]) AS a WHERE (SELECT cut_id FROM snapshot_state) = $4`
+
+// asOfBalances returns the signed balance as of asOf of each account in
+// rows, keyed by account id: summed for accounts not enrolled, from the
+// snapshot for the others.
+func asOfBalances(ctx context.Context, q Querier, rows []asOfRow, asOf time.Time) (map[int64]string, error) {
+	var plain, snap []int64
+	for _, r := range rows {
+		if r.enrolled {
+			snap = append(snap, r.id)
+		} else {
+			plain = append(plain, r.id)
+		}
+	}
 	asOf = asOf.UTC().Truncate(time.Microsecond)
+	out := map[int64]string{}
+	if len(plain) > 0 {
+		if err := collectSums(ctx, q, out, sumSQL, plain, asOf); err != nil {
+			return nil, err
+		}
+	}
+	if len(snap) == 0 {
+		return out, nil
+	}
 	sec := asOf.Unix()
-	levels, lo, hi := bucketRanges(sec)
-	return []any{asOf, time.Unix(sec, 0).UTC(), levels, lo, hi}
+	lo, hi := bucketRanges(sec)
+	for attempt := 0; len(out) < len(rows); attempt++ {
+		if attempt == 10 {
+			return nil, fmt.Errorf("ledger: the snapshot cut kept moving during an as-of read")
+		}
+		var cut int64
+		if err := q.QueryRow(ctx, `SELECT cut_id FROM snapshot_state`).Scan(&cut); err != nil {
+			return nil, fmt.Errorf("ledger: reading the snapshot cut: %w", err)
+		}
+		args := []any{asOf, time.Unix(sec, 0).UTC(), cut}
+		for k := range lo {
+			args = append(args, lo[k], hi[k])
+		}
+		if err := collectSums(ctx, q, out, snapSQL, snap, args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// collectSums runs sql (rows of account id and signed sum) for ids and
+// adds its rows to out.
+func collectSums(ctx context.Context, q Querier, out map[int64]string, sql string, ids []int64, args ...any) error {
+	rows, err := q.Query(ctx, sql, append([]any{ids}, args...)...)
+	if err != nil {
+		return fmt.Errorf("ledger: reading balances as of: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  int64
+			sum string
+		)
+		if err := rows.Scan(&id, &sum); err != nil {
+			return fmt.Errorf("ledger: scanning a balance as of: %w", err)
+		}
+		out[id] = sum
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("ledger: reading balances as of: %w", err)
+	}
+	return nil
 }
 
 // verifySnapshots recomputes the buckets of the program's enrolled
