@@ -115,20 +115,22 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 
 // balancesAsOf is Balances with a non-zero asOf.
 func balancesAsOf(ctx context.Context, q Querier, prog *Program, codes []string, asOf time.Time) ([]Balance, error) {
-	rows, err := q.Query(ctx, `SELECT a.id, a.code, a.normal_side, EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = a.id)
+	rows, err := q.Query(ctx, `SELECT a.id, a.code, a.normal_side, EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = a.id),
+			`+snapViewSQL+`
 		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`, prog.ID, codes)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading accounts: %w", err)
 	}
+	var view snapView
 	accounts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (asOfRow, error) {
 		var r asOfRow
-		err := row.Scan(&r.id, &r.code, &r.side, &r.enrolled)
+		err := row.Scan(&r.id, &r.code, &r.side, &r.enrolled, &view.cut, &view.lo, &view.hi)
 		return r, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading accounts: %w", err)
 	}
-	sums, err := asOfBalances(ctx, q, accounts, asOf)
+	sums, err := asOfBalances(ctx, q, accounts, view, asOf)
 	if err != nil {
 		return nil, err
 	}

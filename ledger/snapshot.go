@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,19 +70,27 @@ type hole struct {
 }
 
 // Snapshot advances the as-of snapshots of every program by up to
-// SnapshotBatch entries, in tx (read committed is enough). It folds the
-// entries above the cut, and those of earlier holes that became visible,
-// into the buckets of enrolled accounts; enrolls the accounts touched that
-// reached SnapshotMinEntries, folding their history; and moves the cut to
-// the highest id it saw. Ids below that it could not see are kept as holes
-// and looked at again by every run, until they are older than SealLag (then
-// they are taken as rolled back, as the sealer does). Concurrent calls
-// queue on the state row. Call it every second or so, again at once while
-// Full.
+// SnapshotBatch entries, in tx (read committed is enough). In one
+// statement, so everything it reads comes from one view of the journal, it
+// enrolls the accounts with entries in the batch that reached
+// SnapshotMinEntries, adds to the buckets of the enrolled accounts the
+// entries above the old cut and those of earlier holes that became
+// visible (and the history of the accounts it enrolls), and finds the ids
+// it could not see. The cut moves to the highest id of the batch; the ids
+// below it it could not see are kept as holes and looked at again by every
+// run, until they are older than SealLag (then they are taken as rolled
+// back, as the sealer does). Concurrent calls queue on the state row. Call
+// it every second or so, again at once while Full.
 func Snapshot(ctx context.Context, tx pgx.Tx) (Snapshotted, error) {
-	var old int64
-	if err := tx.QueryRow(ctx, `SELECT cut_id FROM snapshot_state FOR UPDATE`).Scan(&old); err != nil {
+	var (
+		old int64
+		jit *string
+	)
+	if err := tx.QueryRow(ctx, `SELECT cut_id, current_setting('jit', true) FROM snapshot_state FOR UPDATE`).Scan(&old, &jit); err != nil {
 		return Snapshotted{}, fmt.Errorf("ledger: locking the snapshot state: %w", err)
+	}
+	if err := noJIT(ctx, tx, jit); err != nil {
+		return Snapshotted{}, err
 	}
 	var (
 		out Snapshotted
@@ -95,53 +104,47 @@ func Snapshot(ctx context.Context, tx pgx.Tx) (Snapshotted, error) {
 	if top != nil {
 		out.Cut = *top
 	}
-	var err error
-	if out.Enrolled, err = enroll(ctx, tx, old, out.Cut); err != nil {
-		return Snapshotted{}, err
-	}
-	holes, err := fold(ctx, tx, old, out.Cut)
+	holes, enrolled, err := fold(ctx, tx, old, out.Cut)
 	if err != nil {
 		return Snapshotted{}, err
 	}
-	out.Holes = len(holes)
+	out.Holes, out.Enrolled = len(holes), enrolled
 	return out, saveCut(ctx, tx, out.Cut, holes)
 }
 
-// enroll starts snapshotting the accounts with entries in (old, cut] that
-// have SnapshotMinEntries or more, folding their entries up to old (those
-// above are fold's) outside the holes.
-func enroll(ctx context.Context, tx pgx.Tx, old, cut int64) (int, error) {
-	levels, sizes := levelArgs()
-	var n int
-	err := tx.QueryRow(ctx, `
-		WITH cand AS (
-			SELECT t.account_id FROM (SELECT DISTINCT account_id FROM entries WHERE id > $1 AND id <= $2) t
-			WHERE NOT EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = t.account_id)
-				AND (SELECT sum(b.entries) FROM balances b WHERE b.account_id = t.account_id) >= $3),
-		enrolled AS (
-			INSERT INTO snapshot_accounts (account_id) SELECT account_id FROM cand RETURNING account_id),
-		backfill AS (
-			INSERT INTO snapshot_buckets (account_id, level, bucket, amount, entries)
-			SELECT e.account_id, l.level, `+bucketSQL+`, sum(e.amount), count(*)
-			FROM cand c JOIN entries e ON e.account_id = c.account_id
-			CROSS JOIN unnest($4::smallint[], $5::bigint[]) AS l(level, size)
-			WHERE e.id <= $1 AND NOT EXISTS (SELECT 1 FROM snapshot_holes h WHERE e.id BETWEEN h.lo AND h.hi)
-			GROUP BY 1, 2, 3)
-		SELECT count(*) FROM enrolled`,
-		old, cut, snapshotMinEntries, levels, sizes).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: enrolling accounts in snapshots: %w", err)
+// noJIT turns PostgreSQL's JIT compilation off for the rest of tx when the
+// server has it (jit, the setting's value, is nil on CockroachDB): foldSQL's
+// estimates pass jit_above_cost while its work is small, and compiling it
+// took a second or more per call.
+func noJIT(ctx context.Context, tx pgx.Tx, jit *string) error {
+	if jit == nil || *jit == "off" {
+		return nil
 	}
-	return n, nil
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return fmt.Errorf("ledger: turning JIT off for Snapshot: %w", err)
+	}
+	return nil
 }
 
-// fold adds to the enrolled accounts' buckets the entries visible in the
-// holes and in (old, cut], in one statement so what it folds and the holes
-// it returns (what it could not see, but for holes older than SealLag)
-// come from one view of the journal.
-func fold(ctx context.Context, tx pgx.Tx, old, cut int64) ([]hole, error) {
-	levels, sizes := levelArgs()
-	rows, err := tx.Query(ctx, `
+// foldSQL is fold's statement ($1 the old cut, $2 the new one, $3
+// SnapshotMinEntries, $4 SealLag). ranges are the holes and (old, new];
+// found, the entries visible in them; cand, the accounts with entries in
+// (old, new] that reached $3 and are not enrolled. d0 sums by second the
+// entries to add: those found of enrolled accounts and candidates, and the
+// candidates' entries up to the old cut outside the holes (their history);
+// each coarser level sums the one below it, so the history costs one pass
+// over the entries. The rows returned are the new holes: the gaps between
+// the ids found in each range, dropping those older than $4.
+var foldSQL = func() string {
+	var levels, inserts strings.Builder
+	for k := 1; k < len(snapshotLevels); k++ {
+		fmt.Fprintf(&levels, `,
+		d%d AS (SELECT account_id, floor(bucket::numeric / %d)::bigint AS bucket, sum(amount) AS amount, sum(entries) AS entries
+			FROM d%d GROUP BY 1, 2)`, k, snapshotLevels[k]/snapshotLevels[k-1], k-1)
+		fmt.Fprintf(&inserts, `
+			UNION ALL SELECT account_id, %d, bucket, amount, entries FROM d%d`, k, k)
+	}
+	return `
 		WITH ranges AS (
 			SELECT lo, hi, seen_at FROM snapshot_holes
 			UNION ALL
@@ -149,12 +152,24 @@ func fold(ctx context.Context, tx pgx.Tx, old, cut int64) ([]hole, error) {
 		found AS (
 			SELECT r.lo AS range_lo, e.id, e.account_id, e.at, e.amount
 			FROM ranges r JOIN entries e ON e.id BETWEEN r.lo AND r.hi),
+		cand AS (
+			SELECT t.account_id FROM (SELECT DISTINCT account_id FROM found WHERE id > $1) t
+			WHERE NOT EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = t.account_id)
+				AND (SELECT sum(b.entries) FROM balances b WHERE b.account_id = t.account_id) >= $3),
+		enrolled AS (
+			INSERT INTO snapshot_accounts (account_id) SELECT account_id FROM cand RETURNING account_id),
+		d0 AS (
+			SELECT account_id, floor(extract(epoch FROM at))::bigint AS bucket, sum(amount) AS amount, count(*) AS entries FROM (
+				SELECT f.account_id, f.at, f.amount FROM found f
+				WHERE EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = f.account_id)
+					OR EXISTS (SELECT 1 FROM cand c WHERE c.account_id = f.account_id)
+				UNION ALL
+				SELECT e.account_id, e.at, e.amount FROM cand c JOIN entries e ON e.account_id = c.account_id
+				WHERE e.id <= $1 AND NOT EXISTS (SELECT 1 FROM snapshot_holes h WHERE e.id BETWEEN h.lo AND h.hi)) x
+			GROUP BY 1, 2)` + levels.String() + `,
 		folded AS (
 			INSERT INTO snapshot_buckets AS b (account_id, level, bucket, amount, entries)
-			SELECT e.account_id, l.level, `+bucketSQL+`, sum(e.amount), count(*)
-			FROM found e JOIN snapshot_accounts s ON s.account_id = e.account_id
-			CROSS JOIN unnest($3::smallint[], $4::bigint[]) AS l(level, size)
-			GROUP BY 1, 2, 3
+			SELECT account_id, 0, bucket, amount, entries FROM d0` + inserts.String() + `
 			ON CONFLICT (account_id, level, bucket) DO UPDATE
 			SET amount = b.amount + excluded.amount, entries = b.entries + excluded.entries
 			RETURNING 1),
@@ -164,25 +179,43 @@ func fold(ctx context.Context, tx pgx.Tx, old, cut int64) ([]hole, error) {
 			UNION ALL SELECT range_lo, id FROM found),
 		gaps AS (
 			SELECT range_lo, p + 1 AS lo, lead(p) OVER (PARTITION BY range_lo ORDER BY p) - 1 AS hi FROM points)
-		SELECT g.lo, g.hi, r.seen_at, (SELECT count(*) FROM folded)
+		SELECT g.lo, g.hi, r.seen_at, (SELECT count(*) FROM folded), (SELECT count(*) FROM enrolled)
 		FROM gaps g JOIN ranges r ON r.lo = g.range_lo
-		WHERE g.hi >= g.lo AND r.seen_at >= now() - $5::interval
-		ORDER BY g.lo`, old, cut, levels, sizes, SealLag)
+		WHERE g.hi >= g.lo AND r.seen_at >= now() - $4::interval
+		UNION ALL
+		SELECT NULL, NULL, NULL, (SELECT count(*) FROM folded), (SELECT count(*) FROM enrolled)
+		ORDER BY 1`
+}()
+
+// fold runs foldSQL from the old cut to the new one and returns the new
+// holes and how many accounts it enrolled.
+func fold(ctx context.Context, tx pgx.Tx, old, cut int64) ([]hole, int, error) {
+	rows, err := tx.Query(ctx, foldSQL, old, cut, snapshotMinEntries, SealLag)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: folding entries into snapshots: %w", err)
+		return nil, 0, fmt.Errorf("ledger: folding entries into snapshots: %w", err)
 	}
-	holes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hole, error) {
+	defer rows.Close()
+	var (
+		holes    []hole
+		enrolled int
+	)
+	for rows.Next() {
 		var (
-			h hole
-			n int64
+			lo, hi *int64
+			seenAt *time.Time
+			n      int64
 		)
-		err := row.Scan(&h.lo, &h.hi, &h.seenAt, &n)
-		return h, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("ledger: folding entries into snapshots: %w", err)
+		if err := rows.Scan(&lo, &hi, &seenAt, &n, &enrolled); err != nil {
+			return nil, 0, fmt.Errorf("ledger: folding entries into snapshots: %w", err)
+		}
+		if lo != nil {
+			holes = append(holes, hole{lo: *lo, hi: *hi, seenAt: *seenAt})
+		}
 	}
-	return holes, nil
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("ledger: folding entries into snapshots: %w", err)
+	}
+	return holes, enrolled, nil
 }
 
 // saveCut replaces the holes and moves the cut.
@@ -245,27 +278,49 @@ const sumSQL = `SELECT a, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.
 	FROM unnest($1::bigint[]) AS a`
 
 // snapSQL is the snapshot path for the enrolled accounts $1 as of $2, $3
-// being the start of $2's second, $4 the cut the caller read and
-// $5..$16 bucketRanges of $3 (lo, hi per level): the buckets before $3,
-// the entries in [$3, $2], and the entries before $3 not folded yet (above
-// the cut or in a hole). No row comes back when the cut moved since the
-// caller read it. The cut is a parameter, not a subquery, so the planner
-// sees how few entries lie above it.
-const snapSQL = `SELECT a, (
-		COALESCE((SELECT SUM(b.amount) FROM snapshot_buckets b WHERE b.account_id = a AND (
-			(b.level = 0 AND b.bucket >= $5 AND b.bucket < $6) OR (b.level = 1 AND b.bucket >= $7 AND b.bucket < $8) OR
-			(b.level = 2 AND b.bucket >= $9 AND b.bucket < $10) OR (b.level = 3 AND b.bucket >= $11 AND b.bucket < $12) OR
-			(b.level = 4 AND b.bucket >= $13 AND b.bucket < $14) OR (b.level = 5 AND b.bucket >= $15 AND b.bucket < $16))), 0)
+// being the start of $2's second, $4 the cut and $5, $6 the holes (lo and
+// hi arrays) the caller read, then bucketRanges of $3 (lo, hi per level):
+// the buckets before $3, one index range per level; the entries in
+// [$3, $2]; and the entries before $3 not folded yet: above the cut, or in
+// a hole that is still one (a hole only shrinks while the cut stays). No
+// row comes back when the cut moved since the caller read it. The cut and
+// holes are parameters, not subqueries, so the planner sees how few
+// entries lie above the cut and in the holes: every term's estimate stays
+// a few rows (no JIT, no bitmap scans).
+var snapSQL = func() string {
+	var buckets strings.Builder
+	for k := range snapshotLevels {
+		fmt.Fprintf(&buckets, `
+		+ COALESCE((SELECT SUM(b.amount) FROM snapshot_buckets b
+			WHERE b.account_id = a AND b.level = %d AND b.bucket >= $%d AND b.bucket < $%d), 0)`, k, 7+2*k, 8+2*k)
+	}
+	return `SELECT a, (0` + buckets.String() + `
 		+ COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a AND e.at >= $3 AND e.at <= $2), 0)
 		+ COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.id > $4 AND e.account_id = a AND e.at < $3), 0)
-		+ COALESCE((SELECT SUM(x.amount) FROM snapshot_holes h, LATERAL (SELECT SUM(e.amount) AS amount FROM entries e
-			WHERE e.id >= h.lo AND e.id <= h.hi AND e.account_id = a AND e.at < $3) x), 0))::text
+		+ COALESCE((SELECT SUM(e.amount) FROM unnest($5::bigint[], $6::bigint[]) AS p(lo, hi)
+			JOIN entries e ON e.id >= p.lo AND e.id <= p.hi
+			WHERE e.account_id = a AND e.at < $3
+				AND EXISTS (SELECT 1 FROM snapshot_holes h WHERE h.lo <= e.id AND h.hi >= e.id)), 0))::text
 	FROM unnest($1::bigint[]) AS a WHERE (SELECT cut_id FROM snapshot_state) = $4`
+}()
+
+// snapView is what an as-of read must know of the snapshots before it
+// reads them: the cut and the holes (lo and hi in order).
+type snapView struct {
+	cut    int64
+	lo, hi []int64
+}
+
+// snapViewSQL selects a snapView's columns.
+const snapViewSQL = `(SELECT cut_id FROM snapshot_state),
+	COALESCE((SELECT array_agg(lo ORDER BY lo) FROM snapshot_holes), '{}'),
+	COALESCE((SELECT array_agg(hi ORDER BY lo) FROM snapshot_holes), '{}')`
 
 // asOfBalances returns the signed balance as of asOf of each account in
 // rows, keyed by account id: summed for accounts not enrolled, from the
-// snapshot for the others.
-func asOfBalances(ctx context.Context, q Querier, rows []asOfRow, asOf time.Time) (map[int64]string, error) {
+// snapshot for the others, starting from view (read with rows) and
+// reading it again whenever the cut moved in between.
+func asOfBalances(ctx context.Context, q Querier, rows []asOfRow, view snapView, asOf time.Time) (map[int64]string, error) {
 	var plain, snap []int64
 	for _, r := range rows {
 		if r.enrolled {
@@ -281,28 +336,32 @@ func asOfBalances(ctx context.Context, q Querier, rows []asOfRow, asOf time.Time
 			return nil, err
 		}
 	}
-	if len(snap) == 0 {
-		return out, nil
-	}
-	sec := asOf.Unix()
-	lo, hi := bucketRanges(sec)
 	for attempt := 0; len(out) < len(rows); attempt++ {
 		if attempt == 10 {
 			return nil, fmt.Errorf("ledger: the snapshot cut kept moving during an as-of read")
 		}
-		var cut int64
-		if err := q.QueryRow(ctx, `SELECT cut_id FROM snapshot_state`).Scan(&cut); err != nil {
-			return nil, fmt.Errorf("ledger: reading the snapshot cut: %w", err)
+		if attempt > 0 {
+			if err := q.QueryRow(ctx, `SELECT `+snapViewSQL).Scan(&view.cut, &view.lo, &view.hi); err != nil {
+				return nil, fmt.Errorf("ledger: reading the snapshot cut: %w", err)
+			}
 		}
-		args := []any{asOf, time.Unix(sec, 0).UTC(), cut}
-		for k := range lo {
-			args = append(args, lo[k], hi[k])
-		}
-		if err := collectSums(ctx, q, out, snapSQL, snap, args...); err != nil {
+		if err := collectSums(ctx, q, out, snapSQL, snap, snapArgs(asOf, view)...); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// snapArgs are snapSQL's parameters after the accounts: asOf (truncated to
+// microseconds), the start of its second, the view and the bucket ranges.
+func snapArgs(asOf time.Time, view snapView) []any {
+	sec := asOf.Unix()
+	lo, hi := bucketRanges(sec)
+	args := []any{asOf, time.Unix(sec, 0).UTC(), view.cut, view.lo, view.hi}
+	for k := range lo {
+		args = append(args, lo[k], hi[k])
+	}
+	return args
 }
 
 // collectSums runs sql (rows of account id and signed sum) for ids and
