@@ -133,7 +133,7 @@ func BenchmarkAsOfBalance(b *testing.B) {
 	ctx := context.Background()
 	db, url := openDB(b)
 	setupProgram(b, db, accountSpec{benchHot, ledger.Debit, 1}, accountSpec{"partner:0:accrued", ledger.Credit, 1})
-	fillAsOfAccount(b, url)
+	hot := fillAsOfAccount(b, url)
 	run := func(b *testing.B) {
 		r := rand.New(rand.NewPCG(1, 2))
 		b.ResetTimer()
@@ -148,18 +148,46 @@ func BenchmarkAsOfBalance(b *testing.B) {
 	start := time.Now()
 	snapshot(b, db)
 	b.Logf("first snapshot of %d entries: %s", asOfEntries, time.Since(start))
+	ownerExec(b, url, `ANALYZE snapshot_buckets, snapshot_holes, snapshot_accounts, snapshot_state`)
+	logAsOfPlan(b, db, hot)
 	b.Run("snapshot", run)
 	for i := range asOfTail / 2 {
 		at := t0.Add(time.Duration(i) * time.Hour % (asOfEntries * asOfSpacing))
 		mustPost(b, db, transfer(fmt.Sprintf("tail%d", i), benchHot, "partner:0:accrued", "1.00", at))
 	}
+	logAsOfPlan(b, db, hot)
 	b.Run("snapshot+tail", run)
+}
+
+// logAsOfPlan logs EXPLAIN (ANALYZE, BUFFERS) of the snapshot read of
+// account as of the middle of the benchmark's span.
+func logAsOfPlan(b *testing.B, db *txn.DB, account int64) {
+	b.Helper()
+	plan, err := ledger.ExplainAsOf(context.Background(), db.Pool, account, t0.Add(asOfEntries*asOfSpacing/2+333*time.Millisecond))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Log(plan)
+}
+
+// ownerExec runs sql as the schema owner.
+func ownerExec(b testing.TB, url, sql string) {
+	b.Helper()
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	if _, err := owner.Exec(ctx, sql); err != nil {
+		b.Fatalf("%s: %v", sql, err)
+	}
 }
 
 // fillAsOfAccount writes asOfEntries entries on benchHot with set-based
 // inserts as the schema owner: one transaction row per 1,000 entries,
-// and the stored balance to match.
-func fillAsOfAccount(b testing.TB, url string) {
+// and the stored balance to match, and returns the account's id.
+func fillAsOfAccount(b testing.TB, url string) int64 {
 	b.Helper()
 	ctx := context.Background()
 	owner, err := pgx.Connect(ctx, url)
@@ -193,4 +221,5 @@ func fillAsOfAccount(b testing.TB, url string) {
 			b.Fatalf("filling the as-of account: %v", err)
 		}
 	}
+	return hot
 }

@@ -28,7 +28,8 @@ const (
 	// entries that enroll an account.
 	concSnapshotBatch = 50
 	concSnapshotMin   = 100
-	concAsOfEvery     = 4 // As-of checks at every 4th minute's edges.
+	concAsOfEvery     = 8 // As-of checks at every 8th minute's edges.
+	concSnapshotPause = 5 * time.Millisecond
 )
 
 // TestConcurrentWritersToHotAccount runs concWriters goroutines that post
@@ -154,13 +155,14 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 	}
 }
 
-// snapshotUntil runs ledger.Snapshot in a loop until stop is closed.
+// snapshotUntil runs ledger.Snapshot every concSnapshotPause until stop
+// is closed (a busy loop would take a core from the writers).
 func snapshotUntil(ctx context.Context, db *txn.DB, stop <-chan struct{}) error {
 	for {
 		select {
 		case <-stop:
 			return nil
-		default:
+		case <-time.After(concSnapshotPause):
 		}
 		if err := db.Run(ctx, func(tx pgx.Tx) error {
 			_, err := ledger.Snapshot(ctx, tx)

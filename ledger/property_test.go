@@ -30,7 +30,7 @@ const (
 	// As-of snapshots: how often (1 in propSnapshotOdds batches) Snapshot
 	// runs, the entries one call folds, and the entries that enroll an
 	// account (reached midway, so both read paths are compared).
-	propSnapshotOdds  = 6
+	propSnapshotOdds  = 20
 	propSnapshotBatch = 400
 	propSnapshotMin   = 300
 )

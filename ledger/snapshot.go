@@ -279,7 +279,8 @@ const sumSQL = `SELECT a, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.
 
 // snapSQL is the snapshot path for the enrolled accounts $1 as of $2, $3
 // being the start of $2's second, $4 the cut and $5, $6 the holes (lo and
-// hi arrays) the caller read, then bucketRanges of $3 (lo, hi per level):
+// hi arrays) the caller read, $7..$18 bucketRanges of $3 (lo, hi per
+// level) and $19 the lowest hole's lo (above the cut when none):
 // the buckets before $3, one index range per level; the entries in
 // [$3, $2]; and the entries before $3 not folded yet: above the cut, or in
 // a hole that is still one (a hole only shrinks while the cut stays). No
@@ -299,7 +300,7 @@ var snapSQL = func() string {
 		+ COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.id > $4 AND e.account_id = a AND e.at < $3), 0)
 		+ COALESCE((SELECT SUM(e.amount) FROM unnest($5::bigint[], $6::bigint[]) AS p(lo, hi)
 			JOIN entries e ON e.id >= p.lo AND e.id <= p.hi
-			WHERE e.account_id = a AND e.at < $3
+			WHERE e.id >= $19 AND e.id <= $4 AND e.account_id = a AND e.at < $3
 				AND EXISTS (SELECT 1 FROM snapshot_holes h WHERE h.lo <= e.id AND h.hi >= e.id)), 0))::text
 	FROM unnest($1::bigint[]) AS a WHERE (SELECT cut_id FROM snapshot_state) = $4`
 }()
@@ -353,7 +354,8 @@ func asOfBalances(ctx context.Context, q Querier, rows []asOfRow, view snapView,
 }
 
 // snapArgs are snapSQL's parameters after the accounts: asOf (truncated to
-// microseconds), the start of its second, the view and the bucket ranges.
+// microseconds), the start of its second, the view, the bucket ranges and
+// the lowest hole id (a bound the planner can estimate from).
 func snapArgs(asOf time.Time, view snapView) []any {
 	sec := asOf.Unix()
 	lo, hi := bucketRanges(sec)
@@ -361,7 +363,11 @@ func snapArgs(asOf time.Time, view snapView) []any {
 	for k := range lo {
 		args = append(args, lo[k], hi[k])
 	}
-	return args
+	floor := view.cut + 1
+	if len(view.lo) > 0 {
+		floor = view.lo[0]
+	}
+	return append(args, floor)
 }
 
 // collectSums runs sql (rows of account id and signed sum) for ids and
