@@ -2,8 +2,14 @@
 #
 #   make deps      install what is missing: PostgreSQL server, buf (npm), Go modules
 #   make run       run the server (cmd/accrued); pass flags with ARGS="..."
-#   make test      all tests and scenario replays against a real PostgreSQL
+#   make test      all tests and scenario replays against a real PostgreSQL,
+#                  then make test-crdb-path's steps
+#   make test-crdb-path  the transactional packages' tests (no -race) and the
+#                  scenario replays on CockroachDB's transaction path
+#                  (ACCRUE_TXN_MODE=crdb: SERIALIZABLE, cockroach-go retries)
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
+#   make bench-e2e accrue bench: its own PostgreSQL, pgbench's ceiling, accrued over
+#                  Connect (BENCH="--quick" or "--preset medium", "--json", ...)
 #   make generate  regenerate internal/gen from proto/ with buf
 #   make lint      gofmt, go vet, buf lint, generated code up to date
 #
@@ -25,7 +31,11 @@ ACCRUE := bin/accrue
 SCENARIOS := ../shared/scenarios/*.yaml testdata/scenarios/*.yaml
 NPM_LOCK := $(wildcard package-lock.json)
 
-.PHONY: help deps deps-postgres run test bench generate lint
+# Packages whose tests run again on CockroachDB's transaction path: those
+# that run transactions through internal/txn.
+CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/... ./internal/service/ ./internal/store/ ./internal/replay/
+
+.PHONY: help deps deps-postgres run test test-crdb-path bench bench-e2e generate lint
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -118,6 +128,27 @@ echo "$$n scenario(s) replayed"
 fi
 endef
 
+# crdb_path_tests runs CRDB_PATH_PACKAGES' tests and the scenario replays
+# with ACCRUE_TXN_MODE=crdb: internal/txn then takes CockroachDB's path on
+# PostgreSQL (docs/notes.md, CockroachDB readiness). No -race: the default
+# run has it, and this run is about transaction semantics. The replays
+# share one database (each scenario has its own program), which saves a
+# migration per file.
+define crdb_path_tests
+echo "== CockroachDB's transaction path (ACCRUE_TXN_MODE=crdb): go test"
+export ACCRUE_TXN_MODE=crdb
+$(GO) test -count=1 $(CRDB_PATH_PACKAGES)
+echo "== CockroachDB's transaction path (ACCRUE_TXN_MODE=crdb): scenario replays"
+$(GO) build -o $(ACCRUE) ./cmd/accrue
+db="accrue_scenario_crdb_$$$$"
+url=$$($(PGTMP) createdb "$$ACCRUE_TEST_DATABASE_URL" "$$db")
+status=0
+$(ACCRUE) replay --check --database-url "$$url" $$(ls $(SCENARIOS) 2>/dev/null) || status=$$?
+$(PGTMP) dropdb "$$ACCRUE_TEST_DATABASE_URL" "$$db"
+unset ACCRUE_TXN_MODE
+[ "$$status" = 0 ]
+endef
+
 test: deps
 	@$(with_postgres)
 	echo "== go test -race"
@@ -125,11 +156,22 @@ test: deps
 	echo "== fuzz FuzzRPC (bounded)"
 	$(GO) test -run '^$$' -fuzz '^FuzzRPC$$' -fuzztime 20s ./internal/server/
 	$(replay_scenarios)
+	$(crdb_path_tests)
+
+test-crdb-path: deps
+	@$(with_postgres)
+	$(crdb_path_tests)
 
 bench: deps
 	@$(with_postgres)
 	echo "== benchmarks"
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./ledger/ ./internal/server/
+
+# bench-e2e starts its own cluster: ACCRUE_TEST_DATABASE_URL is not used.
+bench-e2e: deps
+	$(GO) build -o bin/accrued ./cmd/accrued
+	$(GO) build -o $(ACCRUE) ./cmd/accrue
+	$(ACCRUE) bench --accrued bin/accrued $(BENCH)
 
 generate: node_modules/.package-lock.json
 	$(BUF) generate

@@ -78,7 +78,7 @@ func (d balanceDeltas) apply(ctx context.Context, q Querier) error {
 // is at or before asOf, read from the snapshots of accounts Snapshot
 // enrolled (see snapSQL).
 func Balances(ctx context.Context, q Querier, program string, codes []string, asOf time.Time) ([]Balance, error) {
-	prog, err := LoadProgram(ctx, q, program)
+	journal, err := LoadProgram(ctx, q, program)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 		codes = []string{}
 	}
 	if !asOf.IsZero() {
-		return balancesAsOf(ctx, q, prog, codes, asOf)
+		return balancesAsOf(ctx, q, journal, codes, asOf)
 	}
 	rows, err := q.Query(ctx, stored, program, codes)
 	if err != nil {
@@ -107,17 +107,17 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 			return nil, fmt.Errorf("ledger: scanning balance: %w", err)
 		}
 		b.NormalSide = Side(side)
-		b.Amount = decimal.RequireFromString(signed).Mul(decimal.NewFromInt(int64(side))).Round(prog.Scale)
+		b.Amount = decimal.RequireFromString(signed).Mul(decimal.NewFromInt(int64(side))).Round(journal.Scale)
 		out = append(out, b)
 	}
 	return out, rows.Err()
 }
 
 // balancesAsOf is Balances with a non-zero asOf.
-func balancesAsOf(ctx context.Context, q Querier, prog *Program, codes []string, asOf time.Time) ([]Balance, error) {
+func balancesAsOf(ctx context.Context, q Querier, journal *Program, codes []string, asOf time.Time) ([]Balance, error) {
 	rows, err := q.Query(ctx, `SELECT a.id, a.code, a.normal_side, EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = a.id),
 			`+snapViewSQL+`
-		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`, prog.ID, codes)
+		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`, journal.ID, codes)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading accounts: %w", err)
 	}
@@ -137,7 +137,7 @@ func balancesAsOf(ctx context.Context, q Querier, prog *Program, codes []string,
 	out := make([]Balance, len(accounts))
 	for i, a := range accounts {
 		out[i] = Balance{Account: a.code, NormalSide: Side(a.side),
-			Amount: decimal.RequireFromString(sums[a.id]).Mul(decimal.NewFromInt(int64(a.side))).Round(prog.Scale)}
+			Amount: decimal.RequireFromString(sums[a.id]).Mul(decimal.NewFromInt(int64(a.side))).Round(journal.Scale)}
 	}
 	return out, nil
 }
@@ -178,7 +178,7 @@ func AccountBalance(ctx context.Context, q Querier, program, code string) (decim
 	err := q.QueryRow(ctx, `SELECT (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
 		FROM accounts a WHERE a.program_id = $1 AND a.code = $2`, program, code).Scan(&amount)
 	if isNoRows(err) || (err == nil && amount == nil) {
-		return decimal.Zero, fault.Missing("account", "no account %q in program %s", code, program)
+		return decimal.Zero, fault.NotFound("account", "no account %q in program %s", code, program)
 	}
 	if err != nil {
 		return decimal.Zero, fmt.Errorf("ledger: reading balance of %s: %w", code, err)

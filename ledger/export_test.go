@@ -15,9 +15,9 @@ func ContentHash(t Transaction, scale int32) []byte { return contentHash(t, scal
 // SetSnapshotLimits sets the batch size and the enrollment threshold of
 // Snapshot for a test and returns the function that restores them.
 func SetSnapshotLimits(batch, minEntries int) (restore func()) {
-	oldBatch, oldMin := snapshotBatch, snapshotMinEntries
-	snapshotBatch, snapshotMinEntries = batch, minEntries
-	return func() { snapshotBatch, snapshotMinEntries = oldBatch, oldMin }
+	oldBatch, oldMin := snapshotBatchMax, snapshotEntriesMin
+	snapshotBatchMax, snapshotEntriesMin = batch, minEntries
+	return func() { snapshotBatchMax, snapshotEntriesMin = oldBatch, oldMin }
 }
 
 // ExplainAsOf returns EXPLAIN (ANALYZE, BUFFERS) of the snapshot read of

@@ -26,6 +26,10 @@ const testProgram = "p1"
 // t0 is the start of the tests' simulated time; tests never read the clock.
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
+// recorded is when the tests record their rows (Posting.Recorded): one
+// instant of their simulated time, long before farFuture.
+var recorded = t0
+
 // openDB gives tb a fresh, migrated database and returns the application
 // pool (role accrue_app) and the database URL (whose user owns the schema).
 func openDB(tb testing.TB) (*txn.DB, string) {
@@ -55,7 +59,7 @@ func setupProgram(tb testing.TB, db *txn.DB, accounts ...accountSpec) {
 			return err
 		}
 		for _, a := range accounts {
-			got, err := ledger.OpenAccount(context.Background(), tx, testProgram, a.code, a.normal, a.shards)
+			got, err := ledger.OpenAccount(context.Background(), tx, testProgram, a.code, a.normal, a.shards, recorded)
 			if err != nil {
 				return err
 			}
@@ -100,7 +104,7 @@ func amount(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 // transfer is a two-leg posting: amount from credit to debit.
 func transfer(key, debit, credit, amt string, at time.Time) ledger.Posting {
 	return ledger.Posting{
-		Program: testProgram, Key: key, Kind: "test", At: at,
+		Program: testProgram, Key: key, Kind: "test", At: at, Recorded: recorded,
 		Legs: []ledger.Leg{
 			{Account: debit, Side: ledger.Debit, Amount: amount(amt)},
 			{Account: credit, Side: ledger.Credit, Amount: amount(amt)},

@@ -30,7 +30,8 @@ func Post(ctx context.Context, tx pgx.Tx, p Posting) (Transaction, bool, error) 
 
 // PostBatch writes several postings of one program in tx, adding to the
 // stored balances once, at the end, so a batch takes each hot balance row
-// lock once and as late as possible.
+// lock once and as late as possible. Each posting's rows are recorded at
+// its Recorded time.
 func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []bool, error) {
 	if len(ps) == 0 {
 		return nil, nil, nil
@@ -42,15 +43,18 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 		}
 	}
 	slices.Sort(codes)
-	prog, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
+	journal, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
 	if err != nil {
 		return nil, nil, err
 	}
 	for i := range ps {
-		if ps[i].Program != prog.ID {
-			return nil, nil, fault.Invalid("program", "a batch posts to one program")
+		if ps[i].Program != journal.ID {
+			return nil, nil, fault.InvalidArgument("program", "a batch posts to one program")
 		}
-		if err := validate(&ps[i], prog.Scale); err != nil {
+		if ps[i].Recorded.IsZero() {
+			return nil, nil, fmt.Errorf("ledger: posting %s has no recorded time", ps[i].Key)
+		}
+		if err := validate(&ps[i], journal.Scale); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -63,7 +67,7 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	batch := &pgx.Batch{}
 	hashes := make([][]byte, len(ps))
 	for i := range ps {
-		if txs[i], hashes[i], err = queueInsert(batch, prog, accounts, ps[i]); err != nil {
+		if txs[i], hashes[i], err = queueInsert(batch, journal, accounts, ps[i]); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -84,7 +88,7 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 			deltas.add(txs[i], accounts)
 			continue
 		}
-		if txs[i], _, err = replay(ctx, tx, prog, ps[i].Key, hashes[i]); err != nil {
+		if txs[i], _, err = replay(ctx, tx, journal, ps[i].Key, hashes[i]); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -96,20 +100,20 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 
 func validate(p *Posting, scale int32) error {
 	switch {
-	case p.Key == "" || len(p.Key) > MaxKeyLen:
-		return fault.Invalid("idempotency_key", "required, at most %d characters", MaxKeyLen)
-	case p.Kind == "" || len(p.Kind) > MaxKindLen:
-		return fault.Invalid("kind", "required, at most %d characters", MaxKindLen)
+	case p.Key == "" || len(p.Key) > KeyLenMax:
+		return fault.InvalidArgument("idempotency_key", "required, at most %d characters", KeyLenMax)
+	case p.Kind == "" || len(p.Kind) > KindLenMax:
+		return fault.InvalidArgument("kind", "required, at most %d characters", KindLenMax)
 	case p.At.IsZero():
-		return fault.Invalid("at", "required")
+		return fault.InvalidArgument("at", "required")
 	case len(p.Legs) < 2:
-		return fault.Invalid("entries", "a transaction has at least 2 entries, got %d", len(p.Legs))
-	case len(p.Legs) > MaxLegs:
-		return fault.Invalid("entries", "at most %d entries, got %d", MaxLegs, len(p.Legs))
+		return fault.InvalidArgument("entries", "a transaction has at least 2 entries, got %d", len(p.Legs))
+	case len(p.Legs) > LegsMax:
+		return fault.InvalidArgument("entries", "at most %d entries, got %d", LegsMax, len(p.Legs))
 	}
 	if p.Period != "" {
 		if _, err := time.Parse("2006-01", p.Period); err != nil {
-			return fault.Invalid("period", "%q is not YYYY-MM", p.Period)
+			return fault.InvalidArgument("period", "%q is not YYYY-MM", p.Period)
 		}
 	}
 	if err := validateMap("references", p.Refs); err != nil {
@@ -123,32 +127,32 @@ func validate(p *Posting, scale int32) error {
 		field := fmt.Sprintf("entries[%d]", i)
 		switch {
 		case l.Account == "":
-			return fault.Invalid(field+".account", "required")
+			return fault.InvalidArgument(field+".account", "required")
 		case l.Side != Debit && l.Side != Credit:
-			return fault.Invalid(field+".side", "must be debit or credit")
+			return fault.InvalidArgument(field+".side", "must be debit or credit")
 		case !l.Amount.IsPositive():
-			return fault.Invalid(field+".amount", "must be positive, got %s", l.Amount)
+			return fault.InvalidArgument(field+".amount", "must be positive, got %s", l.Amount)
 		case l.Amount.Exponent() < -scale:
-			return fault.Invalid(field+".amount", "%s has more than %d decimals", l.Amount, scale)
+			return fault.InvalidArgument(field+".amount", "%s has more than %d decimals", l.Amount, scale)
 		}
 		sum = sum.Add(l.Amount.Mul(decimal.NewFromInt(int64(l.Side))))
 	}
 	if !sum.IsZero() {
-		return fault.Invalid("entries", "debits and credits differ by %s", sum.Abs())
+		return fault.InvalidArgument("entries", "debits and credits differ by %s", sum.Abs())
 	}
 	return nil
 }
 
 func validateMap(field string, m map[string]string) error {
-	if len(m) > MaxMapEntries {
-		return fault.Invalid(field, "at most %d entries, got %d", MaxMapEntries, len(m))
+	if len(m) > MapEntriesMax {
+		return fault.InvalidArgument(field, "at most %d entries, got %d", MapEntriesMax, len(m))
 	}
 	for k, v := range m {
-		if k == "" || len(k) > MaxMapKeyLen {
-			return fault.Invalid(field, "keys have 1 to %d characters", MaxMapKeyLen)
+		if k == "" || len(k) > MapKeyLenMax {
+			return fault.InvalidArgument(field, "keys have 1 to %d characters", MapKeyLenMax)
 		}
-		if len(v) > MaxMapValueLen {
-			return fault.Invalid(field+"."+k, "at most %d characters, got %d", MaxMapValueLen, len(v))
+		if len(v) > MapValueLenMax {
+			return fault.InvalidArgument(field+"."+k, "at most %d characters, got %d", MapValueLenMax, len(v))
 		}
 	}
 	return nil
@@ -158,27 +162,27 @@ func validateMap(field string, m map[string]string) error {
 // and its entries unless its key exists, and returns the transaction as it
 // will be (ids filled by readInsert) with the request hash to check a
 // replay against.
-func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p Posting) (Transaction, []byte, error) {
+func queueInsert(batch *pgx.Batch, journal *Program, accounts map[string]Account, p Posting) (Transaction, []byte, error) {
 	t := Transaction{
 		Program: p.Program, Kind: p.Kind, Key: p.Key, At: p.At.UTC().Truncate(time.Microsecond),
 		Period: p.Period, Refs: nonNil(p.Refs), Metadata: nonNil(p.Metadata), ReversesID: p.ReversesID,
 	}
 	if t.Period == "" {
-		t.Period = prog.BookingPeriod(t.At)
+		t.Period = journal.BookingPeriod(t.At)
 	}
 	ids := make([]int64, len(p.Legs))
 	amounts := make([]string, len(p.Legs))
 	for i, l := range p.Legs {
 		a, ok := accounts[l.Account]
 		if !ok {
-			return Transaction{}, nil, fault.Invalid(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
+			return Transaction{}, nil, fault.InvalidArgument(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
 		}
 		signed := l.Amount.Mul(decimal.NewFromInt(int64(l.Side)))
-		ids[i], amounts[i] = a.ID, signed.StringFixed(prog.Scale)
+		ids[i], amounts[i] = a.ID, signed.StringFixed(journal.Scale)
 		t.Entries = append(t.Entries, Entry{Account: l.Account, Amount: signed, At: t.At, Period: t.Period})
 	}
 	assertBalanced(t.Entries)
-	t.Hash = contentHash(t, prog.Scale)
+	t.Hash = contentHash(t, journal.Scale)
 	requestHash := p.RequestHash
 	if requestHash == nil {
 		requestHash = t.Hash
@@ -191,8 +195,8 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 	}
 	batch.Queue(`
 		WITH t AS (
-			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13)
 			ON CONFLICT (program_id, idempotency_key) DO NOTHING
 			RETURNING id)
 		INSERT INTO entries (transaction_id, account_id, amount, at, period)
@@ -200,13 +204,13 @@ func queueInsert(batch *pgx.Batch, prog *Program, accounts map[string]Account, p
 		FROM t, unnest($11::bigint[], $12::numeric[]) WITH ORDINALITY AS u(account_id, amount, n)
 		ORDER BY u.n
 		RETURNING transaction_id, id, account_id, amount::text`,
-		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts)
+		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts, p.Recorded)
 	return t, requestHash, nil
 }
 
 func insertError(t *Transaction, err error) error {
 	if isUniqueViolation(err, "transactions_reverses") {
-		return fault.Precondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
+		return fault.FailedPrecondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
 	}
 	return fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
 }
@@ -262,20 +266,20 @@ func matchLeg(entries []Entry, assigned []bool, accounts map[string]Account, acc
 
 // replay returns the transaction an earlier request with key posted, or
 // AlreadyExists when that request was another one.
-func replay(ctx context.Context, q Querier, prog *Program, key string, requestHash []byte) (Transaction, bool, error) {
+func replay(ctx context.Context, q Querier, journal *Program, key string, requestHash []byte) (Transaction, bool, error) {
 	var (
 		id     int64
 		stored []byte
 	)
 	err := q.QueryRow(ctx, `SELECT id, request_hash FROM transactions WHERE program_id = $1 AND idempotency_key = $2`,
-		prog.ID, key).Scan(&id, &stored)
+		journal.ID, key).Scan(&id, &stored)
 	if err != nil {
 		return Transaction{}, false, fmt.Errorf("ledger: reading transaction %s: %w", key, err)
 	}
 	if !bytes.Equal(stored, requestHash) {
-		return Transaction{}, false, fault.Exists("idempotency_key", "key %q was used for another request", key)
+		return Transaction{}, false, fault.AlreadyExists("idempotency_key", "key %q was used for another request", key)
 	}
-	t, err := Get(ctx, q, prog.ID, id)
+	t, err := Get(ctx, q, journal.ID, id)
 	return t, false, err
 }
 

@@ -41,18 +41,18 @@ func (p *Program) BookingPeriod(t time.Time) string {
 // exists. An existing program must keep its currency and time zone.
 func CreateProgram(ctx context.Context, tx pgx.Tx, id, currency, timezone string, at time.Time) (*Program, error) {
 	if _, ok := money.Scale(currency); !ok {
-		return nil, fault.Invalid("currency", "unknown currency %q", currency)
+		return nil, fault.InvalidArgument("currency", "unknown currency %q", currency)
 	}
 	loc, err := time.LoadLocation(timezone)
 	if err != nil {
-		return nil, fault.Invalid("timezone", "unknown time zone %q", timezone)
+		return nil, fault.InvalidArgument("timezone", "unknown time zone %q", timezone)
 	}
 	// The program's first period is the month it is created in: an event
 	// dated earlier (a backfill) is booked there, so it is on a statement.
 	local := at.In(loc)
 	firstPeriod := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, loc)
-	_, err = tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, open_from, schedule_cursor, created_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, firstPeriod, at)
+	_, err = tx.Exec(ctx, `INSERT INTO programs (id, currency, timezone, open_from, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, id, currency, timezone, firstPeriod, at)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: creating program %s: %w", id, err)
 	}
@@ -61,10 +61,10 @@ func CreateProgram(ctx context.Context, tx pgx.Tx, id, currency, timezone string
 		return nil, err
 	}
 	if p.Currency != currency {
-		return nil, fault.Invalid("currency", "program %s is in %s; a program has one currency", id, p.Currency)
+		return nil, fault.InvalidArgument("currency", "program %s is in %s; a program has one currency", id, p.Currency)
 	}
 	if p.Location.String() != timezone {
-		return nil, fault.Invalid("timezone", "program %s is in time zone %s; it cannot change", id, p.Location)
+		return nil, fault.InvalidArgument("timezone", "program %s is in time zone %s; it cannot change", id, p.Location)
 	}
 	return p, nil
 }
@@ -116,7 +116,7 @@ func loadProgramAccounts(ctx context.Context, q Querier, id string, codes []stri
 		return nil, nil, fmt.Errorf("ledger: loading program %s: %w", id, err)
 	}
 	if p == nil {
-		return nil, nil, fault.Missing("program", "no program %q", id)
+		return nil, nil, fault.NotFound("program", "no program %q", id)
 	}
 	return p, accounts, nil
 }
@@ -135,18 +135,22 @@ func newProgram(id, currency, tz string, openFrom *time.Time) (*Program, error) 
 }
 
 // OpenAccount creates an account unless it exists; an existing account must
-// have the same normal side.
-func OpenAccount(ctx context.Context, q Querier, program, code string, normal Side, shards int) (Account, error) {
-	if code == "" || len(code) > MaxAccountLen {
-		return Account{}, fault.Invalid("code", "an account code has 1 to %d characters", MaxAccountLen)
+// have the same normal side. recorded is when the journal records a new
+// account (created_at, as Posting.Recorded).
+func OpenAccount(ctx context.Context, q Querier, program, code string, normal Side, shards int, recorded time.Time) (Account, error) {
+	if code == "" || len(code) > AccountLenMax {
+		return Account{}, fault.InvalidArgument("code", "an account code has 1 to %d characters", AccountLenMax)
 	}
 	if normal != Debit && normal != Credit {
-		return Account{}, fault.Invalid("normal_side", "must be debit or credit")
+		return Account{}, fault.InvalidArgument("normal_side", "must be debit or credit")
 	}
-	shards = max(1, min(shards, MaxAccountShards))
-	_, err := q.Exec(ctx, `INSERT INTO accounts (program_id, code, normal_side, currency, shards)
-		SELECT id, $2, $3, currency, $4 FROM programs WHERE id = $1
-		ON CONFLICT (program_id, code) DO NOTHING`, program, code, int16(normal), shards)
+	shards = max(1, min(shards, AccountShardsMax))
+	if recorded.IsZero() {
+		return Account{}, fmt.Errorf("ledger: account %s has no recorded time", code)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO accounts (program_id, code, normal_side, currency, shards, created_at)
+		SELECT id, $2, $3, currency, $4, $5 FROM programs WHERE id = $1
+		ON CONFLICT (program_id, code) DO NOTHING`, program, code, int16(normal), shards, recorded)
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: opening account %s: %w", code, err)
 	}
@@ -156,10 +160,10 @@ func OpenAccount(ctx context.Context, q Querier, program, code string, normal Si
 	}
 	a, ok := accounts[code]
 	if !ok {
-		return Account{}, fault.Missing("program", "no program %q", program)
+		return Account{}, fault.NotFound("program", "no program %q", program)
 	}
 	if a.NormalSide != normal {
-		return Account{}, fault.Exists("code", "account %s exists with normal side %s", code, a.NormalSide)
+		return Account{}, fault.AlreadyExists("code", "account %s exists with normal side %s", code, a.NormalSide)
 	}
 	return a, nil
 }
@@ -194,7 +198,7 @@ func LockProgram(ctx context.Context, tx pgx.Tx, id string) (*Program, error) {
 	err := tx.QueryRow(ctx, `SELECT currency, timezone, open_from FROM programs WHERE id = $1 FOR SHARE`, id).
 		Scan(&currency, &tz, &openFrom)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fault.Missing("program", "no program %q", id)
+		return nil, fault.NotFound("program", "no program %q", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: locking program %s: %w", id, err)

@@ -24,9 +24,9 @@ const (
 	propCheckEvery  = 500
 	propAccounts    = 20
 	propAsOfSamples = 6
-	propMaxLegs     = 6
-	propMaxAmount   = 1_000_000 // in cents
-	propMaxBatch    = 8
+	propLegsMax     = 6
+	propAmountMax   = 1_000_000 // in cents
+	propBatchMax    = 8
 	// As-of snapshots: how often (1 in propSnapshotOdds batches) Snapshot
 	// runs, the entries one call folds, and the entries that enroll an
 	// account (reached midway, so both read paths are compared).
@@ -76,12 +76,12 @@ func (m *model) balanceAsOf(account string, asOf time.Time) decimal.Decimal {
 	return signed(sum, m.normal[account])
 }
 
-// randomPosting builds a balanced posting of 2 to propMaxLegs legs with
+// randomPosting builds a balanced posting of 2 to propLegsMax legs with
 // amounts of two decimals over random accounts (an account may appear in
 // two legs).
 func randomPosting(r *rand.Rand, codes []string, key string, at time.Time) ledger.Posting {
-	n := 2 + r.IntN(propMaxLegs-1)
-	p := ledger.Posting{Program: testProgram, Key: key, Kind: "prop", At: at}
+	n := 2 + r.IntN(propLegsMax-1)
+	p := ledger.Posting{Program: testProgram, Key: key, Kind: "prop", At: at, Recorded: recorded}
 	if r.IntN(4) == 0 {
 		p.Refs = map[string]string{"order": fmt.Sprintf("o%d", r.IntN(50))}
 		p.Metadata = map[string]string{"note": fmt.Sprintf("n%d <&>", r.IntN(1000))}
@@ -90,7 +90,7 @@ func randomPosting(r *rand.Rand, codes []string, key string, at time.Time) ledge
 		p.Legs = p.Legs[:0]
 		total := int64(0) // Signed cents.
 		for range n - 1 {
-			cents := 1 + r.Int64N(propMaxAmount)
+			cents := 1 + r.Int64N(propAmountMax)
 			if r.IntN(2) == 0 {
 				cents = -cents
 			}
@@ -153,7 +153,7 @@ func TestPostingsMatchModel(t *testing.T) {
 	for posted < propPostings {
 		size := 1
 		if r.IntN(5) == 0 {
-			size = 1 + r.IntN(propMaxBatch)
+			size = 1 + r.IntN(propBatchMax)
 		}
 		size = min(size, propPostings-posted)
 		batch := make([]ledger.Posting, size)
@@ -254,7 +254,7 @@ func checkAgainstModel(t *testing.T, db *txn.DB, m *model, r *rand.Rand, times [
 		if !stored[code].Equal(want) {
 			t.Fatalf("after %d postings: stored balance of %s = %s, model %s", posted, code, stored[code], want)
 		}
-		es := allEntries(t, db.Pool, code, 1+r.IntN(ledger.MaxPageSize))
+		es := allEntries(t, db.Pool, code, 1+r.IntN(ledger.PageSizeMax))
 		sum := decimal.Zero
 		for _, e := range es {
 			sum = sum.Add(e.Amount)

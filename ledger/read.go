@@ -36,7 +36,7 @@ func scanTransaction(row pgx.Row) (Transaction, error) {
 func Get(ctx context.Context, q Querier, program string, id int64) (Transaction, error) {
 	t, err := scanTransaction(q.QueryRow(ctx, `SELECT `+txColumns+` FROM transactions t WHERE t.program_id = $1 AND t.id = $2`, program, id))
 	if isNoRows(err) {
-		return Transaction{}, fault.Missing("id", "no transaction %d in program %s", id, program)
+		return Transaction{}, fault.NotFound("id", "no transaction %d in program %s", id, program)
 	}
 	if err != nil {
 		return Transaction{}, fmt.Errorf("ledger: reading transaction %d: %w", id, err)
@@ -139,7 +139,7 @@ func ListEntries(ctx context.Context, q Querier, program, account string, afterI
 	}
 	a, ok := accounts[account]
 	if !ok {
-		return nil, fault.Missing("account", "no account %q in program %s", account, program)
+		return nil, fault.NotFound("account", "no account %q in program %s", account, program)
 	}
 	rows, err := q.Query(ctx, `SELECT e.id, e.transaction_id, $2::text, e.amount::text, e.at, e.period
 		FROM entries e WHERE e.account_id = $1 AND e.id > $3 ORDER BY e.id LIMIT $4`,
@@ -163,14 +163,15 @@ func ListEntries(ctx context.Context, q Querier, program, account string, afterI
 // A transaction is reversed at most once. requestHash identifies the
 // request (see Posting.RequestHash): the same key and request hash replay
 // the first reversal even when at, and so the booking period, differ; nil
-// falls back to the reversal's content.
-func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key string, at time.Time, reason string, requestHash []byte) (Transaction, bool, error) {
+// falls back to the reversal's content. recorded is Posting.Recorded.
+func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key string, at time.Time, reason string, requestHash []byte,
+	recorded time.Time) (Transaction, bool, error) {
 	orig, err := Get(ctx, tx, program, id)
 	if err != nil {
 		return Transaction{}, false, err
 	}
 	if orig.ReversesID != 0 {
-		return Transaction{}, false, fault.Precondition("transaction_id", "transaction %d is itself a reversal", id)
+		return Transaction{}, false, fault.FailedPrecondition("transaction_id", "transaction %d is itself a reversal", id)
 	}
 	p := Posting{
 		Program: program, Key: key, Kind: "reversal", At: at,
@@ -178,6 +179,7 @@ func Reverse(ctx context.Context, tx pgx.Tx, program string, id int64, key strin
 		Metadata:    map[string]string{},
 		ReversesID:  id,
 		RequestHash: requestHash,
+		Recorded:    recorded,
 	}
 	if reason != "" {
 		p.Metadata["reason"] = reason
@@ -221,10 +223,10 @@ func GetTrialBalance(ctx context.Context, q Querier, program string, asOf time.T
 }
 
 // PageSize is the page size a list call uses when asked for n rows:
-// DefaultPageSize for n <= 0, at most MaxPageSize.
+// PageSizeDefault for n <= 0, at most PageSizeMax.
 func PageSize(n int) int {
 	if n <= 0 {
-		return DefaultPageSize
+		return PageSizeDefault
 	}
-	return min(n, MaxPageSize)
+	return min(n, PageSizeMax)
 }

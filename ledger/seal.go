@@ -12,13 +12,16 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// MaxSealBlock bounds how many rows of each kind (transactions, accounts,
+// SealBlockMax bounds how many rows of each kind (transactions, accounts,
 // statements) one seal covers.
-const MaxSealBlock = 10000
+const SealBlockMax = 10000
 
 // SealLag keeps sealing behind in-flight transactions: identity ids commit
-// out of order, so only rows written by transactions begun at least this
-// long ago are sealed.
+// out of order, so only rows recorded (created_at, Posting.Recorded) at
+// least this long before the sealer's now are sealed. It is safe while
+// every writing transaction commits within SealLag of the time it
+// recorded, less the skew between the writer's clock and the sealer's
+// (docs/decisions.md: a transaction under 30 s, clocks within 10 s).
 const SealLag = time.Minute
 
 // Sealed counts what one Seal call covered.
@@ -30,7 +33,7 @@ type Sealed struct {
 
 // Full reports whether a kind filled its block, so more may be waiting.
 func (s Sealed) Full() bool {
-	return max(s.Transactions, s.Accounts, s.Statements) >= MaxSealBlock
+	return max(s.Transactions, s.Accounts, s.Statements) >= SealBlockMax
 }
 
 // sealItem is one sealed row: its id and content hash.
@@ -54,16 +57,20 @@ type lastSeal struct {
 }
 
 // Seal chains the content hashes of the program's transactions, accounts
-// and statements written before cutoff and not sealed yet into one new
-// seal block, signs its head with key and returns what it covered. The
-// block hash is SHA-256 over the previous seal's hash and, in id order,
-// every new transaction, account and statement (kind tag, id, hash). Two
-// sealers racing is harmless: the loser's block conflicts and is dropped.
-func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key ed25519.PrivateKey) (Sealed, error) {
+// and statements recorded before now less SealLag and not sealed yet into
+// one new seal block, signs its head (sealed at now) with key and returns
+// what it covered. now is the caller's clock, the one the rows were
+// recorded by, read inside the attempt of tx. The block hash is SHA-256
+// over the previous seal's hash and, in id order, every new transaction,
+// account and statement (kind tag, id, hash). Two
+// sealers racing is harmless: the loser's block conflicts and is dropped,
+// and the loser returns a zero Sealed (its head is in no journal).
+func Seal(ctx context.Context, tx pgx.Tx, program string, now time.Time, key ed25519.PrivateKey) (Sealed, error) {
 	if len(key) != ed25519.PrivateKeySize {
 		return Sealed{}, errors.New("ledger: sealing needs an Ed25519 signing key")
 	}
-	prog, err := LoadProgram(ctx, tx, program)
+	cutoff := now.Add(-SealLag)
+	journal, err := LoadProgram(ctx, tx, program)
 	if err != nil {
 		return Sealed{}, err
 	}
@@ -79,33 +86,32 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, cutoff time.Time, key 
 	if err != nil {
 		return Sealed{}, err
 	}
-	stmts, err := unsealedStatements(ctx, tx, prog, last.stmtUpto, cutoff)
+	stmts, err := unsealedStatements(ctx, tx, journal, last.stmtUpto, cutoff)
 	if err != nil {
 		return Sealed{}, err
 	}
 	if len(txs.items)+len(accounts.items)+len(stmts.items) == 0 {
 		return Sealed{}, nil
 	}
-	var sealedAt time.Time
-	if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&sealedAt); err != nil {
-		return Sealed{}, fmt.Errorf("ledger: reading the seal time: %w", err)
-	}
 	head := Head{
 		Program: program, Seq: last.seq + 1, Hash: blockHash(last.hash, txs.items, accounts.items, stmts.items),
-		LastTransactionID: txs.upto, Transactions: last.txTotal + int64(len(txs.items)), SealedAt: sealedAt.UTC(),
+		LastTransactionID: txs.upto, Transactions: last.txTotal + int64(len(txs.items)), SealedAt: now.UTC().Truncate(time.Microsecond),
 	}
 	head.sign(key)
 	fromID := txs.upto + 1
 	if len(txs.items) > 0 {
 		fromID = txs.items[0].id
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash, sealed_at,
+	tag, err := tx.Exec(ctx, `INSERT INTO seals (program_id, seq, from_id, upto_id, tx_count, prev_hash, hash, sealed_at,
 			account_upto, account_count, statement_upto, statement_count, tx_total, public_key, signature)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`,
 		program, head.Seq, fromID, txs.upto, len(txs.items), last.hash, head.Hash, head.SealedAt,
 		accounts.upto, len(accounts.items), stmts.upto, len(stmts.items), head.Transactions, []byte(head.PublicKey), head.Signature)
 	if err != nil {
 		return Sealed{}, fmt.Errorf("ledger: writing seal: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Sealed{}, nil // another sealer wrote this seq first: this call sealed nothing
 	}
 	return Sealed{Transactions: len(txs.items), Accounts: len(accounts.items), Statements: len(stmts.items), Head: head}, nil
 }
@@ -122,7 +128,7 @@ func readLastSeal(ctx context.Context, q Querier, program string) (lastSeal, err
 }
 
 // collectOld reads rows in id order and keeps them up to the first one
-// written after cutoff: one with a lower id may still be in flight.
+// recorded at or after cutoff: one with a lower id may still be in flight.
 func collectOld(rows pgx.Rows, after int64, scan func(pgx.Rows) (sealItem, bool, error)) (sealRange, error) {
 	defer rows.Close()
 	r := sealRange{upto: after}
@@ -145,7 +151,7 @@ func collectOld(rows pgx.Rows, after int64, scan func(pgx.Rows) (sealItem, bool,
 
 func unsealedTransactions(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT id, hash, created_at < $3 FROM transactions WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, program, after, cutoff, MaxSealBlock)
+		ORDER BY id LIMIT $4`, program, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
 	}
@@ -161,7 +167,7 @@ func unsealedTransactions(ctx context.Context, tx pgx.Tx, program string, after 
 
 func unsealedAccounts(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT `+accountColumns+`, created_at < $3 FROM accounts WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, program, after, cutoff, MaxSealBlock)
+		ORDER BY id LIMIT $4`, program, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed accounts: %w", err)
 	}
@@ -172,15 +178,15 @@ func unsealedAccounts(ctx context.Context, tx pgx.Tx, program string, after int6
 	})
 }
 
-func unsealedStatements(ctx context.Context, tx pgx.Tx, prog *Program, after int64, cutoff time.Time) (sealRange, error) {
+func unsealedStatements(ctx context.Context, tx pgx.Tx, journal *Program, after int64, cutoff time.Time) (sealRange, error) {
 	rows, err := tx.Query(ctx, `SELECT `+statementColumns+`, created_at < $3 FROM statements WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, prog.ID, after, cutoff, MaxSealBlock)
+		ORDER BY id LIMIT $4`, journal.ID, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed statements: %w", err)
 	}
 	return collectOld(rows, after, func(rows pgx.Rows) (sealItem, bool, error) {
 		var old bool
-		st, err := scanStatement(rows, prog.ID, &old)
+		st, err := scanStatement(rows, journal.ID, &old)
 		if err != nil {
 			return sealItem{}, false, err
 		}

@@ -15,18 +15,18 @@ import (
 // an as-of read adds up at most a few hundred bucket rows, the entries in
 // the as-of instant's own second, and the entries not folded yet.
 
-// SnapshotBatch bounds the new entries one Snapshot call folds; a full
+// SnapshotBatchMax bounds the new entries one Snapshot call folds; a full
 // batch means more may be waiting (Snapshotted.Full).
-const SnapshotBatch = 50000
+const SnapshotBatchMax = 50000
 
-// SnapshotMinEntries is how many entries an account needs before Snapshot
+// SnapshotEntriesMin is how many entries an account needs before Snapshot
 // enrolls it: below that, summing its entries is as fast as the buckets.
-const SnapshotMinEntries = 1000
+const SnapshotEntriesMin = 1000
 
 // The limits Snapshot uses; tests lower them (export_test.go).
 var (
-	snapshotBatch      = SnapshotBatch
-	snapshotMinEntries = SnapshotMinEntries
+	snapshotBatchMax   = SnapshotBatchMax
+	snapshotEntriesMin = SnapshotEntriesMin
 )
 
 // snapshotLevels are the bucket widths in seconds, finest first: second,
@@ -60,7 +60,7 @@ type Snapshotted struct {
 }
 
 // Full reports whether the batch was full, so more entries may be waiting.
-func (s Snapshotted) Full() bool { return s.Entries >= snapshotBatch }
+func (s Snapshotted) Full() bool { return s.Entries >= snapshotBatchMax }
 
 // hole is an id range at or below the cut whose entries were not visible
 // (in flight or rolled back) when last looked at.
@@ -70,10 +70,10 @@ type hole struct {
 }
 
 // Snapshot advances the as-of snapshots of every program by up to
-// SnapshotBatch entries, in tx (read committed is enough). In one
+// SnapshotBatchMax entries, in tx (read committed is enough). In one
 // statement, so everything it reads comes from one view of the journal, it
 // enrolls the accounts with entries in the batch that reached
-// SnapshotMinEntries, adds to the buckets of the enrolled accounts the
+// SnapshotEntriesMin, adds to the buckets of the enrolled accounts the
 // entries above the old cut and those of earlier holes that became
 // visible (and the history of the accounts it enrolls), and finds the ids
 // it could not see. The cut moves to the highest id of the batch; the ids
@@ -97,7 +97,7 @@ func Snapshot(ctx context.Context, tx pgx.Tx) (Snapshotted, error) {
 		top *int64
 	)
 	if err := tx.QueryRow(ctx, `SELECT count(*), max(id) FROM (SELECT id FROM entries WHERE id > $1 ORDER BY id LIMIT $2) x`,
-		old, snapshotBatch).Scan(&out.Entries, &top); err != nil {
+		old, snapshotBatchMax).Scan(&out.Entries, &top); err != nil {
 		return Snapshotted{}, fmt.Errorf("ledger: reading new entries: %w", err)
 	}
 	out.Cut = old
@@ -127,7 +127,7 @@ func noJIT(ctx context.Context, tx pgx.Tx, jit *string) error {
 }
 
 // foldSQL is fold's statement ($1 the old cut, $2 the new one, $3
-// SnapshotMinEntries, $4 SealLag). ranges are the holes and (old, new];
+// SnapshotEntriesMin, $4 SealLag). ranges are the holes and (old, new];
 // found, the entries visible in them; cand, the accounts with entries in
 // (old, new] that reached $3 and are not enrolled. d0 sums by second the
 // entries to add: those found of enrolled accounts and candidates, and the
@@ -190,7 +190,7 @@ var foldSQL = func() string {
 // fold runs foldSQL from the old cut to the new one and returns the new
 // holes and how many accounts it enrolled.
 func fold(ctx context.Context, tx pgx.Tx, old, cut int64) ([]hole, int, error) {
-	rows, err := tx.Query(ctx, foldSQL, old, cut, snapshotMinEntries, SealLag)
+	rows, err := tx.Query(ctx, foldSQL, old, cut, snapshotEntriesMin, SealLag)
 	if err != nil {
 		return nil, 0, fmt.Errorf("ledger: folding entries into snapshots: %w", err)
 	}

@@ -67,7 +67,7 @@ func instantsAround(times ...time.Time) []time.Time {
 // it, and lowers Snapshot's enrollment threshold to 3 entries.
 func snapshotSetup(t *testing.T) (*txn.DB, string, *model) {
 	t.Helper()
-	t.Cleanup(ledger.SetSnapshotLimits(ledger.SnapshotBatch, 3))
+	t.Cleanup(ledger.SetSnapshotLimits(ledger.SnapshotBatchMax, 3))
 	db, url := openDB(t)
 	specs := []accountSpec{{"platform:expense", ledger.Debit, 4}, {"partner:bob:accrued", ledger.Credit, 1},
 		{"platform:bonus", ledger.Debit, 1}, {"partner:eve:accrued", ledger.Credit, 1}}

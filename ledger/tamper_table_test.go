@@ -46,7 +46,7 @@ func (f *tamperFixture) exec(t *testing.T, fn func(ctx context.Context, tx pgx.T
 // rehash recomputes the stored hash of every transaction, as an attacker
 // with the source code would after editing rows.
 func rehash(ctx context.Context, tx pgx.Tx) error {
-	ts, err := ledger.ListTransactions(ctx, tx, testProgram, ledger.TransactionFilter{AfterID: -1 << 62, Limit: ledger.MaxPageSize})
+	ts, err := ledger.ListTransactions(ctx, tx, testProgram, ledger.TransactionFilter{AfterID: -1 << 62, Limit: ledger.PageSizeMax})
 	if err != nil {
 		return err
 	}
@@ -115,77 +115,7 @@ func newTamperFixture(t *testing.T) *tamperFixture {
 // the tally the issue's closing note quotes.
 func TestVerifyDetectsEveryTamperCase(t *testing.T) {
 	trusted := testKey.Public().(ed25519.PublicKey)
-	cases := []struct {
-		name   string
-		tamper func(t *testing.T, f *tamperFixture)
-	}{
-		{"altered entry amount", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, fmt.Sprintf(`UPDATE entries SET amount = amount + 1 WHERE id = %d`, f.txs[1].Entries[0].ID))
-		}},
-		{"removed transaction", func(t *testing.T, f *tamperFixture) {
-			id := f.txs[1].ID
-			f.exec(t, nil, fmt.Sprintf(`DELETE FROM entries WHERE transaction_id = %d`, id), fmt.Sprintf(`DELETE FROM transactions WHERE id = %d`, id))
-		}},
-		{"transaction inserted under id 0", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, fmt.Sprintf(`INSERT INTO transactions (id, program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash, created_at)
-				SELECT 0, program_id, kind, 'forged', request_hash, at, period, refs, metadata, reverses_id, hash, created_at FROM transactions WHERE id = %d`, f.txs[0].ID))
-		}},
-		{"entry moved to another period", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, fmt.Sprintf(`UPDATE entries SET period = '2030-01', at = at + interval '40 days' WHERE id = %d`, f.txs[1].Entries[1].ID))
-		}},
-		{"consistent rewrite: amounts, balances, hashes and seals recomputed", func(t *testing.T, f *tamperFixture) {
-			tr := f.txs[1]
-			f.exec(t, rewriteAndReseal,
-				fmt.Sprintf(`UPDATE entries SET amount = amount * 2 WHERE transaction_id = %d`, tr.ID),
-				`UPDATE balances b SET balance = s.sum FROM (SELECT account_id, SUM(amount) AS sum FROM entries GROUP BY account_id) s
-					WHERE b.account_id = s.account_id AND b.shard = (SELECT min(shard) FROM balances WHERE account_id = s.account_id)`,
-				`UPDATE balances b SET balance = 0 WHERE shard <> (SELECT min(shard) FROM balances c WHERE c.account_id = b.account_id)`)
-		}},
-		{"seals deleted", func(t *testing.T, f *tamperFixture) { f.exec(t, nil, `DELETE FROM seals`) }},
-		{"middle seal deleted", func(t *testing.T, f *tamperFixture) { f.exec(t, nil, `DELETE FROM seals WHERE seq = 1`) }},
-		{"last seal block deleted with its transactions", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `DELETE FROM seals WHERE seq = 2`,
-				fmt.Sprintf(`DELETE FROM entries WHERE transaction_id >= %d`, f.txs[3].ID),
-				fmt.Sprintf(`DELETE FROM transactions WHERE id >= %d`, f.txs[3].ID),
-				`DELETE FROM statements`,
-				`UPDATE balances b SET balance = COALESCE((SELECT SUM(amount) FROM entries e WHERE e.account_id = b.account_id), 0),
-					entries = (SELECT count(*) FROM entries e WHERE e.account_id = b.account_id)`)
-		}},
-		{"forged transaction with a valid hash appended and sealed", func(t *testing.T, f *tamperFixture) {
-			src := f.txs[5].ID
-			f.exec(t, func(ctx context.Context, tx pgx.Tx) error {
-				if err := rehash(ctx, tx); err != nil {
-					return err
-				}
-				_, err := ledger.Seal(ctx, tx, testProgram, farFuture, forgerKey)
-				return err
-			},
-				fmt.Sprintf(`INSERT INTO transactions (id, program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash)
-					SELECT 1000, program_id, kind, 'forged', request_hash, at, period, refs, metadata, reverses_id, hash FROM transactions WHERE id = %d`, src),
-				fmt.Sprintf(`INSERT INTO entries (transaction_id, account_id, amount, at, period)
-					SELECT 1000, account_id, amount, at, period FROM entries WHERE transaction_id = %d`, src),
-				`UPDATE balances b SET balance = COALESCE((SELECT SUM(amount) FROM entries e WHERE e.account_id = b.account_id), 0),
-					entries = (SELECT count(*) FROM entries e WHERE e.account_id = b.account_id) WHERE shard = 0`)
-		}},
-		{"statement released edited", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `UPDATE statements SET released = released + 100 WHERE partner_id = 'alice'`)
-		}},
-		{"statement line edited", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `UPDATE statements SET body = jsonb_set(body, '{lines,0,amount}', '"250.00"') WHERE partner_id = 'alice'`)
-		}},
-		{"statement deleted", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `DELETE FROM statements WHERE partner_id = 'bob'`)
-		}},
-		{"account flipped to debit-normal", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `UPDATE accounts SET normal_side = 1 WHERE code = 'partner:bob:accrued'`)
-		}},
-		{"account currency changed", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `UPDATE accounts SET currency = 'EUR' WHERE code = 'partner:bob:accrued'`)
-		}},
-		{"account code renamed", func(t *testing.T, f *tamperFixture) {
-			f.exec(t, nil, `UPDATE accounts SET code = 'partner:mallory:accrued' WHERE code = 'partner:bob:accrued'`)
-		}},
-	}
+	cases := tamperCases()
 	detected := 0
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -207,4 +137,94 @@ func TestVerifyDetectsEveryTamperCase(t *testing.T) {
 		})
 	}
 	t.Logf("tamper cases detected: %d/%d", detected, len(cases))
+}
+
+// tamperCase is one way a superuser changes the journal behind its back.
+type tamperCase struct {
+	name   string
+	tamper func(t *testing.T, f *tamperFixture)
+}
+
+// tamperCases are the cases of TestVerifyDetectsEveryTamperCase.
+func tamperCases() []tamperCase {
+	return []tamperCase{
+		{"altered entry amount", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, fmt.Sprintf(`UPDATE entries SET amount = amount + 1 WHERE id = %d`, f.txs[1].Entries[0].ID))
+		}},
+		{"removed transaction", func(t *testing.T, f *tamperFixture) {
+			id := f.txs[1].ID
+			f.exec(t, nil, fmt.Sprintf(`DELETE FROM entries WHERE transaction_id = %d`, id), fmt.Sprintf(`DELETE FROM transactions WHERE id = %d`, id))
+		}},
+		{"transaction inserted under id 0", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, fmt.Sprintf(`INSERT INTO transactions (id, program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash, created_at)
+				SELECT 0, program_id, kind, 'forged', request_hash, at, period, refs, metadata, reverses_id, hash, created_at FROM transactions WHERE id = %d`, f.txs[0].ID))
+		}},
+		{"entry moved to another period", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, fmt.Sprintf(`UPDATE entries SET period = '2030-01', at = at + interval '40 days' WHERE id = %d`, f.txs[1].Entries[1].ID))
+		}},
+		{"consistent rewrite: amounts, balances, hashes and seals recomputed", rewriteConsistently},
+		{"seals deleted", func(t *testing.T, f *tamperFixture) { f.exec(t, nil, `DELETE FROM seals`) }},
+		{"middle seal deleted", func(t *testing.T, f *tamperFixture) { f.exec(t, nil, `DELETE FROM seals WHERE seq = 1`) }},
+		{"last seal block deleted with its transactions", deleteLastSealBlock},
+		{"forged transaction with a valid hash appended and sealed", appendForgedAndSeal},
+		{"statement released edited", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, `UPDATE statements SET released = released + 100 WHERE partner_id = 'alice'`)
+		}},
+		{"statement line edited", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, `UPDATE statements SET body = jsonb_set(body, '{lines,0,amount}', '"250.00"') WHERE partner_id = 'alice'`)
+		}},
+		{"statement deleted", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, `DELETE FROM statements WHERE partner_id = 'bob'`)
+		}},
+		{"account flipped to debit-normal", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, `UPDATE accounts SET normal_side = 1 WHERE code = 'partner:bob:accrued'`)
+		}},
+		{"account currency changed", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, `UPDATE accounts SET currency = 'EUR' WHERE code = 'partner:bob:accrued'`)
+		}},
+		{"account code renamed", func(t *testing.T, f *tamperFixture) {
+			f.exec(t, nil, `UPDATE accounts SET code = 'partner:mallory:accrued' WHERE code = 'partner:bob:accrued'`)
+		}},
+	}
+}
+
+// rewriteConsistently doubles a transaction's amounts and recomputes the
+// balances, the hashes and the seals to match.
+func rewriteConsistently(t *testing.T, f *tamperFixture) {
+	tr := f.txs[1]
+	f.exec(t, rewriteAndReseal,
+		fmt.Sprintf(`UPDATE entries SET amount = amount * 2 WHERE transaction_id = %d`, tr.ID),
+		`UPDATE balances b SET balance = s.sum FROM (SELECT account_id, SUM(amount) AS sum FROM entries GROUP BY account_id) s
+				WHERE b.account_id = s.account_id AND b.shard = (SELECT min(shard) FROM balances WHERE account_id = s.account_id)`,
+		`UPDATE balances b SET balance = 0 WHERE shard <> (SELECT min(shard) FROM balances c WHERE c.account_id = b.account_id)`)
+}
+
+// deleteLastSealBlock deletes the last seal, the transactions it covers
+// and the statements, and recomputes the balances without them.
+func deleteLastSealBlock(t *testing.T, f *tamperFixture) {
+	f.exec(t, nil, `DELETE FROM seals WHERE seq = 2`,
+		fmt.Sprintf(`DELETE FROM entries WHERE transaction_id >= %d`, f.txs[3].ID),
+		fmt.Sprintf(`DELETE FROM transactions WHERE id >= %d`, f.txs[3].ID),
+		`DELETE FROM statements`,
+		`UPDATE balances b SET balance = COALESCE((SELECT SUM(amount) FROM entries e WHERE e.account_id = b.account_id), 0),
+				entries = (SELECT count(*) FROM entries e WHERE e.account_id = b.account_id)`)
+}
+
+// appendForgedAndSeal copies a transaction, valid hash and all, under a
+// new id, rehashes and seals it with the forger's key.
+func appendForgedAndSeal(t *testing.T, f *tamperFixture) {
+	src := f.txs[5].ID
+	f.exec(t, func(ctx context.Context, tx pgx.Tx) error {
+		if err := rehash(ctx, tx); err != nil {
+			return err
+		}
+		_, err := ledger.Seal(ctx, tx, testProgram, farFuture, forgerKey)
+		return err
+	},
+		fmt.Sprintf(`INSERT INTO transactions (id, program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash)
+				SELECT 1000, program_id, kind, 'forged', request_hash, at, period, refs, metadata, reverses_id, hash FROM transactions WHERE id = %d`, src),
+		fmt.Sprintf(`INSERT INTO entries (transaction_id, account_id, amount, at, period)
+				SELECT 1000, account_id, amount, at, period FROM entries WHERE transaction_id = %d`, src),
+		`UPDATE balances b SET balance = COALESCE((SELECT SUM(amount) FROM entries e WHERE e.account_id = b.account_id), 0),
+				entries = (SELECT count(*) FROM entries e WHERE e.account_id = b.account_id) WHERE shard = 0`)
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/accrue/accrue/ledger"
 )
 
-// farFuture is a seal cutoff after every transaction the tests write.
+// farFuture is a time to seal at (Seal's now) more than ledger.SealLag
+// after every row the tests write.
 var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // testKey signs the tests' seals; forgerKey is a key an attacker made.

@@ -25,26 +25,26 @@ func (s Side) String() string {
 
 // Limits on what one request may carry.
 const (
-	// MaxLegs bounds the legs of one posting.
-	MaxLegs = 200
-	// MaxKeyLen bounds an idempotency key, in bytes.
-	MaxKeyLen = 200
-	// MaxKindLen bounds a transaction kind, in bytes.
-	MaxKindLen = 64
-	// MaxMapEntries bounds the entries of a posting's refs or metadata.
-	MaxMapEntries = 32
-	// MaxMapKeyLen bounds a refs or metadata key, in bytes.
-	MaxMapKeyLen = 64
-	// MaxMapValueLen bounds a refs or metadata value, in bytes.
-	MaxMapValueLen = 1024
-	// MaxAccountLen bounds an account code, in bytes.
-	MaxAccountLen = 200
-	// MaxPageSize bounds the rows one list call returns.
-	MaxPageSize = 1000
-	// DefaultPageSize is the page size when a caller gives none.
-	DefaultPageSize = 100
-	// MaxAccountShards bounds the balance rows of one hot account.
-	MaxAccountShards = 64
+	// LegsMax bounds the legs of one posting.
+	LegsMax = 200
+	// KeyLenMax bounds an idempotency key, in bytes.
+	KeyLenMax = 200
+	// KindLenMax bounds a transaction kind, in bytes.
+	KindLenMax = 64
+	// MapEntriesMax bounds the entries of a posting's refs or metadata.
+	MapEntriesMax = 32
+	// MapKeyLenMax bounds a refs or metadata key, in bytes.
+	MapKeyLenMax = 64
+	// MapValueLenMax bounds a refs or metadata value, in bytes.
+	MapValueLenMax = 1024
+	// AccountLenMax bounds an account code, in bytes.
+	AccountLenMax = 200
+	// PageSizeMax bounds the rows one list call returns.
+	PageSizeMax = 1000
+	// PageSizeDefault is the page size when a caller gives none.
+	PageSizeDefault = 100
+	// AccountShardsMax bounds the balance rows of one hot account.
+	AccountShardsMax = 64
 )
 
 // Account is one account of a program's chart.
@@ -82,6 +82,11 @@ type Posting struct {
 	// RequestHash identifies the request that caused the posting, for
 	// idempotency; the posting's own content hash when nil.
 	RequestHash []byte
+	// Recorded is when the journal records the posting (created_at): the
+	// caller's clock, read inside the attempt of the transaction that
+	// writes it, so a retry records its own time. The sealer compares it
+	// with its cutoff (Seal). Required; it is in no hash.
+	Recorded time.Time
 }
 
 // Entry is one posted leg; Amount is signed (debits positive).

@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 )
 
@@ -41,9 +42,11 @@ type VerifyOptions struct {
 	// Head is a head saved earlier: the journal must still contain it and
 	// reproduce its hash from the genesis seal.
 	Head *Head
-	// Cutoff: every row written by a transaction begun before it must be
-	// covered by a seal (zero: not checked). A row it finds unsealed means
-	// seals were removed.
+	// Cutoff: every row recorded (created_at) before it must be covered by
+	// a seal (zero: not checked). A row it finds unsealed means seals were
+	// removed. Read it from the clock the rows were recorded by, well
+	// behind the sealer's cutoff (a row Seal has not reached yet is not
+	// missing).
 	Cutoff time.Time
 }
 
@@ -61,19 +64,19 @@ func Verify(ctx context.Context, q Querier, program string) (Report, error) {
 // VerifyWith is Verify plus the checks of opts: seal signatures, a saved
 // head, and rows older than a cutoff that no seal covers.
 func VerifyWith(ctx context.Context, q Querier, program string, opts VerifyOptions) (Report, error) {
-	prog, err := LoadProgram(ctx, q, program)
+	journal, err := LoadProgram(ctx, q, program)
 	if err != nil {
 		return Report{}, err
 	}
 	var r Report
 	var chain sealedRows
-	if chain.txs, err = verifyTransactions(ctx, q, prog, &r); err != nil {
+	if chain.txs, err = verifyTransactions(ctx, q, journal, &r); err != nil {
 		return r, err
 	}
-	if chain.accounts, err = verifyAccounts(ctx, q, prog, &r); err != nil {
+	if chain.accounts, err = verifyAccounts(ctx, q, journal, &r); err != nil {
 		return r, err
 	}
-	if chain.stmts, err = verifyStatements(ctx, q, prog, &r); err != nil {
+	if chain.stmts, err = verifyStatements(ctx, q, journal, &r); err != nil {
 		return r, err
 	}
 	var want int64
@@ -101,12 +104,12 @@ func VerifyWith(ctx context.Context, q Querier, program string, opts VerifyOptio
 // sealedRows are the content hashes the seals must chain, in id order.
 type sealedRows struct{ txs, accounts, stmts []sealItem }
 
-func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
+func verifyTransactions(ctx context.Context, q Querier, journal *Program, r *Report) ([]sealItem, error) {
 	var out []sealItem
 	// Start below every id, not at 0: a row forged with an id <= 0 (the
 	// identity column accepts explicit ids) must be seen too.
 	for after := int64(math.MinInt64); ; {
-		ts, err := ListTransactions(ctx, q, prog.ID, TransactionFilter{AfterID: after, Limit: MaxPageSize})
+		ts, err := ListTransactions(ctx, q, journal.ID, TransactionFilter{AfterID: after, Limit: PageSizeMax})
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +132,7 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 				r.problem("transaction %d: %d entries summing to %s", t.ID, len(t.Entries), sum)
 			}
 			stored := t.Hash
-			if !bytes.Equal(contentHash(t, prog.Scale), stored) {
+			if !bytes.Equal(contentHash(t, journal.Scale), stored) {
 				r.problem("transaction %d: content does not match its hash", t.ID)
 			}
 			out = append(out, sealItem{t.ID, stored})
@@ -140,20 +143,20 @@ func verifyTransactions(ctx context.Context, q Querier, prog *Program, r *Report
 
 // verifyAccounts hashes every account's definition and checks it is in
 // the program's currency.
-func verifyAccounts(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
-	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE program_id = $1 ORDER BY id`, prog.ID)
+func verifyAccounts(ctx context.Context, q Querier, journal *Program, r *Report) ([]sealItem, error) {
+	rows, err := q.Query(ctx, `SELECT `+accountColumns+` FROM accounts WHERE program_id = $1 ORDER BY id`, journal.ID)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading accounts to verify: %w", err)
 	}
 	defer rows.Close()
 	var out []sealItem
 	for rows.Next() {
-		a, err := scanAccount(rows, prog.ID)
+		a, err := scanAccount(rows, journal.ID)
 		if err != nil {
 			return nil, err
 		}
-		if a.Currency != prog.Currency {
-			r.problem("account %s: currency %s, the program's is %s", a.Code, a.Currency, prog.Currency)
+		if a.Currency != journal.Currency {
+			r.problem("account %s: currency %s, the program's is %s", a.Code, a.Currency, journal.Currency)
 		}
 		out = append(out, sealItem{a.ID, accountHash(a)})
 	}
@@ -163,15 +166,15 @@ func verifyAccounts(ctx context.Context, q Querier, prog *Program, r *Report) ([
 	return out, nil
 }
 
-func verifyStatements(ctx context.Context, q Querier, prog *Program, r *Report) ([]sealItem, error) {
-	rows, err := q.Query(ctx, `SELECT `+statementColumns+` FROM statements WHERE program_id = $1 ORDER BY id`, prog.ID)
+func verifyStatements(ctx context.Context, q Querier, journal *Program, r *Report) ([]sealItem, error) {
+	rows, err := q.Query(ctx, `SELECT `+statementColumns+` FROM statements WHERE program_id = $1 ORDER BY id`, journal.ID)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading statements to verify: %w", err)
 	}
 	defer rows.Close()
 	var out []sealItem
 	for rows.Next() {
-		st, err := scanStatement(rows, prog.ID)
+		st, err := scanStatement(rows, journal.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -219,71 +222,102 @@ func verifySeals(ctx context.Context, q Querier, program string, rows sealedRows
 		return 0, nil, fmt.Errorf("ledger: reading seals: %w", err)
 	}
 	defer dbRows.Close()
-	var (
-		prev       = make([]byte, sha256.Size)
-		seq, total int64
-		allGood    = true
-		txs, accts []sealItem
-		stmts      []sealItem
-	)
+	w := sealWalk{rows: rows, key: key, r: r, prev: make([]byte, sha256.Size), allGood: true}
 	for dbRows.Next() {
-		s := sealRow{head: Head{Program: program}}
-		var pub []byte
-		if err := dbRows.Scan(&s.head.Seq, &s.fromID, &s.head.LastTransactionID, &s.txCount, &s.accountUpto, &s.accountCount,
-			&s.stmtUpto, &s.stmtCount, &s.head.Transactions, &s.prevHash, &s.head.Hash, &s.head.SealedAt, &pub, &s.head.Signature); err != nil {
-			return 0, nil, fmt.Errorf("ledger: scanning seal: %w", err)
+		s, err := scanSeal(dbRows, program)
+		if err != nil {
+			return 0, nil, err
 		}
-		s.head.PublicKey = pub
 		r.Seals++
 		if s.head.Seq == want {
 			h := s.head
 			at = &h
 		}
-		ok := true
-		if s.head.Seq != seq+1 {
-			r.problem("seals %d..%d are missing: the chain jumps from seal %d to %d", seq+1, s.head.Seq-1, seq, s.head.Seq)
-			ok = false
-		}
-		seq = s.head.Seq
-		if !bytes.Equal(s.prevHash, prev) {
-			r.problem("seal %d: does not chain to seal %d", seq, seq-1)
-			ok = false
-		}
-		txs, rows.txs = takeUpto(rows.txs, s.head.LastTransactionID)
-		accts, rows.accounts = takeUpto(rows.accounts, s.accountUpto)
-		stmts, rows.stmts = takeUpto(rows.stmts, s.stmtUpto)
-		total += s.txCount
-		switch {
-		case int64(len(txs)) != s.txCount:
-			r.problem("seal %d: covers %d transactions, %d found in ids %d..%d (removed or inserted out of order)",
-				seq, s.txCount, len(txs), s.fromID, s.head.LastTransactionID)
-		case int64(len(accts)) != s.accountCount:
-			r.problem("seal %d: covers %d accounts, %d found (removed or inserted out of order)", seq, s.accountCount, len(accts))
-		case int64(len(stmts)) != s.stmtCount:
-			r.problem("seal %d: covers %d statements, %d found (removed or inserted out of order)", seq, s.stmtCount, len(stmts))
-		case !bytes.Equal(blockHash(prev, txs, accts, stmts), s.head.Hash):
-			r.problem("seal %d: the transactions, accounts or statements it covers do not match the sealed hash", seq)
-		default:
-			if total != s.head.Transactions {
-				r.problem("seal %d: says %d transactions up to it, the seals count %d", seq, s.head.Transactions, total)
-				ok = false
-			}
-			if key != nil && !s.head.SignedBy(key) {
-				r.problem("seal %d: not signed by the trusted key", seq)
-				ok = false
-			}
-			if allGood = allGood && ok; allGood {
-				good = seq
-			}
-			prev = s.head.Hash
-			r.Head = s.head
-			continue
-		}
-		allGood = false
-		prev = s.head.Hash
-		r.Head = s.head
+		w.check(s)
 	}
-	return good, at, dbRows.Err()
+	return w.good, at, dbRows.Err()
+}
+
+// scanSeal reads one row of the seals query of verifySeals.
+func scanSeal(row pgx.Row, program string) (sealRow, error) {
+	s := sealRow{head: Head{Program: program}}
+	var pub []byte
+	if err := row.Scan(&s.head.Seq, &s.fromID, &s.head.LastTransactionID, &s.txCount, &s.accountUpto, &s.accountCount,
+		&s.stmtUpto, &s.stmtCount, &s.head.Transactions, &s.prevHash, &s.head.Hash, &s.head.SealedAt, &pub, &s.head.Signature); err != nil {
+		return sealRow{}, fmt.Errorf("ledger: scanning seal: %w", err)
+	}
+	s.head.PublicKey = pub
+	return s, nil
+}
+
+// sealWalk is verifySeals' walk along the chain: the rows not yet covered,
+// the previous seal's seq and hash, the transactions counted so far, and
+// the highest seq up to which every seal verified.
+type sealWalk struct {
+	rows       sealedRows
+	key        ed25519.PublicKey
+	r          *Report
+	prev       []byte
+	seq, total int64
+	allGood    bool
+	good       int64
+}
+
+// check verifies seal s: it follows the previous one, its block matches
+// the rows it covers, its running count is right and its signature is
+// the trusted key's. Problems go to the report.
+func (w *sealWalk) check(s sealRow) {
+	ok := true
+	if s.head.Seq != w.seq+1 {
+		w.r.problem("seals %d..%d are missing: the chain jumps from seal %d to %d", w.seq+1, s.head.Seq-1, w.seq, s.head.Seq)
+		ok = false
+	}
+	w.seq = s.head.Seq
+	if !bytes.Equal(s.prevHash, w.prev) {
+		w.r.problem("seal %d: does not chain to seal %d", w.seq, w.seq-1)
+		ok = false
+	}
+	if w.covers(s) {
+		if w.total != s.head.Transactions {
+			w.r.problem("seal %d: says %d transactions up to it, the seals count %d", w.seq, s.head.Transactions, w.total)
+			ok = false
+		}
+		if w.key != nil && !s.head.SignedBy(w.key) {
+			w.r.problem("seal %d: not signed by the trusted key", w.seq)
+			ok = false
+		}
+		if w.allGood = w.allGood && ok; w.allGood {
+			w.good = w.seq
+		}
+	} else {
+		w.allGood = false
+	}
+	w.prev = s.head.Hash
+	w.r.Head = s.head
+}
+
+// covers takes the rows seal s covers off the walk and reports whether
+// they are the ones it sealed: as many, and hashing to its block hash.
+func (w *sealWalk) covers(s sealRow) bool {
+	var txs, accts, stmts []sealItem
+	txs, w.rows.txs = takeUpto(w.rows.txs, s.head.LastTransactionID)
+	accts, w.rows.accounts = takeUpto(w.rows.accounts, s.accountUpto)
+	stmts, w.rows.stmts = takeUpto(w.rows.stmts, s.stmtUpto)
+	w.total += s.txCount
+	switch {
+	case int64(len(txs)) != s.txCount:
+		w.r.problem("seal %d: covers %d transactions, %d found in ids %d..%d (removed or inserted out of order)",
+			w.seq, s.txCount, len(txs), s.fromID, s.head.LastTransactionID)
+	case int64(len(accts)) != s.accountCount:
+		w.r.problem("seal %d: covers %d accounts, %d found (removed or inserted out of order)", w.seq, s.accountCount, len(accts))
+	case int64(len(stmts)) != s.stmtCount:
+		w.r.problem("seal %d: covers %d statements, %d found (removed or inserted out of order)", w.seq, s.stmtCount, len(stmts))
+	case !bytes.Equal(blockHash(w.prev, txs, accts, stmts), s.head.Hash):
+		w.r.problem("seal %d: the transactions, accounts or statements it covers do not match the sealed hash", w.seq)
+	default:
+		return true
+	}
+	return false
 }
 
 // verifyHead proves the journal still contains saved: signed by the
@@ -307,7 +341,7 @@ func verifyHead(saved Head, program string, key ed25519.PublicKey, good int64, a
 	}
 }
 
-// verifySealedBefore reports rows written before cutoff that no seal
+// verifySealedBefore reports rows recorded before cutoff that no seal
 // covers: the sealer covers every such row, so they mean seals were removed.
 func verifySealedBefore(ctx context.Context, q Querier, program string, cutoff time.Time, r *Report) error {
 	last, err := readLastSeal(ctx, q, program)

@@ -8,9 +8,11 @@
 // [OrderState] and a [Plan].
 //
 // It must stay pure: no I/O, no clock (it never calls time.Now), no database,
-// no logging. It does not know accounts or transactions; the ledger package
-// turns a Plan into balanced entries, and the service decides attribution,
-// tiers, upline chains, hold and idempotency.
+// no logging. It does not know accounts or transactions: internal/affiliate
+// turns a Plan into the legs of a balanced posting and decides who earns,
+// hold and maturity; internal/service reads the facts it is given (the
+// rules version in force, the partner's tier volume, the upline chain,
+// attribution) and keeps the idempotency records.
 //
 // Choices where SPEC is silent:
 //
@@ -39,7 +41,7 @@
 //     the product back earns at the pinned rate again. An error about a
 //     product repeated in one request names its first index.
 //   - TierFor puts a volume below zero (after clawbacks) in the first tier.
-//     MaxRate counts every percentage, upline rates included.
+//     RateMax counts every percentage, upline rates included.
 //   - timezone "Local" and schedules with a CRON_TZ=/TZ= prefix are refused:
 //     a program must read the same on every machine, in its own time zone.
 //   - Unknown fields are refused with their precise path; YAML merge keys

@@ -265,8 +265,8 @@ func (p *Program) RefundLines(lines []Line, shipping decimal.Decimal, refund []L
 }
 
 // AmendLines applies an amendment to an order that has not accrued: the new
-// line set, validated and merged as by MergeLines, replaces lines.
-func (p *Program) AmendLines(lines []Line, newLines []Line) ([]Line, error) {
+// line set, validated and merged as by MergeLines, replaces the order's.
+func (p *Program) AmendLines(newLines []Line) ([]Line, error) {
 	return p.MergeLines(newLines)
 }
 

@@ -11,7 +11,7 @@ import (
 // naming the field; valid facts, up to the maximum amount, pass.
 func TestCheckFacts(t *testing.T) {
 	p := mustParse(t, `{currency: USD, commission: {default: 10%}}`)
-	max := dec(money.MaxAmount(2))
+	max := dec(money.AmountMax(2))
 	over := max.Add(dec("0.01"))
 	for _, tc := range []struct {
 		name  string
@@ -40,7 +40,7 @@ func TestCheckFacts(t *testing.T) {
 // may not pass the maximum any single amount has.
 func TestMergedLinesShareTheMaximum(t *testing.T) {
 	p := mustParse(t, `{currency: USD, commission: {default: 10%}}`)
-	max := dec(money.MaxAmount(2))
+	max := dec(money.AmountMax(2))
 	if _, err := p.MergeLines([]Line{{Product: "bag", Amount: max.Sub(dec("1"))}, {Product: "bag", Amount: dec("1")}}); err != nil {
 		t.Fatalf("lines adding up to the maximum: %v", err)
 	}

@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if p.Location == nil || p.Scale() < 0 || p.MaxRate().GreaterThan(decimal.NewFromInt(1)) ||
+		if p.Location == nil || p.Scale() < 0 || p.RateMax().GreaterThan(decimal.NewFromInt(1)) ||
 			p.DueDay < 1 || p.DueDay > 28 || p.Hold < 0 || p.PayoutMinimum.IsNegative() {
 			t.Fatalf("Parse accepted an invalid program: %+v", p)
 		}
@@ -128,26 +128,7 @@ func FuzzEvaluate(f *testing.F) {
 		run.check(t)
 		const opsMax = 32
 		for i := 0; i < opsMax && len(in) > 0; i++ {
-			var pl Plan
-			var err error
-			switch in.next() % 4 {
-			case 0:
-				pl, err = run.refund(&in)
-			case 1:
-				var next OrderState
-				next, pl, err = p.Refund(run.s, nil, in.amount(p))
-				if err == nil {
-					run.s = next
-				}
-			case 2:
-				var next OrderState
-				next, pl, err = p.Amend(run.s, in.lines(p))
-				if err == nil {
-					run.s = next
-				}
-			case 3:
-				run.s, pl = p.Cancel(run.s)
-			}
+			pl, err := run.event(&in)
 			if err != nil {
 				continue // a refused event changes nothing
 			}
@@ -165,6 +146,31 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatalf("plans do not sum to zero: commission %s sales %s upline %s", run.commission, run.sales, run.upline)
 		}
 	})
+}
+
+// event applies the next fuzzed event to the order: a refund of a line, of
+// an amount, an amendment or a cancellation. A refused event changes
+// nothing and returns its error.
+func (r *fuzzRun) event(in *fuzzBytes) (Plan, error) {
+	var (
+		pl   Plan
+		next OrderState
+		err  error
+	)
+	switch in.next() % 4 {
+	case 0:
+		return r.refund(in)
+	case 1:
+		next, pl, err = r.p.Refund(r.s, nil, in.amount(r.p))
+	case 2:
+		next, pl, err = r.p.Amend(r.s, in.lines(r.p))
+	case 3:
+		next, pl = r.p.Cancel(r.s)
+	}
+	if err == nil {
+		r.s = next
+	}
+	return pl, err
 }
 
 // fuzzRun carries an order through fuzzed events and the running sums of
@@ -211,9 +217,9 @@ func (r *fuzzRun) check(t *testing.T) {
 		t.Fatalf("plans sum to commission %s sales %s upline %s; state has %s %s %s",
 			r.commission, r.sales, r.upline, r.s.Commission(), r.s.Sales(), levelsTotal(r.s))
 	}
-	limit := r.s.Base().Mul(r.p.MaxRate()).Add(r.s.Flat).Add(r.tolerance)
+	limit := r.s.Base().Mul(r.p.RateMax()).Add(r.s.Flat).Add(r.tolerance)
 	if r.s.Commission().GreaterThan(limit) {
 		t.Fatalf("commission %s exceeds base %s × %s + flat %s + rounding %s",
-			r.s.Commission(), r.s.Base(), r.p.MaxRate(), r.s.Flat, r.tolerance)
+			r.s.Commission(), r.s.Base(), r.p.RateMax(), r.s.Flat, r.tolerance)
 	}
 }

@@ -66,8 +66,8 @@ func TestParseSpecExample(t *testing.T) {
 	if !p.PayoutMinimum.Equal(dec("100")) || p.Schedule != "0 0 1 * *" || p.DueDay != 15 {
 		t.Errorf("payout/statements: %+v", p)
 	}
-	if !p.MaxRate().Equal(dec("0.2")) {
-		t.Errorf("MaxRate = %s, want 0.2", p.MaxRate())
+	if !p.RateMax().Equal(dec("0.2")) {
+		t.Errorf("RateMax = %s, want 0.2", p.RateMax())
 	}
 }
 

@@ -116,10 +116,10 @@ func (p *Program) TierFor(volume decimal.Decimal) *Tier {
 	return found
 }
 
-// MaxRate returns the highest percentage (as a fraction) anywhere in the
+// RateMax returns the highest percentage (as a fraction) anywhere in the
 // document: the default, commission rules, tiers and upline levels. A flat
 // default does not count.
-func (p *Program) MaxRate() decimal.Decimal {
+func (p *Program) RateMax() decimal.Decimal {
 	highest := decimal.Zero
 	if !p.Commission.Default.IsFlat {
 		highest = decimal.Max(highest, p.Commission.Default.Fraction)

@@ -43,7 +43,7 @@ type journalCLI struct {
 	firstTx, lastTx int64
 }
 
-// farFuture is a seal cutoff after every row: an attacker resealing does
+// farFuture is a time to seal at past every row: an attacker resealing does
 // not wait for ledger.SealLag.
 var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -177,79 +177,7 @@ const zeroOtherShards = `UPDATE balances b SET balance = 0, entries = 0
 // --head FILE --public-key B64` to fail naming what failed; untampered it
 // passes.
 func TestVerifyHeadCatchesSuperuserTampering(t *testing.T) {
-	forger := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
-	cases := []struct {
-		name   string
-		tamper func(j *journalCLI)
-		// want: the problem verify must name.
-		want string
-	}{
-		{"untampered", func(*journalCLI) {}, ""},
-		{"last seal block deleted with its transactions", func(j *journalCLI) {
-			j.tamper(nil, `DELETE FROM seals WHERE seq = 2`,
-				`DELETE FROM entries WHERE transaction_id > (SELECT upto_id FROM seals WHERE seq = 1)`,
-				`DELETE FROM transactions WHERE id > (SELECT upto_id FROM seals WHERE seq = 1)`,
-				recomputeBalances, zeroOtherShards)
-		}, "the journal has no seal 2"},
-		{"truncated, then a restarted accrued seals new postings", func(j *journalCLI) {
-			j.tamper(nil, `DELETE FROM seals WHERE seq = 2`,
-				fmt.Sprintf(`DELETE FROM entries WHERE transaction_id = %d`, j.lastTx),
-				fmt.Sprintf(`DELETE FROM transactions WHERE id = %d`, j.lastTx),
-				recomputeBalances, zeroOtherShards)
-			url := j.serve(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
-			if out, err := j.run(url, "post", "--key", "after-2", "platform:commission_expense:debit:4.00", "platform:payout_clearing:credit:4.00"); err != nil {
-				j.t.Fatalf("post: %v\n%s", err, out)
-			}
-			j.age()
-			out, err := j.run(url, "journal", "head")
-			var head accruev1.JournalHead
-			if err == nil {
-				err = protojson.Unmarshal([]byte(out), &head)
-			}
-			if err != nil || head.GetSeq() != 2 {
-				j.t.Fatalf("the restarted accrued should reseal as seal 2: %v\n%s", err, out)
-			}
-		}, "seal 2 differs from the saved head"},
-		{"resealed with another key", func(j *journalCLI) { j.tamper(resealWith(forger)) }, "seal 1: not signed by the trusted key"},
-		{"statement rewritten before the head", func(j *journalCLI) {
-			j.tamper(nil, `UPDATE statements SET released = released + 100 WHERE released > 0`)
-		}, "seal 1: the transactions, accounts or statements it covers do not match the sealed hash"},
-		{"statement rewritten before the head and resealed with the signing key", func(j *journalCLI) {
-			// A careful key holder keeps the block boundaries: seal 1 up to
-			// the last transaction, seal 2 over it, as before.
-			j.tamper(func(ctx context.Context, tx pgx.Tx) error {
-				var split time.Time
-				if err := tx.QueryRow(ctx, `SELECT created_at FROM transactions WHERE id = $1`, j.lastTx).Scan(&split); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, `DELETE FROM seals`); err != nil {
-					return err
-				}
-				for _, cutoff := range []time.Time{split, farFuture} {
-					if _, err := ledger.Seal(ctx, tx, "demo", cutoff, j.key); err != nil {
-						return err
-					}
-				}
-				return nil
-			}, `UPDATE statements SET released = released + 100 WHERE released > 0`)
-		}, "seal 2 differs from the saved head"},
-		{"account flipped to debit-normal before the head", func(j *journalCLI) {
-			j.tamper(nil, `UPDATE accounts SET normal_side = 1 WHERE code = 'partner:bob:payable'`)
-		}, "seal 1: the transactions, accounts or statements it covers do not match the sealed hash"},
-		{"transaction with a valid hash moved before the head", func(j *journalCLI) {
-			// Posted through the API, so its hash is valid; the hash does not
-			// cover the id, which the superuser moves under the first seal.
-			out := j.cli("post", "--key", "forged", "platform:commission_expense:debit:500.00", "partner:bob:payable:credit:500.00")
-			var id int64
-			if _, err := fmt.Sscanf(out, "transaction %d", &id); err != nil {
-				j.t.Fatalf("reading the posted id from %q: %v", out, err)
-			}
-			j.tamper(nil, `SET LOCAL session_replication_role = replica`,
-				fmt.Sprintf(`UPDATE transactions SET id = %d WHERE id = %d`, j.firstTx-1, id),
-				fmt.Sprintf(`UPDATE entries SET transaction_id = %d WHERE transaction_id = %d`, j.firstTx-1, id))
-		}, "seal 1: covers"},
-	}
-	for _, c := range cases {
+	for _, c := range headTamperCases() {
 		t.Run(c.name, func(t *testing.T) {
 			j := newJournalCLI(t)
 			c.tamper(j)
@@ -273,4 +201,95 @@ func TestVerifyHeadCatchesSuperuserTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// headTamperCase is a superuser's change to a journal whose head was
+// saved, and the problem verify must name ("" for none).
+type headTamperCase struct {
+	name   string
+	tamper func(j *journalCLI)
+	want   string
+}
+
+// headTamperCases are the tamperings TestVerifyHeadCatchesSuperuserTampering
+// replays, and the untampered journal.
+func headTamperCases() []headTamperCase {
+	forger := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+	return []headTamperCase{
+		{"untampered", func(*journalCLI) {}, ""},
+		{"last seal block deleted with its transactions", func(j *journalCLI) {
+			j.tamper(nil, `DELETE FROM seals WHERE seq = 2`,
+				`DELETE FROM entries WHERE transaction_id > (SELECT upto_id FROM seals WHERE seq = 1)`,
+				`DELETE FROM transactions WHERE id > (SELECT upto_id FROM seals WHERE seq = 1)`,
+				recomputeBalances, zeroOtherShards)
+		}, "the journal has no seal 2"},
+		{"truncated, then a restarted accrued seals new postings", (*journalCLI).truncateAndReseal, "seal 2 differs from the saved head"},
+		{"resealed with another key", func(j *journalCLI) { j.tamper(resealWith(forger)) }, "seal 1: not signed by the trusted key"},
+		{"statement rewritten before the head", func(j *journalCLI) {
+			j.tamper(nil, `UPDATE statements SET released = released + 100 WHERE released > 0`)
+		}, "seal 1: the transactions, accounts or statements it covers do not match the sealed hash"},
+		{"statement rewritten before the head and resealed with the signing key", (*journalCLI).rewriteAndResealAsBefore,
+			"seal 2 differs from the saved head"},
+		{"account flipped to debit-normal before the head", func(j *journalCLI) {
+			j.tamper(nil, `UPDATE accounts SET normal_side = 1 WHERE code = 'partner:bob:payable'`)
+		}, "seal 1: the transactions, accounts or statements it covers do not match the sealed hash"},
+		{"transaction with a valid hash moved before the head", (*journalCLI).moveValidTransactionBeforeHead, "seal 1: covers"},
+	}
+}
+
+// truncateAndReseal deletes the last transaction and seal 2, then has a
+// restarted accrued post and seal a new seal 2.
+func (j *journalCLI) truncateAndReseal() {
+	j.tamper(nil, `DELETE FROM seals WHERE seq = 2`,
+		fmt.Sprintf(`DELETE FROM entries WHERE transaction_id = %d`, j.lastTx),
+		fmt.Sprintf(`DELETE FROM transactions WHERE id = %d`, j.lastTx),
+		recomputeBalances, zeroOtherShards)
+	url := j.serve(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	if out, err := j.run(url, "post", "--key", "after-2", "platform:commission_expense:debit:4.00", "platform:payout_clearing:credit:4.00"); err != nil {
+		j.t.Fatalf("post: %v\n%s", err, out)
+	}
+	j.age()
+	out, err := j.run(url, "journal", "head")
+	var head accruev1.JournalHead
+	if err == nil {
+		err = protojson.Unmarshal([]byte(out), &head)
+	}
+	if err != nil || head.GetSeq() != 2 {
+		j.t.Fatalf("the restarted accrued should reseal as seal 2: %v\n%s", err, out)
+	}
+}
+
+// rewriteAndResealAsBefore rewrites a statement and reseals with the
+// signing key as a careful key holder would: the block boundaries kept,
+// seal 1 up to the last transaction, seal 2 over it.
+func (j *journalCLI) rewriteAndResealAsBefore() {
+	j.tamper(func(ctx context.Context, tx pgx.Tx) error {
+		var split time.Time
+		if err := tx.QueryRow(ctx, `SELECT created_at FROM transactions WHERE id = $1`, j.lastTx).Scan(&split); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM seals`); err != nil {
+			return err
+		}
+		for _, cutoff := range []time.Time{split, farFuture} {
+			if _, err := ledger.Seal(ctx, tx, "demo", cutoff.Add(ledger.SealLag), j.key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, `UPDATE statements SET released = released + 100 WHERE released > 0`)
+}
+
+// moveValidTransactionBeforeHead posts through the API, so the
+// transaction's hash is valid, and moves it under the first seal: the
+// hash does not cover the id.
+func (j *journalCLI) moveValidTransactionBeforeHead() {
+	out := j.cli("post", "--key", "forged", "platform:commission_expense:debit:500.00", "partner:bob:payable:credit:500.00")
+	var id int64
+	if _, err := fmt.Sscanf(out, "transaction %d", &id); err != nil {
+		j.t.Fatalf("reading the posted id from %q: %v", out, err)
+	}
+	j.tamper(nil, `SET LOCAL session_replication_role = replica`,
+		fmt.Sprintf(`UPDATE transactions SET id = %d WHERE id = %d`, j.firstTx-1, id),
+		fmt.Sprintf(`UPDATE entries SET transaction_id = %d WHERE transaction_id = %d`, j.firstTx-1, id))
 }

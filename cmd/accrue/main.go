@@ -4,7 +4,7 @@
 //	accrue [--server URL] [--program ID] [--token KEY] [--json] COMMAND [flags] [args]
 //
 // Commands: replay, post, balance, entries, trial-balance, verify, journal, migrate, partner,
-// click, order, close, statement, payout, spend.
+// click, order, close, statement, payout, spend, bench.
 package main
 
 import (
@@ -63,6 +63,7 @@ var commands = []command{
 	{"statement", "statement PARTNER PERIOD [--csv]   a partner's statement", runStatement},
 	{"payout", "payout create|settle|fail ID [--partner P --amount A --allow-advance --method M] | payout list PARTNER [--private]", runPayout},
 	{"spend", "spend ID --partner P --amount A [--order O]   spend earnings as store credit", runSpend},
+	{"bench", "bench [--quick | --preset tiny|quick|medium|full] [--close-partners N,M] [--accrued BIN]   end-to-end benchmark on its own PostgreSQL and accrued", runBench},
 }
 
 func main() {

@@ -44,71 +44,82 @@ func TestCLIAgainstAServer(t *testing.T) {
 		}
 		return out.String()
 	}
-	// want: substrings of the output; rows: each a set of substrings one
-	// line of the output holds together; first: the output's first line.
-	steps := []struct {
-		args  []string
-		want  []string
-		rows  [][]string
-		first string
-	}{
-		{args: []string{"balance"}, rows: [][]string{
-			{"partner:alice:accrued", "52.00", "credit"},
-			{"partner:bob:payable", "110.00", "credit"},
-			{"platform:commission_expense", "140.00", "debit"},
-			{"platform:payout_clearing", "0.00", "credit"},
-		}},
-		{args: []string{"statement", "bob", "2026-10"}, want: []string{"status final", "released 110.00", "due 2026-11-15", "Released to payable"}},
-		{args: []string{"statement", "alice", "2026-10"}, want: []string{"status preliminary", "Income from referral program from bob"}},
-		{args: []string{"statement", "alice", "2026-10", "--csv"},
-			first: "partner,period,status,released,due_date,date,kind,account,amount,description,order,customer,transaction_id",
-			rows: [][]string{
-				{"alice,2026-10,preliminary,", ",opening_balance,partner:alice:accrued,0.00,"},
-				{"alice,2026-10,preliminary,", ",closing_balance,partner:alice:accrued,52.00,"},
-			}},
-		{args: []string{"partner", "register", "carol", "--parent", "bob", "--code", "CAROL"}, want: []string{"carol", "CAROL", "bob", "active"}},
-		{args: []string{"click", "CAROL", "visitor-42", "--utm-source", "newsletter"}, want: []string{"partner carol"}},
-		{args: []string{"order", "pay", "o-9", "--customer", "c-9", "--visitor", "visitor-42", "--line", "bag=120.00", "--line", "belt=80.00"}, want: []string{"partner carol", "last_click"}},
-		{args: []string{"order", "get", "o-9"}, rows: [][]string{
-			{"sales 200.00", "commission 24.00"},
-			{"bag", "120.00", "earns 12.00", "at 10%", "commission.default"},
-			{"belt", "80.00", "earns 12.00", "at 15%", "commission.rules[0]"},
-			{"level 1", "bob", "earns 4.00"},
-		}},
-		{args: []string{"payout", "create", "p-1", "--partner", "bob", "--method", "bank_transfer"}, want: []string{"p-1", "bob", "110.00", "pending"}},
-		{args: []string{"payout", "settle", "p-1"}, want: []string{"settled"}},
-		{args: []string{"balance", "partner:bob:payable", "platform:payout_clearing"}, rows: [][]string{{"partner:bob:payable", "0.00"}, {"platform:payout_clearing", "110.00"}}},
-		// The README's raw posting, run twice: it posts once.
-		{args: []string{"post", "--key", "adj-1", "--kind", "manual_adjustment", "platform:commission_expense:debit:5.00", "partner:carol:accrued:credit:5.00"},
-			rows: [][]string{{"manual_adjustment", "replayed=false"}, {"platform:commission_expense", "DEBIT", "5.00"}, {"partner:carol:accrued", "CREDIT", "5.00"}}},
-		{args: []string{"post", "--key", "adj-1", "--kind", "manual_adjustment", "platform:commission_expense:debit:5.00", "partner:carol:accrued:credit:5.00"},
-			rows: [][]string{{"manual_adjustment", "replayed=true"}}},
-		// carol's 24.00 on o-9 and the 5.00 adjustment once.
-		{args: []string{"balance", "partner:carol:accrued"}, rows: [][]string{{"partner:carol:accrued", "29.00"}}},
-		{args: []string{"trial-balance"}, want: []string{"total 0.00"}},
-		{args: []string{"verify"}, want: []string{"ok=true"}},
-	}
-	for _, st := range steps {
-		out := cli(st.args...)
-		cmd := strings.Join(st.args, " ")
-		for _, w := range st.want {
-			if !strings.Contains(out, w) {
-				t.Errorf("accrue %s: output lacks %q:\n%s", cmd, w, out)
-			}
-		}
-		lines := strings.Split(out, "\n")
-		for _, row := range st.rows {
-			if !slices.ContainsFunc(lines, func(l string) bool {
-				return !slices.ContainsFunc(row, func(w string) bool { return !strings.Contains(l, w) })
-			}) {
-				t.Errorf("accrue %s: no output line holds all of %q:\n%s", cmd, row, out)
-			}
-		}
-		if st.first != "" && lines[0] != st.first {
-			t.Errorf("accrue %s: first line %q, want %q", cmd, lines[0], st.first)
-		}
+	for _, st := range demoSteps {
+		st.check(t, cli(st.args...))
 	}
 	if out := cli("--json", "order", "get", "o-9"); !strings.Contains(out, `"commission.rules[0]"`) || !strings.Contains(out, `"partner"`) {
 		t.Errorf("--json order get: %s", out)
+	}
+}
+
+// cliStep is one accrue command and what its output must show: want,
+// substrings of the output; rows, each a set of substrings one line of the
+// output holds together; first, the output's first line.
+type cliStep struct {
+	args  []string
+	want  []string
+	rows  [][]string
+	first string
+}
+
+// demoSteps are TestCLIAgainstAServer's commands over the demo program,
+// in order.
+var demoSteps = []cliStep{
+	{args: []string{"balance"}, rows: [][]string{
+		{"partner:alice:accrued", "52.00", "credit"},
+		{"partner:bob:payable", "110.00", "credit"},
+		{"platform:commission_expense", "140.00", "debit"},
+		{"platform:payout_clearing", "0.00", "credit"},
+	}},
+	{args: []string{"statement", "bob", "2026-10"}, want: []string{"status final", "released 110.00", "due 2026-11-15", "Released to payable"}},
+	{args: []string{"statement", "alice", "2026-10"}, want: []string{"status preliminary", "Income from referral program from bob"}},
+	{args: []string{"statement", "alice", "2026-10", "--csv"},
+		first: "partner,period,status,released,due_date,date,kind,account,amount,description,order,customer,transaction_id",
+		rows: [][]string{
+			{"alice,2026-10,preliminary,", ",opening_balance,partner:alice:accrued,0.00,"},
+			{"alice,2026-10,preliminary,", ",closing_balance,partner:alice:accrued,52.00,"},
+		}},
+	{args: []string{"partner", "register", "carol", "--parent", "bob", "--code", "CAROL"}, want: []string{"carol", "CAROL", "bob", "active"}},
+	{args: []string{"click", "CAROL", "visitor-42", "--utm-source", "newsletter"}, want: []string{"partner carol"}},
+	{args: []string{"order", "pay", "o-9", "--customer", "c-9", "--visitor", "visitor-42", "--line", "bag=120.00", "--line", "belt=80.00"}, want: []string{"partner carol", "last_click"}},
+	{args: []string{"order", "get", "o-9"}, rows: [][]string{
+		{"sales 200.00", "commission 24.00"},
+		{"bag", "120.00", "earns 12.00", "at 10%", "commission.default"},
+		{"belt", "80.00", "earns 12.00", "at 15%", "commission.rules[0]"},
+		{"level 1", "bob", "earns 4.00"},
+	}},
+	{args: []string{"payout", "create", "p-1", "--partner", "bob", "--method", "bank_transfer"}, want: []string{"p-1", "bob", "110.00", "pending"}},
+	{args: []string{"payout", "settle", "p-1"}, want: []string{"settled"}},
+	{args: []string{"balance", "partner:bob:payable", "platform:payout_clearing"}, rows: [][]string{{"partner:bob:payable", "0.00"}, {"platform:payout_clearing", "110.00"}}},
+	// The README's raw posting, run twice: it posts once.
+	{args: []string{"post", "--key", "adj-1", "--kind", "manual_adjustment", "platform:commission_expense:debit:5.00", "partner:carol:accrued:credit:5.00"},
+		rows: [][]string{{"manual_adjustment", "replayed=false"}, {"platform:commission_expense", "DEBIT", "5.00"}, {"partner:carol:accrued", "CREDIT", "5.00"}}},
+	{args: []string{"post", "--key", "adj-1", "--kind", "manual_adjustment", "platform:commission_expense:debit:5.00", "partner:carol:accrued:credit:5.00"},
+		rows: [][]string{{"manual_adjustment", "replayed=true"}}},
+	// carol's 24.00 on o-9 and the 5.00 adjustment once.
+	{args: []string{"balance", "partner:carol:accrued"}, rows: [][]string{{"partner:carol:accrued", "29.00"}}},
+	{args: []string{"trial-balance"}, want: []string{"total 0.00"}},
+	{args: []string{"verify"}, want: []string{"ok=true"}},
+}
+
+// check reports what of st's expectations out lacks.
+func (st cliStep) check(t *testing.T, out string) {
+	t.Helper()
+	cmd := strings.Join(st.args, " ")
+	for _, w := range st.want {
+		if !strings.Contains(out, w) {
+			t.Errorf("accrue %s: output lacks %q:\n%s", cmd, w, out)
+		}
+	}
+	lines := strings.Split(out, "\n")
+	for _, row := range st.rows {
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			return !slices.ContainsFunc(row, func(w string) bool { return !strings.Contains(l, w) })
+		}) {
+			t.Errorf("accrue %s: no output line holds all of %q:\n%s", cmd, row, out)
+		}
+	}
+	if st.first != "" && lines[0] != st.first {
+		t.Errorf("accrue %s: first line %q, want %q", cmd, lines[0], st.first)
 	}
 }

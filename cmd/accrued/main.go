@@ -127,48 +127,57 @@ func databaseOptions(dbURL, migrateURL string) database.Options {
 	return database.Options{MigrateURL: dbURL}
 }
 
-func run(log *slog.Logger) error {
-	listen := flag.String("listen", "127.0.0.1:7070", "address to serve on")
-	dbURL := flag.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL; see --migrate-database-url")
-	migrateURL := flag.String("migrate-database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL, used only to migrate (env ACCRUE_MIGRATE_DATABASE_URL); with it, --database-url is the application's (user accrue_app)")
-	dataDir := flag.String("data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
-	loadDemo := flag.Bool("demo", true, "load the demo program into an embedded database")
-	keyFile := flag.String("signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
-	keysFile := flag.String("api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
-	maxInFlight := flag.Int("max-in-flight", server.DefaultMaxInFlight, "requests served at once; beyond it resource_exhausted at once")
-	flag.Parse()
+// config is accrued's command line.
+type config struct {
+	listen, dbURL, migrateURL, dataDir string
+	keyFile, keysFile                  string
+	loadDemo                           bool
+	inFlightMax                        int
+}
 
-	keys, err := loadKeys(*keysFile, log)
+// parseFlags reads the command line, with the environment's defaults.
+func parseFlags() config {
+	var c config
+	flag.StringVar(&c.listen, "listen", "127.0.0.1:7070", "address to serve on")
+	flag.StringVar(&c.dbURL, "database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL; see --migrate-database-url")
+	flag.StringVar(&c.migrateURL, "migrate-database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL, used only to migrate (env ACCRUE_MIGRATE_DATABASE_URL); with it, --database-url is the application's (user accrue_app)")
+	flag.StringVar(&c.dataDir, "data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
+	flag.BoolVar(&c.loadDemo, "demo", true, "load the demo program into an embedded database")
+	flag.StringVar(&c.keyFile, "signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
+	flag.StringVar(&c.keysFile, "api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
+	flag.IntVar(&c.inFlightMax, "max-in-flight", server.InFlightMaxDefault, "requests served at once; beyond it resource_exhausted at once")
+	flag.Parse()
+	return c
+}
+
+// run opens the database (an embedded one when no URL is given), serves
+// the API and runs the scheduler until SIGINT or SIGTERM.
+func run(log *slog.Logger) error {
+	cfg := parseFlags()
+	keys, err := loadKeys(cfg.keysFile, log)
 	if err != nil {
 		return err
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	embedded := *dbURL == ""
+	embedded := cfg.dbURL == ""
 	if embedded {
-		url, keyPath, stopCluster, err := startEmbedded(ctx, *dataDir, log)
+		url, keyPath, stopCluster, err := startEmbedded(ctx, cfg.dataDir, log)
 		if err != nil {
 			return err
 		}
 		defer stopCluster()
-		*dbURL = url
-		if *keyFile == "" {
-			*keyFile = keyPath
+		cfg.dbURL = url
+		if cfg.keyFile == "" {
+			cfg.keyFile = keyPath
 		}
 	}
-	if *keyFile == "" {
-		return errors.New("--signing-key FILE is required with --database-url: the key that signs the journal's heads " +
-			"must live outside the database (a missing FILE is created)")
-	}
-	signingKey, created, err := loadSigningKey(*keyFile)
+	signingKey, err := openSigningKey(cfg.keyFile, log)
 	if err != nil {
 		return err
 	}
-	log.Info("journal signing key", "file", *keyFile, "created", created,
-		"public_key", base64.StdEncoding.EncodeToString(signingKey.Public().(ed25519.PublicKey)))
-	db, err := database.OpenWith(ctx, databaseOptions(*dbURL, *migrateURL))
+	db, err := database.OpenWith(ctx, databaseOptions(cfg.dbURL, cfg.migrateURL))
 	if err != nil {
 		return err
 	}
@@ -176,31 +185,57 @@ func run(log *slog.Logger) error {
 	clk := clock.Real{}
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
-	srv.SetMaxInFlight(*maxInFlight)
+	srv.SetInFlightMax(cfg.inFlightMax)
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return err
 	}
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
-	hs := &http.Server{
-		Handler: srv.Handler(auth.Interceptor(keys)), Protocols: protocols,
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
-	}
+	hs := httpServer(srv.Handler(auth.Interceptor(keys)))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("accrued serving", "addr", ln.Addr().String())
 
-	if embedded && *loadDemo && keys.Len() == 0 {
+	if embedded && cfg.loadDemo && keys.Len() == 0 {
 		if err := demo.Load(ctx, "http://"+ln.Addr().String(), clk.Now()); err != nil {
 			log.Error("loading the demo program", "err", err)
 		}
 	}
 	go schedule.Run(ctx, srv, clk, log)
+	return awaitShutdown(ctx, hs, serveErr, log)
+}
 
+// openSigningKey loads (or creates) the key that signs seal heads; a file
+// is required, and it is logged with its public key.
+func openSigningKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
+	if path == "" {
+		return nil, errors.New("--signing-key FILE is required with --database-url: the key that signs the journal's heads " +
+			"must live outside the database (a missing FILE is created)")
+	}
+	key, created, err := loadSigningKey(path)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("journal signing key", "file", path, "created", created,
+		"public_key", base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)))
+	return key, nil
+}
+
+// httpServer serves handler over HTTP/1.1 and h2c, with timeouts.
+func httpServer(handler http.Handler) *http.Server {
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler: handler, Protocols: protocols,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+}
+
+// awaitShutdown waits for a signal (ctx done) or hs to fail, then shuts hs
+// down gracefully.
+func awaitShutdown(ctx context.Context, hs *http.Server, serveErr <-chan error, log *slog.Logger) error {
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:

@@ -26,6 +26,7 @@ import (
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/internal/txn"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -62,15 +63,28 @@ func TestTwoProcessesCloseEachPeriodOnce(t *testing.T) {
 	firstPeriod := start.Format("2006-01")
 	seed(t, server.New(db, clock.NewSim(now), nil), start)
 
-	bin := buildAccrued(t)
+	// Both processes sign seals with one key, created by whichever starts first.
+	startAccrueds(t, buildAccrued(t), url, filepath.Join(t.TempDir(), "signing-key.pem"), 2)
+
+	lastMonth := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
+	wantPeriods := 0
+	for p := start; p.Format("2006-01") <= lastMonth; p = p.AddDate(0, 1, 0) {
+		wantPeriods++
+	}
+	waitClosed(ctx, t, db, wantPeriods)
+	checkClosedOnce(ctx, t, db, firstPeriod)
+}
+
+// startAccrueds starts n accrued processes of bin on the database at url,
+// signing with keyFile, waits until each serves, and stops them when the
+// test ends.
+func startAccrueds(t *testing.T, bin, url, keyFile string, n int) {
 	var (
 		procs []*exec.Cmd
 		addrs []string
 	)
 	t.Cleanup(func() { stopAll(t, procs) })
-	// Both processes sign seals with one key, created by whichever starts first.
-	keyFile := filepath.Join(t.TempDir(), "signing-key.pem")
-	for i := range 2 {
+	for i := range n {
 		addr := freeAddr(t)
 		cmd := exec.Command(bin, "--listen", addr, "--database-url", url, "--signing-key", keyFile)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -83,27 +97,30 @@ func TestTwoProcessesCloseEachPeriodOnce(t *testing.T) {
 	for i, addr := range addrs {
 		waitServing(t, i, addr)
 	}
+}
 
-	lastMonth := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
-	wantPeriods := 0
-	for p := start; p.Format("2006-01") <= lastMonth; p = p.AddDate(0, 1, 0) {
-		wantPeriods++
-	}
+// waitClosed waits until program shop has want periods closed (a run that
+// crosses a month boundary may close one more), for at most 2 minutes.
+func waitClosed(ctx context.Context, t *testing.T, db *txn.DB, want int) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var closed int
 		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM periods WHERE program_id = 'shop' AND status = 'closed'`).Scan(&closed); err != nil {
 			t.Fatal(err)
 		}
-		// A run that crosses a month boundary may close one more.
-		if closed >= wantPeriods {
-			break
+		if closed >= want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d periods closed after 2 minutes", closed, wantPeriods)
+			t.Fatalf("%d of %d periods closed after 2 minutes", closed, want)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// checkClosedOnce: firstPeriod has one statement per partner, no
+// statement is duplicated, and ann was released once.
+func checkClosedOnce(ctx context.Context, t *testing.T, db *txn.DB, firstPeriod string) {
 	var statements, releases, dupStatements int
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM statements WHERE program_id = 'shop' AND period = $1`, firstPeriod).Scan(&statements); err != nil {
 		t.Fatal(err)

@@ -290,6 +290,35 @@ func TestAccruedConnectsAsTheAppRoleAndSignsWithItsKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer owner.Close(ctx)
+	checkAppRoleConnections(ctx, t, owner)
+
+	// Age the rows past ledger.SealLag (created_at is in no hash), then
+	// read the signed head.
+	for _, table := range []string{"transactions", "accounts"} {
+		if _, err := owner.Exec(ctx, `UPDATE `+table+` SET created_at = created_at - interval '2 minutes'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := ledgerc.GetJournalHead(ctx, connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: "shop"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := resp.Msg.GetHead()
+	pub := filePublicKey(t, keyFile)
+	if h == nil || !bytes.Equal(h.GetPublicKey(), pub) {
+		t.Fatalf("head %v, want one with the key file's public key %x", h, pub)
+	}
+	msg := ledger.Head{Program: h.GetProgram(), Seq: h.GetSeq(), Hash: h.GetHash(), LastTransactionID: h.GetLastTransactionId(),
+		Transactions: h.GetTransactions(), SealedAt: h.GetSealedAt().AsTime()}.Message()
+	if !ed25519.Verify(pub, msg, h.GetSignature()) {
+		t.Fatalf("head %v does not verify with the key file's public key", h)
+	}
+}
+
+// checkAppRoleConnections: every connection of accrued (application_name
+// accrued) is the application role's, no superuser and no member of the
+// schema owner.
+func checkAppRoleConnections(ctx context.Context, t *testing.T, owner *pgx.Conn) {
 	rows, err := owner.Query(ctx, `SELECT a.usename, r.rolsuper,
 			pg_has_role(a.usename, (SELECT tableowner FROM pg_tables WHERE tablename = 'transactions' AND schemaname = 'public'), 'MEMBER')
 		FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename
@@ -314,27 +343,5 @@ func TestAccruedConnectsAsTheAppRoleAndSignsWithItsKeyFile(t *testing.T) {
 		if c.user != migrations.AppRole || c.super || c.member {
 			t.Fatalf("accrued connected as %+v, want %s, no superuser, no member of the owner", c, migrations.AppRole)
 		}
-	}
-
-	// Age the rows past ledger.SealLag (created_at is in no hash), then
-	// read the signed head.
-	for _, table := range []string{"transactions", "accounts"} {
-		if _, err := owner.Exec(ctx, `UPDATE `+table+` SET created_at = created_at - interval '2 minutes'`); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := ledgerc.GetJournalHead(ctx, connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: "shop"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := resp.Msg.GetHead()
-	pub := filePublicKey(t, keyFile)
-	if h == nil || !bytes.Equal(h.GetPublicKey(), pub) {
-		t.Fatalf("head %v, want one with the key file's public key %x", h, pub)
-	}
-	msg := ledger.Head{Program: h.GetProgram(), Seq: h.GetSeq(), Hash: h.GetHash(), LastTransactionID: h.GetLastTransactionId(),
-		Transactions: h.GetTransactions(), SealedAt: h.GetSealedAt().AsTime()}.Message()
-	if !ed25519.Verify(pub, msg, h.GetSignature()) {
-		t.Fatalf("head %v does not verify with the key file's public key", h)
 	}
 }

@@ -29,11 +29,11 @@ const (
 	RolePartner = "partner"
 )
 
-// MaxKeys bounds a key file.
-const MaxKeys = 10000
+// KeysMax bounds a key file.
+const KeysMax = 10000
 
-// minTokenLen keeps guessable tokens out of key files.
-const minTokenLen = 16
+// tokenLenMin keeps guessable tokens out of key files.
+const tokenLenMin = 16
 
 // Principal is who a token speaks for.
 type Principal struct {
@@ -74,8 +74,8 @@ func ParseKeys(r io.Reader) (*Keys, error) {
 		}
 		p := Principal{Role: f[1], Program: f[2]}
 		switch {
-		case len(f[0]) < minTokenLen:
-			return nil, fmt.Errorf("auth: line %d: a token has at least %d characters", n, minTokenLen)
+		case len(f[0]) < tokenLenMin:
+			return nil, fmt.Errorf("auth: line %d: a token has at least %d characters", n, tokenLenMin)
 		case p.Role == RolePartner && len(f) != 4:
 			return nil, fmt.Errorf("auth: line %d: a partner key names its partner", n)
 		case p.Role == RolePartner && p.Program == "*":
@@ -92,8 +92,8 @@ func ParseKeys(r io.Reader) (*Keys, error) {
 		if _, dup := k.byDigest[d]; dup {
 			return nil, fmt.Errorf("auth: line %d: a token is listed twice", n)
 		}
-		if len(k.byDigest) == MaxKeys {
-			return nil, fmt.Errorf("auth: more than %d keys", MaxKeys)
+		if len(k.byDigest) == KeysMax {
+			return nil, fmt.Errorf("auth: more than %d keys", KeysMax)
 		}
 		k.byDigest[d] = p
 	}
@@ -119,14 +119,6 @@ func (k *Keys) lookup(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
-type principalKey struct{}
-
-// FromContext returns the caller's principal, if the call was authenticated.
-func FromContext(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
-}
-
 // Interceptor authenticates every unary call with keys and authorizes it
 // with Allow. With no keys, every call passes.
 func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
@@ -146,7 +138,7 @@ func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
 			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
 				return nil, connect.NewError(connect.CodePermissionDenied, err)
 			}
-			return next(context.WithValue(ctx, principalKey{}, p), req)
+			return next(ctx, req)
 		}
 	}
 }

@@ -3,7 +3,7 @@
 // whose connections log in as the application role, which may not UPDATE or
 // DELETE journal rows and cannot regain those rights (it is no superuser and
 // no member of the schema owner). It knows nothing of the schema's meaning:
-// that belongs to migrations, ledger and server.
+// that belongs to migrations, ledger and store.
 package database
 
 import (
@@ -19,8 +19,8 @@ import (
 	"github.com/accrue/accrue/migrations"
 )
 
-// MaxConns bounds the application pool.
-const MaxConns = 32
+// ConnsMax bounds the application pool.
+const ConnsMax = 32
 
 // ApplicationName names the application's connections in pg_stat_activity
 // unless its URL sets application_name.
@@ -65,7 +65,7 @@ func OpenWith(ctx context.Context, opts Options) (*txn.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: parsing url: %w", err)
 	}
-	cfg.MaxConns = MaxConns
+	cfg.MaxConns = ConnsMax
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = ApplicationName
 	}

@@ -12,17 +12,16 @@ import (
 // Code classifies an error the way Connect codes do.
 type Code int
 
-// Codes used by accrue.
+// Codes used by accrue, named after Connect's.
 const (
-	Internal Code = iota
-	InvalidArgument
-	NotFound
-	AlreadyExists
-	FailedPrecondition
-	Unimplemented
-	// Aborted: the work is being done by someone else right now (a period
-	// close claimed by another process); try again later.
-	Aborted
+	CodeInternal Code = iota
+	CodeInvalidArgument
+	CodeNotFound
+	CodeAlreadyExists
+	CodeFailedPrecondition
+	// CodeAborted: the work is being done by someone else right now (a
+	// period close claimed by another process); try again later.
+	CodeAborted
 )
 
 // Error is a domain error with a code and, where one is at fault, a field path.
@@ -44,37 +43,37 @@ func newf(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Invalid reports bad input in field.
-func Invalid(field, format string, args ...any) *Error {
-	return newf(InvalidArgument, field, format, args...)
+// InvalidArgument reports bad input in field.
+func InvalidArgument(field, format string, args ...any) *Error {
+	return newf(CodeInvalidArgument, field, format, args...)
 }
 
-// Missing reports something that does not exist.
-func Missing(field, format string, args ...any) *Error {
-	return newf(NotFound, field, format, args...)
+// NotFound reports something that does not exist.
+func NotFound(field, format string, args ...any) *Error {
+	return newf(CodeNotFound, field, format, args...)
 }
 
-// Exists reports something that exists already, or an idempotency key reused
-// with another payload.
-func Exists(field, format string, args ...any) *Error {
-	return newf(AlreadyExists, field, format, args...)
+// AlreadyExists reports something that exists already, or an idempotency
+// key reused with another payload.
+func AlreadyExists(field, format string, args ...any) *Error {
+	return newf(CodeAlreadyExists, field, format, args...)
 }
 
-// Precondition reports a request the current state does not allow.
-func Precondition(field, format string, args ...any) *Error {
-	return newf(FailedPrecondition, field, format, args...)
+// FailedPrecondition reports a request the current state does not allow.
+func FailedPrecondition(field, format string, args ...any) *Error {
+	return newf(CodeFailedPrecondition, field, format, args...)
 }
 
-// Busy reports work another process is doing right now.
-func Busy(field, format string, args ...any) *Error {
-	return newf(Aborted, field, format, args...)
+// Aborted reports work another process is doing right now.
+func Aborted(field, format string, args ...any) *Error {
+	return newf(CodeAborted, field, format, args...)
 }
 
-// CodeOf returns err's code, Internal for an error that is not a *Error.
+// CodeOf returns err's code, CodeInternal for an error that is not a *Error.
 func CodeOf(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return Internal
+	return CodeInternal
 }

@@ -5,6 +5,8 @@ import (
 	"regexp"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
 )
 
 // Bounds on every amount accrue reads, from the wire or from a rules
@@ -60,17 +62,43 @@ func Parse(s string, scale int32) (decimal.Decimal, error) {
 	return d, nil
 }
 
+// ParseNonNegative is Parse for a wire field that must not be negative: an
+// order line, shipping. Its error is a fault InvalidArgument naming field.
+func ParseNonNegative(field, s string, scale int32) (decimal.Decimal, error) {
+	d, err := Parse(s, scale)
+	if err != nil {
+		return decimal.Zero, fault.InvalidArgument(field, "%v", err)
+	}
+	if d.IsNegative() {
+		return decimal.Zero, fault.InvalidArgument(field, "must not be negative, got %s", s)
+	}
+	return d, nil
+}
+
+// ParsePositive is ParseNonNegative for a field that must be above zero: a
+// payout or a spend.
+func ParsePositive(field, s string, scale int32) (decimal.Decimal, error) {
+	d, err := ParseNonNegative(field, s, scale)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	if !d.IsPositive() {
+		return decimal.Zero, fault.InvalidArgument(field, "must be positive")
+	}
+	return d, nil
+}
+
 // CheckRange returns an error when |d| is not below AmountLimit, naming the
 // largest amount allowed in a currency of the given scale.
 func CheckRange(d decimal.Decimal, scale int32) error {
 	if d.Abs().LessThan(AmountLimit) {
 		return nil
 	}
-	return fmt.Errorf("%s exceeds the maximum amount %s", d.String(), MaxAmount(scale))
+	return fmt.Errorf("%s exceeds the maximum amount %s", d.String(), AmountMax(scale))
 }
 
-// MaxAmount renders the largest amount allowed in a currency of the given
+// AmountMax renders the largest amount allowed in a currency of the given
 // scale: "9999999999999.99" for 2 decimals.
-func MaxAmount(scale int32) string {
-	return Format(AmountLimit.Sub(decimal.New(1, -scale)), scale)
+func AmountMax(scale int32) string {
+	return AmountLimit.Sub(decimal.New(1, -scale)).StringFixed(scale)
 }

@@ -7,8 +7,6 @@ package money
 import (
 	"maps"
 	"slices"
-
-	"github.com/shopspring/decimal"
 )
 
 // scales maps an ISO 4217 code to its number of decimals.
@@ -28,6 +26,3 @@ func Scale(currency string) (int32, bool) {
 	s, ok := scales[currency]
 	return s, ok
 }
-
-// Format renders d with exactly scale decimals.
-func Format(d decimal.Decimal, scale int32) string { return d.StringFixed(scale) }

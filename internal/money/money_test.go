@@ -1,11 +1,14 @@
 package money
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
 )
 
 func TestParse(t *testing.T) {
@@ -84,25 +87,52 @@ func TestScaleAndCurrencies(t *testing.T) {
 	if len(cs) < 5 || !slices.IsSorted(cs) || !slices.Contains(cs, "USD") || !slices.Contains(cs, "JPY") {
 		t.Fatalf("Currencies() = %v, want a sorted list", cs)
 	}
-	if got := Format(decimal.RequireFromString("5"), 2); got != "5.00" {
-		t.Fatalf("Format = %s", got)
-	}
 }
 
-func TestMaxAmount(t *testing.T) {
+func TestAmountMax(t *testing.T) {
 	for scale, want := range map[int32]string{2: "9999999999999.99", 0: "9999999999999"} {
-		if got := MaxAmount(scale); got != want {
-			t.Errorf("MaxAmount(%d) = %s, want %s", scale, got, want)
+		if got := AmountMax(scale); got != want {
+			t.Errorf("AmountMax(%d) = %s, want %s", scale, got, want)
 		}
 		if _, err := Parse(want, scale); err != nil {
-			t.Errorf("Parse(MaxAmount(%d)) = %v", scale, err)
+			t.Errorf("Parse(AmountMax(%d)) = %v", scale, err)
 		}
 	}
 }
 
 func TestParseNegativeZeroIsZero(t *testing.T) {
 	d, err := Parse("-0.00", 2)
-	if err != nil || d.IsNegative() || !d.IsZero() || Format(d, 2) != "0.00" {
+	if err != nil || d.IsNegative() || !d.IsZero() || d.StringFixed(2) != "0.00" {
 		t.Fatalf("Parse(-0.00) = %s (negative %v), %v; want 0.00", d, d.IsNegative(), err)
+	}
+}
+
+// TestParseSigned: ParseNonNegative refuses a negative amount, ParsePositive
+// zero as well, each as an InvalidArgument naming the field.
+func TestParseSigned(t *testing.T) {
+	for _, tc := range []struct {
+		in                    string
+		nonNegative, positive bool // accepted
+	}{
+		{"5.00", true, true},
+		{"0.00", true, false},
+		{"-0.00", true, false},
+		{"-5.00", false, false},
+		{"5.000", false, false},
+	} {
+		for _, p := range []struct {
+			name  string
+			parse func(field, s string, scale int32) (decimal.Decimal, error)
+			ok    bool
+		}{{"ParseNonNegative", ParseNonNegative, tc.nonNegative}, {"ParsePositive", ParsePositive, tc.positive}} {
+			_, err := p.parse("lines[1].amount", tc.in, 2)
+			if p.ok != (err == nil) {
+				t.Errorf("%s(%q) = %v, want accepted %v", p.name, tc.in, err, p.ok)
+			}
+			var f *fault.Error
+			if err != nil && (!errors.As(err, &f) || f.Code != fault.CodeInvalidArgument || f.Field != "lines[1].amount") {
+				t.Errorf("%s(%q): %#v, want InvalidArgument on lines[1].amount", p.name, tc.in, err)
+			}
+		}
 	}
 }

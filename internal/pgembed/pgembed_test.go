@@ -99,74 +99,84 @@ func TestCluster(t *testing.T) {
 	defer cancel()
 	dataDir := filepath.Join(serverTempDir(t), "data")
 
-	// Subtests start clusters with the outer test's cleanup, so a cluster
-	// outlives the subtest that started it.
-	outer := t
-	c := startCluster(ctx, outer, dataDir)
+	l := &clusterLife{ctx: ctx, outer: t, dataDir: dataDir, c: startCluster(ctx, t, dataDir)}
 	for range 2 { // Idempotent.
-		if err := c.CreateDatabase(ctx, "accrue"); err != nil {
+		if err := l.c.CreateDatabase(ctx, "accrue"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	selectOne(ctx, t, c.URL("accrue"))
-
-	t.Run("restart after the postmaster was killed", func(t *testing.T) {
-		pid, ok := readPid(filepath.Join(dataDir, "postmaster.pid"))
-		if !ok {
-			t.Fatal("no postmaster.pid")
-		}
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		waitGone(t, pid)
-		c = startCluster(ctx, outer, dataDir)
-		selectOne(ctx, t, c.URL("accrue"))
-	})
-
-	t.Run("restart over a pid file naming a live non-postgres process", func(t *testing.T) {
-		if err := c.Stop(ctx); err != nil {
-			t.Fatal(err)
-		}
-		stale := []byte(strconv.Itoa(os.Getpid()) + "\n" + dataDir + "\n")
-		if err := os.WriteFile(filepath.Join(dataDir, "postmaster.pid"), stale, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c = startCluster(ctx, outer, dataDir)
-		selectOne(ctx, t, c.URL("accrue"))
-	})
-
-	t.Run("restart over an orphan left by a dead owner", func(t *testing.T) {
-		if err := os.WriteFile(filepath.Join(dataDir, ownerFile), []byte("999999999\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		c = startCluster(ctx, outer, dataDir)
-		selectOne(ctx, t, c.URL("accrue"))
-	})
-
-	t.Run("refuses a data dir a live process uses", func(t *testing.T) {
-		owner := []byte(strconv.Itoa(os.Getppid()) + "\n")
-		if err := os.WriteFile(filepath.Join(dataDir, ownerFile), owner, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Start(ctx, Options{DataDir: dataDir})
-		if err == nil {
-			t.Fatal("Start succeeded on a data dir in use")
-		}
-		if want := fmt.Sprintf("started by live process %d already runs on", os.Getppid()); !strings.Contains(err.Error(), want) {
-			t.Fatalf("Start on a data dir in use: %v, want an error saying %q", err, want)
-		}
-		selectOne(ctx, t, c.URL("accrue"))
-	})
-
-	if err := c.Stop(ctx); err != nil {
+	selectOne(ctx, t, l.c.URL("accrue"))
+	t.Run("restart after the postmaster was killed", l.restartAfterKill)
+	t.Run("restart over a pid file naming a live non-postgres process", l.restartOverForeignPid)
+	t.Run("restart over an orphan left by a dead owner", l.restartOverOrphan)
+	t.Run("refuses a data dir a live process uses", l.refuseLiveOwner)
+	if err := l.c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Stop(ctx); err != nil {
+	if err := l.c.Stop(ctx); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dataDir, "postmaster.pid")); !os.IsNotExist(err) {
 		t.Fatalf("postmaster.pid after Stop: %v", err)
 	}
+}
+
+// clusterLife is TestCluster's cluster and its data dir. Subtests start
+// clusters with the outer test's cleanup, so a cluster outlives the
+// subtest that started it.
+type clusterLife struct {
+	ctx     context.Context
+	outer   *testing.T
+	dataDir string
+	c       *Cluster
+}
+
+func (l *clusterLife) restartAfterKill(t *testing.T) {
+	pid, ok := readPid(filepath.Join(l.dataDir, "postmaster.pid"))
+	if !ok {
+		t.Fatal("no postmaster.pid")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+	l.c = startCluster(l.ctx, l.outer, l.dataDir)
+	selectOne(l.ctx, t, l.c.URL("accrue"))
+}
+
+func (l *clusterLife) restartOverForeignPid(t *testing.T) {
+	if err := l.c.Stop(l.ctx); err != nil {
+		t.Fatal(err)
+	}
+	stale := []byte(strconv.Itoa(os.Getpid()) + "\n" + l.dataDir + "\n")
+	if err := os.WriteFile(filepath.Join(l.dataDir, "postmaster.pid"), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.c = startCluster(l.ctx, l.outer, l.dataDir)
+	selectOne(l.ctx, t, l.c.URL("accrue"))
+}
+
+func (l *clusterLife) restartOverOrphan(t *testing.T) {
+	if err := os.WriteFile(filepath.Join(l.dataDir, ownerFile), []byte("999999999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.c = startCluster(l.ctx, l.outer, l.dataDir)
+	selectOne(l.ctx, t, l.c.URL("accrue"))
+}
+
+func (l *clusterLife) refuseLiveOwner(t *testing.T) {
+	owner := []byte(strconv.Itoa(os.Getppid()) + "\n")
+	if err := os.WriteFile(filepath.Join(l.dataDir, ownerFile), owner, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(l.ctx, Options{DataDir: l.dataDir})
+	if err == nil {
+		t.Fatal("Start succeeded on a data dir in use")
+	}
+	if want := fmt.Sprintf("started by live process %d already runs on", os.Getppid()); !strings.Contains(err.Error(), want) {
+		t.Fatalf("Start on a data dir in use: %v, want an error saying %q", err, want)
+	}
+	selectOne(l.ctx, t, l.c.URL("accrue"))
 }
 
 func startCluster(ctx context.Context, t *testing.T, dataDir string) *Cluster {

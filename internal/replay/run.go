@@ -20,6 +20,7 @@ import (
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/server"
 	"github.com/accrue/accrue/internal/txn"
+	"github.com/accrue/accrue/ledger"
 )
 
 // Output is the replay's JSON document (SPEC §9).
@@ -82,8 +83,8 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 		if st.At.After(end) {
 			end = st.At
 		}
-		if err := srv.RunDueCloses(ctx, st.At); err != nil {
-			return nil, fmt.Errorf("replay: scheduled closes before step %d: %w", i, err)
+		if err := r.schedule(ctx, srv, st.At); err != nil {
+			return nil, fmt.Errorf("replay: scheduled jobs before step %d: %w", i, err)
 		}
 		key := st.Key
 		if key == "" {
@@ -102,6 +103,9 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 			log.Info("step failed", "index", i, "verb", st.Verb, "err", ce)
 		}
 	}
+	if err := r.sealAfter(ctx, clk, end); err != nil {
+		return nil, err
+	}
 	// The output is the state at the end of the replay (SPEC §9: a parent
 	// is the link in force then), not at a late last step's own time.
 	clk.Set(end)
@@ -109,6 +113,34 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 		return nil, err
 	}
 	return out, nil
+}
+
+// schedule runs what accrued's scheduler would have run by at, the clock
+// already there: the due closes, then sealing the program's journal
+// (GetJournalHead seals), which covers the rows recorded ledger.SealLag
+// before at.
+func (r *runner) schedule(ctx context.Context, srv *server.Server, at time.Time) error {
+	if err := srv.RunDueCloses(ctx, at); err != nil {
+		return err
+	}
+	return r.seal(ctx)
+}
+
+func (r *runner) seal(ctx context.Context) error {
+	if _, err := r.clients.ledger.GetJournalHead(ctx, connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: r.program})); err != nil {
+		return fmt.Errorf("replay: sealing: %w", err)
+	}
+	return nil
+}
+
+// sealAfter seals the journal as the scheduler would once the latest step,
+// at end, is past ledger.SealLag, so every row is sealed when the journal
+// is verified: a late step's rows, recorded at its earlier time, come
+// after the latest step's in id order and are sealed only behind them. No
+// close runs then: the output is the state at end.
+func (r *runner) sealAfter(ctx context.Context, clk *clock.Sim, end time.Time) error {
+	clk.Set(end.Add(ledger.SealLag + time.Second))
+	return r.seal(ctx)
 }
 
 // stepError sorts a step's outcome: nil for success, the *connect.Error of

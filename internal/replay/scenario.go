@@ -1,9 +1,16 @@
 // Package replay runs conformance scenarios (SPEC §9): a program's history
-// as YAML steps, driven through accrue's Connect API against a real database
-// with a simulated clock, and reported as one JSON document that --check
-// compares with the file's expectations. It drives the server only through
-// its Connect clients and the simulated clock, never the database, so a
-// scenario tests exactly what callers see.
+// as YAML steps, replayed against a real database with a simulated clock
+// and reported as one JSON document that --check compares with the file's
+// expectations.
+//
+// Run serves an in-process accrued (server.New over the database, reading
+// the simulated clock) on a loopback port and sends every step through its
+// Connect clients over real HTTP, so a scenario tests what callers see.
+// Before each step it sets the clock to the step's time and runs what
+// accrued's scheduler would have run by then: the due closes
+// (Server.RunDueCloses) and sealing (GetJournalHead seals); after the last
+// step it seals once more past ledger.SealLag, so the journal it verifies
+// is sealed whole. It never reads or writes the database itself.
 package replay
 
 import (
@@ -15,8 +22,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// MaxSteps bounds a scenario's length.
-const MaxSteps = 10000
+// StepsMax bounds a scenario's length.
+const StepsMax = 10000
 
 // Scenario is a parsed scenario file.
 type Scenario struct {
@@ -107,8 +114,8 @@ func Load(path string) (*Scenario, error) {
 	if err := yaml.Unmarshal(b, &sc); err != nil {
 		return nil, fmt.Errorf("replay: %s: %w", path, err)
 	}
-	if len(sc.Steps) > MaxSteps {
-		return nil, fmt.Errorf("replay: %s: %d steps, at most %d", path, len(sc.Steps), MaxSteps)
+	if len(sc.Steps) > StepsMax {
+		return nil, fmt.Errorf("replay: %s: %d steps, at most %d", path, len(sc.Steps), StepsMax)
 	}
 	if sc.Program.Kind == 0 {
 		return nil, fmt.Errorf("replay: %s: no program", path)

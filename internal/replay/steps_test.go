@@ -105,3 +105,18 @@ func TestBadStepValueIsThatStepsError(t *testing.T) {
 		t.Errorf("carol registered although her parent_until is bad")
 	}
 }
+
+// TestLateLastStepIsSealed: the replay seals its journal on simulated
+// time, as the scheduler would, so a last step dated a day before the
+// latest one (its rows recorded then, behind the latest step's in id
+// order) is sealed too and the journal verifies.
+func TestLateLastStepIsSealed(t *testing.T) {
+	_, out := replayDoc(t, `
+  - {at: 2026-01-02T09:00:00Z, partner.register: {partner: alice}}
+  - {at: 2026-01-03T09:00:00Z, partner.register: {partner: bob}}
+  - {at: 2026-01-02T10:00:00Z, partner.register: {partner: carol}}
+`)
+	if !out.Verified || len(out.Problems) != 0 {
+		t.Fatalf("verified %v: %v", out.Verified, out.Problems)
+	}
+}

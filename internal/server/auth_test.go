@@ -16,6 +16,7 @@ import (
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/txn"
 )
 
 // bearer sends a token with every call.
@@ -30,11 +31,9 @@ func bearer(token string) connect.ClientOption {
 	}))
 }
 
-// TestAPIKeysGuardTheServer runs a server with API keys: no token is
-// unauthenticated; an admin registers partners; bob's key reads bob's
-// private details but not alice's; an auditor reads the journal but cannot
-// post; health stays open.
-func TestAPIKeysGuardTheServer(t *testing.T) {
+// guardedServer serves program "p" with partners alice and bob behind
+// three API keys: an admin's, an auditor's and bob's.
+func guardedServer(t *testing.T) (*httptest.Server, *txn.DB) {
 	ctx := context.Background()
 	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
 	if err != nil {
@@ -52,19 +51,31 @@ bob-token-0123456789ab   partner p bob
 	srv := New(db, clock.NewSim(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)), nil)
 	hs := httptest.NewServer(srv.Handler(auth.Interceptor(keys)))
 	t.Cleanup(hs.Close)
-	partners := func(token string) accruev1connect.PartnerServiceClient {
-		return accruev1connect.NewPartnerServiceClient(hs.Client(), hs.URL, bearer(token))
-	}
-	programs := accruev1connect.NewProgramServiceClient(hs.Client(), hs.URL, bearer("admin-token-0123456789"))
+	admin := bearer("admin-token-0123456789")
+	programs := accruev1connect.NewProgramServiceClient(hs.Client(), hs.URL, admin)
 	if _, err := programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "p", IdempotencyKey: "rules", Document: apiRules})); err != nil {
 		t.Fatal(err)
 	}
+	partners := accruev1connect.NewPartnerServiceClient(hs.Client(), hs.URL, admin)
 	for _, id := range []string{"alice", "bob"} {
-		if _, err := partners("admin-token-0123456789").RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{
+		if _, err := partners.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{
 			Program: "p", IdempotencyKey: "reg-" + id, Partner: id,
 			Private: &accruev1.PartnerPrivate{BankAccount: "IBAN-" + id}})); err != nil {
 			t.Fatal(err)
 		}
+	}
+	return hs, db
+}
+
+// TestAPIKeysGuardTheServer runs a server with API keys: no token is
+// unauthenticated; an admin registers partners; bob's key reads bob's
+// private details but not alice's; an auditor reads the journal but cannot
+// post; health stays open.
+func TestAPIKeysGuardTheServer(t *testing.T) {
+	ctx := context.Background()
+	hs, db := guardedServer(t)
+	partners := func(token string) accruev1connect.PartnerServiceClient {
+		return accruev1connect.NewPartnerServiceClient(hs.Client(), hs.URL, bearer(token))
 	}
 	get := func(token, partner string) (*accruev1.Partner, error) {
 		resp, err := partners(token).GetPartner(ctx, connect.NewRequest(&accruev1.GetPartnerRequest{Program: "p", Partner: partner, IncludePrivate: true}))

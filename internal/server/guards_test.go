@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"github.com/accrue/accrue/internal/fault"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +11,9 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/service"
 )
 
 // TestRawLedgerStaysOutOfTheDomain: the raw ledger API may post manual
@@ -163,15 +164,15 @@ func TestBackdatedRelinkIsRefused(t *testing.T) {
 		return err
 	}
 	h.must(relink("b", day(time.January, 20)))
-	if err := relink("c", day(time.January, 10)); fault.CodeOf(err) != fault.FailedPrecondition {
+	if err := relink("c", day(time.January, 10)); fault.CodeOf(err) != fault.CodeFailedPrecondition {
 		t.Fatalf("a backdated re-link: %v, want failed_precondition", err)
 	}
-	chain, err := uplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 25), 3)
+	chain, err := service.UplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 25), 3)
 	h.must(err)
 	if len(chain) != 1 || chain[0].Partner != "b" {
 		t.Fatalf("upline of x on Jan 25: %v, want [b]", chain)
 	}
-	chain, err = uplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 10), 3)
+	chain, err = service.UplineAt(h.ctx, h.db.Pool, testProgram, "x", day(time.January, 10), 3)
 	h.must(err)
 	if len(chain) != 1 || chain[0].Partner != "a" {
 		t.Fatalf("upline of x on Jan 10: %v, want [a]", chain)

@@ -16,7 +16,6 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
@@ -174,18 +173,5 @@ func TestReadOnlyDatabaseIsUnavailable(t *testing.T) {
 		Program: "p", IdempotencyKey: "r-ann", Partner: "ann", Code: "ANN"}))
 	if connect.CodeOf(err) != connect.CodeUnavailable {
 		t.Errorf("a write to a read-only database: %v, want unavailable", err)
-	}
-}
-
-// TestDatabaseUnavailableStates: the SQLSTATEs of a database that cannot
-// serve now are unavailable; others are not.
-func TestDatabaseUnavailableStates(t *testing.T) {
-	for code, want := range map[string]bool{
-		"08006": true, "53100": true, "53300": true, "57P01": true, "57P02": true, "57P03": true, "25006": true,
-		"23505": false, "40001": false, "22P02": false, "42501": false,
-	} {
-		if got := databaseUnavailable(fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: code})); got != want {
-			t.Errorf("SQLSTATE %s: unavailable %v, want %v", code, got, want)
-		}
 	}
 }

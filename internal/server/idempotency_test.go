@@ -56,7 +56,7 @@ func TestReverseTransactionReplaysTheRequest(t *testing.T) {
 		t.Fatalf("retry after the close: %v, want transaction %d replayed", again, first.GetTransaction().GetId())
 	}
 
-	if _, err := reverse("another reason"); fault.CodeOf(err) != fault.AlreadyExists {
+	if _, err := reverse("another reason"); fault.CodeOf(err) != fault.CodeAlreadyExists {
 		t.Fatalf("same key, other payload: %v, want already_exists", err)
 	}
 	if n := len(h.journal()); n != 2 {
@@ -117,7 +117,7 @@ func closeKeySetup(t *testing.T) *harness {
 func TestClosePeriodKeyClaimedFirst(t *testing.T) {
 	h := closeKeySetup(t)
 	var second error
-	h.srv.close.hook = func(string) error {
+	h.srv.svc.CloseHooks().Partner = func(string) error {
 		_, second = h.closeKeyed(h.sibling(), "2026-03", "K")
 		return nil
 	}
@@ -126,7 +126,7 @@ func TestClosePeriodKeyClaimedFirst(t *testing.T) {
 	if first.Period != "2026-02" || first.Released != "200.00" {
 		t.Fatalf("first close: %v", first)
 	}
-	if fault.CodeOf(second) != fault.AlreadyExists {
+	if fault.CodeOf(second) != fault.CodeAlreadyExists {
 		t.Fatalf("the same key for March during February's close: %v, want already_exists", second)
 	}
 	if got := h.periodRows(); len(got) != 2 || got["2026-02"] != "closed" {
@@ -141,7 +141,7 @@ func TestClosePeriodKeyClaimedFirst(t *testing.T) {
 	if !proto.Equal(again, first) {
 		t.Errorf("retry: %v, want %v", again, first)
 	}
-	if _, err := h.closeKeyed(h.srv, "2026-03", "K"); fault.CodeOf(err) != fault.AlreadyExists {
+	if _, err := h.closeKeyed(h.srv, "2026-03", "K"); fault.CodeOf(err) != fault.CodeAlreadyExists {
 		t.Fatalf("March under K after February's close: %v, want already_exists", err)
 	}
 }
@@ -175,7 +175,7 @@ func TestClosePeriodKeyRace(t *testing.T) {
 		switch {
 		case err == nil:
 			winner = i
-		case fault.CodeOf(err) != fault.AlreadyExists:
+		case fault.CodeOf(err) != fault.CodeAlreadyExists:
 			t.Fatalf("close of %s: %v", periods[i], err)
 		}
 	}
@@ -198,12 +198,12 @@ func TestClosePeriodKeyRace(t *testing.T) {
 // refused.
 func TestClosePeriodKeyOfADeadClose(t *testing.T) {
 	h := closeKeySetup(t)
-	h.srv.close.hook = failAfter(0)
+	h.srv.svc.CloseHooks().Partner = failAfter(0)
 	if _, err := h.closeKeyed(h.srv, "2026-02", "K"); err == nil {
 		t.Fatal("the hook did not stop the close")
 	}
-	h.srv.close.hook = nil
-	if _, err := h.closeKeyed(h.srv, "2026-03", "K"); fault.CodeOf(err) != fault.AlreadyExists {
+	h.srv.svc.CloseHooks().Partner = nil
+	if _, err := h.closeKeyed(h.srv, "2026-03", "K"); fault.CodeOf(err) != fault.CodeAlreadyExists {
 		t.Fatalf("another payload under the dead close's key: %v, want already_exists", err)
 	}
 	resumed, err := h.closeKeyed(h.sibling(), "2026-02", "K")

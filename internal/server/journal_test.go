@@ -21,6 +21,7 @@ import (
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
 )
@@ -30,6 +31,7 @@ import (
 // server) to age rows past ledger.SealLag.
 type signedAPI struct {
 	db     *txn.DB
+	clk    *clock.Sim
 	key    ed25519.PrivateKey
 	owner  *pgxpool.Pool
 	ledger accruev1connect.LedgerServiceClient
@@ -53,7 +55,8 @@ func newSignedAPI(t *testing.T) *signedAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(db, clock.NewSim(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)), nil)
+	clk := clock.NewSim(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	srv := New(db, clk, nil)
 	srv.UseSigningKey(key)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -62,7 +65,7 @@ func newSignedAPI(t *testing.T) *signedAPI {
 		Program: "p", IdempotencyKey: "rules", Document: apiRules})); err != nil {
 		t.Fatal(err)
 	}
-	return &signedAPI{db: db, key: key, owner: owner, ledger: accruev1connect.NewLedgerServiceClient(hs.Client(), hs.URL)}
+	return &signedAPI{db: db, clk: clk, key: key, owner: owner, ledger: accruev1connect.NewLedgerServiceClient(hs.Client(), hs.URL)}
 }
 
 // restart serves the same database from a new Server signing with key, as
@@ -234,7 +237,7 @@ func (a *signedAPI) forgeChain(t *testing.T) ed25519.PrivateKey {
 		t.Fatal(err)
 	}
 	for _, cutoff := range []time.Time{split, split.Add(time.Hour)} {
-		if _, err := ledger.Seal(ctx, tx, "p", cutoff, forger); err != nil {
+		if _, err := ledger.Seal(ctx, tx, "p", cutoff.Add(ledger.SealLag), forger); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -323,4 +326,36 @@ func TestRestartedServerRefusesToExtendAChainSignedByAnotherKey(t *testing.T) {
 			t.Fatalf("the journal after the refused sealing: ok=%v head %v %v", r.GetOk(), r.GetHead(), r.GetProblems())
 		}
 	})
+}
+
+// TestSealingAndVerifyFollowTheSimulatedClock drives sealing and verify by
+// the server's simulated clock alone, months behind the database's, as a
+// replay does; no row is aged by hand. Rows stay unsealed until the clock
+// is ledger.SealLag past them, a row recorded later stays in the future of
+// the cutoff, a row left unsealed past MissingSealGrace of simulated time
+// is reported as missing its seal, and once sealed the journal verifies.
+func TestSealingAndVerifyFollowTheSimulatedClock(t *testing.T) {
+	ctx := context.Background()
+	a := newSignedAPI(t)
+	a.post(t, "a", 2)
+	resp, err := a.ledger.GetJournalHead(ctx, connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: "p"}))
+	if err != nil || resp.Msg.GetHead() != nil {
+		t.Fatalf("GetJournalHead right after posting: %v %v, want no seal", resp, err)
+	}
+	a.clk.Set(a.clk.Now().Add(2 * time.Minute))
+	a.post(t, "b", 1)
+	h := a.head(t)
+	if h.GetSeq() != 1 || h.GetTransactions() != 2 || !h.GetSealedAt().AsTime().Equal(a.clk.Now()) {
+		t.Fatalf("head two simulated minutes on: %v, want seal 1 over the 2 older transactions, sealed at %v", h, a.clk.Now())
+	}
+	a.clk.Set(a.clk.Now().Add(ledger.SealLag + service.MissingSealGrace + time.Minute))
+	if r := a.verify(t, nil); r.GetOk() || !strings.Contains(strings.Join(r.GetProblems(), "\n"), "1 transactions") {
+		t.Fatalf("verify with a row unsealed past the grace: ok=%v %v, want the third transaction missing its seal", r.GetOk(), r.GetProblems())
+	}
+	if h = a.head(t); h.GetSeq() != 2 || h.GetTransactions() != 3 {
+		t.Fatalf("head after sealing: %v, want seal 2 over 3 transactions", h)
+	}
+	if r := a.verify(t, h); !r.GetOk() {
+		t.Fatalf("verify after sealing: %v", r.GetProblems())
+	}
 }

@@ -2,26 +2,25 @@ package server
 
 import (
 	"context"
-	"errors"
+	"crypto/ed25519"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/internal/money"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/ledger"
 )
 
 // ledgerService serves accrue.v1.LedgerService.
 type ledgerService struct{ *Server }
 
-// MaxBalanceAccounts bounds the accounts one GetBalances call names.
-const MaxBalanceAccounts = 1000
+// BalanceAccountsMax bounds the accounts one GetBalances call names.
+const BalanceAccountsMax = 1000
 
 func sideFromProto(s accruev1.Side) ledger.Side {
 	switch s {
@@ -68,17 +67,7 @@ func balancesToProto(bs []ledger.Balance, scale int32) []*accruev1.Balance {
 }
 
 func (s *ledgerService) OpenAccount(ctx context.Context, req *connect.Request[accruev1.OpenAccountRequest]) (*connect.Response[accruev1.OpenAccountResponse], error) {
-	for _, prefix := range managedAccountPrefixes {
-		if strings.HasPrefix(req.Msg.GetCode(), prefix) {
-			return nil, fault.Invalid("code", "accounts under %q are opened by programs and partners, not by hand", prefix)
-		}
-	}
-	var a ledger.Account
-	err := s.db.Run(ctx, func(tx pgx.Tx) error {
-		var err error
-		a, err = ledger.OpenAccount(ctx, tx, req.Msg.GetProgram(), req.Msg.GetCode(), sideFromProto(req.Msg.GetNormalSide()), 1)
-		return err
-	})
+	a, err := s.svc.OpenAccount(ctx, req.Msg.GetProgram(), req.Msg.GetCode(), sideFromProto(req.Msg.GetNormalSide()))
 	if err != nil {
 		return nil, err
 	}
@@ -92,84 +81,46 @@ func (s *ledgerService) PostTransaction(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRawPosting(m.GetIdempotencyKey(), m.GetKind()); err != nil {
+	p := service.RawPosting{
+		Program: m.GetProgram(), Key: m.GetIdempotencyKey(), Kind: m.GetKind(), Currency: m.GetCurrency(), At: at,
+		Refs: m.GetReferences(), Metadata: m.GetMetadata(), Hash: requestHash(m),
+	}
+	for _, e := range m.GetEntries() {
+		p.Entries = append(p.Entries, service.RawEntry{Account: e.GetAccount(), Side: sideFromProto(e.GetSide()), Amount: e.GetAmount()})
+	}
+	out, err := s.svc.PostTransaction(ctx, p)
+	if err != nil {
 		return nil, err
 	}
-	if m.GetCurrency() != "" {
-		if _, ok := money.Scale(m.GetCurrency()); !ok {
-			return nil, fault.Invalid("currency", "unknown currency %q", m.GetCurrency())
-		}
+	return connect.NewResponse(&accruev1.PostTransactionResponse{Transaction: transactionToProto(out.Transaction, out.Scale), Replayed: out.Replayed}), nil
+}
+
+func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Request[accruev1.ReverseTransactionRequest]) (*connect.Response[accruev1.ReverseTransactionResponse], error) {
+	m := req.Msg
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return nil, err
 	}
-	var (
-		out      ledger.Transaction
-		replayed bool
-		scale    int32
-	)
-	err = s.db.Run(ctx, func(tx pgx.Tx) error {
-		// The share lock keeps a close from moving the open period between
-		// choosing this posting's booking period and committing it.
-		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
-		if err != nil {
-			return err
-		}
-		if m.GetCurrency() != "" && m.GetCurrency() != prog.Currency {
-			return fault.Invalid("currency", "program %s posts in %s, not %s", prog.ID, prog.Currency, m.GetCurrency())
-		}
-		scale = prog.Scale
-		p := ledger.Posting{
-			Program: prog.ID, Key: m.GetIdempotencyKey(), Kind: m.GetKind(), At: at,
-			Refs: m.GetReferences(), Metadata: m.GetMetadata(), RequestHash: requestHash(m),
-		}
-		if len(m.GetEntries()) > ledger.MaxLegs {
-			return fault.Invalid("entries", "at most %d entries, got %d", ledger.MaxLegs, len(m.GetEntries()))
-		}
-		for i, e := range m.GetEntries() {
-			field := fmt.Sprintf("entries[%d]", i)
-			amount, err := money.Parse(e.GetAmount(), prog.Scale)
-			if err != nil {
-				return fault.Invalid(field+".amount", "%v", err)
-			}
-			if kind, ok := partnerAccountKind(e.GetAccount()); ok && (kind == kindPending || kind == kindInPayout) {
-				return fault.Invalid(field+".account", "%s follows orders on hold and payouts in flight; adjust a partner's accrued or payable instead", e.GetAccount())
-			}
-			p.Legs = append(p.Legs, ledger.Leg{Account: e.GetAccount(), Side: sideFromProto(e.GetSide()), Amount: amount})
-		}
-		out, replayed, err = ledger.Post(ctx, tx, p)
-		return err
+	out, err := s.svc.ReverseTransaction(ctx, service.RawReversal{
+		Program: m.GetProgram(), TransactionID: m.GetTransactionId(), Key: m.GetIdempotencyKey(), Reason: m.GetReason(),
+		At: at, Hash: requestHash(m),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&accruev1.PostTransactionResponse{Transaction: transactionToProto(out, scale), Replayed: replayed}), nil
+	return connect.NewResponse(&accruev1.ReverseTransactionResponse{Transaction: transactionToProto(out.Transaction, out.Scale), Replayed: out.Replayed}), nil
 }
 
 func (s *ledgerService) GetTransaction(ctx context.Context, req *connect.Request[accruev1.GetTransactionRequest]) (*connect.Response[accruev1.GetTransactionResponse], error) {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	t, err := ledger.Get(ctx, s.db.Pool, prog.ID, req.Msg.GetId())
+	t, err := s.svc.Transaction(ctx, journal, req.Msg.GetId())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&accruev1.GetTransactionResponse{Transaction: transactionToProto(t, prog.Scale)}), nil
-}
-
-// checkRawPosting keeps raw ledger writes out of the domain's namespace:
-// its idempotency keys and its transaction kinds.
-func checkRawPosting(key, kind string) error {
-	if key == "" {
-		return fault.Invalid("idempotency_key", "required")
-	}
-	for _, prefix := range reservedKeyPrefixes {
-		if strings.HasPrefix(key, prefix) {
-			return fault.Invalid("idempotency_key", "keys starting with %q are reserved for accrue's own postings", prefix)
-		}
-	}
-	if domainKinds[kind] {
-		return fault.Invalid("kind", "%q is posted by accrue's order, close, payout and spend commands only", kind)
-	}
-	return nil
+	return connect.NewResponse(&accruev1.GetTransactionResponse{Transaction: transactionToProto(t, journal.Scale)}), nil
 }
 
 // ListTransactions pages through a program's transactions in id order,
@@ -183,15 +134,15 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
 	f := ledger.TransactionFilter{AfterID: after, Limit: pg.limit}
 	if r := req.Msg.GetReference(); r != "" {
-		k, v, ok := cut(r)
-		if !ok {
-			return nil, fault.Invalid("reference", "want key=value, got %q", r)
+		k, v, ok := strings.Cut(r, "=")
+		if !ok || k == "" {
+			return nil, fault.InvalidArgument("reference", "want key=value, got %q", r)
 		}
 		if k == "order" {
 			f.Order = v
@@ -199,13 +150,13 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 			f.Refs = map[string]string{k: v}
 		}
 	}
-	ts, err := ledger.ListTransactions(ctx, s.db.Pool, prog.ID, f)
+	ts, err := s.svc.Transactions(ctx, journal, f)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListTransactionsResponse{}
 	for _, t := range ts {
-		resp.Transactions = append(resp.Transactions, transactionToProto(t, prog.Scale))
+		resp.Transactions = append(resp.Transactions, transactionToProto(t, journal.Scale))
 	}
 	if len(ts) == pg.limit {
 		resp.NextPageToken = pg.nextToken(req.Msg, strconv.FormatInt(ts[len(ts)-1].ID, 10))
@@ -213,60 +164,14 @@ func (s *ledgerService) ListTransactions(ctx context.Context, req *connect.Reque
 	return connect.NewResponse(resp), nil
 }
 
-// cut splits a key=value reference filter; ok is false without a key.
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '=' {
-			return s[:i], s[i+1:], i > 0
-		}
-	}
-	return "", "", false
-}
-
-func (s *ledgerService) ReverseTransaction(ctx context.Context, req *connect.Request[accruev1.ReverseTransactionRequest]) (*connect.Response[accruev1.ReverseTransactionResponse], error) {
-	m := req.Msg
-	at, err := s.at(m.GetAt())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRawPosting(m.GetIdempotencyKey(), "reversal"); err != nil {
-		return nil, err
-	}
-	var (
-		out      ledger.Transaction
-		replayed bool
-		scale    int32
-	)
-	err = s.db.Run(ctx, func(tx pgx.Tx) error {
-		prog, err := ledger.LockProgram(ctx, tx, m.GetProgram())
-		if err != nil {
-			return err
-		}
-		scale = prog.Scale
-		orig, err := ledger.Get(ctx, tx, prog.ID, m.GetTransactionId())
-		if err != nil {
-			return err
-		}
-		if domainKinds[orig.Kind] {
-			return fault.Precondition("transaction_id", "transaction %d is a %s; correct it with the command that owns it (refund, cancel, fail payout, reverse spend)", orig.ID, orig.Kind)
-		}
-		out, replayed, err = ledger.Reverse(ctx, tx, prog.ID, m.GetTransactionId(), m.GetIdempotencyKey(), at, m.GetReason(), requestHash(m))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return connect.NewResponse(&accruev1.ReverseTransactionResponse{Transaction: transactionToProto(out, scale), Replayed: replayed}), nil
-}
-
 // GetBalances returns the balances of the named accounts (at most
-// MaxBalanceAccounts; every account when none is named), now or as of a
+// BalanceAccountsMax; every account when none is named), now or as of a
 // time.
 func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[accruev1.GetBalancesRequest]) (*connect.Response[accruev1.GetBalancesResponse], error) {
-	if n := len(req.Msg.GetAccounts()); n > MaxBalanceAccounts {
-		return nil, fault.Invalid("accounts", "at most %d accounts, got %d", MaxBalanceAccounts, n)
+	if n := len(req.Msg.GetAccounts()); n > BalanceAccountsMax {
+		return nil, fault.InvalidArgument("accounts", "at most %d accounts, got %d", BalanceAccountsMax, n)
 	}
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +179,11 @@ func (s *ledgerService) GetBalances(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	bs, err := ledger.Balances(ctx, s.db.Pool, prog.ID, req.Msg.GetAccounts(), t)
+	bs, err := s.svc.Balances(ctx, journal, req.Msg.GetAccounts(), t)
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&accruev1.GetBalancesResponse{Balances: balancesToProto(bs, prog.Scale)}), nil
+	return connect.NewResponse(&accruev1.GetBalancesResponse{Balances: balancesToProto(bs, journal.Scale)}), nil
 }
 
 // ListEntries pages through one account's entries in id order.
@@ -291,17 +196,17 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[ac
 	if err != nil {
 		return nil, err
 	}
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
-	es, err := ledger.ListEntries(ctx, s.db.Pool, prog.ID, req.Msg.GetAccount(), after, pg.limit)
+	es, err := s.svc.Entries(ctx, journal, req.Msg.GetAccount(), after, pg.limit)
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListEntriesResponse{}
 	for _, e := range es {
-		resp.Entries = append(resp.Entries, entryToProto(e, "", prog.Scale))
+		resp.Entries = append(resp.Entries, entryToProto(e, "", journal.Scale))
 	}
 	if len(es) == pg.limit {
 		resp.NextPageToken = pg.nextToken(req.Msg, strconv.FormatInt(es[len(es)-1].ID, 10))
@@ -310,7 +215,7 @@ func (s *ledgerService) ListEntries(ctx context.Context, req *connect.Request[ac
 }
 
 func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Request[accruev1.GetTrialBalanceRequest]) (*connect.Response[accruev1.GetTrialBalanceResponse], error) {
-	prog, err := ledger.LoadProgram(ctx, s.db.Pool, req.Msg.GetProgram())
+	journal, err := s.svc.Program(ctx, req.Msg.GetProgram())
 	if err != nil {
 		return nil, err
 	}
@@ -318,63 +223,61 @@ func (s *ledgerService) GetTrialBalance(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	tb, err := ledger.GetTrialBalance(ctx, s.db.Pool, prog.ID, t)
+	tb, err := s.svc.TrialBalance(ctx, journal, t)
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&accruev1.GetTrialBalanceResponse{
-		Balances: balancesToProto(tb.Balances, prog.Scale), Total: tb.Total.StringFixed(prog.Scale),
-		TotalDebits: tb.Debits.StringFixed(prog.Scale), TotalCredits: tb.Credits.StringFixed(prog.Scale),
+		Balances: balancesToProto(tb.Balances, journal.Scale), Total: tb.Total.StringFixed(journal.Scale),
+		TotalDebits: tb.Debits.StringFixed(journal.Scale), TotalCredits: tb.Credits.StringFixed(journal.Scale),
 	}), nil
 }
 
-// RunScheduled runs every scheduled job due at now: the statement closes
-// (RunDueCloses), then sealing every program's journal, so tampering with
-// a row older than ledger.SealLag breaks the chain even if nobody verified,
-// then expiring idempotency records past CommandRetention.
-func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
-	closeErr := s.RunDueCloses(ctx, now)
-	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM programs ORDER BY id`)
-	if err != nil {
-		return errors.Join(closeErr, fmt.Errorf("server: listing programs: %w", err))
-	}
-	programs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return errors.Join(closeErr, fmt.Errorf("server: listing programs: %w", err))
-	}
-	errs := []error{closeErr}
-	for _, p := range programs {
-		if err := s.seal(ctx, p); err != nil {
-			errs = append(errs, fmt.Errorf("sealing %s: %w", p, err))
+func (s *ledgerService) VerifyJournal(ctx context.Context, req *connect.Request[accruev1.VerifyJournalRequest]) (*connect.Response[accruev1.VerifyJournalResponse], error) {
+	var key ed25519.PublicKey
+	if k := req.Msg.GetPublicKey(); k != nil {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fault.InvalidArgument("public_key", "an Ed25519 public key has %d bytes, not %d", ed25519.PublicKeySize, len(k))
 		}
+		key = k
 	}
-	if err := s.expireCommands(ctx); err != nil {
-		errs = append(errs, err)
+	var head *ledger.Head
+	if h := req.Msg.GetHead(); h != nil {
+		saved := headFromProto(h)
+		head = &saved
 	}
-	return errors.Join(errs...)
+	v, err := s.svc.VerifyJournal(ctx, req.Msg.GetProgram(), key, head)
+	if err != nil {
+		return nil, err
+	}
+	r := v.Report
+	return connect.NewResponse(&accruev1.VerifyJournalResponse{
+		Ok: r.OK(), TransactionsChecked: r.Transactions, AccountsChecked: r.Accounts, Problems: r.Problems,
+		StatementsChecked: r.Statements, SealsChecked: r.Seals, Head: headToProto(v.Head),
+	}), nil
 }
 
-// CommandRetention is how long a write command's idempotency record keeps
-// its response: a retry with the same key within it replays the first
-// response; after it, the key is refused (already_exists). Far longer than
-// any client retries.
-const CommandRetention = 90 * 24 * time.Hour
-
-// expireBatch bounds how many idempotency records one run expires.
-const expireBatch = 10000
-
-// expireCommands drops the response bodies of idempotency records older
-// than CommandRetention, by the database's clock (created_at is the
-// database's time), and marks them expired. The key and request hash stay,
-// so a late retry is refused instead of run a second time.
-func (s *Server) expireCommands(ctx context.Context) error {
-	_, err := s.db.Pool.Exec(ctx, `UPDATE commands SET response = ''::bytea, expired = true
-		WHERE (program_id, idempotency_key) IN (
-			SELECT program_id, idempotency_key FROM commands
-			WHERE NOT expired AND created_at < now() - $1::interval LIMIT $2)`,
-		CommandRetention, expireBatch)
+func (s *ledgerService) GetJournalHead(ctx context.Context, req *connect.Request[accruev1.GetJournalHeadRequest]) (*connect.Response[accruev1.GetJournalHeadResponse], error) {
+	head, err := s.svc.JournalHead(ctx, req.Msg.GetProgram())
 	if err != nil {
-		return fmt.Errorf("server: expiring idempotency records: %w", err)
+		return nil, err
 	}
-	return nil
+	return connect.NewResponse(&accruev1.GetJournalHeadResponse{Head: headToProto(head)}), nil
+}
+
+func headToProto(h ledger.Head) *accruev1.JournalHead {
+	if h.Seq == 0 {
+		return nil
+	}
+	return &accruev1.JournalHead{
+		Program: h.Program, Seq: h.Seq, Hash: h.Hash, LastTransactionId: h.LastTransactionID,
+		Transactions: h.Transactions, SealedAt: timestamppb.New(h.SealedAt), PublicKey: h.PublicKey, Signature: h.Signature,
+	}
+}
+
+func headFromProto(h *accruev1.JournalHead) ledger.Head {
+	return ledger.Head{
+		Program: h.GetProgram(), Seq: h.GetSeq(), Hash: h.GetHash(), LastTransactionID: h.GetLastTransactionId(),
+		Transactions: h.GetTransactions(), SealedAt: h.GetSealedAt().AsTime(), PublicKey: h.GetPublicKey(), Signature: h.GetSignature(),
+	}
 }

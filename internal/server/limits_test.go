@@ -18,7 +18,7 @@ import (
 func wantInvalid(t *testing.T, what string, err error, field string) {
 	t.Helper()
 	var f *fault.Error
-	if !errors.As(err, &f) || f.Code != fault.InvalidArgument || f.Field != field || !strings.HasPrefix(f.Error(), field+": ") {
+	if !errors.As(err, &f) || f.Code != fault.CodeInvalidArgument || f.Field != field || !strings.HasPrefix(f.Error(), field+": ") {
 		t.Errorf("%s: got %v, want invalid_argument on %s", what, err, field)
 	}
 }
@@ -29,7 +29,7 @@ func TestRequestLimits(t *testing.T) {
 	h := newHarness(t, "0d")
 	at := day(time.January, 2)
 	h.register("rob", "", at)
-	long := strings.Repeat("x", MaxRefLen+1)
+	long := strings.Repeat("x", RefLenMax+1)
 
 	_, err := (&partnerService{h.srv}).RegisterPartner(h.ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{
 		Program: testProgram, IdempotencyKey: h.key(), At: timestamppb.New(at), Partner: "ann", Customer: long,
@@ -71,7 +71,7 @@ func TestRequestLimits(t *testing.T) {
 		t.Errorf("%d partner, order, payout and spend rows, want rob's alone", n)
 	}
 
-	accounts := make([]string, MaxBalanceAccounts+1)
+	accounts := make([]string, BalanceAccountsMax+1)
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("a%d", i)
 	}
@@ -95,7 +95,7 @@ func TestParentUntilAfterTheChange(t *testing.T) {
 		}))
 		wantInvalid(t, "parent_until "+until.Format(time.RFC3339), err, "parent_until")
 	}
-	p, err := h.srv.partnerView(h.ctx, h.db.Pool, testProgram, "bob", at, false)
+	p, err := h.srv.partnerView(h.ctx, testProgram, "bob", at, false)
 	h.must(err)
 	if p.GetParent() != "ann" || p.GetParentUntil() != nil {
 		t.Fatalf("bob's link changed: parent %q until %v", p.GetParent(), p.GetParentUntil())

@@ -14,8 +14,8 @@ import (
 )
 
 // Every List RPC pages the same way (docs/decisions.md, "Issue 7: values
-// at the edge"). page_size 0 is ledger.DefaultPageSize, 1..MaxPageSize is
-// taken as asked, above MaxPageSize is clamped to it (AIP-158: a page is
+// at the edge"). page_size 0 is ledger.PageSizeDefault, 1..PageSizeMax is
+// taken as asked, above PageSizeMax is clamped to it (AIP-158: a page is
 // never a promise of size, a client follows next_page_token), and a
 // negative size is invalid_argument. A page token is opaque: the keyset
 // position of the last row returned, bound to the RPC and to the request's
@@ -49,8 +49,8 @@ type page struct {
 // of n parts.
 func readPage(m pagedRequest, n int) (page, error) {
 	if m.GetPageSize() < 0 {
-		return page{}, fault.Invalid("page_size", "must not be negative, got %d (0 is the default of %d, at most %d)",
-			m.GetPageSize(), ledger.DefaultPageSize, ledger.MaxPageSize)
+		return page{}, fault.InvalidArgument("page_size", "must not be negative, got %d (0 is the default of %d, at most %d)",
+			m.GetPageSize(), ledger.PageSizeDefault, ledger.PageSizeMax)
 	}
 	p := page{limit: ledger.PageSize(int(m.GetPageSize()))}
 	if m.GetPageToken() == "" {
@@ -59,10 +59,10 @@ func readPage(m pagedRequest, n int) (page, error) {
 	b, err := base64.RawURLEncoding.DecodeString(m.GetPageToken())
 	var tok pageToken
 	if err != nil || json.Unmarshal(b, &tok) != nil || len(tok.After) != n {
-		return page{}, fault.Invalid("page_token", "malformed")
+		return page{}, fault.InvalidArgument("page_token", "malformed")
 	}
 	if tok.Query != queryDigest(m) {
-		return page{}, fault.Invalid("page_token", "belongs to another list request; a token continues the request that returned it, with the same fields")
+		return page{}, fault.InvalidArgument("page_token", "belongs to another list request; a token continues the request that returned it, with the same fields")
 	}
 	p.after = tok.After
 	return p, nil
@@ -82,7 +82,7 @@ func (p page) afterID() (int64, error) {
 	}
 	id, err := strconv.ParseInt(p.after[0], 10, 64)
 	if err != nil || id < 0 {
-		return 0, fault.Invalid("page_token", "malformed")
+		return 0, fault.InvalidArgument("page_token", "malformed")
 	}
 	return id, nil
 }

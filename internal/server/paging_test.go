@@ -63,7 +63,7 @@ func TestStatementsAndPayoutsPage(t *testing.T) {
 		t.Fatalf("payouts paged as %v, want q0..q6 oldest first", ids)
 	}
 	_, err := payouts.ListPayouts(h.ctx, connect.NewRequest(&accruev1.ListPayoutsRequest{Program: testProgram, PageToken: "not-a-token"}))
-	if fault.CodeOf(err) != fault.InvalidArgument {
+	if fault.CodeOf(err) != fault.CodeInvalidArgument {
 		t.Fatalf("a malformed page token: %v, want invalid_argument", err)
 	}
 }

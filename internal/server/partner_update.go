@@ -1,77 +1,85 @@
 package server
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
+	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/service"
 )
 
 // privateKeys are the partner details one may update one by one, as named
 // in an update_mask ("private.email") and as stored in partners.private.
-var privateKeys = []string{"email", "name", "bank_account", "bank_name"}
+var privateKeys = affiliate.PrivateKeys
 
 // updatablePaths are the update_mask paths of UpdatePartner besides
 // "private" and "private.<key>".
 var updatablePaths = []string{"status", "parent", "detach_parent", "parent_until"}
 
-// partnerChange is what one UpdatePartner changes: the request with every
-// field it does not name cleared (so the status and link logic reads only
-// named fields), and the private details it names, with their new values
-// ("" clears one).
-type partnerChange struct {
-	req     *accruev1.UpdatePartnerRequest
-	private map[string]string
-}
-
 // changeOf reads an UpdatePartner's update_mask, or the fields it sets
-// when it has none (AIP-134), into a partnerChange.
-func changeOf(m *accruev1.UpdatePartnerRequest) (partnerChange, error) {
+// when it has none (AIP-134), into the change it makes from at: only the
+// fields it names, and the private details it names with their new values
+// ("" clears one).
+func changeOf(m *accruev1.UpdatePartnerRequest, at time.Time) (service.PartnerChange, error) {
 	if _, err := privateFromProto(m.GetPrivate()); err != nil {
-		return partnerChange{}, err // a detail too long
+		return service.PartnerChange{}, err // a detail too long
 	}
 	paths, err := maskPaths(m)
 	if err != nil {
-		return partnerChange{}, err
+		return service.PartnerChange{}, err
 	}
-	c := partnerChange{req: &accruev1.UpdatePartnerRequest{
-		Program: m.GetProgram(), IdempotencyKey: m.GetIdempotencyKey(), At: m.GetAt(), Partner: m.GetPartner(),
-	}}
+	c := service.PartnerChange{Program: m.GetProgram(), Partner: m.GetPartner(), At: at}
 	values := privateValues(m.GetPrivate())
 	for _, p := range paths {
-		switch p {
-		case "status":
-			if m.GetStatus() == accruev1.PartnerStatus_PARTNER_STATUS_UNSPECIFIED {
-				return partnerChange{}, fault.Invalid("status", "update_mask names status: give active or suspended")
-			}
-			c.req.Status = m.GetStatus()
-		case "parent":
-			if m.GetParent() == "" {
-				return partnerChange{}, fault.Invalid("parent", "update_mask names parent: give one (detach with detach_parent)")
-			}
-			c.req.Parent = m.GetParent()
-		case "detach_parent":
-			c.req.DetachParent = m.GetDetachParent()
-		case "parent_until":
-			if m.GetParentUntil() == nil {
-				return partnerChange{}, fault.Invalid("parent_until", "update_mask names parent_until: give one")
-			}
-			c.req.ParentUntil = m.GetParentUntil()
-		default: // private.<key>, checked by maskPaths
-			if c.private == nil {
-				c.private = map[string]string{}
-			}
-			key := strings.TrimPrefix(p, "private.")
-			c.private[key] = values[key]
+		if err := applyPath(&c, p, m, values); err != nil {
+			return service.PartnerChange{}, err
 		}
 	}
+	if c.Parent != "" && c.DetachParent {
+		return service.PartnerChange{}, fault.InvalidArgument("parent", "give a parent or detach_parent, not both")
+	}
 	return c, nil
+}
+
+// applyPath copies the field of m that path names into c.
+func applyPath(c *service.PartnerChange, path string, m *accruev1.UpdatePartnerRequest, values map[string]string) error {
+	switch path {
+	case "status":
+		switch m.GetStatus() {
+		case accruev1.PartnerStatus_PARTNER_STATUS_UNSPECIFIED:
+			return fault.InvalidArgument("status", "update_mask names status: give active or suspended")
+		case accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE:
+			c.Status = affiliate.StatusActive
+		case accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED:
+			c.Status = affiliate.StatusSuspended
+		}
+	case "parent":
+		if m.GetParent() == "" {
+			return fault.InvalidArgument("parent", "update_mask names parent: give one (detach with detach_parent)")
+		}
+		c.Parent = m.GetParent()
+	case "detach_parent":
+		c.DetachParent = m.GetDetachParent()
+	case "parent_until":
+		until, err := optionalTime("parent_until", m.GetParentUntil())
+		if err != nil {
+			return err
+		}
+		if until == nil {
+			return fault.InvalidArgument("parent_until", "update_mask names parent_until: give one")
+		}
+		c.ParentUntil = until
+	default: // private.<key>, checked by maskPaths
+		if c.Private == nil {
+			c.Private = map[string]string{}
+		}
+		key := strings.TrimPrefix(path, "private.")
+		c.Private[key] = values[key]
+	}
+	return nil
 }
 
 // maskPaths returns the paths an UpdatePartner changes, "private" expanded
@@ -92,7 +100,7 @@ func maskPaths(m *accruev1.UpdatePartnerRequest) ([]string, error) {
 			strings.HasPrefix(p, "private.") && slices.Contains(privateKeys, strings.TrimPrefix(p, "private.")):
 			out = append(out, p)
 		default:
-			return nil, fault.Invalid("update_mask", "unknown path %q; paths: %s, private, private.{%s}",
+			return nil, fault.InvalidArgument("update_mask", "unknown path %q; paths: %s, private, private.{%s}",
 				p, strings.Join(updatablePaths, ", "), strings.Join(privateKeys, ","))
 		}
 	}
@@ -127,35 +135,4 @@ func setPaths(m *accruev1.UpdatePartnerRequest) []string {
 // privateValues maps a PartnerPrivate to its keys' values.
 func privateValues(p *accruev1.PartnerPrivate) map[string]string {
 	return map[string]string{"email": p.GetEmail(), "name": p.GetName(), "bank_account": p.GetBankAccount(), "bank_name": p.GetBankName()}
-}
-
-// updatePrivate applies the change's private details to the partner's
-// stored ones (its row is locked): named keys take their new value, an
-// empty one is removed, the others stay.
-func (c partnerChange) updatePrivate(ctx context.Context, tx pgx.Tx, program, partnerID string) error {
-	if len(c.private) == 0 {
-		return nil
-	}
-	var raw []byte
-	if err := tx.QueryRow(ctx, `SELECT private FROM partners WHERE program_id = $1 AND id = $2`, program, partnerID).Scan(&raw); err != nil {
-		return fmt.Errorf("server: reading details of %s: %w", partnerID, err)
-	}
-	stored := map[string]string{}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &stored); err != nil {
-			return fmt.Errorf("server: reading details of %s: %w", partnerID, err)
-		}
-	}
-	for k, v := range c.private {
-		if v == "" {
-			delete(stored, k)
-		} else {
-			stored[k] = v
-		}
-	}
-	b, _ := json.Marshal(stored)
-	if _, err := tx.Exec(ctx, `UPDATE partners SET private = $3 WHERE program_id = $1 AND id = $2`, program, partnerID, b); err != nil {
-		return fmt.Errorf("server: updating details of %s: %w", partnerID, err)
-	}
-	return nil
 }

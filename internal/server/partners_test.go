@@ -33,7 +33,20 @@ func TestReferralsLinksStatsAndProvenance(t *testing.T) {
 	register("ben", "ann", "")
 	register("cid", "ben", "CID")
 	register("dot", "ann", "DOT")
+	checkReferrals(ctx, t, a)
+	checkCodesAndLinks(ctx, t, a)
+	checkClicksAndStats(ctx, t, a)
+	checkProvenance(ctx, t, a)
+	checkSimulation(ctx, t, a)
+	_, err := a.partners.UpdatePartner(ctx, connect.NewRequest(&accruev1.UpdatePartnerRequest{Program: "p", IdempotencyKey: "cycle",
+		At: at(5, 0), Partner: "ann", Parent: "cid"}))
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "parent") {
+		t.Fatalf("cycle: %v, want invalid_argument naming parent", err)
+	}
+}
 
+// checkReferrals: ann's tree lists breadth first, and pages.
+func checkReferrals(ctx context.Context, t *testing.T, a *api) {
 	refs, err := a.partners.ListReferrals(ctx, connect.NewRequest(&accruev1.ListReferralsRequest{Program: "p", Partner: "ann"}))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +65,11 @@ func TestReferralsLinksStatsAndProvenance(t *testing.T) {
 	if n := len(direct.Msg.GetReferrals()); n != 1 || direct.Msg.GetNextPageToken() == "" {
 		t.Fatalf("depth 1, page 1: %d referrals, token %q; want 1 and a next page", n, direct.Msg.GetNextPageToken())
 	}
+}
 
+// checkCodesAndLinks: a partner without a code gets a generated one; a
+// referral link carries the code and the UTM tags.
+func checkCodesAndLinks(ctx context.Context, t *testing.T, a *api) {
 	ben, err := a.partners.GetPartner(ctx, connect.NewRequest(&accruev1.GetPartnerRequest{Program: "p", Partner: "ben"}))
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +85,11 @@ func TestReferralsLinksStatsAndProvenance(t *testing.T) {
 	if want := "https://shop.example/bags?color=red&ref=CID&utm_campaign=winter&utm_source=blog"; link.Msg.GetUrl() != want {
 		t.Fatalf("link %s, want %s", link.Msg.GetUrl(), want)
 	}
+}
 
+// checkClicksAndStats: cid's clicks and the order of one of its visitors
+// show in its stats row.
+func checkClicksAndStats(ctx context.Context, t *testing.T, a *api) {
 	tracking := a.tracking
 	for i, v := range []string{"v1", "v1", "v2"} {
 		if _, err := tracking.RecordClick(ctx, connect.NewRequest(&accruev1.RecordClickRequest{Program: "p",
@@ -92,7 +113,11 @@ func TestReferralsLinksStatsAndProvenance(t *testing.T) {
 		r.GetRevenue() != "105.00" || r.GetCommission() != "10.00" || r.GetConversionRate() != "0.5" {
 		t.Fatalf("stats row %v", r)
 	}
+}
 
+// checkProvenance: the order view says who the order is attributed to,
+// how, and where each amount of its plan comes from.
+func checkProvenance(ctx context.Context, t *testing.T, a *api) {
 	order, err := a.orders.GetOrder(ctx, connect.NewRequest(&accruev1.GetOrderRequest{Program: "p", Order: "o1"}))
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +131,10 @@ func TestReferralsLinksStatsAndProvenance(t *testing.T) {
 		plan.GetUpline()[0].GetPartner() != "ben" || plan.GetUpline()[0].GetAmount() != "2.00" {
 		t.Fatalf("provenance %v", plan)
 	}
+}
 
+// checkSimulation: a simulated order computes a plan and posts nothing.
+func checkSimulation(ctx context.Context, t *testing.T, a *api) {
 	sim, err := a.programs.SimulateOrder(ctx, connect.NewRequest(&accruev1.SimulateOrderRequest{Program: "p", Partner: "cid",
 		Lines: []*accruev1.OrderLine{{Product: "bag", Amount: "33.35"}}, At: at(4, 0)}))
 	if err != nil {
@@ -121,11 +149,5 @@ func TestReferralsLinksStatsAndProvenance(t *testing.T) {
 	}
 	if bal.Msg.GetBalances()[0].GetBalance() != "10.00" {
 		t.Fatalf("simulate posted something: cid accrued %s", bal.Msg.GetBalances()[0].GetBalance())
-	}
-
-	_, err = a.partners.UpdatePartner(ctx, connect.NewRequest(&accruev1.UpdatePartnerRequest{Program: "p", IdempotencyKey: "cycle",
-		At: at(5, 0), Partner: "ann", Parent: "cid"}))
-	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "parent") {
-		t.Fatalf("cycle: %v, want invalid_argument naming parent", err)
 	}
 }

@@ -111,34 +111,13 @@ func TestPayouts(t *testing.T) {
 	}
 	wantBalance(t, h, "partner:bob:payable", "0.00")
 	wantBalance(t, h, "partner:bob:in_payout", "150.00")
-
-	wantRefused(t, h, "a payout id that exists", fault.AlreadyExists, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}, at)
-		return err
-	})
-	wantRefused(t, h, "nothing payable", fault.FailedPrecondition, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}, at)
-		return err
-	})
-	wantRefused(t, h, "more than payable without allow_advance", fault.FailedPrecondition, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}, at)
-		return err
-	})
-	wantRefused(t, h, "an unknown partner", fault.NotFound, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}, at)
-		return err
-	})
-	wantRefused(t, h, "too many decimals", fault.InvalidArgument, func() error {
-		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}, at)
-		return err
-	})
-	wantRefused(t, h, "settling an unknown payout", fault.NotFound, func() error { return h.settle("p9", at) })
+	checkPayoutRefusals(t, h, at)
 
 	if err := h.settle("p1", at.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	wantRefused(t, h, "settling twice", fault.FailedPrecondition, func() error { return h.settle("p1", at.Add(2*time.Hour)) })
-	wantRefused(t, h, "failing a settled payout", fault.FailedPrecondition, func() error { return h.fail("p1", at.Add(2*time.Hour)) })
+	wantRefused(t, h, "settling twice", fault.CodeFailedPrecondition, func() error { return h.settle("p1", at.Add(2*time.Hour)) })
+	wantRefused(t, h, "failing a settled payout", fault.CodeFailedPrecondition, func() error { return h.fail("p1", at.Add(2*time.Hour)) })
 	wantBalance(t, h, "platform:payout_clearing", "150.00")
 	wantBalance(t, h, "partner:bob:in_payout", "0.00")
 
@@ -157,12 +136,40 @@ func TestPayouts(t *testing.T) {
 
 	// A suspended partner cannot be paid, even in advance.
 	h.setStatus("dave", accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED, at)
-	wantRefused(t, h, "a suspended partner", fault.FailedPrecondition, func() error {
+	wantRefused(t, h, "a suspended partner", fault.CodeFailedPrecondition, func() error {
 		_, err := h.createPayout(h.key(), &accruev1.CreatePayoutRequest{Payout: "p4", Partner: "dave", Amount: "10.00", AllowAdvance: true}, at)
 		return err
 	})
 	wantBalance(t, h, "partner:dave:payable", "150.00")
+	checkPayoutRecords(t, h)
+}
 
+// checkPayoutRefusals: a payout id taken, nothing payable, an advance not
+// allowed, an unknown partner or payout, and too many decimals refuse
+// and post nothing.
+func checkPayoutRefusals(t *testing.T, h *harness, at time.Time) {
+	for _, tc := range []struct {
+		what string
+		code fault.Code
+		req  *accruev1.CreatePayoutRequest
+	}{
+		{"a payout id that exists", fault.CodeAlreadyExists, &accruev1.CreatePayoutRequest{Payout: "p1", Partner: "bob"}},
+		{"nothing payable", fault.CodeFailedPrecondition, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob"}},
+		{"more than payable without allow_advance", fault.CodeFailedPrecondition, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "10.00"}},
+		{"an unknown partner", fault.CodeNotFound, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "nobody"}},
+		{"too many decimals", fault.CodeInvalidArgument, &accruev1.CreatePayoutRequest{Payout: "p2", Partner: "bob", Amount: "1.001"}},
+	} {
+		wantRefused(t, h, tc.what, tc.code, func() error {
+			_, err := h.createPayout(h.key(), tc.req, at)
+			return err
+		})
+	}
+	wantRefused(t, h, "settling an unknown payout", fault.CodeNotFound, func() error { return h.settle("p9", at) })
+}
+
+// checkPayoutRecords: bob's payouts list with their outcome and bank
+// details, and show on his February statement.
+func checkPayoutRecords(t *testing.T, h *harness) {
 	list, err := (&payoutService{h.srv}).ListPayouts(h.ctx, connect.NewRequest(&accruev1.ListPayoutsRequest{
 		Program: testProgram, Partner: "bob", IncludePrivate: true,
 	}))
@@ -196,7 +203,7 @@ func TestStoreCredit(t *testing.T) {
 	h.pay("t2", "frank", "300.00", day(time.February, 2)) // 30.00 accrued
 	at := day(time.February, 3)
 
-	wantRefused(t, h, "more than payable + accrued", fault.FailedPrecondition, func() error {
+	wantRefused(t, h, "more than payable + accrued", fault.CodeFailedPrecondition, func() error {
 		_, err := h.spend(h.key(), "sp0", "frank", "180.01", at)
 		return err
 	})
@@ -210,11 +217,11 @@ func TestStoreCredit(t *testing.T) {
 	wantBalance(t, h, "partner:frank:payable", "0.00")
 	wantBalance(t, h, "partner:frank:accrued", "10.00")
 	wantBalance(t, h, "platform:store_credit_redeemed", "170.00")
-	wantRefused(t, h, "a spend id that exists", fault.AlreadyExists, func() error {
+	wantRefused(t, h, "a spend id that exists", fault.CodeAlreadyExists, func() error {
 		_, err := h.spend(h.key(), "sp1", "frank", "1.00", at)
 		return err
 	})
-	wantRefused(t, h, "a key reused with another payload", fault.AlreadyExists, func() error {
+	wantRefused(t, h, "a key reused with another payload", fault.CodeAlreadyExists, func() error {
 		_, err := h.spend("spend-1", "sp1", "frank", "2.00", at)
 		return err
 	})
@@ -228,13 +235,13 @@ func TestStoreCredit(t *testing.T) {
 	if err := rev(); err != nil {
 		t.Fatal(err)
 	}
-	wantRefused(t, h, "reversing twice", fault.FailedPrecondition, rev)
+	wantRefused(t, h, "reversing twice", fault.CodeFailedPrecondition, rev)
 	wantBalance(t, h, "partner:frank:payable", "150.00")
 	wantBalance(t, h, "partner:frank:accrued", "30.00")
 	wantBalance(t, h, "platform:store_credit_redeemed", "0.00")
 
 	h.setStatus("frank", accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED, at)
-	wantRefused(t, h, "a suspended partner", fault.FailedPrecondition, func() error {
+	wantRefused(t, h, "a suspended partner", fault.CodeFailedPrecondition, func() error {
 		_, err := h.spend(h.key(), "sp2", "frank", "1.00", at)
 		return err
 	})

@@ -1,16 +1,9 @@
-// Package server implements accrue's Connect services: it validates
-// requests, runs each write command in one retried database transaction with
-// an idempotency record, asks rules what an event is worth, and posts the
-// result through ledger. It owns the domain tables (partners, clicks, orders,
-// periods, statements, payouts, spends) and nothing of the journal's.
 package server
 
 import (
-	"context"
-	"fmt"
+	"crypto/ed25519"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"connectrpc.com/connect"
@@ -19,36 +12,28 @@ import (
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/txn"
-	"github.com/accrue/accrue/rules"
 )
 
-// MaxRequestBytes bounds one request message; the largest legitimate one
+// RequestBytesMax bounds one request message; the largest legitimate one
 // is a rules document (rules.DocumentSizeMax) or an order of rules.LinesMax
 // lines.
-const MaxRequestBytes = 1 << 20
+const RequestBytesMax = 1 << 20
 
-// Server holds what every service needs: the database, the clock and a log.
+// Server is accrue's Connect edge over one Service.
 type Server struct {
-	db    *txn.DB
+	// svc runs the use cases; handlers decode, call it and encode.
+	svc *service.Service
+	// clock is the service's: the server reads it for an omitted `at` and
+	// the future-skew rule (times.go), so a replay's clock decides both.
 	clock clock.Clock
-	log   *slog.Logger
-	// versions caches parsed rules versions; rows of rule_versions never
-	// change, so the cache cannot drift from the database.
-	versions sync.Map // versionKey -> *rules.Program
-	// close is this Server's identity when it claims a period (periods.go).
-	close closeState
-	// journal signs seal heads and remembers the last it saw (journal.go).
-	journal journalState
-	// maxInFlight caps the requests its handlers serve at once (limits.go).
-	maxInFlight int
+	// log records internal errors and recovered panics.
+	log *slog.Logger
+	// inFlightMax caps the requests its handlers serve at once (limits.go).
+	inFlightMax int
 	// panics counts the handler panics recovered (recover.go).
 	panics atomic.Int64
-}
-
-type versionKey struct {
-	program string
-	version int32
 }
 
 // New returns a Server over db reading time from clk.
@@ -56,7 +41,9 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{db: db, clock: clk, log: log, maxInFlight: DefaultMaxInFlight}
+	svc := service.New(db, clk, log)
+	svc.EncodeStatementsWith(encodeStatement)
+	return &Server{svc: svc, clock: clk, log: log, inFlightMax: InFlightMaxDefault}
 }
 
 // Handler returns an http.Handler serving every accrue service, gRPC health
@@ -64,14 +51,14 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 // interceptors run first, in order, before accrue's own (authentication
 // belongs there: auth.Interceptor); only the strict decoding check runs
 // before them. Requests to accrue's services are bounded in number
-// (SetMaxInFlight) and size.
+// (SetInFlightMax) and size.
 func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
 	chain := append([]connect.Interceptor{s.decodeCheck()}, interceptors...)
 	chain = append(chain, s.errorInterceptor(), valueCheck())
 	opts := append([]connect.HandlerOption{
 		connect.WithInterceptors(chain...),
-		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithReadMaxBytes(RequestBytesMax),
 		connect.WithRecover(s.recovered),
 		boundedGzip(),
 	}, strictCodecs()...)
@@ -85,14 +72,14 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
-	mux.Handle("/", inFlightLimit(s.maxInFlight, services))
+	mux.Handle("/", inFlightLimit(s.inFlightMax, services))
 	names := []string{
 		accruev1connect.LedgerServiceName, accruev1connect.ProgramServiceName,
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
 		accruev1connect.PayoutServiceName,
 	}
-	ready := &readiness{ping: s.db.Pool.Ping}
+	ready := &readiness{ping: s.svc.Ping}
 	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))
 	reflector := grpcreflect.NewStaticReflector(names...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -102,21 +89,9 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	return mux
 }
 
-// rulesVersion returns the parsed rules of one stored version.
-func (s *Server) rulesVersion(ctx context.Context, q querier, program string, version int32) (*rules.Program, error) {
-	k := versionKey{program, version}
-	if p, ok := s.versions.Load(k); ok {
-		return p.(*rules.Program), nil
-	}
-	var doc string
-	if err := q.QueryRow(ctx, `SELECT document FROM rule_versions WHERE program_id = $1 AND version = $2`,
-		program, version).Scan(&doc); err != nil {
-		return nil, fmt.Errorf("server: reading rules version %d of %s: %w", version, program, err)
-	}
-	p, err := rules.Parse([]byte(doc))
-	if err != nil {
-		return nil, fmt.Errorf("server: stored rules version %d of %s no longer parses: %w", version, program, err)
-	}
-	s.versions.Store(k, p)
-	return p, nil
-}
+// UseSigningKey sets the Ed25519 key seal heads are signed with
+// (service.UseSigningKey); call it before serving.
+func (s *Server) UseSigningKey(key ed25519.PrivateKey) { s.svc.UseSigningKey(key) }
+
+// PublicKey is the key seal heads verify with.
+func (s *Server) PublicKey() ed25519.PublicKey { return s.svc.PublicKey() }

@@ -8,88 +8,70 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
 	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	"github.com/accrue/accrue/internal/service"
 )
 
-// Statement statuses (SPEC §7).
-const (
-	statementFinal       = "final"
-	statementPreliminary = "preliminary"
-)
-
-// statementsListMax bounds how many statements one export returns (and
-// GetStatement reads); ListStatements pages instead.
-const statementsListMax = 10_000
-
-// statementKinds are the partner accounts a statement reports.
-var statementKinds = []string{kindPending, kindAccrued, kindPayable, kindInPayout}
-
-func allZero(bs map[string]decimal.Decimal) bool {
-	for _, b := range bs {
-		if !b.IsZero() {
-			return false
-		}
+// statementToProto is a statement as the API gives it, amounts formatted
+// with the program currency's scale.
+func statementToProto(st affiliate.Statement, scale int32) *accruev1.Statement {
+	out := &accruev1.Statement{
+		Partner:  st.Partner,
+		Period:   st.Period,
+		Status:   st.Status,
+		Released: st.Released.StringFixed(scale),
+		DueDate:  st.DueDate,
+		Opening:  balancesToStatementProto(st.Books.Opening, scale),
+		Closing:  balancesToStatementProto(st.Books.Closing, scale),
+		IssuedAt: stamp(st.IssuedAt),
 	}
-	return true
+	for _, l := range st.Lines {
+		out.Lines = append(out.Lines, &accruev1.StatementLine{
+			At: stamp(l.At), Kind: l.Kind, Description: l.Description, Order: l.Order, Customer: l.Customer,
+			Account: l.Account, Amount: l.Amount.StringFixed(scale), TransactionId: l.TransactionID,
+		})
+	}
+	return out
 }
 
-func balancesProto(bs map[string]decimal.Decimal, scale int32) *accruev1.StatementBalances {
+func balancesToStatementProto(bs affiliate.Balances, scale int32) *accruev1.StatementBalances {
 	return &accruev1.StatementBalances{
-		Pending:  bs[kindPending].StringFixed(scale),
-		Accrued:  bs[kindAccrued].StringFixed(scale),
-		Payable:  bs[kindPayable].StringFixed(scale),
-		InPayout: bs[kindInPayout].StringFixed(scale),
+		Pending:  bs[affiliate.Pending].StringFixed(scale),
+		Accrued:  bs[affiliate.Accrued].StringFixed(scale),
+		Payable:  bs[affiliate.Payable].StringFixed(scale),
+		InPayout: bs[affiliate.InPayout].StringFixed(scale),
 	}
 }
 
-// describe names a statement line: its kind and a sentence a partner reads.
-// amount is the line's amount on the account's normal side. Order
-// transactions carry refs order, customer and partner (the order's own
-// partner); a line of another partner is an upline bonus.
-func describe(kind string, refs map[string]string, partner string, amount decimal.Decimal) (string, string) {
-	switch kind {
-	case kindMaturing:
-		return kind, "Matured"
-	case kindRelease:
-		return kind, "Released to payable"
-	case kindPayout:
-		return kind, "Payout " + refs["payout"]
-	case kindPayoutSettled:
-		return kind, "Payout " + refs["payout"] + " settled"
-	case kindPayoutFailed:
-		return kind, "Payout " + refs["payout"] + " failed, returned to payable"
-	case kindSpend:
-		if o := refs["spend_order"]; o != "" {
-			return kind, "Store credit spend " + refs["spend"] + " (order " + o + ")"
+// encodeStatement is the service.StatementEncoder: a statement is stored
+// as the JSON of its API message, and read back (statementsOf) as it.
+func encodeStatement(st affiliate.Statement, scale int32) ([]byte, error) {
+	return protojson.Marshal(statementToProto(st, scale))
+}
+
+// statementsOf decodes stored statement bodies.
+func statementsOf(bodies [][]byte) ([]*accruev1.Statement, error) {
+	out := make([]*accruev1.Statement, len(bodies))
+	for i, b := range bodies {
+		out[i] = &accruev1.Statement{}
+		if err := protojson.Unmarshal(b, out[i]); err != nil {
+			return nil, fmt.Errorf("server: decoding a stored statement: %w", err)
 		}
-		return kind, "Store credit spend " + refs["spend"]
-	case kindSpendReversal:
-		return kind, "Store credit spend " + refs["spend"] + " reversed"
 	}
-	order := refs["order"]
-	if order == "" {
-		return kind, kind
+	return out, nil
+}
+
+// statements reads the stored statements q selects.
+func (s *Server) statements(ctx context.Context, q service.StatementsQuery) ([]*accruev1.Statement, error) {
+	bodies, err := s.svc.Statements(ctx, q)
+	if err != nil {
+		return nil, err
 	}
-	own := refs["partner"] == "" || refs["partner"] == partner
-	customer := ""
-	if c := refs["customer"]; c != "" {
-		customer = " (customer " + c + ")"
-	}
-	switch {
-	case own && amount.IsNegative():
-		return "reversal", "Refund/reversal on order " + order + customer
-	case own:
-		return "accrual", "Commission on order " + order + customer
-	case amount.IsNegative():
-		return "upline_reversal", "Refund/reversal of referral income from " + refs["partner"] + " (order " + order + ")"
-	default:
-		return "upline", "Income from referral program from " + refs["partner"]
-	}
+	return statementsOf(bodies)
 }
 
 // GetStatement returns one partner's statement for one period.
@@ -97,19 +79,20 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 	m := req.Msg
 	switch {
 	case m.GetProgram() == "":
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	case m.GetPartner() == "":
-		return nil, fault.Invalid("partner", "required")
+		return nil, fault.InvalidArgument("partner", "required")
 	}
-	if _, _, err := periodRange(m.GetPeriod(), time.UTC); err != nil {
+	if _, _, err := affiliate.PeriodRange(m.GetPeriod(), time.UTC); err != nil {
 		return nil, err
 	}
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), nil, statementsListMax)
+	sts, err := s.statements(ctx, service.StatementsQuery{
+		Program: m.GetProgram(), Partner: m.GetPartner(), Period: m.GetPeriod(), Limit: service.StatementsListMax})
 	if err != nil {
 		return nil, err
 	}
 	if len(sts) == 0 {
-		return nil, fault.Missing("period", "no statement of partner %q for %s", m.GetPartner(), m.GetPeriod())
+		return nil, fault.NotFound("period", "no statement of partner %q for %s", m.GetPartner(), m.GetPeriod())
 	}
 	return connect.NewResponse(&accruev1.GetStatementResponse{Statement: sts[0]}), nil
 }
@@ -119,19 +102,19 @@ func (s *periodService) GetStatement(ctx context.Context, req *connect.Request[a
 func (s *periodService) ListStatements(ctx context.Context, req *connect.Request[accruev1.ListStatementsRequest]) (*connect.Response[accruev1.ListStatementsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	}
 	pg, err := readPage(m, 2)
 	if err != nil {
 		return nil, err
 	}
-	limit := pg.limit
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), pg.after, limit)
+	sts, err := s.statements(ctx, service.StatementsQuery{
+		Program: m.GetProgram(), Partner: m.GetPartner(), Period: m.GetPeriod(), After: pg.after, Limit: pg.limit})
 	if err != nil {
 		return nil, err
 	}
 	resp := &accruev1.ListStatementsResponse{Statements: sts}
-	if len(sts) == limit {
+	if len(sts) == pg.limit {
 		last := sts[len(sts)-1]
 		resp.NextPageToken = pg.nextToken(m, last.GetPeriod(), last.GetPartner())
 	}
@@ -145,12 +128,22 @@ func (s *periodService) ListStatements(ctx context.Context, req *connect.Request
 func (s *periodService) ExportStatements(ctx context.Context, req *connect.Request[accruev1.ExportStatementsRequest]) (*connect.Response[accruev1.ExportStatementsResponse], error) {
 	m := req.Msg
 	if m.GetProgram() == "" {
-		return nil, fault.Invalid("program", "required")
+		return nil, fault.InvalidArgument("program", "required")
 	}
-	sts, err := s.statements(ctx, m.GetProgram(), m.GetPartner(), m.GetPeriod(), nil, statementsListMax)
+	sts, err := s.statements(ctx, service.StatementsQuery{
+		Program: m.GetProgram(), Partner: m.GetPartner(), Period: m.GetPeriod(), Limit: service.StatementsListMax})
 	if err != nil {
 		return nil, err
 	}
+	out, err := statementsCSV(sts)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&accruev1.ExportStatementsResponse{Csv: out}), nil
+}
+
+// statementsCSV is the CSV of ExportStatements.
+func statementsCSV(sts []*accruev1.Statement) (string, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	// released (3) and amount (8) are amounts; every other cell is text
@@ -161,8 +154,8 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 	for _, st := range sts {
 		head := []string{st.GetPartner(), st.GetPeriod(), st.GetStatus(), st.GetReleased(), st.GetDueDate()}
 		edge := func(kind, date string, b *accruev1.StatementBalances) {
-			for _, kv := range [][2]string{{kindPending, b.GetPending()}, {kindAccrued, b.GetAccrued()}, {kindPayable, b.GetPayable()}, {kindInPayout, b.GetInPayout()}} {
-				rows.write(append(head[:5:5], date, kind, partnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", "")...)
+			for _, kv := range [][2]string{{affiliate.Pending, b.GetPending()}, {affiliate.Accrued, b.GetAccrued()}, {affiliate.Payable, b.GetPayable()}, {affiliate.InPayout, b.GetInPayout()}} {
+				rows.write(append(head[:5:5], date, kind, affiliate.PartnerAccount(st.GetPartner(), kv[0]), kv[1], "", "", "", "")...)
 			}
 		}
 		edge("opening_balance", st.GetPeriod()+"-01", st.GetOpening())
@@ -174,35 +167,7 @@ func (s *periodService) ExportStatements(ctx context.Context, req *connect.Reque
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		return nil, fmt.Errorf("server: writing CSV: %w", err)
+		return "", fmt.Errorf("server: writing CSV: %w", err)
 	}
-	return connect.NewResponse(&accruev1.ExportStatementsResponse{Csv: buf.String()}), nil
-}
-
-// statements reads stored statements, filtered by partner and period when
-// not empty, ordered by period then partner, after the keyset position
-// after (period, partner; nil for the start), at most limit of them.
-func (s *Server) statements(ctx context.Context, program, partner, period string, after []string, limit int) ([]*accruev1.Statement, error) {
-	if after == nil {
-		after = []string{"", ""}
-	}
-	rows, err := s.db.Pool.Query(ctx, `SELECT body FROM statements
-		WHERE program_id = $1 AND ($2::text = '' OR partner_id = $2) AND ($3::text = '' OR period = $3)
-		  AND (period, partner_id) > ($4::text, $5::text)
-		ORDER BY period, partner_id LIMIT $6`, program, partner, period, after[0], after[1], limit)
-	if err != nil {
-		return nil, fmt.Errorf("server: reading statements: %w", err)
-	}
-	bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return nil, fmt.Errorf("server: reading statements: %w", err)
-	}
-	out := make([]*accruev1.Statement, len(bodies))
-	for i, b := range bodies {
-		out[i] = &accruev1.Statement{}
-		if err := protojson.Unmarshal(b, out[i]); err != nil {
-			return nil, fmt.Errorf("server: decoding a stored statement: %w", err)
-		}
-	}
-	return out, nil
+	return buf.String(), nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -79,9 +78,9 @@ func (strictProto) Unmarshal(data []byte, v any) error {
 	}
 	if err := proto.Unmarshal(data, m); err != nil {
 		if path, ok := invalidUTF8(data, m.ProtoReflect().Descriptor(), ""); ok {
-			return carryFault(m, fault.Invalid(path, "is not valid UTF-8"))
+			return carryFault(m, fault.InvalidArgument(path, "is not valid UTF-8"))
 		}
-		return carryFault(m, decodeFault("", err))
+		return carryFault(m, decodeFault(err))
 	}
 	if f := strictFault(m.ProtoReflect(), ""); f != nil {
 		return carryFault(m, f)
@@ -124,14 +123,15 @@ func (strictJSON) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
+	md := m.ProtoReflect().Descriptor()
 	if len(data) == 0 {
-		return carryFault(m, fault.Invalid("", "the body is empty; send a JSON object"))
+		return carryFault(m, fault.InvalidArgument("", "the request body is empty; send a JSON object"))
 	}
-	if f := unknownJSON(data, m.ProtoReflect().Descriptor(), ""); f != nil {
+	if f := unknownJSON(data, md, ""); f != nil {
 		return carryFault(m, f)
 	}
 	if err := (protojson.UnmarshalOptions{}).Unmarshal(data, m); err != nil {
-		return carryFault(m, decodeFault("", err))
+		return carryFault(m, jsonDecodeFault(data, md, err))
 	}
 	if f := strictFault(m.ProtoReflect(), ""); f != nil {
 		return carryFault(m, f)
@@ -173,7 +173,7 @@ func carriedFault(m protoreflect.Message) *fault.Error {
 				return nil
 			}
 			field, msg, _ := strings.Cut(v, "\x00")
-			return fault.Invalid(field, "%s", msg)
+			return fault.InvalidArgument(field, "%s", msg)
 		}
 		n = protowire.ConsumeFieldValue(num, typ, raw)
 		if n < 0 {
@@ -195,7 +195,7 @@ func strictFault(m protoreflect.Message, path string) *fault.Error {
 		switch {
 		case fd.Kind() == protoreflect.EnumKind:
 			if fd.Enum().Values().ByNumber(v.Enum()) == nil {
-				return fault.Invalid(p, "%d is not a value of %s", v.Enum(), fd.Enum().FullName())
+				return fault.InvalidArgument(p, "%d is not a value of %s", v.Enum(), fd.Enum().FullName())
 			}
 		case fd.Message() != nil:
 			return unknownFieldFault(v.Message(), p)
@@ -212,92 +212,7 @@ func unknownFieldFault(m protoreflect.Message, path string) *fault.Error {
 		return nil
 	}
 	num, _, _ := protowire.ConsumeTag(raw)
-	return fault.Invalid(joinField(path, fmt.Sprintf("#%d", num)), "this API has no field number %d here", num)
-}
-
-// unknownJSON finds the first JSON member that names no field of md, or an
-// enum name md's enum does not define, at any depth. Malformed JSON is left
-// to protojson to report.
-func unknownJSON(data []byte, md protoreflect.MessageDescriptor, path string) *fault.Error {
-	if isWellKnown(md) {
-		return nil
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(data, &obj) != nil {
-		return nil
-	}
-	for _, k := range slices.Sorted(mapKeys(obj)) {
-		fd := md.Fields().ByJSONName(k)
-		if fd == nil {
-			fd = md.Fields().ByName(protoreflect.Name(k))
-		}
-		if fd == nil {
-			return fault.Invalid(joinField(path, k), "this API has no such field")
-		}
-		if f := unknownJSONValue(obj[k], fd, joinField(path, string(fd.Name()))); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
-// unknownJSONValue checks the JSON value of field fd.
-func unknownJSONValue(raw json.RawMessage, fd protoreflect.FieldDescriptor, path string) *fault.Error {
-	switch {
-	case fd.IsMap():
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) != nil {
-			return nil
-		}
-		for _, k := range slices.Sorted(mapKeys(m)) {
-			if f := unknownJSONElem(m[k], fd.MapValue(), path+"."+k); f != nil {
-				return f
-			}
-		}
-	case fd.IsList():
-		var l []json.RawMessage
-		if json.Unmarshal(raw, &l) != nil {
-			return nil
-		}
-		for i, e := range l {
-			if f := unknownJSONElem(e, fd, fmt.Sprintf("%s[%d]", path, i)); f != nil {
-				return f
-			}
-		}
-	default:
-		return unknownJSONElem(raw, fd, path)
-	}
-	return nil
-}
-
-// unknownJSONElem checks one message or enum value of field fd.
-func unknownJSONElem(raw json.RawMessage, fd protoreflect.FieldDescriptor, path string) *fault.Error {
-	switch {
-	case fd.Message() != nil:
-		return unknownJSON(raw, fd.Message(), path)
-	case fd.Kind() == protoreflect.EnumKind:
-		var name string
-		if json.Unmarshal(raw, &name) == nil && fd.Enum().Values().ByName(protoreflect.Name(name)) == nil {
-			return fault.Invalid(path, "%q is not a value of %s", name, fd.Enum().FullName())
-		}
-	}
-	return nil
-}
-
-// isWellKnown reports the google.protobuf types whose JSON form is not an
-// object of their fields (Timestamp is a string, Struct any object).
-func isWellKnown(md protoreflect.MessageDescriptor) bool {
-	return md.ParentFile() != nil && md.ParentFile().Package() == "google.protobuf"
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
+	return fault.InvalidArgument(joinField(path, fmt.Sprintf("#%d", num)), "this API has no field number %d here", num)
 }
 
 // invalidUTF8 finds the path of the first string field of the wire message
@@ -356,21 +271,26 @@ var decodeFieldPatterns = []*regexp.Regexp{
 }
 
 // decodeFault is the fault of a request body that does not decode: it names
-// the field the decoder names, under path, else path alone.
-func decodeFault(path string, err error) *fault.Error {
-	msg := strings.TrimPrefix(err.Error(), "proto: ")
-	field := path
+// the field the decoder names, else the body as a whole (field "").
+func decodeFault(err error) *fault.Error {
+	msg := decoderMessage(err)
 	for _, re := range decodeFieldPatterns {
 		if m := re.FindStringSubmatch(msg); m != nil {
 			name := m[1]
 			if i := strings.LastIndexByte(name, '.'); i >= 0 {
 				name = name[i+1:]
 			}
-			field = joinField(path, name)
-			break
+			return fault.InvalidArgument(name, "the request does not decode: %s", msg)
 		}
 	}
-	return fault.Invalid(field, "the request does not decode: %s", msg)
+	return fault.InvalidArgument("", "the request body does not decode: %s", msg)
+}
+
+// decoderMessage is a protobuf decoder's error without its "proto:"
+// prefix, followed by a space or, chosen per binary to stop callers
+// matching its text, a no-break space (U+00A0).
+func decoderMessage(err error) string {
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "proto: "), "proto:\u00a0")
 }
 
 // joinField appends a field name to a path.

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/clock"
@@ -84,19 +86,43 @@ func (e *edge) post(t *testing.T, procedure, contentType string, body []byte) (i
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode, nil
 	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, wireError(t, procedure, resp.StatusCode, b)
+}
+
+// wireError decodes a Connect protocol error body, its BadRequest details
+// included.
+func wireError(t *testing.T, procedure string, status int, body []byte) *connect.Error {
+	t.Helper()
 	var wire struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Details []struct {
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		} `json:"details"`
 	}
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &wire); err != nil {
-		t.Fatalf("%s: status %d, body %q: %v", procedure, resp.StatusCode, b, err)
+	if err := json.Unmarshal(body, &wire); err != nil {
+		t.Fatalf("%s: status %d, body %q: %v", procedure, status, body, err)
 	}
 	var code connect.Code
 	if err := code.UnmarshalText([]byte(wire.Code)); err != nil {
 		t.Fatalf("%s: code %q: %v", procedure, wire.Code, err)
 	}
-	return resp.StatusCode, connect.NewError(code, errors.New(wire.Message))
+	ce := connect.NewError(code, errors.New(wire.Message))
+	for _, d := range wire.Details {
+		raw, err := base64.RawStdEncoding.DecodeString(d.Value)
+		br := &errdetails.BadRequest{}
+		if d.Type != "google.rpc.BadRequest" || err != nil || proto.Unmarshal(raw, br) != nil {
+			t.Fatalf("%s: detail %+v does not decode", procedure, d)
+		}
+		detail, err := connect.NewErrorDetail(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ce.AddDetail(detail)
+	}
+	return ce
 }
 
 // wantViolation fails unless err is invalid_argument with a BadRequest
@@ -180,7 +206,7 @@ func TestUnknownFieldsAndEnumsAreRefused(t *testing.T) {
 		})
 	}
 
-	p, err := e.srv.partnerView(ctx, e.api.db.Pool, "p", "bob", time.Now(), false)
+	p, err := e.srv.partnerView(ctx, "p", "bob", time.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,4 +310,132 @@ func TestStrictCodecsStillEncode(t *testing.T) {
 			t.Errorf("GetRules answered %v", resp.Msg)
 		}
 	}
+}
+
+// TestDecodeFaultDropsTheDecodersPrefix checks that a decode error reads
+// the same whichever separator protobuf-go chose for this binary after
+// "proto:" (a space or U+00A0): accrued answered "the request does not
+// decode: proto:\u00a0cannot parse invalid wire-format data".
+func TestDecodeFaultDropsTheDecodersPrefix(t *testing.T) {
+	for _, sep := range []string{" ", "\u00a0"} {
+		f := decodeFault(errors.New("proto:" + sep + "cannot parse invalid wire-format data"))
+		if want := "the request body does not decode: cannot parse invalid wire-format data"; f.Msg != want {
+			t.Errorf("separator %q: message %q, want %q", sep, f.Msg, want)
+		}
+	}
+}
+
+// TestJSONDecodeFaultsNameTheirPath: a JSON value that does not decode
+// (a malformed Timestamp, a FieldMask that is not a string, a value of the
+// wrong type) is invalid_argument with a BadRequest naming its full path,
+// where protojson's error gives only "(line 1:27)".
+func TestJSONDecodeFaultsNameTheirPath(t *testing.T) {
+	e := newEdge(t)
+	const (
+		getBalances     = "/accrue.v1.LedgerService/GetBalances"
+		postTransaction = "/accrue.v1.LedgerService/PostTransaction"
+		register        = "/accrue.v1.PartnerService/RegisterPartner"
+		update          = "/accrue.v1.PartnerService/UpdatePartner"
+		payOrder        = "/accrue.v1.OrderService/PayOrder"
+	)
+	for _, tc := range []struct {
+		name, procedure, body, field string
+	}{
+		{"a month 13", getBalances, `{"program":"demo","as_of":"2026-13-01T00:00:00Z"}`, "as_of"},
+		{"a timestamp in words", register, `{"parent_until":"yesterday"}`, "parent_until"},
+		{"a number for a mask", update, `{"update_mask":5}`, "update_mask"},
+		{"an object for a mask", update, `{"program":"p","updateMask":{"paths":["status"]}}`, "update_mask"},
+		{"a number for a string", payOrder, `{"program": "p", "idempotencyKey": "o3", "order": 5}`, "order"},
+		{"a number in a line", payOrder, `{"lines":[{"product":"x","amount":"1.00"},{"product":"y","amount":5}]}`, "lines[1].amount"},
+		{"a number in a list", getBalances, `{"program":"p","accounts":["a", 5]}`, "accounts[1]"},
+		{"a number in a map", postTransaction, `{"program":"p","metadata":{"a":"x","note":5}}`, "metadata.note"},
+		{"a string for a list", getBalances, `{"accounts":"a"}`, "accounts"},
+		{"a field twice", getBalances, `{"asOf":"2026-01-01T00:00:00Z","as_of":"2026-01-01T00:00:00Z"}`, "as_of"},
+		{"on a later line, after non-ASCII text", getBalances, "{\n  \"program\": \"d\u00e9mo\u2603\",\n  \"asOf\": \"2026-01-01T25:00:00Z\"\n}", "as_of"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, ce := e.post(t, tc.procedure, "application/json", []byte(tc.body))
+			if status != http.StatusBadRequest {
+				t.Errorf("HTTP %d, want 400", status)
+			}
+			wantViolation(t, tc.body, ce, tc.field)
+			if ce != nil && !strings.HasPrefix(ce.Message(), tc.field+": ") {
+				t.Errorf("message %q does not start with %q", ce.Message(), tc.field+": ")
+			}
+		})
+	}
+}
+
+// TestWholeBodyFaults: a body that cannot be read as a request at all is
+// the one fault whose field is "" (the whole body, as JSON Pointer names
+// it), and its description says so.
+func TestWholeBodyFaults(t *testing.T) {
+	e := newEdge(t)
+	for _, tc := range []struct{ name, contentType, body string }{
+		{"empty", "application/json", ""},
+		{"truncated", "application/json", `{"program":"p"`},
+		{"garbage", "application/json", `garbage`},
+		{"a trailing comma", "application/json", `{"program":"p",}`},
+		{"an array", "application/json", `[]`},
+		{"a string", "application/json", `"p"`},
+		{"binary garbage", "application/proto", "\xff\xff\xff"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, ce := e.post(t, "/accrue.v1.LedgerService/GetBalances", tc.contentType, []byte(tc.body))
+			if status != http.StatusBadRequest {
+				t.Errorf("HTTP %d, want 400", status)
+			}
+			wantViolation(t, tc.name, ce, "")
+			if ce != nil && !strings.HasPrefix(ce.Message(), "the request body ") {
+				t.Errorf("message %q does not say the body as a whole is at fault", ce.Message())
+			}
+		})
+	}
+}
+
+// TestMaskPathsAreEchoedAsSent: a JSON update_mask path that is not
+// lowerCamelCase, or names no field, is refused naming update_mask and the
+// path as the client wrote it (protojson would have turned "private.Email"
+// into "private._email"); a well-formed mask still works.
+func TestMaskPathsAreEchoedAsSent(t *testing.T) {
+	e := newEdge(t)
+	const update = "/accrue.v1.PartnerService/UpdatePartner"
+	for _, path := range []string{"private.Email", "Status", "private.bankAcount", "private.email.x", "status,", "private..email"} {
+		body := `{"program":"p","idempotencyKey":"m-` + path + `","partner":"bob","updateMask":"` + path + `"}`
+		status, ce := e.post(t, update, "application/json", []byte(body))
+		if status != http.StatusBadRequest {
+			t.Errorf("%s: HTTP %d, want 400", path, status)
+		}
+		wantViolation(t, path, ce, "update_mask")
+		if ce != nil && !strings.Contains(ce.Message(), `"`+path+`"`) {
+			t.Errorf("%s: message %q does not quote the path as sent", path, ce.Message())
+		}
+	}
+	body := `{"program":"p","idempotencyKey":"m-ok","partner":"bob","private":{"bankAccount":"DE00"},"updateMask":"private.bankAccount,private.email"}`
+	if status, ce := e.post(t, update, "application/json", []byte(body)); status != http.StatusOK {
+		t.Errorf("a well-formed mask: HTTP %d %v", status, ce)
+	}
+}
+
+// FuzzStrictJSON: the strict JSON codec, its member locator and mask check
+// included, never panics or hangs on any body, and a refused body leaves
+// only its fault.
+func FuzzStrictJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"program":"demo","as_of":"2026-13-01T00:00:00Z"}`, `{"update_mask":5}`, `{"updateMask":"private.Email"}`,
+		`{"lines":[{"product":"x","amount":5}]}`, `{"metadata":{"a":{"b":[1,{"c":2}]}}}`, `{"accounts":[[],{}]}`,
+		"{\n\"program\": \"d\u00e9\",\n\"at\": 5}", `[]`, `{"program":"p"`, "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, m := range []proto.Message{&accruev1.PayOrderRequest{}, &accruev1.UpdatePartnerRequest{}, &accruev1.PostTransactionRequest{}} {
+			if err := (strictJSON{name: "json"}).Unmarshal(body, m); err != nil {
+				t.Fatalf("%q: %v", body, err)
+			}
+			if f := carriedFault(m.ProtoReflect()); f != nil && f.Msg == "" {
+				t.Fatalf("%q: a fault without a description", body)
+			}
+		}
+	})
 }

@@ -27,7 +27,7 @@ var (
 // checkTimeRange refuses a time before 1970 or after year 9999, naming field.
 func checkTimeRange(field string, t time.Time) error {
 	if t.Before(timeMin) || t.After(timeMax) {
-		return fault.Invalid(field, "%s is outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z", t.Format(time.RFC3339Nano))
+		return fault.InvalidArgument(field, "%s is outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z", t.Format(time.RFC3339Nano))
 	}
 	return nil
 }
@@ -41,7 +41,7 @@ func readTime(field string, ts *timestamppb.Timestamp) (t time.Time, ok bool, er
 		return time.Time{}, false, nil
 	}
 	if err := ts.CheckValid(); err != nil {
-		return time.Time{}, false, fault.Invalid(field, "%v", err)
+		return time.Time{}, false, fault.InvalidArgument(field, "%v", err)
 	}
 	t = ts.AsTime().UTC()
 	if err := checkTimeRange(field, t); err != nil {
@@ -64,7 +64,7 @@ func (s *Server) eventTime(ts *timestamppb.Timestamp) (time.Time, error) {
 		return now, nil
 	}
 	if limit := now.Add(EventSkewMax); t.After(limit) {
-		return time.Time{}, fault.Invalid("at", "%s is after the server's clock (%s) by more than %s; an event cannot be dated in the future",
+		return time.Time{}, fault.InvalidArgument("at", "%s is after the server's clock (%s) by more than %s; an event cannot be dated in the future",
 			t.Format(time.RFC3339Nano), now.Format(time.RFC3339), EventSkewMax)
 	}
 	return t, nil

@@ -88,13 +88,13 @@ func checkValues(m protoreflect.Message) *fault.Error {
 // may hold tabs and line breaks.
 func checkString(path, s string, document bool) *fault.Error {
 	if !utf8.ValidString(s) {
-		return fault.Invalid(path, "is not valid UTF-8")
+		return fault.InvalidArgument(path, "is not valid UTF-8")
 	}
 	for i, r := range s {
 		if !unicode.IsControl(r) || document && (r == '\t' || r == '\n' || r == '\r') {
 			continue
 		}
-		return fault.Invalid(path, "has the control character %U at byte %d; control characters are not allowed", r, i)
+		return fault.InvalidArgument(path, "has the control character %U at byte %d; control characters are not allowed", r, i)
 	}
 	return nil
 }
@@ -108,10 +108,10 @@ func checkTimestamp(path string, m protoreflect.Message) *fault.Error {
 		Nanos:   int32(m.Get(fields.ByName("nanos")).Int()),
 	}
 	if err := ts.CheckValid(); err != nil {
-		return fault.Invalid(path, "is not a valid timestamp: %v", err)
+		return fault.InvalidArgument(path, "is not a valid timestamp: %v", err)
 	}
 	if t := ts.AsTime(); t.Before(TimeMin) || !t.Before(TimeMax) {
-		return fault.Invalid(path, "%s is out of range: times are from %s and before %s",
+		return fault.InvalidArgument(path, "%s is out of range: times are from %s and before %s",
 			t.Format(time.RFC3339Nano), TimeMin.Format(time.RFC3339), TimeMax.Format(time.RFC3339))
 	}
 	return nil

@@ -45,81 +45,10 @@ func TestEveryAmountSharesOneBound(t *testing.T) {
 		Order: "o1", Customer: "c1", PartnerCode: "BOB", Lines: lines("10.00")})); err != nil {
 		t.Fatal(err)
 	}
-	const (
-		e15 = "1000000000000000"
-		e13 = "10000000000000"
-	)
-	huge := "1" + strings.Repeat("0", 100000)
-	pay := func(shipping string, l ...string) func() error {
-		return func() error {
-			_, err := a.orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", IdempotencyKey: "pay-bad",
-				Order: "o-bad", Customer: "c2", PartnerCode: "BOB", Lines: lines(l...), Shipping: shipping}))
-			return err
-		}
-	}
-	simulate := func(partner, shipping string) func() error {
-		return func() error {
-			_, err := a.programs.SimulateOrder(ctx, connect.NewRequest(&accruev1.SimulateOrderRequest{Program: "p",
-				Partner: partner, Lines: lines("10.00"), Shipping: shipping}))
-			return err
-		}
-	}
-	rulesDoc := func(doc string) func() error {
-		return func() error {
-			_, err := a.programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "p", IdempotencyKey: "rules-bad", Document: doc}))
-			return err
-		}
-	}
-	cases := []struct {
-		name, field string
-		call        func() error
-	}{
-		{"simulate shipping 10^15", "shipping", simulate("", e15)},
-		{"simulate attributed shipping 10^15", "shipping", simulate("bob", e15)},
-		{"attributed pay shipping 10^15", "shipping", pay(e15, "10.00")},
-		{"pay shipping 10^13", "shipping", pay(e13, "10.00")},
-		{"pay line 10^13", "lines[0].amount", pay("", e13)},
-		{"pay lines of one product adding up past the maximum", "lines[1].amount", pay("", "9999999999999.99", "0.01")},
-		{"pay line 10^100000", "lines[0].amount", pay("", huge)},
-		{"refund shipping 10^15", "shipping", func() error {
-			_, err := a.orders.RefundOrder(ctx, connect.NewRequest(&accruev1.RefundOrderRequest{Program: "p", IdempotencyKey: "refund-bad",
-				Order: "o1", Shipping: e15}))
-			return err
-		}},
-		{"amend line 10^13", "lines[0].amount", func() error {
-			_, err := a.orders.AmendOrder(ctx, connect.NewRequest(&accruev1.AmendOrderRequest{Program: "p", IdempotencyKey: "amend-bad",
-				Order: "o1", Lines: lines(e13)}))
-			return err
-		}},
-		{"post 10^100000", "entries[0].amount", func() error {
-			_, err := a.ledger.PostTransaction(ctx, connect.NewRequest(&accruev1.PostTransactionRequest{Program: "p", IdempotencyKey: "post-bad",
-				Kind: "manual", Entries: []*accruev1.EntryInput{entry("platform:commission_expense", dr, huge), entry("partner:bob:accrued", cr, huge)}}))
-			return err
-		}},
-		{"post 10^13", "entries[0].amount", func() error {
-			_, err := a.ledger.PostTransaction(ctx, connect.NewRequest(&accruev1.PostTransactionRequest{Program: "p", IdempotencyKey: "post-bad",
-				Kind: "manual", Entries: []*accruev1.EntryInput{entry("platform:commission_expense", dr, e13), entry("partner:bob:accrued", cr, e13)}}))
-			return err
-		}},
-		{"advance 10^1000", "amount", func() error {
-			_, err := a.payouts.CreatePayout(ctx, connect.NewRequest(&accruev1.CreatePayoutRequest{Program: "p", IdempotencyKey: "payout-bad",
-				Payout: "po1", Partner: "bob", Amount: "1" + strings.Repeat("0", 1000), AllowAdvance: true}))
-			return err
-		}},
-		{"spend 40 digits", "amount", func() error {
-			_, err := a.payouts.SpendCredit(ctx, connect.NewRequest(&accruev1.SpendCreditRequest{Program: "p", IdempotencyKey: "spend-bad",
-				Spend: "s1", Partner: "bob", Amount: strings.Repeat("9", 40)}))
-			return err
-		}},
-		{"payout minimum 10^13", "document.payout.minimum", rulesDoc("currency: USD\ncommission: {default: 10%}\npayout: {minimum: \"" + e13 + "\"}\n")},
-		{"flat 10^13", "document.commission.default.flat", rulesDoc("currency: USD\ncommission: {default: {flat: \"" + e13 + "\"}}\n")},
-		{"tier min_volume 10^13", "document.tiers[1].min_volume", rulesDoc("currency: USD\ncommission: {default: 10%}\ntiers:\n  - {name: A, min_volume: \"0\", rate: 5%}\n  - {name: B, min_volume: \"" + e13 + "\", rate: 7%}\n")},
-	}
+	c := amountCalls{ctx, a}
+	cases := c.outOfBounds()
 	for _, form := range []string{"+1", " 1", "1 ", "1e3", "0x10", "1_000", ".5", "5.", "1,5", "--1", "NaN"} {
-		cases = append(cases, struct {
-			name, field string
-			call        func() error
-		}{"pay line " + form, "lines[0].amount", pay("", form)})
+		cases = append(cases, amountCase{"pay line " + form, "lines[0].amount", c.pay("", form)})
 	}
 	before := a.rows(t)
 	for _, tc := range cases {
@@ -132,7 +61,7 @@ func TestEveryAmountSharesOneBound(t *testing.T) {
 	}
 
 	// The maximum itself is an amount like any other, attributed or not.
-	max := money.MaxAmount(2)
+	max := money.AmountMax(2)
 	resp, err := a.orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", IdempotencyKey: "pay-max",
 		Order: "o-max", Customer: "c3", PartnerCode: "BOB", Lines: lines(max), Shipping: max}))
 	if err != nil {
@@ -141,7 +70,7 @@ func TestEveryAmountSharesOneBound(t *testing.T) {
 	if got := resp.Msg.GetOrder().GetShipping(); got != max {
 		t.Errorf("shipping %s, want %s", got, max)
 	}
-	if err := simulate("bob", max)(); err != nil {
+	if err := c.simulate("bob", max)(); err != nil {
 		t.Errorf("simulating at the maximum: %v", err)
 	}
 	// -0.00 is zero: accepted where zero is, as 0.00.
@@ -149,6 +78,110 @@ func TestEveryAmountSharesOneBound(t *testing.T) {
 		Order: "o-zero", Customer: "c4", Lines: lines("1.00"), Shipping: "-0.00"}))
 	if err != nil || resp.Msg.GetOrder().GetShipping() != "0.00" {
 		t.Fatalf("shipping -0.00: %v %v, want 0.00", resp, err)
+	}
+}
+
+// amountCase is a call refused for an amount, naming field.
+type amountCase struct {
+	name, field string
+	call        func() error
+}
+
+// amountCalls make the calls of TestEveryAmountSharesOneBound, one amount
+// of each at the value given: program "p", partner bob (code BOB), order o1.
+type amountCalls struct {
+	ctx context.Context
+	a   *api
+}
+
+// outOfBounds are an amount over the maximum, or far over it, on every
+// RPC and in every rules document field that has one.
+func (c amountCalls) outOfBounds() []amountCase {
+	const (
+		e15 = "1000000000000000"
+		e13 = "10000000000000"
+	)
+	huge := "1" + strings.Repeat("0", 100000)
+	return []amountCase{
+		{"simulate shipping 10^15", "shipping", c.simulate("", e15)},
+		{"simulate attributed shipping 10^15", "shipping", c.simulate("bob", e15)},
+		{"attributed pay shipping 10^15", "shipping", c.pay(e15, "10.00")},
+		{"pay shipping 10^13", "shipping", c.pay(e13, "10.00")},
+		{"pay line 10^13", "lines[0].amount", c.pay("", e13)},
+		{"pay lines of one product adding up past the maximum", "lines[1].amount", c.pay("", "9999999999999.99", "0.01")},
+		{"pay line 10^100000", "lines[0].amount", c.pay("", huge)},
+		{"refund shipping 10^15", "shipping", c.refundShipping(e15)},
+		{"amend line 10^13", "lines[0].amount", c.amend(e13)},
+		{"post 10^100000", "entries[0].amount", c.post(huge)},
+		{"post 10^13", "entries[0].amount", c.post(e13)},
+		{"advance 10^1000", "amount", c.advance("1" + strings.Repeat("0", 1000))},
+		{"spend 40 digits", "amount", c.spend(strings.Repeat("9", 40))},
+		{"payout minimum 10^13", "document.payout.minimum", c.rules("currency: USD\ncommission: {default: 10%}\npayout: {minimum: \"" + e13 + "\"}\n")},
+		{"flat 10^13", "document.commission.default.flat", c.rules("currency: USD\ncommission: {default: {flat: \"" + e13 + "\"}}\n")},
+		{"tier min_volume 10^13", "document.tiers[1].min_volume", c.rules("currency: USD\ncommission: {default: 10%}\ntiers:\n  - {name: A, min_volume: \"0\", rate: 5%}\n  - {name: B, min_volume: \"" + e13 + "\", rate: 7%}\n")},
+	}
+}
+
+func (c amountCalls) pay(shipping string, l ...string) func() error {
+	return func() error {
+		_, err := c.a.orders.PayOrder(c.ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", IdempotencyKey: "pay-bad",
+			Order: "o-bad", Customer: "c2", PartnerCode: "BOB", Lines: lines(l...), Shipping: shipping}))
+		return err
+	}
+}
+
+func (c amountCalls) simulate(partner, shipping string) func() error {
+	return func() error {
+		_, err := c.a.programs.SimulateOrder(c.ctx, connect.NewRequest(&accruev1.SimulateOrderRequest{Program: "p",
+			Partner: partner, Lines: lines("10.00"), Shipping: shipping}))
+		return err
+	}
+}
+
+func (c amountCalls) rules(doc string) func() error {
+	return func() error {
+		_, err := c.a.programs.PutRules(c.ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "p", IdempotencyKey: "rules-bad", Document: doc}))
+		return err
+	}
+}
+
+func (c amountCalls) refundShipping(shipping string) func() error {
+	return func() error {
+		_, err := c.a.orders.RefundOrder(c.ctx, connect.NewRequest(&accruev1.RefundOrderRequest{Program: "p", IdempotencyKey: "refund-bad",
+			Order: "o1", Shipping: shipping}))
+		return err
+	}
+}
+
+func (c amountCalls) amend(line string) func() error {
+	return func() error {
+		_, err := c.a.orders.AmendOrder(c.ctx, connect.NewRequest(&accruev1.AmendOrderRequest{Program: "p", IdempotencyKey: "amend-bad",
+			Order: "o1", Lines: lines(line)}))
+		return err
+	}
+}
+
+func (c amountCalls) post(amount string) func() error {
+	return func() error {
+		_, err := c.a.ledger.PostTransaction(c.ctx, connect.NewRequest(&accruev1.PostTransactionRequest{Program: "p", IdempotencyKey: "post-bad",
+			Kind: "manual", Entries: []*accruev1.EntryInput{entry("platform:commission_expense", dr, amount), entry("partner:bob:accrued", cr, amount)}}))
+		return err
+	}
+}
+
+func (c amountCalls) advance(amount string) func() error {
+	return func() error {
+		_, err := c.a.payouts.CreatePayout(c.ctx, connect.NewRequest(&accruev1.CreatePayoutRequest{Program: "p", IdempotencyKey: "payout-bad",
+			Payout: "po1", Partner: "bob", Amount: amount, AllowAdvance: true}))
+		return err
+	}
+}
+
+func (c amountCalls) spend(amount string) func() error {
+	return func() error {
+		_, err := c.a.payouts.SpendCredit(c.ctx, connect.NewRequest(&accruev1.SpendCreditRequest{Program: "p", IdempotencyKey: "spend-bad",
+			Spend: "s1", Partner: "bob", Amount: amount}))
+		return err
 	}
 }
 
@@ -166,7 +199,37 @@ func TestEventsAreNotDatedInTheFuture(t *testing.T) {
 	}
 	late := timestamppb.New(now.Add(EventSkewMax + time.Second))
 	y2030 := timestamppb.New(time.Date(2030, 1, 15, 0, 0, 0, 0, time.UTC))
-	calls := map[string]func(at *timestamppb.Timestamp) error{
+	calls := datedCalls(ctx, a)
+	before := a.rows(t)
+	for name, call := range calls {
+		for _, at := range []*timestamppb.Timestamp{late, y2030} {
+			wantField(t, call(at), connect.CodeInvalidArgument, "at")
+		}
+		if after := a.rows(t); after != before {
+			t.Fatalf("%s dated in the future wrote rows: %v, before %v", name, after, before)
+		}
+	}
+	if n := a.count(t, "programs"); n != 1 {
+		t.Fatalf("%d programs: a first rules version dated in the future created one", n)
+	}
+	// A later rules version may be scheduled ahead: it takes effect from its at.
+	if _, err := a.programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "p", IdempotencyKey: "rules-v2",
+		At: y2030, Document: apiRules})); err != nil {
+		t.Fatalf("scheduling a rules version: %v", err)
+	}
+	// Within the skew: a client clock a little ahead is fine.
+	for name, call := range calls {
+		if err := call(timestamppb.New(now.Add(EventSkewMax))); err != nil {
+			t.Errorf("%s within the skew: %v", name, err)
+		}
+	}
+	checkReadTimesInRange(ctx, t, a, y2030)
+}
+
+// datedCalls are a write command of each kind, dated at: partner bob
+// (code BOB) exists in program "p"; PutRules creates program "q".
+func datedCalls(ctx context.Context, a *api) map[string]func(at *timestamppb.Timestamp) error {
+	return map[string]func(at *timestamppb.Timestamp) error{
 		"PayOrder": func(at *timestamppb.Timestamp) error {
 			_, err := a.orders.PayOrder(ctx, connect.NewRequest(&accruev1.PayOrderRequest{Program: "p", IdempotencyKey: "pay", At: at,
 				Order: "o1", Customer: "c1", PartnerCode: "BOB", Lines: lines("10.00")}))
@@ -203,31 +266,11 @@ func TestEventsAreNotDatedInTheFuture(t *testing.T) {
 			return err
 		},
 	}
-	before := a.rows(t)
-	for name, call := range calls {
-		for _, at := range []*timestamppb.Timestamp{late, y2030} {
-			wantField(t, call(at), connect.CodeInvalidArgument, "at")
-		}
-		if after := a.rows(t); after != before {
-			t.Fatalf("%s dated in the future wrote rows: %v, before %v", name, after, before)
-		}
-	}
-	if n := a.count(t, "programs"); n != 1 {
-		t.Fatalf("%d programs: a first rules version dated in the future created one", n)
-	}
-	// A later rules version may be scheduled ahead: it takes effect from its at.
-	if _, err := a.programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "p", IdempotencyKey: "rules-v2",
-		At: y2030, Document: apiRules})); err != nil {
-		t.Fatalf("scheduling a rules version: %v", err)
-	}
-	// Within the skew: a client clock a little ahead is fine.
-	for name, call := range calls {
-		if err := call(timestamppb.New(now.Add(EventSkewMax))); err != nil {
-			t.Errorf("%s within the skew: %v", name, err)
-		}
-	}
+}
 
-	// Reads and parent_until: only the absolute range.
+// checkReadTimesInRange: the times of reads and parent_until are refused
+// only outside 1970..9999; an as_of in the future is allowed.
+func checkReadTimesInRange(ctx context.Context, t *testing.T, a *api, y2030 *timestamppb.Timestamp) {
 	for _, ts := range []*timestamppb.Timestamp{
 		timestamppb.New(time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)),
 		{Seconds: 253402300800}, // 10000-01-01
@@ -261,65 +304,79 @@ func TestUpdatePartnerIsPartial(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n := 0
-	update := func(r *accruev1.UpdatePartnerRequest) error {
-		n++
-		r.Program, r.Partner, r.IdempotencyKey = "p", "bob", fmt.Sprintf("upd-%d", n)
-		_, err := a.partners.UpdatePartner(ctx, connect.NewRequest(r))
-		return err
-	}
-	want := func(what string, status accruev1.PartnerStatus, private *accruev1.PartnerPrivate) {
-		t.Helper()
-		got, err := a.partners.GetPartner(ctx, connect.NewRequest(&accruev1.GetPartnerRequest{Program: "p", Partner: "bob", IncludePrivate: true}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := got.Msg.GetPartner()
-		if p.GetStatus() != status || p.GetParent() != "ann" || !proto.Equal(p.GetPrivate(), private) {
-			t.Fatalf("after %s: status %v, parent %q, private %v; want %v, ann, %v", what, p.GetStatus(), p.GetParent(), p.GetPrivate(), status, private)
-		}
-	}
-	active, suspended := accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE, accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
-	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
-
-	if err := update(&accruev1.UpdatePartnerRequest{Private: &accruev1.PartnerPrivate{Email: "new@example.com"}}); err != nil {
-		t.Fatal(err)
-	}
+	u := &bobUpdates{ctx: ctx, t: t, a: a}
+	u.must(&accruev1.UpdatePartnerRequest{Private: &accruev1.PartnerPrivate{Email: "new@example.com"}})
 	full.Email = "new@example.com"
-	want("an email without a mask", active, full)
+	u.want("an email without a mask", partnerActive, full)
 
-	if err := update(&accruev1.UpdatePartnerRequest{UpdateMask: mask("status"), Status: suspended,
-		Private: &accruev1.PartnerPrivate{Name: "not named"}}); err != nil {
-		t.Fatal(err)
-	}
-	want("a status named by the mask", suspended, full)
+	u.must(&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("status"), Status: partnerSuspended,
+		Private: &accruev1.PartnerPrivate{Name: "not named"}})
+	u.want("a status named by the mask", partnerSuspended, full)
 
-	if err := update(&accruev1.UpdatePartnerRequest{UpdateMask: mask("private.bank_account", "private.bank_name")}); err != nil {
-		t.Fatal(err)
-	}
+	u.must(&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("private.bank_account", "private.bank_name")})
 	full.BankAccount, full.BankName = "", ""
-	want("bank details cleared by the mask", suspended, full)
+	u.want("bank details cleared by the mask", partnerSuspended, full)
 
-	if err := update(&accruev1.UpdatePartnerRequest{UpdateMask: mask("private"), Private: &accruev1.PartnerPrivate{Name: "Robert"}}); err != nil {
-		t.Fatal(err)
-	}
-	want("private replaced as a whole", suspended, &accruev1.PartnerPrivate{Name: "Robert"})
+	u.must(&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("private"), Private: &accruev1.PartnerPrivate{Name: "Robert"}})
+	u.want("private replaced as a whole", partnerSuspended, &accruev1.PartnerPrivate{Name: "Robert"})
 
 	before := a.rows(t)
 	for _, tc := range []struct {
 		req   *accruev1.UpdatePartnerRequest
 		field string
 	}{
-		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("private.iban"), Private: &accruev1.PartnerPrivate{Email: "x@example.com"}}, "update_mask"},
-		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("code")}, "update_mask"},
-		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("name", "status"), Status: active}, "update_mask"},
-		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("status")}, "status"},
-		{&accruev1.UpdatePartnerRequest{UpdateMask: mask("parent")}, "parent"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("private.iban"), Private: &accruev1.PartnerPrivate{Email: "x@example.com"}}, "update_mask"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("code")}, "update_mask"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("name", "status"), Status: partnerActive}, "update_mask"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("status")}, "status"},
+		{&accruev1.UpdatePartnerRequest{UpdateMask: fieldMask("parent")}, "parent"},
 	} {
-		wantField(t, update(tc.req), connect.CodeInvalidArgument, tc.field)
+		wantField(t, u.update(tc.req), connect.CodeInvalidArgument, tc.field)
 	}
 	if after := a.rows(t); after != before {
 		t.Fatalf("refused updates wrote rows: %v, before %v", after, before)
 	}
-	want("refused updates", suspended, &accruev1.PartnerPrivate{Name: "Robert"})
+	u.want("refused updates", partnerSuspended, &accruev1.PartnerPrivate{Name: "Robert"})
+}
+
+const (
+	partnerActive    = accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE
+	partnerSuspended = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
+)
+
+func fieldMask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+
+// bobUpdates sends UpdatePartner requests for bob (under ann) in program
+// "p", each with a key of its own, and checks what bob reads as after.
+type bobUpdates struct {
+	ctx context.Context
+	t   *testing.T
+	a   *api
+	n   int
+}
+
+func (u *bobUpdates) update(r *accruev1.UpdatePartnerRequest) error {
+	u.n++
+	r.Program, r.Partner, r.IdempotencyKey = "p", "bob", fmt.Sprintf("upd-%d", u.n)
+	_, err := u.a.partners.UpdatePartner(u.ctx, connect.NewRequest(r))
+	return err
+}
+
+func (u *bobUpdates) must(r *accruev1.UpdatePartnerRequest) {
+	u.t.Helper()
+	if err := u.update(r); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+func (u *bobUpdates) want(what string, status accruev1.PartnerStatus, private *accruev1.PartnerPrivate) {
+	u.t.Helper()
+	got, err := u.a.partners.GetPartner(u.ctx, connect.NewRequest(&accruev1.GetPartnerRequest{Program: "p", Partner: "bob", IncludePrivate: true}))
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	p := got.Msg.GetPartner()
+	if p.GetStatus() != status || p.GetParent() != "ann" || !proto.Equal(p.GetPrivate(), private) {
+		u.t.Fatalf("after %s: status %v, parent %q, private %v; want %v, ann, %v", what, p.GetStatus(), p.GetParent(), p.GetPrivate(), status, private)
+	}
 }

@@ -42,8 +42,8 @@ func TestRetryGivesUp(t *testing.T) {
 		calls++
 		return &pgconn.PgError{Code: "40001"}
 	})
-	if err == nil || calls != MaxAttempts || !Retryable(err) {
-		t.Fatalf("err=%v calls=%d, want a wrapped 40001 after %d calls", err, calls, MaxAttempts)
+	if err == nil || calls != AttemptsMax || !Retryable(err) {
+		t.Fatalf("err=%v calls=%d, want a wrapped 40001 after %d calls", err, calls, AttemptsMax)
 	}
 }
 

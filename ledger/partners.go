@@ -1,0 +1,56 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/accrue/accrue/internal/fault"
+)
+
+// AccountBalances returns the stored balances of the accounts named in
+// codes, each on its normal side as AccountBalance reads it, in one round
+// trip; fault NotFound naming the first code (in codes' order) that is not
+// an account of the program.
+func AccountBalances(ctx context.Context, q Querier, program string, codes []string) (map[string]decimal.Decimal, error) {
+	rows, err := q.Query(ctx, `SELECT a.code, (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
+		FROM accounts a WHERE a.program_id = $1 AND a.code = ANY($2)`, program, codes)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading balances: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]decimal.Decimal, len(codes))
+	for rows.Next() {
+		var code, amount string
+		if err := rows.Scan(&code, &amount); err != nil {
+			return nil, fmt.Errorf("ledger: scanning balance: %w", err)
+		}
+		out[code] = decimal.RequireFromString(amount)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: reading balances: %w", err)
+	}
+	for _, code := range codes {
+		if _, ok := out[code]; !ok {
+			return nil, fault.NotFound("account", "no account %q in program %s", code, program)
+		}
+	}
+	return out, nil
+}
+
+// LockProgramExclusive takes the program's row FOR UPDATE: it waits for
+// the commands in flight that hold it FOR SHARE (LockProgram) and keeps new
+// ones out until commit. For rare structural changes: rules versions,
+// re-links. Fault NotFound when there is no such program.
+func LockProgramExclusive(ctx context.Context, q Querier, id string) error {
+	var found string
+	err := q.QueryRow(ctx, `SELECT id FROM programs WHERE id = $1 FOR UPDATE`, id).Scan(&found)
+	if isNoRows(err) {
+		return fault.NotFound("program", "no program %q", id)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: locking program %s: %w", id, err)
+	}
+	return nil
+}
