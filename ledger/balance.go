@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
@@ -74,7 +75,8 @@ func (d balanceDeltas) apply(ctx context.Context, q Querier) error {
 // Balances returns the balances of the given accounts (every account of the
 // program when codes is empty), on each account's normal side. With a zero
 // asOf they are the stored balances; otherwise the sum of entries whose `at`
-// is at or before asOf.
+// is at or before asOf, read from the snapshots of accounts Snapshot
+// enrolled (see snapSQL).
 func Balances(ctx context.Context, q Querier, program string, codes []string, asOf time.Time) ([]Balance, error) {
 	journal, err := LoadProgram(ctx, q, program)
 	if err != nil {
@@ -83,17 +85,13 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 	const stored = `
 		SELECT a.code, a.normal_side, COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0)::text
 		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`
-	const historical = `
-		SELECT a.code, a.normal_side, COALESCE((SELECT SUM(e.amount) FROM entries e WHERE e.account_id = a.id AND e.at <= $3), 0)::text
-		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`
 	if codes == nil {
 		codes = []string{}
 	}
-	sql, args := stored, []any{program, codes}
 	if !asOf.IsZero() {
-		sql, args = historical, append(args, asOf)
+		return balancesAsOf(ctx, q, journal, codes, asOf)
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, stored, program, codes)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading balances: %w", err)
 	}
@@ -113,6 +111,35 @@ func Balances(ctx context.Context, q Querier, program string, codes []string, as
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// balancesAsOf is Balances with a non-zero asOf.
+func balancesAsOf(ctx context.Context, q Querier, journal *Program, codes []string, asOf time.Time) ([]Balance, error) {
+	rows, err := q.Query(ctx, `SELECT a.id, a.code, a.normal_side, EXISTS (SELECT 1 FROM snapshot_accounts s WHERE s.account_id = a.id),
+			`+snapViewSQL+`
+		FROM accounts a WHERE a.program_id = $1 AND (cardinality($2::text[]) = 0 OR a.code = ANY($2)) ORDER BY a.code`, journal.ID, codes)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading accounts: %w", err)
+	}
+	var view snapView
+	accounts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (asOfRow, error) {
+		var r asOfRow
+		err := row.Scan(&r.id, &r.code, &r.side, &r.enrolled, &view.cut, &view.lo, &view.hi)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading accounts: %w", err)
+	}
+	sums, err := asOfBalances(ctx, q, accounts, view, asOf)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Balance, len(accounts))
+	for i, a := range accounts {
+		out[i] = Balance{Account: a.code, NormalSide: Side(a.side),
+			Amount: decimal.RequireFromString(sums[a.id]).Mul(decimal.NewFromInt(int64(a.side))).Round(journal.Scale)}
+	}
+	return out, nil
 }
 
 // PeriodBalances returns, per account code, the signed sum (on the normal

@@ -24,13 +24,20 @@ const (
 	concBatch    = 5  // Postings per transaction for the batching writers.
 	concAccounts = 8  // Cold accounts besides the hot one.
 	concTimeout  = 2 * time.Minute
+	// As-of snapshots during the test: entries per Snapshot call and the
+	// entries that enroll an account.
+	concSnapshotBatch = 50
+	concSnapshotMin   = 100
+	concAsOfEvery     = 8 // As-of checks at every 8th minute's edges.
+	concSnapshotPause = 5 * time.Millisecond
 )
 
 // TestConcurrentWritersToHotAccount runs concWriters goroutines that post
 // at once, every posting touching one hot account plus random others (half
 // the writers in batches), and checks no update was lost: each balance
-// equals what the writers posted, and Verify is clean. A deadlock or a
-// stuck lock fails the test through the context deadline.
+// equals what the writers posted, balances as of past instants match the
+// model whatever the snapshots folded meanwhile, and Verify is clean. A
+// deadlock or a stuck lock fails the test through the context deadline.
 func TestConcurrentWritersToHotAccount(t *testing.T) {
 	for _, shards := range []int{16, 1} {
 		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
@@ -49,8 +56,10 @@ func TestConcurrentWritersToHotAccount(t *testing.T) {
 }
 
 // runHotWriters runs concWriters writers at once over the accounts of
-// specs, half of them posting in batches, and returns the model of what
-// they posted and how many postings. It stops the test on any error.
+// specs, half of them posting in batches (a fifth of the postings late,
+// back to an earlier minute), beside a goroutine taking snapshots, and
+// returns the model of what they posted and how many postings. It stops the
+// test on any error.
 func runHotWriters(ctx context.Context, t *testing.T, db *txn.DB, specs []accountSpec, shards int) (*model, int) {
 	var (
 		mu       sync.Mutex
@@ -63,6 +72,12 @@ func runHotWriters(ctx context.Context, t *testing.T, db *txn.DB, specs []accoun
 	for _, s := range specs {
 		m.normal[s.code] = s.normal
 	}
+	// Snapshots taken all along, in small batches, so the cut passes
+	// transactions in flight.
+	t.Cleanup(ledger.SetSnapshotLimits(concSnapshotBatch, concSnapshotMin))
+	stopSnapshots := make(chan struct{})
+	snapshotsDone := make(chan error, 1)
+	go func() { snapshotsDone <- snapshotUntil(ctx, db, stopSnapshots) }()
 	for w := range concWriters {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), uint64(shards)))
@@ -72,10 +87,7 @@ func runHotWriters(ctx context.Context, t *testing.T, db *txn.DB, specs []accoun
 				if w%2 == 1 {
 					n = concBatch
 				}
-				batch := make([]ledger.Posting, n)
-				for j := range batch {
-					batch[j] = hotPosting(r, fmt.Sprintf("w%d-%d-%d", w, i, j), t0.Add(time.Duration(i)*time.Minute))
-				}
+				batch := hotBatch(r, w, i, n)
 				err := db.Run(ctx, func(tx pgx.Tx) error {
 					_, _, err := ledger.PostBatch(ctx, tx, batch)
 					return err
@@ -95,6 +107,10 @@ func runHotWriters(ctx context.Context, t *testing.T, db *txn.DB, specs []accoun
 	}
 	close(start)
 	wg.Wait()
+	close(stopSnapshots)
+	if err := <-snapshotsDone; err != nil {
+		t.Error(err)
+	}
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -107,7 +123,7 @@ func runHotWriters(ctx context.Context, t *testing.T, db *txn.DB, specs []accoun
 
 // checkHotAccount: every posting was written once, every balance is what
 // the model posted, the hot account's shards count one entry per posting,
-// and the journal verifies.
+// balances as of past instants match the model, and the journal verifies.
 func checkHotAccount(ctx context.Context, t *testing.T, db *txn.DB, m *model, postings, shards int) {
 	wantPostings := concWriters / 2 * concPerGo * (1 + concBatch)
 	if txs, _ := countRows(t, db.Pool); postings != wantPostings || txs != int64(wantPostings) {
@@ -135,7 +151,53 @@ func checkHotAccount(ctx context.Context, t *testing.T, db *txn.DB, m *model, po
 		t.Errorf("hot account: %d shard rows counting %d entries, want %d rows and %d entries",
 			hotRows, hotEntries, shards, wantPostings)
 	}
+	checkHotAsOf(t, db, m)
 	requireVerified(t, db.Pool)
+}
+
+// checkHotAsOf reads balances as of the edges of every concAsOfEvery-th
+// minute (late postings land in any of them), with the tail the concurrent
+// snapshots left and after a last one folded it.
+func checkHotAsOf(t *testing.T, db *txn.DB, m *model) {
+	var instants []time.Time
+	for i := 0; i < concPerGo; i += concAsOfEvery {
+		instants = append(instants, instantsAround(t0.Add(time.Duration(i)*time.Minute+time.Second))...)
+	}
+	checkAsOf(t, db.Pool, m, instants, "after concurrent snapshots")
+	snapshot(t, db)
+	checkAsOf(t, db.Pool, m, instants, "after a last snapshot")
+}
+
+// snapshotUntil runs ledger.Snapshot every concSnapshotPause until stop
+// is closed (a busy loop would take a core from the writers).
+func snapshotUntil(ctx context.Context, db *txn.DB, stop <-chan struct{}) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(concSnapshotPause):
+		}
+		if err := db.Run(ctx, func(tx pgx.Tx) error {
+			_, err := ledger.Snapshot(ctx, tx)
+			return err
+		}); err != nil {
+			return fmt.Errorf("Snapshot: %w", err)
+		}
+	}
+}
+
+// hotBatch is writer w's transaction i of n hot postings at minute i, a
+// fifth of them late: back to an earlier minute.
+func hotBatch(r *rand.Rand, w, i, n int) []ledger.Posting {
+	batch := make([]ledger.Posting, n)
+	for j := range batch {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if r.IntN(5) == 0 {
+			at = t0.Add(time.Duration(r.IntN(i+1))*time.Minute - time.Duration(r.IntN(60))*time.Second)
+		}
+		batch[j] = hotPosting(r, fmt.Sprintf("w%d-%d-%d", w, i, j), at)
+	}
+	return batch
 }
 
 // hotPosting debits the hot account and credits one to three random

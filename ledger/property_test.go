@@ -27,6 +27,12 @@ const (
 	propLegsMax     = 6
 	propAmountMax   = 1_000_000 // in cents
 	propBatchMax    = 8
+	// As-of snapshots: how often (1 in propSnapshotOdds batches) Snapshot
+	// runs, the entries one call folds, and the entries that enroll an
+	// account (reached midway, so both read paths are compared).
+	propSnapshotOdds  = 20
+	propSnapshotBatch = 400
+	propSnapshotMin   = 300
 )
 
 // model is the in-memory journal the database must agree with: every
@@ -112,11 +118,14 @@ func leg(account string, cents int64) ledger.Leg {
 // single transactions and in batches, at mostly increasing and sometimes
 // out-of-order times, and checks every so often that the database agrees
 // with an in-memory model: stored balances, sums of listed entries, as-of
-// balances, a zero trial balance and a clean Verify.
+// balances, a zero trial balance and a clean Verify. Snapshot runs at
+// random points, one small batch at a time, so as-of reads meet accounts
+// not enrolled yet, folded late events and an unfolded tail.
 func TestPostingsMatchModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("posts thousands of transactions")
 	}
+	t.Cleanup(ledger.SetSnapshotLimits(propSnapshotBatch, propSnapshotMin))
 	seed := *seedFlag
 	t.Logf("seed %d (rerun with -ledger.seed=%d)", seed, seed)
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -163,10 +172,34 @@ func TestPostingsMatchModel(t *testing.T) {
 		for _, p := range batch {
 			m.apply(p)
 		}
+		if r.IntN(propSnapshotOdds) == 0 {
+			snapshotOnce(t, db)
+		}
 		posted += size
 		if posted%propCheckEvery < size || posted == propPostings {
 			checkAgainstModel(t, db, m, r, times, posted)
 		}
+	}
+	// The as-of reads above must have met snapshots.
+	var enrolled, buckets int
+	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM snapshot_accounts), (SELECT count(*) FROM snapshot_buckets)`).
+		Scan(&enrolled, &buckets); err != nil {
+		t.Fatal(err)
+	}
+	if enrolled == 0 || buckets == 0 {
+		t.Fatalf("%d accounts enrolled in snapshots with %d buckets, want some", enrolled, buckets)
+	}
+}
+
+// snapshotOnce runs one ledger.Snapshot call.
+func snapshotOnce(tb testing.TB, db *txn.DB) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := db.Run(ctx, func(tx pgx.Tx) error {
+		_, err := ledger.Snapshot(ctx, tx)
+		return err
+	}); err != nil {
+		tb.Fatalf("Snapshot: %v", err)
 	}
 }
 
@@ -232,12 +265,14 @@ func checkAgainstModel(t *testing.T, db *txn.DB, m *model, r *rand.Rand, times [
 		}
 	}
 	// As-of instants: exactly at a posting's time (inclusive bound), just
-	// before one, and before everything.
+	// before one, at the edges of the snapshot buckets around it, and
+	// before everything.
 	samples := []time.Time{t0.Add(-time.Hour)}
 	for range propAsOfSamples {
 		at := times[r.IntN(len(times))]
 		samples = append(samples, at, at.Add(-time.Microsecond))
 	}
+	samples = append(samples, instantsAround(times[r.IntN(len(times))])...)
 	for _, asOf := range samples {
 		got := balances(t, db.Pool, asOf)
 		asOfTotal := decimal.Zero

@@ -53,8 +53,9 @@ type VerifyOptions struct {
 // Verify checks, from the database alone, that every transaction's hash
 // matches its content and entries, that its entries sum to zero, that the
 // seals chain every sealed transaction, account and statement in id order
-// with none missing or added, and that every stored balance equals the sum
-// of its entries. What it cannot prove without an outside anchor: see
+// with none missing or added, that every stored balance equals the sum
+// of its entries, and that every as-of snapshot bucket equals the sum of
+// the entries it folded. What it cannot prove without an outside anchor: see
 // VerifyWith and docs/journal.md.
 func Verify(ctx context.Context, q Querier, program string) (Report, error) {
 	return VerifyWith(ctx, q, program, VerifyOptions{})
@@ -94,7 +95,10 @@ func VerifyWith(ctx context.Context, q Querier, program string, opts VerifyOptio
 			return r, err
 		}
 	}
-	return r, verifyBalances(ctx, q, program, &r)
+	if err := verifyBalances(ctx, q, program, &r); err != nil {
+		return r, err
+	}
+	return r, verifySnapshots(ctx, q, program, &r)
 }
 
 // sealedRows are the content hashes the seals must chain, in id order.

@@ -118,12 +118,19 @@ func Run(ctx context.Context, db *txn.DB, sc *Scenario, log *slog.Logger) (*Outp
 // schedule runs what accrued's scheduler would have run by at, the clock
 // already there: the due closes, then sealing the program's journal
 // (GetJournalHead seals), which covers the rows recorded ledger.SealLag
-// before at.
+// before at, then advancing the as-of snapshots, so the step's as-of
+// reads take the snapshot path.
 func (r *runner) schedule(ctx context.Context, srv *server.Server, at time.Time) error {
 	if err := srv.RunDueCloses(ctx, at); err != nil {
 		return err
 	}
-	return r.seal(ctx)
+	if err := r.seal(ctx); err != nil {
+		return err
+	}
+	if err := srv.Snapshot(ctx); err != nil {
+		return fmt.Errorf("replay: snapshot: %w", err)
+	}
+	return nil
 }
 
 func (r *runner) seal(ctx context.Context) error {

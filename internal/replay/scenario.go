@@ -8,9 +8,11 @@
 // Connect clients over real HTTP, so a scenario tests what callers see.
 // Before each step it sets the clock to the step's time and runs what
 // accrued's scheduler would have run by then: the due closes
-// (Server.RunDueCloses) and sealing (GetJournalHead seals); after the last
-// step it seals once more past ledger.SealLag, so the journal it verifies
-// is sealed whole. It never reads or writes the database itself.
+// (Server.RunDueCloses), sealing (GetJournalHead seals) and the as-of
+// snapshots (Server.Snapshot, so as-of reads take the snapshot path);
+// after the last step it seals once more past ledger.SealLag, so the
+// journal it verifies is sealed whole. It never reads or writes the
+// database itself.
 package replay
 
 import (

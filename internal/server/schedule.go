@@ -16,3 +16,10 @@ func (s *Server) RunDueCloses(ctx context.Context, now time.Time) error {
 func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
 	return s.svc.RunScheduled(ctx, now)
 }
+
+// Snapshot advances the as-of snapshots (service.Snapshot); the scheduler
+// calls it every second, a replay before each step.
+func (s *Server) Snapshot(ctx context.Context) error {
+	_, err := s.svc.Snapshot(ctx)
+	return err
+}

@@ -4,7 +4,8 @@
 // ExecIdempotent for the close, which runs many transactions), the
 // parsed-rules cache, the close workflow with its leases and batches, the
 // statements, the journal's seals and signing key, and the scheduler's
-// jobs (RunScheduled: due closes, sealing, command expiry), all on the one
+// jobs (RunScheduled: due closes, sealing, command expiry; Snapshot: the
+// as-of snapshots), all on the one
 // injected clock.
 //
 // A use case reads through store and ledger, decides through affiliate and
