@@ -1615,9 +1615,11 @@ type VerifyJournalResponse struct {
 	// How many stored balances were checked against their entries.
 	AccountsChecked int64 `protobuf:"varint,3,opt,name=accounts_checked,json=accountsChecked,proto3" json:"accounts_checked,omitempty"`
 	// What is wrong, one sentence each; at most 100 are listed.
-	Problems          []string `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
-	StatementsChecked int64    `protobuf:"varint,5,opt,name=statements_checked,json=statementsChecked,proto3" json:"statements_checked,omitempty"`
-	SealsChecked      int64    `protobuf:"varint,6,opt,name=seals_checked,json=sealsChecked,proto3" json:"seals_checked,omitempty"`
+	Problems []string `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	// How many statements were checked against the seals that cover them.
+	StatementsChecked int64 `protobuf:"varint,5,opt,name=statements_checked,json=statementsChecked,proto3" json:"statements_checked,omitempty"`
+	// How many seals were recomputed and their signatures checked.
+	SealsChecked int64 `protobuf:"varint,6,opt,name=seals_checked,json=sealsChecked,proto3" json:"seals_checked,omitempty"`
 	// The latest head after verifying (and sealing, when the journal passed).
 	Head          *JournalHead `protobuf:"bytes,7,opt,name=head,proto3" json:"head,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1706,8 +1708,9 @@ func (x *VerifyJournalResponse) GetHead() *JournalHead {
 // JournalHead is a signed statement of a program's seal chain after one
 // seal: the signature covers every field but public_key (ledger.Head).
 type JournalHead struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Program string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program whose journal this head seals.
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
 	// The seal's number, counting from 1.
 	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	// SHA-256 block hash of seal seq, chaining every earlier seal.
@@ -1715,10 +1718,12 @@ type JournalHead struct {
 	// The highest transaction id sealed up to seq.
 	LastTransactionId int64 `protobuf:"varint,4,opt,name=last_transaction_id,json=lastTransactionId,proto3" json:"last_transaction_id,omitempty"`
 	// How many transactions seals 1..seq cover.
-	Transactions int64                  `protobuf:"varint,5,opt,name=transactions,proto3" json:"transactions,omitempty"`
-	SealedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sealed_at,json=sealedAt,proto3" json:"sealed_at,omitempty"`
+	Transactions int64 `protobuf:"varint,5,opt,name=transactions,proto3" json:"transactions,omitempty"`
+	// When seal seq was made, by the server's clock.
+	SealedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sealed_at,json=sealedAt,proto3" json:"sealed_at,omitempty"`
 	// Ed25519 public key (32 bytes) and signature (64 bytes).
-	PublicKey     []byte `protobuf:"bytes,7,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	PublicKey []byte `protobuf:"bytes,7,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// Ed25519 signature over the head's fields (docs/journal.md gives the bytes).
 	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1810,9 +1815,11 @@ func (x *JournalHead) GetSignature() []byte {
 	return nil
 }
 
+// GetJournalHeadRequest names the program whose head to read.
 type GetJournalHeadRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Program       string                 `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id.
+	Program       string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1854,6 +1861,7 @@ func (x *GetJournalHeadRequest) GetProgram() string {
 	return ""
 }
 
+// GetJournalHeadResponse is the journal's latest signed head.
 type GetJournalHeadResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unset when nothing is sealed yet.

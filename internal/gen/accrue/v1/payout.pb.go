@@ -132,6 +132,7 @@ func (PayoutStatus) EnumDescriptor() ([]byte, []int) {
 	return file_accrue_v1_payout_proto_rawDescGZIP(), []int{1}
 }
 
+// GetPeriodRequest names one period of a program.
 type GetPeriodRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required. The program id.
@@ -186,6 +187,7 @@ func (x *GetPeriodRequest) GetPeriod() string {
 	return ""
 }
 
+// GetPeriodResponse is the period's state.
 type GetPeriodResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The period's state.
@@ -239,16 +241,20 @@ type PeriodState struct {
 	// Open, closing or closed.
 	Status PeriodStatus `protobuf:"varint,2,opt,name=status,proto3,enum=accrue.v1.PeriodStatus" json:"status,omitempty"`
 	// Partners the close has done, of partners_total (both 0 while open).
-	PartnersDone  int32 `protobuf:"varint,3,opt,name=partners_done,json=partnersDone,proto3" json:"partners_done,omitempty"`
+	PartnersDone int32 `protobuf:"varint,3,opt,name=partners_done,json=partnersDone,proto3" json:"partners_done,omitempty"`
+	// Partners the close walks in all (0 while open).
 	PartnersTotal int32 `protobuf:"varint,4,opt,name=partners_total,json=partnersTotal,proto3" json:"partners_total,omitempty"`
 	// Statements written so far, and the total they released.
-	Statements int32  `protobuf:"varint,5,opt,name=statements,proto3" json:"statements,omitempty"`
-	Released   string `protobuf:"bytes,6,opt,name=released,proto3" json:"released,omitempty"`
+	Statements int32 `protobuf:"varint,5,opt,name=statements,proto3" json:"statements,omitempty"`
+	// What those statements released, an amount in the program's currency.
+	Released string `protobuf:"bytes,6,opt,name=released,proto3" json:"released,omitempty"`
 	// When the close started (by the server's clock), and when it closed.
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
-	ClosedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// When the period was marked closed; unset until then.
+	ClosedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
 	// The run holding the close's lease, and until when, while closing.
-	ClaimedBy     string                 `protobuf:"bytes,9,opt,name=claimed_by,json=claimedBy,proto3" json:"claimed_by,omitempty"`
+	ClaimedBy string `protobuf:"bytes,9,opt,name=claimed_by,json=claimedBy,proto3" json:"claimed_by,omitempty"`
+	// When that lease lapses unless renewed (by the database's clock).
 	ClaimedUntil  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=claimed_until,json=claimedUntil,proto3" json:"claimed_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

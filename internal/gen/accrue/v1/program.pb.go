@@ -2374,8 +2374,10 @@ func (x *RecordClicksRequest) GetClicks() []*RecordClickRequest {
 // RecordClicksResponse has one result per click, in the order of the
 // request's clicks.
 type RecordClicksResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Results       []*ClickResult         `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per request click, in order: the click recorded (or replayed), or
+	// why it was refused.
+	Results       []*ClickResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
