@@ -10,6 +10,7 @@ import (
 
 	"github.com/accrue/accrue/internal/fault"
 	"github.com/accrue/accrue/internal/store"
+	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
 )
 
@@ -142,7 +143,7 @@ func ExecIdempotent[T any](ctx context.Context, s *Service, c Command, encode En
 				return reply, err
 			}
 		}
-		if err := sleepCtx(ctx, idempotentPoll); err != nil {
+		if err := txn.Sleep(ctx, idempotentPoll); err != nil {
 			return Reply{}, fmt.Errorf("service: waiting for the command of key %q: %w", c.Key, err)
 		}
 	}
@@ -172,18 +173,6 @@ func runIdempotent[T any](ctx context.Context, s *Service, c Command, encode Enc
 		return Reply{Body: body, Replayed: state == commandDone}, err
 	}
 	return Reply{Body: body}, nil
-}
-
-// sleepCtx waits d, or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func encodeResult[T any](encode Encode[T], result T) ([]byte, error) {

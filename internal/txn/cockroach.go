@@ -115,7 +115,7 @@ func (r *restartTx) Exec(ctx context.Context, q string, args ...any) error {
 	case rollbackRestart:
 		_ = r.tx.Rollback(ctx) // The attempt's error is the one that counts.
 		r.restarts++
-		if err := sleep(ctx, backoff(r.restarts)); err != nil {
+		if err := Sleep(ctx, backoff(r.restarts)); err != nil {
 			return err
 		}
 		tx, err := r.db.BeginTx(ctx, r.opts)

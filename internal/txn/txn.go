@@ -132,7 +132,7 @@ func Retry(ctx context.Context, attempt func(context.Context) error) error {
 	var err error
 	for n := 0; n < AttemptsMax; n++ {
 		if n > 0 {
-			if werr := sleep(ctx, backoff(n)); werr != nil {
+			if werr := Sleep(ctx, backoff(n)); werr != nil {
 				return fmt.Errorf("txn: waiting to retry after %w: %w", err, werr)
 			}
 		}
@@ -160,7 +160,9 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx is done (then it returns ctx's error): the
+// pause between restarts here, and between polls of the service.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
