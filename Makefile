@@ -10,7 +10,7 @@
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
 #   make bench-e2e accrue bench: its own PostgreSQL, pgbench's ceiling, accrued over
 #                  Connect (BENCH="--quick" or "--preset medium", "--json", ...)
-#   make generate  regenerate internal/gen from proto/ with buf
+#   make generate  regenerate the Go API code (proto/accrue/v1) from proto/ with buf
 #   make lint      gofmt, go vet, buf lint, generated code up to date
 #
 # make test and make bench use the server ACCRUE_TEST_DATABASE_URL points
@@ -186,10 +186,10 @@ lint: deps
 	$(GO) vet ./... || failed+=("go vet")
 	echo "== buf lint"
 	$(BUF) lint || failed+=("buf lint")
-	echo "== generated code up to date (buf generate, then git diff internal/gen)"
+	echo "== generated code up to date (buf generate, then git diff proto)"
 	if $(BUF) generate; then
-		git diff --exit-code --stat -- internal/gen || failed+=("generated code differs")
-		untracked=$$(git ls-files --others --exclude-standard -- internal/gen)
+		git diff --exit-code --stat -- proto || failed+=("generated code differs")
+		untracked=$$(git ls-files --others --exclude-standard -- proto)
 		if [ -n "$$untracked" ]; then echo "untracked generated files:"; echo "$$untracked"; failed+=("generated code untracked"); fi
 	else
 		failed+=("buf generate")

@@ -12,7 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // derivedKey is the idempotency key of a command that names what it

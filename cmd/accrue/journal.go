@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/accrue/accrue/internal/database"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/ledger"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // runMigrate applies the schema migrations with the owner's credentials, so

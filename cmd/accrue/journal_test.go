@@ -20,11 +20,11 @@ import (
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/demo"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/internal/server"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // journalCLI is a server holding the demo program, signing with key, the

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // cli carries the global flags and the clients.

@@ -12,7 +12,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // runPayout creates, settles, fails or lists payouts.

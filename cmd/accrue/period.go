@@ -10,7 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // progressEvery is how often `period close` prints the close's progress.

@@ -24,11 +24,11 @@ import (
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/demo"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
 	"github.com/accrue/accrue/migrations"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 func main() {

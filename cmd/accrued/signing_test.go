@@ -23,11 +23,11 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/ledger"
 	"github.com/accrue/accrue/migrations"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // buildAccrued builds this command into a temporary directory.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // TestCloseOutlivesTheWriteTimeout: a ClosePeriod response written after

@@ -10,6 +10,6 @@
 //
 // It reads nothing and writes nothing: it imports rules, ledger (for its
 // types), decimal, internal/fault, internal/money and the standard library
-// only; never pgx, connect or the generated API (internal/gen). Its tests
+// only; never pgx, connect or the generated API (proto/accrue/v1). Its tests
 // are table-driven and run without a database.
 package affiliate

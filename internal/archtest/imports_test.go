@@ -16,7 +16,7 @@ const module = "github.com/accrue/accrue/"
 
 // wire is what only the Connect edge (internal/server) may import: the
 // transport, the generated API and protobuf.
-var wire = []string{"connectrpc.com/", module + "internal/gen", "google.golang.org/protobuf"}
+var wire = []string{"connectrpc.com/", module + "proto/", "google.golang.org/protobuf"}
 
 // layer is an import rule of one package: the import paths (prefixes) it
 // may not import, or, when pure, the only ones outside the standard
@@ -64,17 +64,17 @@ func TestLayersImport(t *testing.T) {
 func TestLayerViolations(t *testing.T) {
 	files := map[string][]string{
 		"a.go": {"context", "github.com/jackc/pgx/v5", "connectrpc.com/connect"},
-		"b.go": {module + "rules", module + "internal/gen/accrue/v1"},
+		"b.go": {module + "rules", module + "proto/accrue/v1"},
 	}
 	for _, tc := range []struct {
 		layer layer
 		want  []string
 	}{
 		{layers[0], []string{"a.go imports github.com/jackc/pgx/v5"}},
-		{layer{banned: wire}, []string{"a.go imports connectrpc.com/connect", "b.go imports " + module + "internal/gen/accrue/v1"}},
+		{layer{banned: wire}, []string{"a.go imports connectrpc.com/connect", "b.go imports " + module + "proto/accrue/v1"}},
 		{layer{pure: []string{module + "rules"}}, []string{
 			"a.go imports github.com/jackc/pgx/v5", "a.go imports connectrpc.com/connect",
-			"b.go imports " + module + "internal/gen/accrue/v1",
+			"b.go imports " + module + "proto/accrue/v1",
 		}},
 	} {
 		if got := tc.layer.violations(files); !slices.Equal(got, tc.want) {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 const keyFile = `

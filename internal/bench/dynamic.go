@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	// The generated package registers accrue's descriptors.
-	_ "github.com/accrue/accrue/internal/gen/accrue/v1"
+	_ "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // The batch click call and the import did not exist when the harness was

@@ -8,7 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // loadProgram is the program the order and click cases load.

@@ -17,10 +17,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/accrue/accrue/internal/clock"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/server"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // Output is the replay's JSON document (SPEC §9).

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"gopkg.in/yaml.v3"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // clients are the Connect clients a replay drives.

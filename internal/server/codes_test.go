@@ -6,7 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // TestReferralCodesMatchInAnyCase pins SPEC §5: referral codes are unique

@@ -9,9 +9,9 @@ import (
 
 	"connectrpc.com/connect"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/money"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // TestExportEscapesFormulas: a partner-facing CSV export never carries a

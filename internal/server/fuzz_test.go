@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	_ "github.com/accrue/accrue/internal/gen/accrue/v1" // registers the accrue files
+	_ "github.com/accrue/accrue/proto/accrue/v1" // registers the accrue files
 )
 
 // rpc is one accrue method: its HTTP path and request type.
@@ -27,7 +27,7 @@ type rpc struct {
 }
 
 // accrueRPCs lists every method of every accrue service, read from the
-// registered file descriptors of internal/gen.
+// registered file descriptors of proto/accrue/v1.
 func accrueRPCs(t testing.TB) []rpc {
 	t.Helper()
 	var rpcs []rpc

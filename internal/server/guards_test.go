@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // TestRawLedgerStaysOutOfTheDomain: the raw ledger API may post manual

@@ -13,10 +13,10 @@ import (
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -19,8 +19,8 @@ import (
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/pgembed"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // ownCluster starts a PostgreSQL cluster of the test's own, which it may

@@ -18,12 +18,12 @@ import (
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/ledger"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // signedAPI is a Server signing with a key the test holds, behind a real

@@ -6,8 +6,8 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // orderCommand is a write request about one existing order.

@@ -6,8 +6,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/accrue/accrue/internal/affiliate"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // GetOrder returns an order with its full history: every event's plan and

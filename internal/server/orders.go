@@ -8,8 +8,8 @@ import (
 
 	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // orderService serves accrue.v1.OrderService.

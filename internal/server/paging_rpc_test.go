@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // listRPCs finds, from the API's descriptors, every RPC whose request has

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // batchFixture registers a tree of partners (a > b > d > e, a > c > f, g

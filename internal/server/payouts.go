@@ -9,9 +9,9 @@ import (
 
 	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/store"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // payoutService implements accruev1connect.PayoutServiceHandler (SPEC §8).

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 func (h *harness) createPayout(key string, m *accruev1.CreatePayoutRequest, at time.Time) (*accruev1.CreatePayoutResponse, error) {

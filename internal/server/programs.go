@@ -8,9 +8,9 @@ import (
 	"github.com/shopspring/decimal"
 	"google.golang.org/protobuf/proto"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/store"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 	"github.com/accrue/accrue/rules"
 )
 

@@ -10,9 +10,9 @@ import (
 
 	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/store"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // ListReferrals lists the partners below one, breadth first, down to

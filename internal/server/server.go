@@ -11,9 +11,9 @@ import (
 	"connectrpc.com/grpcreflect"
 
 	"github.com/accrue/accrue/internal/clock"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/txn"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // RequestBytesMax bounds one request message; the largest legitimate one

@@ -6,9 +6,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/store"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // SpendCredit lets a partner pay for its own order with its earnings:

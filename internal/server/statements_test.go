@@ -8,7 +8,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/shopspring/decimal"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // TestExportStatementsReconciles exports a closed month as CSV and checks

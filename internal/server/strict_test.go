@@ -23,9 +23,9 @@ import (
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
-	"github.com/accrue/accrue/internal/gen/accrue/v1/accruev1connect"
 	"github.com/accrue/accrue/internal/pgtest"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // edge is a Server behind a real HTTP/2 (TLS) listener, so that Connect,

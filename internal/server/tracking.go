@@ -7,9 +7,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/store"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // trackingService serves accrue.v1.TrackingService.

@@ -9,8 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/accrue/accrue/internal/fault"
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/service"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // ClicksMax bounds the clicks of one RecordClicks call.

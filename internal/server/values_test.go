@@ -12,8 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	accruev1 "github.com/accrue/accrue/internal/gen/accrue/v1"
 	"github.com/accrue/accrue/internal/money"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // rows counts what a refused command must not have written.

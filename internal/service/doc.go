@@ -11,7 +11,7 @@
 // A use case reads through store and ledger, decides through affiliate and
 // rules, and writes through ledger and store. It creates domain errors as
 // *fault.Error with the request field they concern. It imports neither
-// connect nor the generated API (internal/gen; internal/archtest enforces
+// connect nor the generated API (proto/accrue/v1; internal/archtest enforces
 // it): inputs are plain structs of this package, outputs are ledger,
 // affiliate or store types (or small result structs here), and a command's
 // stored response is encoded by the caller's Encode callback inside the

@@ -7,6 +7,6 @@
 // It decides nothing: a missing row is reported as found == false (or
 // pgx.ErrNoRows), never as a domain fault; the service turns it into one.
 // It never touches the journal's tables (those are ledger's), and imports
-// neither connect nor the generated API (internal/gen). A read that lists
+// neither connect nor the generated API (proto/accrue/v1). A read that lists
 // returns a page in one query, not one per row.
 package store

@@ -3037,7 +3037,7 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"\x0fTrackingService\x12N\n" +
 	"\vRecordClick\x12\x1d.accrue.v1.RecordClickRequest\x1a\x1e.accrue.v1.RecordClickResponse\"\x00\x12Q\n" +
 	"\fRecordClicks\x12\x1e.accrue.v1.RecordClicksRequest\x1a\x1f.accrue.v1.RecordClicksResponse\"\x00\x12E\n" +
-	"\bGetStats\x12\x1a.accrue.v1.GetStatsRequest\x1a\x1b.accrue.v1.GetStatsResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
+	"\bGetStats\x12\x1a.accrue.v1.GetStatsRequest\x1a\x1b.accrue.v1.GetStatsResponse\"\x00B3Z1github.com/accrue/accrue/proto/accrue/v1;accruev1b\x06proto3"
 
 var (
 	file_accrue_v1_program_proto_rawDescOnce sync.Once

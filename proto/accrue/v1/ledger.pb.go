@@ -2072,7 +2072,7 @@ const file_accrue_v1_ledger_proto_rawDesc = "" +
 	"\vListEntries\x12\x1d.accrue.v1.ListEntriesRequest\x1a\x1e.accrue.v1.ListEntriesResponse\"\x00\x12Z\n" +
 	"\x0fGetTrialBalance\x12!.accrue.v1.GetTrialBalanceRequest\x1a\".accrue.v1.GetTrialBalanceResponse\"\x00\x12T\n" +
 	"\rVerifyJournal\x12\x1f.accrue.v1.VerifyJournalRequest\x1a .accrue.v1.VerifyJournalResponse\"\x00\x12W\n" +
-	"\x0eGetJournalHead\x12 .accrue.v1.GetJournalHeadRequest\x1a!.accrue.v1.GetJournalHeadResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
+	"\x0eGetJournalHead\x12 .accrue.v1.GetJournalHeadRequest\x1a!.accrue.v1.GetJournalHeadResponse\"\x00B3Z1github.com/accrue/accrue/proto/accrue/v1;accruev1b\x06proto3"
 
 var (
 	file_accrue_v1_ledger_proto_rawDescOnce sync.Once

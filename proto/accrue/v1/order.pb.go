@@ -1283,7 +1283,7 @@ const file_accrue_v1_order_proto_rawDesc = "" +
 	"\n" +
 	"AmendOrder\x12\x1c.accrue.v1.AmendOrderRequest\x1a\x1d.accrue.v1.AmendOrderResponse\"\x00\x12N\n" +
 	"\vCancelOrder\x12\x1d.accrue.v1.CancelOrderRequest\x1a\x1e.accrue.v1.CancelOrderResponse\"\x00\x12E\n" +
-	"\bGetOrder\x12\x1a.accrue.v1.GetOrderRequest\x1a\x1b.accrue.v1.GetOrderResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
+	"\bGetOrder\x12\x1a.accrue.v1.GetOrderRequest\x1a\x1b.accrue.v1.GetOrderResponse\"\x00B3Z1github.com/accrue/accrue/proto/accrue/v1;accruev1b\x06proto3"
 
 var (
 	file_accrue_v1_order_proto_rawDescOnce sync.Once

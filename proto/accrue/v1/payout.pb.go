@@ -2485,7 +2485,7 @@ const file_accrue_v1_payout_proto_rawDesc = "" +
 	"FailPayout\x12\x1c.accrue.v1.FailPayoutRequest\x1a\x1d.accrue.v1.FailPayoutResponse\"\x00\x12N\n" +
 	"\vListPayouts\x12\x1d.accrue.v1.ListPayoutsRequest\x1a\x1e.accrue.v1.ListPayoutsResponse\"\x00\x12N\n" +
 	"\vSpendCredit\x12\x1d.accrue.v1.SpendCreditRequest\x1a\x1e.accrue.v1.SpendCreditResponse\"\x00\x12Q\n" +
-	"\fReverseSpend\x12\x1e.accrue.v1.ReverseSpendRequest\x1a\x1f.accrue.v1.ReverseSpendResponse\"\x00B:Z8github.com/accrue/accrue/internal/gen/accrue/v1;accruev1b\x06proto3"
+	"\fReverseSpend\x12\x1e.accrue.v1.ReverseSpendRequest\x1a\x1f.accrue.v1.ReverseSpendResponse\"\x00B3Z1github.com/accrue/accrue/proto/accrue/v1;accruev1b\x06proto3"
 
 var (
 	file_accrue_v1_payout_proto_rawDescOnce sync.Once

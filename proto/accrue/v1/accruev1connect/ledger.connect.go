@@ -8,7 +8,7 @@ import (
 	connect "connectrpc.com/connect"
 	context "context"
 	errors "errors"
-	v1 "github.com/accrue/accrue/internal/gen/accrue/v1"
+	v1 "github.com/accrue/accrue/proto/accrue/v1"
 	http "net/http"
 	strings "strings"
 )
