@@ -59,31 +59,47 @@ var private struct {
 // there); connections still open then are terminated.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
-	server, err := serverURL()
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	name := databasePrefix + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), databaseTimeout)
 	defer cancel()
-	dbURL, err := pgembed.CreateDatabaseAt(ctx, server, name)
+	dbURL, drop, err := NewDatabase(ctx)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), databaseTimeout)
-		defer cancel()
-		if err := pgembed.DropDatabaseAt(ctx, server, name); err != nil {
+		if err := drop(); err != nil {
 			t.Errorf("pgtest: %v", err)
 		}
 	})
 	return dbURL
 }
 
+// NewDatabase is DatabaseURL for code that has no testing.TB, such as a
+// server that TestMain starts for a package's examples: it returns the
+// new database's URL and a function that drops it (within a minute,
+// terminating connections still open).
+func NewDatabase(ctx context.Context) (dbURL string, drop func() error, err error) {
+	server, err := serverURL()
+	if err != nil {
+		return "", nil, err
+	}
+	name := databasePrefix + randomHex(8)
+	dbURL, err = pgembed.CreateDatabaseAt(ctx, server, name)
+	if err != nil {
+		return "", nil, err
+	}
+	drop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), databaseTimeout)
+		defer cancel()
+		return pgembed.DropDatabaseAt(ctx, server, name)
+	}
+	return dbURL, drop, nil
+}
+
 // Main runs the tests, stops the private cluster if DatabaseURL started
 // one, and exits with the tests' status (1 if the cluster would not stop).
-// Call it from TestMain.
-func Main(m *testing.M) {
+// Call it from TestMain; m is the *testing.M, or a wrapper of it whose Run
+// sets up and tears down around the tests.
+func Main(m interface{ Run() int }) {
 	code := m.Run()
 	if err := stopPrivate(); err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
