@@ -10,8 +10,9 @@
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
 #   make bench-e2e accrue bench: its own PostgreSQL, pgbench's ceiling, accrued over
 #                  Connect (BENCH="--quick" or "--preset medium", "--json", ...)
-#   make generate  regenerate the Go API code (proto/accrue/v1) from proto/ with buf
-#   make lint      gofmt, go vet, buf lint, generated code up to date
+#   make generate  regenerate the Go API (proto/accrue/v1) and the TypeScript
+#                  client (web/gen) from proto/ with buf
+#   make lint      gofmt, go vet, buf lint, generated code up to date, tsc
 #
 # make test and make bench use the server ACCRUE_TEST_DATABASE_URL points
 # at (a postgres:// URL of an existing database whose role may create
@@ -30,6 +31,9 @@ ACCRUE := bin/accrue
 # Scenario files replayed by make test: the shared ones, then this repo's.
 SCENARIOS := ../shared/scenarios/*.yaml testdata/scenarios/*.yaml
 NPM_LOCK := $(wildcard package-lock.json)
+# What make generate writes: the Go API beside the protos, the TypeScript
+# client; make lint checks they are committed and current.
+GENERATED := proto web/gen
 
 # Packages whose tests run again on CockroachDB's transaction path: those
 # that run transactions through internal/txn.
@@ -186,14 +190,16 @@ lint: deps
 	$(GO) vet ./... || failed+=("go vet")
 	echo "== buf lint"
 	$(BUF) lint || failed+=("buf lint")
-	echo "== generated code up to date (buf generate, then git diff proto)"
+	echo "== generated code up to date (buf generate, then git diff $(GENERATED))"
 	if $(BUF) generate; then
-		git diff --exit-code --stat -- proto || failed+=("generated code differs")
-		untracked=$$(git ls-files --others --exclude-standard -- proto)
+		git diff --exit-code --stat -- $(GENERATED) || failed+=("generated code differs")
+		untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED))
 		if [ -n "$$untracked" ]; then echo "untracked generated files:"; echo "$$untracked"; failed+=("generated code untracked"); fi
 	else
 		failed+=("buf generate")
 	fi
+	echo "== tsc (the generated TypeScript client)"
+	npx --no -- tsc -p tsconfig.gen.json || failed+=(tsc)
 	if [ "$${#failed[@]}" -gt 0 ]; then
 		printf 'lint failed: %s\n' "$${failed[@]}" >&2
 		exit 1
