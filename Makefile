@@ -10,8 +10,8 @@
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
 #   make bench-e2e accrue bench: its own PostgreSQL, pgbench's ceiling, accrued over
 #                  Connect (BENCH="--quick" or "--preset medium", "--json", ...)
-#   make generate  regenerate the Go API (proto/accrue/v1) and the TypeScript
-#                  client (web/gen) from proto/ with buf
+#   make generate  regenerate the Go API (proto/accrue/v1), the TypeScript
+#                  client (web/gen) and docs/api.md from proto/ with buf
 #   make lint      gofmt, go vet, buf lint, generated code up to date, tsc
 #
 # make test and make bench use the server ACCRUE_TEST_DATABASE_URL points
@@ -32,8 +32,8 @@ ACCRUE := bin/accrue
 SCENARIOS := ../shared/scenarios/*.yaml testdata/scenarios/*.yaml
 NPM_LOCK := $(wildcard package-lock.json)
 # What make generate writes: the Go API beside the protos, the TypeScript
-# client; make lint checks they are committed and current.
-GENERATED := proto web/gen
+# client, the API reference; make lint checks they are committed and current.
+GENERATED := proto web/gen docs/api.md
 
 # Packages whose tests run again on CockroachDB's transaction path: those
 # that run transactions through internal/txn.
