@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/accrue/accrue/internal/buildinfo"
+	"github.com/accrue/accrue/internal/clock"
+	"github.com/accrue/accrue/internal/database"
+	"github.com/accrue/accrue/internal/demo"
+	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/server"
+)
+
+// demoServer is a server holding the demo program that counts the
+// requests it gets after the demo is loaded.
+type demoServer struct {
+	t        *testing.T
+	url      string
+	requests atomic.Int64
+}
+
+func newDemoServer(t *testing.T) *demoServer {
+	t.Helper()
+	ctx := context.Background()
+	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Pool.Close)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	h := server.New(db, clock.NewSim(now), nil).Handler()
+	s := &demoServer{t: t}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	s.url = hs.URL
+	if err := demo.Load(ctx, hs.URL, now); err != nil {
+		t.Fatal(err)
+	}
+	s.requests.Store(0)
+	return s
+}
+
+// run runs one accrue command line against s and returns its stdout and
+// stderr.
+func (s *demoServer) run(args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	err = execute(context.Background(), append([]string{"--server", s.url}, args...), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// ok runs a command line that must succeed and returns its stdout.
+func (s *demoServer) ok(args ...string) string {
+	s.t.Helper()
+	out, errOut, err := s.run(args...)
+	if err != nil {
+		s.t.Fatalf("accrue %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// commandPaths lists every command of the tree, as the words that name it.
+func commandPaths(cmd *cobra.Command, prefix []string) [][]string {
+	var paths [][]string
+	for _, sub := range cmd.Commands() {
+		path := append(append([]string{}, prefix...), sub.Name())
+		paths = append(paths, path)
+		paths = append(paths, commandPaths(sub, path)...)
+	}
+	return paths
+}
+
+// TestHelpNeverWrites runs every command with -h and --help, before and
+// after arguments that would otherwise be ids (partner register -h once
+// registered a partner named -h), and through `accrue help`: each prints
+// its usage and the server gets no request at all.
+func TestHelpNeverWrites(t *testing.T) {
+	s := newDemoServer(t)
+	paths := commandPaths(newRoot(&cli{}), nil)
+	if len(paths) < 60 {
+		t.Fatalf("only %d commands found", len(paths))
+	}
+	for _, path := range paths {
+		for _, args := range [][]string{
+			append(path, "-h"), append(path, "--help"), append(path, "x-1", "2026-10", "--help"),
+			append(append([]string{"--json"}, path...), "-h", "x-1"), append([]string{"help"}, path...),
+		} {
+			out, errOut, err := s.run(args...)
+			if err != nil || !strings.Contains(out, "Usage:") {
+				t.Errorf("accrue %s: err %v, no usage:\n%s%s", strings.Join(args, " "), err, out, errOut)
+			}
+		}
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Fatalf("help sent %d requests to the server", n)
+	}
+	// The proof the counter counts: a read is one request.
+	s.ok("partner", "get", "bob")
+	if n := s.requests.Load(); n != 1 {
+		t.Fatalf("partner get: %d requests counted, want 1", n)
+	}
+}
+
+// TestFlagsAnywhere: flags before, between and after positional
+// arguments, global ones (--json, --program) included.
+func TestFlagsAnywhere(t *testing.T) {
+	s := newDemoServer(t)
+	s.ok("partner", "register", "--code", "DAVE", "dave", "--program", "demo", "--parent", "bob")
+	for _, args := range [][]string{
+		{"--json", "partner", "get", "dave"},
+		{"partner", "--json", "get", "dave"},
+		{"partner", "get", "--json", "dave"},
+		{"partner", "get", "dave", "--json"},
+		{"--program=demo", "partner", "get", "dave", "--json", "--addr", s.url},
+	} {
+		out := s.ok(args...)
+		var got struct{ Partner struct{ Id, Code, Parent string } }
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Errorf("accrue %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
+			continue
+		}
+		if got.Partner.Id != "dave" || got.Partner.Code != "DAVE" || got.Partner.Parent != "bob" {
+			t.Errorf("accrue %s: %+v", strings.Join(args, " "), got.Partner)
+		}
+	}
+	if out := s.ok("balance", "--json"); !json.Valid([]byte(out)) {
+		t.Errorf("balance --json: not JSON:\n%s", out)
+	}
+}
+
+// TestPagingFollowsTokens: a list longer than a page says how to read on,
+// --page-token reads the next page, and --all reads them all.
+func TestPagingFollowsTokens(t *testing.T) {
+	s := newDemoServer(t)
+	for _, p := range []string{"p1", "p2", "p3"} {
+		s.ok("partner", "register", p)
+	}
+	ids := regexp.MustCompile(`(?m)^(alice|bob|p\d) `)
+	out := s.ok("partner", "list", "--page-size", "2")
+	token := regexp.MustCompile(`more: use --page-token (\S+)`).FindStringSubmatch(out)
+	if len(ids.FindAllString(out, -1)) != 2 || token == nil {
+		t.Fatalf("first page of 2: no 2 rows and a more hint:\n%s", out)
+	}
+	if out := s.ok("partner", "list", "--page-size", "2", "--page-token", token[1]); len(ids.FindAllString(out, -1)) != 2 || !strings.Contains(out, "p2") {
+		t.Errorf("second page:\n%s", out)
+	}
+	out = s.ok("partner", "list", "--all", "--page-size", "2")
+	if got := ids.FindAllString(out, -1); len(got) != 5 || strings.Contains(out, "more:") {
+		t.Errorf("--all over 3 pages: rows %q:\n%s", got, out)
+	}
+	var all struct {
+		Partners      []struct{ Id string }
+		NextPageToken string
+	}
+	if err := json.Unmarshal([]byte(s.ok("partner", "list", "--all", "--page-size", "2", "--json")), &all); err != nil || len(all.Partners) != 5 || all.NextPageToken != "" {
+		t.Errorf("--all --json: %v %+v", err, all)
+	}
+}
+
+// TestCompletionAndVersion: completion scripts for bash, zsh and fish, and
+// --version's line.
+func TestCompletionAndVersion(t *testing.T) {
+	s := newDemoServer(t)
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		if out := s.ok("completion", shell); len(out) < 1000 || !strings.Contains(out, "accrue") {
+			t.Errorf("completion %s: %d bytes:\n%.300s", shell, len(out), out)
+		}
+	}
+	if out := s.ok("--version"); out != buildinfo.String("accrue")+"\n" {
+		t.Errorf("--version: %q", out)
+	}
+}
