@@ -20,6 +20,7 @@ import (
 	"github.com/accrue/accrue/internal/demo"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/internal/server"
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // demoServer is a server holding the demo program that counts the
@@ -181,5 +182,43 @@ func TestCompletionAndVersion(t *testing.T) {
 	}
 	if out := s.ok("--version"); out != buildinfo.String("accrue")+"\n" {
 		t.Errorf("--version: %q", out)
+	}
+}
+
+// TestKeysAndReplays: a derived key is printed (on stderr with --json, so
+// stdout stays JSON), --key sets it, and a replayed answer says so.
+func TestKeysAndReplays(t *testing.T) {
+	s := newDemoServer(t)
+	out, errOut, err := s.run("--json", "payout", "create", "p-9", "--partner", "bob")
+	if err != nil || !json.Valid([]byte(out)) || !strings.Contains(errOut, "idempotency key cli:payout:p-9:create") {
+		t.Fatalf("payout create --json: %v\n%s--\n%s", err, out, errOut)
+	}
+	if out := s.ok("payout", "create", "p-9", "--partner", "bob"); !strings.Contains(out, "replayed: ") {
+		t.Errorf("payout create again: not marked replayed:\n%s", out)
+	}
+	first := s.ok("click", "bob", "v-7", "--key", "my-click-1")
+	if strings.Contains(first, "idempotency key") || strings.Contains(first, "replayed: ") {
+		t.Errorf("click --key: printed a derived key or a replay:\n%s", first)
+	}
+	if again := s.ok("click", "--key", "my-click-1", "bob", "v-7"); !strings.Contains(again, "replayed=true") || !strings.Contains(again, "replayed: ") {
+		t.Errorf("click with the same --key: not replayed:\n%s", again)
+	}
+	if other := s.ok("click", "bob", "v-7"); !strings.Contains(other, "replayed=false") || strings.Contains(other, "replayed: ") {
+		t.Errorf("click without --key: replayed:\n%s", other)
+	}
+	if out := s.ok("period", "close", "2026-10"); !strings.Contains(out, "already closed=true") || !strings.Contains(out, "nothing changed") {
+		t.Errorf("period close of the closed month:\n%s", out)
+	}
+}
+
+// TestProgressLine: the close's progress as a bar on a terminal, else a
+// plain line.
+func TestProgressLine(t *testing.T) {
+	p := &accruev1.PeriodState{Period: "2026-10", PartnersDone: 25, PartnersTotal: 100}
+	if got, want := progressLine(p, true), "\rclosing 2026-10 [#######.......................] 25/100 partners  25%"; got != want {
+		t.Errorf("bar: %q, want %q", got, want)
+	}
+	if got, want := progressLine(p, false), "closing 2026-10: 25/100 partners (25%)\n"; got != want {
+		t.Errorf("line: %q, want %q", got, want)
 	}
 }

@@ -157,7 +157,7 @@ func (c *cli) partnerList() *cobra.Command {
 func partnerTable(w *tabwriter.Writer, p *accruev1.Partner) {
 	partnerHeader(w)
 	partnerRow(w, p)
-	if pr := p.GetPrivate(); pr != nil {
+	if pr := p.GetPrivate(); pr.GetEmail()+pr.GetName()+pr.GetBankName()+pr.GetBankAccount() != "" {
 		fmt.Fprintf(w, "private\temail %s\tname %s\tbank %s %s\n", pr.GetEmail(), pr.GetName(), pr.GetBankName(), pr.GetBankAccount())
 	}
 }

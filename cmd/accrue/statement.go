@@ -74,7 +74,9 @@ func (c *cli) statementTerms(ctx context.Context, s *accruev1.Statement) terms {
 // statementTable shows a statement: its terms, why it is preliminary, the
 // four balances at both edges, and its lines.
 func statementTable(w *tabwriter.Writer, s *accruev1.Statement, t terms) {
-	fmt.Fprintf(w, "statement %s %s\tstatus %s\tcurrency %s\treleased %s\tdue %s\n", s.GetPartner(), s.GetPeriod(), s.GetStatus(),
+	// Lines without a tab end tabwriter's column blocks: the title, the
+	// balances and the lines each align on their own.
+	fmt.Fprintf(w, "statement %s %s   status %s   currency %s   released %s   due %s\n", s.GetPartner(), s.GetPeriod(), s.GetStatus(),
 		t.currency, s.GetReleased(), s.GetDueDate())
 	if s.GetStatus() == "preliminary" {
 		fmt.Fprintf(w, "preliminary: %s\n", preliminaryReason(s, t))
@@ -86,6 +88,7 @@ func statementTable(w *tabwriter.Writer, s *accruev1.Statement, t terms) {
 	}{{"opening", s.GetOpening()}, {"closing", s.GetClosing()}} {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", b.edge, b.b.GetPending(), b.b.GetAccrued(), b.b.GetPayable(), b.b.GetInPayout())
 	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "DATE\tKIND\tACCOUNT\tAMOUNT\tDESCRIPTION")
 	for _, l := range s.GetLines() {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", date(l.GetAt()), l.GetKind(), l.GetAccount(), l.GetAmount(), l.GetDescription())
