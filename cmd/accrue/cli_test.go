@@ -128,7 +128,9 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"--program=demo", "partner", "get", "dave", "--json", "--addr", s.url},
 	} {
 		out := s.ok(args...)
-		var got struct{ Partner struct{ Id, Code, Parent string } }
+		var got struct {
+			Partner struct{ Id, Code, Parent string }
+		}
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Errorf("accrue %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
 			continue
@@ -220,5 +222,26 @@ func TestProgressLine(t *testing.T) {
 	}
 	if got, want := progressLine(p, false), "closing 2026-10: 25/100 partners (25%)\n"; got != want {
 		t.Errorf("line: %q, want %q", got, want)
+	}
+}
+
+// TestUnknownSubcommand: a mistyped verb is an error naming it, and
+// writes nothing.
+func TestUnknownSubcommand(t *testing.T) {
+	s := newDemoServer(t)
+	for _, tc := range []struct {
+		args    []string
+		unknown string
+	}{
+		{[]string{"partner", "registr", "carol"}, "registr"},
+		{[]string{"ordr", "pay", "o-1"}, "ordr"},
+		{[]string{"payout", "creat", "p-1"}, "creat"},
+	} {
+		if _, _, err := s.run(tc.args...); err == nil || !strings.Contains(err.Error(), `unknown command "`+tc.unknown+`"`) {
+			t.Errorf("accrue %s: %v, want unknown command %q", strings.Join(tc.args, " "), err, tc.unknown)
+		}
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Fatalf("mistyped commands sent %d requests", n)
 	}
 }

@@ -22,7 +22,7 @@ func init() { register(journalCommands) }
 // journalCommands are `accrue verify`, `accrue journal head` and `accrue
 // migrate`.
 func journalCommands(c *cli) []*cobra.Command {
-	journal := &cobra.Command{Use: "journal", Short: "the journal's signed head"}
+	journal := newGroup("journal", "the journal's signed head")
 	journal.AddCommand(c.journalHead())
 	return []*cobra.Command{c.ledgerVerify(), journal, c.migrate()}
 }

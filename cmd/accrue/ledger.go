@@ -17,7 +17,7 @@ func init() { register(ledgerCommands) }
 // ledgerCommands is `accrue ledger ...` (LedgerService), and the older
 // top-level post, balance, entries and trial-balance.
 func ledgerCommands(c *cli) []*cobra.Command {
-	cmd := &cobra.Command{Use: "ledger", Short: "the journal: post, reverse, balances, entries, transactions, trial balance, verify, head"}
+	cmd := newGroup("ledger", "the journal: post, reverse, balances, entries, transactions, trial balance, verify, head")
 	cmd.AddCommand(c.ledgerPost(), c.ledgerReverse(), c.ledgerBalances("balances [ACCOUNT...]"), c.ledgerEntries(),
 		c.ledgerTrialBalance(), c.ledgerTransaction(), c.ledgerTransactions(), c.ledgerOpenAccount(), c.ledgerVerify(), c.journalHead())
 	return []*cobra.Command{c.ledgerPost(), c.ledgerBalances("balance [ACCOUNT...]"), c.ledgerEntries(), c.ledgerTrialBalance(), cmd}

@@ -99,6 +99,14 @@ func newRoot(c *cli) *cobra.Command {
 	return root
 }
 
+// newGroup is a command that only holds subcommands: alone it prints its
+// help, and a word that names none of them is an error (not, as cobra's
+// default, the help and success).
+func newGroup(use, short string, aliases ...string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Aliases: aliases, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+}
+
 // aliasFlags accepts --addr for --server and --api-key for --token.
 func aliasFlags(_ *pflag.FlagSet, name string) pflag.NormalizedName {
 	switch name {

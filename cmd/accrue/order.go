@@ -14,7 +14,7 @@ func init() { register(orderCommands) }
 
 // orderCommands is `accrue order ...`: OrderService, and SimulateOrder.
 func orderCommands(c *cli) []*cobra.Command {
-	cmd := &cobra.Command{Use: "order", Aliases: []string{"orders"}, Short: "record order events and read orders with their provenance"}
+	cmd := newGroup("order", "record order events and read orders with their provenance", "orders")
 	cmd.AddCommand(c.orderPay(), c.orderComplete(), c.orderRefund(), c.orderAmend(), c.orderCancel(), c.orderGet(), c.orderSimulate())
 	return []*cobra.Command{cmd}
 }

@@ -15,7 +15,7 @@ func init() { register(partnerCommands) }
 
 // partnerCommands is `accrue partner ...`: PartnerService.
 func partnerCommands(c *cli) []*cobra.Command {
-	cmd := &cobra.Command{Use: "partner", Aliases: []string{"partners"}, Short: "register, change and read partners and their referral trees"}
+	cmd := newGroup("partner", "register, change and read partners and their referral trees", "partners")
 	cmd.AddCommand(c.partnerRegister(), c.partnerUpdate(), c.partnerStatus("suspend", accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED),
 		c.partnerStatus("activate", accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE), c.partnerGet(), c.partnerList(),
 		c.partnerReferrals(), c.partnerLink())

@@ -14,7 +14,7 @@ func init() { register(payoutCommands) }
 
 // payoutCommands is `accrue payout ...`: PayoutService's payouts.
 func payoutCommands(c *cli) []*cobra.Command {
-	cmd := &cobra.Command{Use: "payout", Aliases: []string{"payouts"}, Short: "pay partners: create, settle or fail payouts, and list them"}
+	cmd := newGroup("payout", "pay partners: create, settle or fail payouts, and list them", "payouts")
 	cmd.AddCommand(c.payoutCreate(), c.payoutSettle(), c.payoutFail(), c.payoutGet(), c.payoutList(), c.payoutPayAll())
 	return []*cobra.Command{cmd}
 }

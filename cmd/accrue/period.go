@@ -26,7 +26,7 @@ func init() { register(periodCommands) }
 
 // periodCommands are `accrue period ...` and the older `accrue close`.
 func periodCommands(c *cli) []*cobra.Command {
-	cmd := &cobra.Command{Use: "period", Aliases: []string{"periods"}, Short: "close monthly periods and read their state"}
+	cmd := newGroup("period", "close monthly periods and read their state", "periods")
 	cmd.AddCommand(c.periodClose("close PERIOD"), c.periodGet(), c.periodList())
 	old := c.periodClose("close PERIOD")
 	old.Short += " (same as period close)"

@@ -17,7 +17,7 @@ func init() { register(rulesCommands) }
 
 // rulesCommands is `accrue rules ...`: the program's versioned rules.
 func rulesCommands(c *cli) []*cobra.Command {
-	cmd := &cobra.Command{Use: "rules", Short: "store, read and check the program's rules document"}
+	cmd := newGroup("rules", "store, read and check the program's rules document")
 	cmd.AddCommand(c.rulesPut(), c.rulesGet(), c.rulesVersions(), rulesValidate())
 	return []*cobra.Command{cmd}
 }
