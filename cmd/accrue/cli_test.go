@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,11 +25,13 @@ import (
 )
 
 // demoServer is a server holding the demo program that counts the
-// requests it gets after the demo is loaded.
+// requests it gets after the demo is loaded, and records their paths.
 type demoServer struct {
 	t        *testing.T
 	url      string
 	requests atomic.Int64
+	mu       sync.Mutex
+	paths    map[string]bool
 }
 
 func newDemoServer(t *testing.T) *demoServer {
@@ -41,9 +44,12 @@ func newDemoServer(t *testing.T) *demoServer {
 	t.Cleanup(db.Pool.Close)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	h := server.New(db, clock.NewSim(now), nil).Handler()
-	s := &demoServer{t: t}
+	s := &demoServer{t: t, paths: map[string]bool{}}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		s.mu.Lock()
+		s.paths[r.URL.Path] = true
+		s.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
@@ -52,7 +58,18 @@ func newDemoServer(t *testing.T) *demoServer {
 		t.Fatal(err)
 	}
 	s.requests.Store(0)
+	s.mu.Lock()
+	clear(s.paths)
+	s.mu.Unlock()
 	return s
+}
+
+// called says whether a request for procedure (/package.Service/Method)
+// came after the demo was loaded.
+func (s *demoServer) called(procedure string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paths[procedure]
 }
 
 // run runs one accrue command line against s and returns its stdout and
