@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 	"github.com/accrue/accrue/rules"
@@ -48,16 +50,24 @@ func (c *cli) periodList() *cobra.Command {
 	return cmd
 }
 
-// showPeriods prints period states: a table, or with --json one JSON
-// object a line.
+// showPeriods prints period states: a table, or with --json one object
+// {"periods": [...]}.
 func (c *cli) showPeriods(states []*accruev1.PeriodState) error {
 	if c.json {
-		for _, p := range states {
-			if err := c.show(p, nil); err != nil {
-				return err
+		items := make([]json.RawMessage, len(states))
+		for i, p := range states {
+			b, err := protojson.Marshal(p)
+			if err != nil {
+				return fmt.Errorf("encoding JSON: %w", err)
 			}
+			items[i] = b
 		}
-		return nil
+		b, err := json.MarshalIndent(map[string][]json.RawMessage{"periods": items}, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding JSON: %w", err)
+		}
+		_, err = fmt.Fprintln(c.out, string(b))
+		return err
 	}
 	w := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	periodHeader(w)

@@ -103,3 +103,37 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	}
 	return path
 }
+
+// TestJSONEverywhere: every read command prints one JSON document with
+// --json at the end of its line.
+func TestJSONEverywhere(t *testing.T) {
+	s := newDemoServer(t)
+	rulesFile := writeFile(t, t.TempDir(), "rules.yaml", demo.Rules)
+	for _, args := range [][]string{
+		{"rules", "validate", rulesFile}, {"rules", "get"}, {"rules", "versions"},
+		{"partner", "get", "bob"}, {"partner", "list"}, {"partner", "referrals", "bob"},
+		{"partner", "link", "bob", "--landing", "https://shop.example/"}, {"stats"},
+		{"order", "simulate", "--line", "bag=10.00"}, {"period", "get", "2026-10"}, {"period", "list", "--from", "2026-09", "--to", "2026-11"},
+		{"statement", "bob", "2026-10"}, {"statement", "list"}, {"statement", "export"}, {"payout", "list"},
+		{"balance"}, {"ledger", "entries", "partner:bob:payable"}, {"ledger", "transactions"}, {"trial-balance"}, {"verify"},
+	} {
+		out := s.ok(append(args, "--json")...)
+		if !json.Valid([]byte(out)) {
+			t.Errorf("accrue %s --json: not one JSON document:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// TestRulesValidateNamesTheFields: an invalid document is refused locally
+// with the path of each fault, and nothing is sent.
+func TestRulesValidateNamesTheFields(t *testing.T) {
+	s := newDemoServer(t)
+	bad := strings.Replace(strings.Replace(demo.Rules, "due_day: 15", "due_day: 40", 1), "default: 10%", "default: 10 percent", 1)
+	_, _, err := s.run("rules", "validate", writeFile(t, t.TempDir(), "bad.yaml", bad))
+	if err == nil || !strings.Contains(err.Error(), "statements.due_day") || !strings.Contains(err.Error(), "commission.default") {
+		t.Errorf("rules validate of a bad document: %v", err)
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Errorf("rules validate sent %d requests", n)
+	}
+}

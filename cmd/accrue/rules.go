@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +19,7 @@ func init() { register(rulesCommands) }
 // rulesCommands is `accrue rules ...`: the program's versioned rules.
 func rulesCommands(c *cli) []*cobra.Command {
 	cmd := newGroup("rules", "store, read and check the program's rules document")
-	cmd.AddCommand(c.rulesPut(), c.rulesGet(), c.rulesVersions(), rulesValidate())
+	cmd.AddCommand(c.rulesPut(), c.rulesGet(), c.rulesVersions(), c.rulesValidate())
 	return []*cobra.Command{cmd}
 }
 
@@ -102,7 +103,7 @@ func (c *cli) rulesVersions() *cobra.Command {
 
 // rulesValidate checks a document with the server's own parser, locally:
 // nothing is sent or saved.
-func rulesValidate() *cobra.Command {
+func (c *cli) rulesValidate() *cobra.Command {
 	cmd := &cobra.Command{Use: "validate FILE", Short: "check a rules document (- for stdin) without sending or saving it", Args: cobra.ExactArgs(1)}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		doc, err := readDocument(args[0])
@@ -117,7 +118,16 @@ func rulesValidate() *cobra.Command {
 			}
 			return fmt.Errorf("%s is not a valid rules document:\n%w", args[0], errors.Join(msgs...))
 		}
-		_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: currency %s, time zone %s, payout minimum %s\n", args[0], p.Currency, p.Timezone, p.PayoutMinimum.String())
+		if c.json {
+			b, err := json.MarshalIndent(map[string]any{"valid": true, "currency": p.Currency, "timezone": p.Timezone,
+				"payoutMinimum": p.PayoutMinimum.String()}, "", "  ")
+			if err != nil {
+				return fmt.Errorf("encoding JSON: %w", err)
+			}
+			_, err = fmt.Fprintln(c.out, string(b))
+			return err
+		}
+		_, err = fmt.Fprintf(c.out, "%s is valid: currency %s, time zone %s, payout minimum %s\n", args[0], p.Currency, p.Timezone, p.PayoutMinimum.String())
 		return err
 	}
 	return cmd

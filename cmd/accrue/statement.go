@@ -162,11 +162,15 @@ func (c *cli) statementExport() *cobra.Command {
 	return cmd
 }
 
-// exportCSV writes ExportStatements' CSV to output, or to stdout.
+// exportCSV writes ExportStatements' CSV to output, or to stdout (the
+// response as JSON with --json).
 func (c *cli) exportCSV(ctx context.Context, partner, period, output string) error {
 	resp, err := c.periods.ExportStatements(ctx, connect.NewRequest(&accruev1.ExportStatementsRequest{Program: c.program, Partner: partner, Period: period}))
 	if err != nil {
 		return connectMessage(err)
+	}
+	if c.json {
+		return c.show(resp.Msg, nil)
 	}
 	if output != "" {
 		if err := os.WriteFile(output, []byte(resp.Msg.GetCsv()), 0o644); err != nil {
