@@ -262,3 +262,21 @@ func TestUnknownSubcommand(t *testing.T) {
 		t.Fatalf("mistyped commands sent %d requests", n)
 	}
 }
+
+// TestUpdateRetriedWithItsKey: partner update retried with the key it
+// printed is a replay, however many fields it names (the mask is sent in
+// one order).
+func TestUpdateRetriedWithItsKey(t *testing.T) {
+	s := newDemoServer(t)
+	args := []string{"partner", "update", "alice", "--email", "a@example.com", "--name", "Alice", "--bank-name", "B", "--bank-account", "DE00"}
+	out := s.ok(args...)
+	key := regexp.MustCompile(`idempotency key (\S+)`).FindStringSubmatch(out)
+	if key == nil {
+		t.Fatalf("partner update printed no key:\n%s", out)
+	}
+	for range 5 {
+		if out := s.ok(append(args, "--key", key[1])...); !strings.Contains(out, "replayed: ") {
+			t.Fatalf("partner update --key %s: not a replay:\n%s", key[1], out)
+		}
+	}
+}

@@ -58,6 +58,13 @@ func (c *cli) partnerRegister() *cobra.Command {
 	return cmd
 }
 
+// updateFlags are partner update's flags and the update_mask path each
+// sets.
+var updateFlags = []struct{ flag, path string }{
+	{"parent", "parent"}, {"detach-parent", "detach_parent"}, {"parent-until", "parent_until"},
+	{"email", "private.email"}, {"name", "private.name"}, {"bank-account", "private.bank_account"}, {"bank-name", "private.bank_name"},
+}
+
 func (c *cli) partnerUpdate() *cobra.Command {
 	req := new(accruev1.UpdatePartnerRequest)
 	cmd := &cobra.Command{Use: "update PARTNER", Short: "change a partner's parent link or private details (only the flags given)", Args: cobra.ExactArgs(1)}
@@ -74,10 +81,10 @@ func (c *cli) partnerUpdate() *cobra.Command {
 			return err
 		}
 		req.UpdateMask = &fieldmaskpb.FieldMask{}
-		for flag, path := range map[string]string{"parent": "parent", "detach-parent": "detach_parent", "parent-until": "parent_until",
-			"email": "private.email", "name": "private.name", "bank-account": "private.bank_account", "bank-name": "private.bank_name"} {
-			if cmd.Flags().Changed(flag) {
-				req.UpdateMask.Paths = append(req.UpdateMask.Paths, path)
+		// In a fixed order: a retry with --key must send the same payload.
+		for _, f := range updateFlags {
+			if cmd.Flags().Changed(f.flag) {
+				req.UpdateMask.Paths = append(req.UpdateMask.Paths, f.path)
 			}
 		}
 		if len(req.UpdateMask.Paths) == 0 {
