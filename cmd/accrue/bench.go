@@ -3,56 +3,71 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/accrue/accrue/internal/bench"
 )
 
-// runBench runs the end-to-end benchmark (internal/bench) and prints its
+func init() { register(func(c *cli) []*cobra.Command { return []*cobra.Command{c.bench()} }) }
+
+// benchFlags are bench's flags.
+type benchFlags struct {
+	preset, accrued, closeSizes, workDir string
+	quick, markdown                      bool
+	duration                             time.Duration
+	asOf                                 int
+}
+
+// bench runs the end-to-end benchmark (internal/bench) and prints its
 // table, or JSON with --json. It starts its own PostgreSQL and accrued:
 // --server is not used.
-func runBench(ctx context.Context, c *cli, args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	preset := fs.String("preset", bench.PresetFull, "tiny, quick, medium or full (issue 9's table)")
-	quick := fs.Bool("quick", false, "the quick preset: a few minutes")
-	accrued := fs.String("accrued", "", "the accrued binary (default: accrued beside this accrue, else on PATH)")
-	duration := fs.Duration("duration", 0, "each load case's length (default: the preset's)")
-	closeSizes := fs.String("close-partners", "", "comma-separated partner counts of the timed closes (default: the preset's)")
-	asOf := fs.Int("asof-entries", 0, "entries of the account read as of a time (default: the preset's)")
-	workDir := fs.String("work-dir", "", "keep the cluster and accrued's log here (default: a temporary directory, removed)")
-	asJSON := fs.Bool("json", c.json, "print JSON")
-	asMarkdown := fs.Bool("markdown", false, "print a Markdown table (as in docs/performance.md)")
-	if err := fs.Parse(args); err != nil {
-		return err
+func (c *cli) bench() *cobra.Command {
+	cmd := &cobra.Command{Use: "bench [--quick | --preset tiny|quick|medium|full]", Short: "end-to-end benchmark on its own PostgreSQL and accrued", Args: cobra.NoArgs}
+	var f benchFlags
+	cmd.Flags().StringVar(&f.preset, "preset", bench.PresetFull, "tiny, quick, medium or full (issue 9's table)")
+	cmd.Flags().BoolVar(&f.quick, "quick", false, "the quick preset: a few minutes")
+	cmd.Flags().StringVar(&f.accrued, "accrued", "", "the accrued binary (default: accrued beside this accrue, else on PATH)")
+	cmd.Flags().DurationVar(&f.duration, "duration", 0, "each load case's length (default: the preset's)")
+	cmd.Flags().StringVar(&f.closeSizes, "close-partners", "", "comma-separated partner counts of the timed closes (default: the preset's)")
+	cmd.Flags().IntVar(&f.asOf, "asof-entries", 0, "entries of the account read as of a time (default: the preset's)")
+	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "keep the cluster and accrued's log here (default: a temporary directory, removed)")
+	cmd.Flags().BoolVar(&f.markdown, "markdown", false, "print a Markdown table (as in docs/performance.md)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return c.runBench(cmd.Context(), f) }
+	return cmd
+}
+
+// runBench runs the benchmark f describes.
+func (c *cli) runBench(ctx context.Context, f benchFlags) error {
+	if f.quick {
+		f.preset = bench.PresetQuick
 	}
-	if *quick {
-		*preset = bench.PresetQuick
-	}
-	opts, err := bench.Preset(*preset)
+	opts, err := bench.Preset(f.preset)
 	if err != nil {
 		return err
 	}
-	if opts.Accrued, err = findAccrued(*accrued); err != nil {
+	if opts.Accrued, err = findAccrued(f.accrued); err != nil {
 		return err
 	}
-	if *duration > 0 {
-		opts.Duration, opts.CeilingDuration = *duration, *duration
+	if f.duration > 0 {
+		opts.Duration, opts.CeilingDuration = f.duration, f.duration
 	}
-	if *closeSizes != "" {
-		if opts.ClosePartners, err = bench.ParseSizes(*closeSizes); err != nil {
+	if f.closeSizes != "" {
+		if opts.ClosePartners, err = bench.ParseSizes(f.closeSizes); err != nil {
 			return err
 		}
 	}
-	if *asOf > 0 {
-		opts.AsOfEntries = *asOf
+	if f.asOf > 0 {
+		opts.AsOfEntries = f.asOf
 	}
-	opts.WorkDir, opts.Progress = *workDir, os.Stderr
+	opts.WorkDir, opts.Progress = f.workDir, c.errOut
 	// Interrupted, the run ends its cases and still stops its accrued
 	// and its cluster.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -63,9 +78,9 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 	}
 	write := report.WriteTable
 	switch {
-	case *asJSON:
+	case c.json:
 		write = report.WriteJSON
-	case *asMarkdown:
+	case f.markdown:
 		write = report.Markdown
 	}
 	return errors.Join(runErr, write(c.out))

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
+	"text/tabwriter"
 
 	"connectrpc.com/connect"
+	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/accrue/accrue/internal/database"
@@ -17,43 +17,85 @@ import (
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
-// runMigrate applies the schema migrations with the owner's credentials, so
-// accrued itself can run with the application role's alone.
-func runMigrate(ctx context.Context, c *cli, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	dbURL := fs.String("database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL (env ACCRUE_MIGRATE_DATABASE_URL)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *dbURL == "" {
-		return errors.New("migrate: --database-url (the schema owner's) is required")
-	}
-	if err := database.Migrate(ctx, *dbURL); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(c.out, "migrated; accrued may now connect as accrue_app")
-	return err
+func init() { register(journalCommands) }
+
+// journalCommands are `accrue verify`, `accrue journal head` and `accrue
+// migrate`.
+func journalCommands(c *cli) []*cobra.Command {
+	journal := newGroup("journal", "the journal's signed head")
+	journal.AddCommand(c.journalHead())
+	return []*cobra.Command{c.ledgerVerify(), journal, c.migrate()}
 }
 
-// runJournal runs `accrue journal head`: the latest signed head as JSON,
+// migrate applies the schema migrations with the owner's credentials, so
+// accrued itself can run with the application role's alone.
+func (c *cli) migrate() *cobra.Command {
+	cmd := &cobra.Command{Use: "migrate --database-url OWNER_URL", Short: "apply the schema migrations as the schema owner", Args: cobra.NoArgs}
+	dbURL := cmd.Flags().String("database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL (env ACCRUE_MIGRATE_DATABASE_URL)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if *dbURL == "" {
+			return errors.New("migrate: --database-url (the schema owner's) is required")
+		}
+		if err := database.Migrate(cmd.Context(), *dbURL); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintln(c.out, "migrated; accrued may now connect as accrue_app")
+		return err
+	}
+	return cmd
+}
+
+// journalHead is `accrue journal head`: the latest signed head as JSON,
 // to save outside the database for a later `accrue verify --head`.
-func runJournal(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 || args[0] != "head" {
-		return errors.New("journal head   print the journal's signed head (JSON)")
+func (c *cli) journalHead() *cobra.Command {
+	cmd := &cobra.Command{Use: "head", Short: "print the journal's latest signed head (JSON), to save for verify --head", Args: cobra.NoArgs}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		resp, err := c.ledger.GetJournalHead(cmd.Context(), connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: c.program}))
+		if err != nil {
+			return connectMessage(err)
+		}
+		if resp.Msg.GetHead() == nil {
+			return errors.New("journal head: nothing is sealed yet")
+		}
+		return c.show(resp.Msg.GetHead(), nil)
 	}
-	resp, err := c.ledger.GetJournalHead(ctx, connect.NewRequest(&accruev1.GetJournalHeadRequest{Program: c.program}))
-	if err != nil {
-		return connectMessage(err)
+	return cmd
+}
+
+func (c *cli) ledgerVerify() *cobra.Command {
+	cmd := &cobra.Command{Use: "verify [--head FILE]", Short: "check the hash chain, seal signatures and stored balances; with --head, that the journal still contains that head",
+		Args: cobra.NoArgs}
+	headFile := cmd.Flags().String("head", "", "a head saved earlier (accrue journal head > FILE): prove the journal still contains it")
+	publicKey := cmd.Flags().String("public-key", "", "the Ed25519 public key you trust, base64 (accrued logs it at start); default: the key in --head, else the server's")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		req, err := verifyRequest(c.program, *headFile, *publicKey)
+		if err != nil {
+			return err
+		}
+		resp, err := c.ledger.VerifyJournal(cmd.Context(), connect.NewRequest(req))
+		if err != nil {
+			return connectMessage(err)
+		}
+		if err := c.show(resp.Msg, func(w *tabwriter.Writer) { verifyTable(w, resp.Msg) }); err != nil {
+			return err
+		}
+		if !resp.Msg.GetOk() {
+			return errors.New("the journal did not verify")
+		}
+		return nil
 	}
-	if resp.Msg.GetHead() == nil {
-		return errors.New("journal head: nothing is sealed yet")
+	return cmd
+}
+
+func verifyTable(w *tabwriter.Writer, v *accruev1.VerifyJournalResponse) {
+	fmt.Fprintf(w, "ok=%v\ttransactions=%d\taccounts=%d\tstatements=%d\tseals=%d\n", v.GetOk(), v.GetTransactionsChecked(),
+		v.GetAccountsChecked(), v.GetStatementsChecked(), v.GetSealsChecked())
+	if h := v.GetHead(); h != nil {
+		fmt.Fprintf(w, "head: seal %d\thash %x\ttransactions %d\n", h.GetSeq(), h.GetHash(), h.GetTransactions())
 	}
-	b, err := protojson.MarshalOptions{Multiline: true}.Marshal(resp.Msg.GetHead())
-	if err != nil {
-		return fmt.Errorf("encoding JSON: %w", err)
+	for _, p := range v.GetProblems() {
+		fmt.Fprintln(w, "  "+p)
 	}
-	_, err = fmt.Fprintln(c.out, string(b))
-	return err
 }
 
 // verifyRequest builds VerifyJournal's request from the flags. The saved

@@ -72,14 +72,17 @@ var demoSteps = []cliStep{
 		{"platform:payout_clearing", "0.00", "credit"},
 	}},
 	{args: []string{"statement", "bob", "2026-10"}, want: []string{"status final", "released 110.00", "due 2026-11-15", "Released to payable"}},
-	{args: []string{"statement", "alice", "2026-10"}, want: []string{"status preliminary", "Income from referral program from bob"}},
+	{args: []string{"statement", "alice", "2026-10"}, want: []string{"status preliminary", "currency USD", "52.00 of the 100.00 minimum",
+		"Income from referral program from bob"}, rows: [][]string{{"PENDING", "ACCRUED", "PAYABLE", "IN PAYOUT"}, {"closing", "0.00", "52.00", "0.00", "0.00"}}},
 	{args: []string{"statement", "alice", "2026-10", "--csv"},
 		first: "partner,period,status,released,due_date,date,kind,account,amount,description,order,customer,transaction_id",
 		rows: [][]string{
 			{"alice,2026-10,preliminary,", ",opening_balance,partner:alice:accrued,0.00,"},
 			{"alice,2026-10,preliminary,", ",closing_balance,partner:alice:accrued,52.00,"},
 		}},
-	{args: []string{"partner", "register", "carol", "--parent", "bob", "--code", "CAROL"}, want: []string{"carol", "CAROL", "bob", "active"}},
+	{args: []string{"partner", "register", "carol", "--parent", "bob", "--code", "CAROL"}, want: []string{"idempotency key cli:partner:carol"},
+		rows: [][]string{{"carol", "CAROL", "bob", "active"}}},
+	{args: []string{"partner", "list", "--all"}, rows: [][]string{{"alice"}, {"bob"}, {"carol", "CAROL"}}},
 	{args: []string{"click", "CAROL", "visitor-42", "--utm-source", "newsletter"}, want: []string{"partner carol"}},
 	{args: []string{"order", "pay", "o-9", "--customer", "c-9", "--visitor", "visitor-42", "--line", "bag=120.00", "--line", "belt=80.00"}, want: []string{"partner carol", "last_click"}},
 	{args: []string{"order", "get", "o-9"}, rows: [][]string{
@@ -95,7 +98,7 @@ var demoSteps = []cliStep{
 	{args: []string{"post", "--key", "adj-1", "--kind", "manual_adjustment", "platform:commission_expense:debit:5.00", "partner:carol:accrued:credit:5.00"},
 		rows: [][]string{{"manual_adjustment", "replayed=false"}, {"platform:commission_expense", "DEBIT", "5.00"}, {"partner:carol:accrued", "CREDIT", "5.00"}}},
 	{args: []string{"post", "--key", "adj-1", "--kind", "manual_adjustment", "platform:commission_expense:debit:5.00", "partner:carol:accrued:credit:5.00"},
-		rows: [][]string{{"manual_adjustment", "replayed=true"}}},
+		want: []string{"replayed: "}, rows: [][]string{{"manual_adjustment", "replayed=true"}}},
 	// carol's 24.00 on o-9 and the 5.00 adjustment once.
 	{args: []string{"balance", "partner:carol:accrued"}, rows: [][]string{{"partner:carol:accrued", "29.00"}}},
 	{args: []string{"trial-balance"}, want: []string{"total 0.00"}},

@@ -1,112 +1,161 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
+	"github.com/spf13/cobra"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
-// runPayout creates, settles, fails or lists payouts.
-func runPayout(ctx context.Context, c *cli, args []string) error {
-	if len(args) < 2 {
-		return errors.New("payout create|settle|fail ID [flags] | payout list PARTNER")
+func init() { register(payoutCommands) }
+
+// payoutCommands is `accrue payout ...`: PayoutService's payouts.
+func payoutCommands(c *cli) []*cobra.Command {
+	cmd := newGroup("payout", "pay partners: create, settle or fail payouts, and list them", "payouts")
+	cmd.AddCommand(c.payoutCreate(), c.payoutSettle(), c.payoutFail(), c.payoutGet(), c.payoutList(), c.payoutPayAll())
+	return []*cobra.Command{cmd}
+}
+
+func (c *cli) payoutCreate() *cobra.Command {
+	req := new(accruev1.CreatePayoutRequest)
+	cmd := &cobra.Command{Use: "create PAYOUT --partner P", Short: "start a payout, by default of the whole payable balance", Args: cobra.ExactArgs(1)}
+	cmd.Flags().StringVar(&req.Partner, "partner", "", "partner to pay (required)")
+	cmd.Flags().StringVar(&req.Amount, "amount", "", "amount (default: the whole payable balance)")
+	cmd.Flags().BoolVar(&req.AllowAdvance, "allow-advance", false, "allow more than the payable balance")
+	cmd.Flags().StringVar(&req.Method, "method", "", "payment method, e.g. bank_transfer")
+	cmd.Flags().StringVar(&req.Reference, "reference", "", "external reference")
+	_ = cmd.MarkFlagRequired("partner")
+	key, at := keyFlag(cmd, "derived from the payout id"), atFlag(cmd, "when it was created")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var err error
+		if req.At, err = parseTime("at", *at); err != nil {
+			return err
+		}
+		req.Program, req.Payout = c.program, args[0]
+		req.IdempotencyKey = c.idempotencyKey(*key, derivedKey("payout", args[0], "create"))
+		r, err := c.payouts.CreatePayout(cmd.Context(), connect.NewRequest(req))
+		if err != nil {
+			return connectMessage(err)
+		}
+		return c.showWrite(r.Msg, r.Msg.GetReplayed(), func(w *tabwriter.Writer) { payoutTable(w, r.Msg.GetPayout()) })
 	}
-	verb, id := args[0], args[1]
-	fs := flag.NewFlagSet("payout", flag.ContinueOnError)
-	partner := fs.String("partner", "", "partner to pay (create)")
-	amount := fs.String("amount", "", "amount (create; default: the whole payable balance)")
-	advance := fs.Bool("allow-advance", false, "allow more than the payable balance (create)")
-	method := fs.String("method", "", "payment method, e.g. bank_transfer (create)")
-	reference := fs.String("reference", "", "external reference (create, settle)")
-	private := fs.Bool("private", false, "show bank details (list)")
-	if err := fs.Parse(args[2:]); err != nil {
-		return err
+	return cmd
+}
+
+func (c *cli) payoutSettle() *cobra.Command {
+	cmd := &cobra.Command{Use: "settle PAYOUT", Short: "record that a pending payout reached the partner", Args: cobra.ExactArgs(1)}
+	reference := cmd.Flags().String("reference", "", "the bank's reference")
+	key, at := keyFlag(cmd, "derived from the payout id"), atFlag(cmd, "when it settled")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ts, err := parseTime("at", *at)
+		if err != nil {
+			return err
+		}
+		r, err := c.payouts.SettlePayout(cmd.Context(), connect.NewRequest(&accruev1.SettlePayoutRequest{Program: c.program, At: ts,
+			IdempotencyKey: c.idempotencyKey(*key, derivedKey("payout", args[0], "settle")), Payout: args[0], Reference: *reference}))
+		if err != nil {
+			return connectMessage(err)
+		}
+		return c.showWrite(r.Msg, r.Msg.GetReplayed(), func(w *tabwriter.Writer) { payoutTable(w, r.Msg.GetPayout()) })
 	}
-	key := derivedKey("payout", id, verb)
-	var (
-		msg    proto.Message
-		payout *accruev1.Payout
-	)
-	switch verb {
-	case "create":
-		r, err := c.payouts.CreatePayout(ctx, connect.NewRequest(&accruev1.CreatePayoutRequest{Program: c.program, IdempotencyKey: key,
-			Payout: id, Partner: *partner, Amount: *amount, AllowAdvance: *advance, Method: *method, Reference: *reference}))
+	return cmd
+}
+
+func (c *cli) payoutFail() *cobra.Command {
+	cmd := &cobra.Command{Use: "fail PAYOUT", Short: "return a pending payout to payable", Args: cobra.ExactArgs(1)}
+	reason := cmd.Flags().String("reason", "", "why it failed")
+	key, at := keyFlag(cmd, "derived from the payout id"), atFlag(cmd, "when it failed")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ts, err := parseTime("at", *at)
+		if err != nil {
+			return err
+		}
+		r, err := c.payouts.FailPayout(cmd.Context(), connect.NewRequest(&accruev1.FailPayoutRequest{Program: c.program, At: ts,
+			IdempotencyKey: c.idempotencyKey(*key, derivedKey("payout", args[0], "fail")), Payout: args[0], Reason: *reason}))
 		if err != nil {
 			return connectMessage(err)
 		}
-		msg, payout = r.Msg, r.Msg.GetPayout()
-	case "settle":
-		r, err := c.payouts.SettlePayout(ctx, connect.NewRequest(&accruev1.SettlePayoutRequest{Program: c.program, IdempotencyKey: key,
-			Payout: id, Reference: *reference}))
-		if err != nil {
-			return connectMessage(err)
+		return c.showWrite(r.Msg, r.Msg.GetReplayed(), func(w *tabwriter.Writer) { payoutTable(w, r.Msg.GetPayout()) })
+	}
+	return cmd
+}
+
+func (c *cli) payoutList() *cobra.Command {
+	cmd := &cobra.Command{Use: "list [PARTNER]", Short: "list payouts, oldest first (one partner's, or every partner's)", Args: cobra.MaximumNArgs(1)}
+	private := cmd.Flags().Bool("private", false, "show bank details")
+	partner := cmd.Flags().String("partner", "", "only this partner's (as the PARTNER argument)")
+	p := pagingFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			*partner = args[0]
 		}
-		msg, payout = r.Msg, r.Msg.GetPayout()
-	case "fail":
-		r, err := c.payouts.FailPayout(ctx, connect.NewRequest(&accruev1.FailPayoutRequest{Program: c.program, IdempotencyKey: key, Payout: id}))
+		rows, next, err := c.listPayouts(cmd, *partner, *private, p)
 		if err != nil {
-			return connectMessage(err)
+			return err
 		}
-		msg, payout = r.Msg, r.Msg.GetPayout()
-	case "list":
-		r, err := c.payouts.ListPayouts(ctx, connect.NewRequest(&accruev1.ListPayoutsRequest{Program: c.program, Partner: id, IncludePrivate: *private}))
-		if err != nil {
-			return connectMessage(err)
-		}
-		return c.show(r.Msg, func(w *tabwriter.Writer) {
+		err = c.show(&accruev1.ListPayoutsResponse{Payouts: rows, NextPageToken: next}, func(w *tabwriter.Writer) {
 			payoutHeader(w)
-			for _, p := range r.Msg.GetPayouts() {
+			for _, p := range rows {
 				payoutRow(w, p)
 			}
 		})
-	default:
-		return fmt.Errorf("payout %s: unknown verb", verb)
+		c.more(next)
+		return err
 	}
-	return c.show(msg, func(w *tabwriter.Writer) {
-		payoutHeader(w)
-		payoutRow(w, payout)
+	return cmd
+}
+
+// listPayouts reads payouts through ListPayouts, paged as p says.
+func (c *cli) listPayouts(cmd *cobra.Command, partner string, private bool, p *paging) ([]*accruev1.Payout, string, error) {
+	return collect(p, func(token string, size int32) ([]*accruev1.Payout, string, error) {
+		r, err := c.payouts.ListPayouts(cmd.Context(), connect.NewRequest(&accruev1.ListPayoutsRequest{Program: c.program,
+			Partner: partner, IncludePrivate: private, PageToken: token, PageSize: size}))
+		if err != nil {
+			return nil, "", err
+		}
+		return r.Msg.GetPayouts(), r.Msg.GetNextPageToken(), nil
 	})
+}
+
+// payoutGet finds one payout in ListPayouts (the API has no GetPayout):
+// --partner narrows the search to that partner's payouts.
+func (c *cli) payoutGet() *cobra.Command {
+	cmd := &cobra.Command{Use: "get PAYOUT", Short: "one payout (searched in the list; --partner makes it quick)", Args: cobra.ExactArgs(1)}
+	private := cmd.Flags().Bool("private", false, "show bank details")
+	partner := cmd.Flags().String("partner", "", "the payout's partner")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		rows, _, err := c.listPayouts(cmd, *partner, *private, &paging{all: true})
+		if err != nil {
+			return err
+		}
+		for _, p := range rows {
+			if p.GetId() == args[0] {
+				return c.show(p, func(w *tabwriter.Writer) { payoutTable(w, p) })
+			}
+		}
+		return fmt.Errorf("payout %s: not found", args[0])
+	}
+	return cmd
+}
+
+func payoutTable(w *tabwriter.Writer, p *accruev1.Payout) {
+	payoutHeader(w)
+	payoutRow(w, p)
 }
 
 func payoutHeader(w *tabwriter.Writer) {
-	fmt.Fprintln(w, "PAYOUT\tPARTNER\tAMOUNT\tSTATUS\tMETHOD\tCREATED\tBANK")
+	fmt.Fprintln(w, "PAYOUT\tPARTNER\tAMOUNT\tSTATUS\tMETHOD\tREFERENCE\tCREATED\tSETTLED\tBANK")
 }
 
 func payoutRow(w *tabwriter.Writer, p *accruev1.Payout) {
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetId(), p.GetPartner(), p.GetAmount(),
-		strings.ToLower(strings.TrimPrefix(p.GetStatus().String(), "PAYOUT_STATUS_")), p.GetMethod(),
-		p.GetCreatedAt().AsTime().Format(time.DateOnly), p.GetBankAccount())
-}
-
-// runSpend spends a partner's earnings on its own order.
-func runSpend(ctx context.Context, c *cli, args []string) error {
-	if len(args) < 1 {
-		return errors.New("spend ID --partner P --amount A [--order O]")
+	advance := ""
+	if p.GetAdvance() {
+		advance = " (advance)"
 	}
-	fs := flag.NewFlagSet("spend", flag.ContinueOnError)
-	partner := fs.String("partner", "", "partner spending its earnings")
-	amount := fs.String("amount", "", "amount to spend")
-	order := fs.String("order", "", "the partner's own order it pays for")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	r, err := c.payouts.SpendCredit(ctx, connect.NewRequest(&accruev1.SpendCreditRequest{Program: c.program,
-		IdempotencyKey: derivedKey("spend", args[0]), Spend: args[0], Partner: *partner, Amount: *amount, Order: *order}))
-	if err != nil {
-		return connectMessage(err)
-	}
-	sp := r.Msg.GetSpend()
-	return c.show(r.Msg, func(w *tabwriter.Writer) {
-		fmt.Fprintln(w, "SPEND\tPARTNER\tAMOUNT\tFROM PAYABLE\tFROM ACCRUED\tORDER")
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", sp.GetId(), sp.GetPartner(), sp.GetAmount(), sp.GetFromPayable(), sp.GetFromAccrued(), sp.GetOrder())
-	})
+	fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetId(), p.GetPartner(), p.GetAmount(), advance,
+		enumName(p.GetStatus(), "PAYOUT_STATUS_"), p.GetMethod(), p.GetReference(), date(p.GetCreatedAt()), date(p.GetSettledAt()),
+		p.GetBankName()+" "+p.GetBankAccount())
 }

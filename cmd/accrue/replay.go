@@ -3,53 +3,59 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/replay"
+	"github.com/accrue/accrue/internal/txn"
 )
 
-// runReplay runs each scenario file on a fresh program and prints its JSON
+func init() { register(func(c *cli) []*cobra.Command { return []*cobra.Command{c.replay()} }) }
+
+// replay runs each scenario file on a fresh program and prints its JSON
 // output; with --check it compares with the file's expect and fails on any
-// difference.
-func runReplay(ctx context.Context, c *cli, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	check := fs.Bool("check", false, "compare with the scenario's expect; exit non-zero on any difference")
-	dbURL := fs.String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "database URL; empty = embedded PostgreSQL")
-	dataDir := fs.String("data-dir", "", "embedded PostgreSQL directory, kept; empty = a fresh temporary one per run, removed at the end")
-	verbose := fs.Bool("v", false, "log unexpected step failures")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return errors.New("replay: give at least one scenario file")
-	}
-	if *dbURL == "" {
-		url, stop, err := embeddedDatabase(ctx, *dataDir)
+// difference. It needs no accrued: --server is not used.
+func (c *cli) replay() *cobra.Command {
+	cmd := &cobra.Command{Use: "replay [--check] [--database-url URL] FILE...", Short: "run scenarios on a fresh program", Args: cobra.MinimumNArgs(1)}
+	check := cmd.Flags().Bool("check", false, "compare with the scenario's expect; exit non-zero on any difference")
+	dbURL := cmd.Flags().String("database-url", os.Getenv("ACCRUE_DATABASE_URL"), "database URL; empty = embedded PostgreSQL")
+	dataDir := cmd.Flags().String("data-dir", "", "embedded PostgreSQL directory, kept; empty = a fresh temporary one per run, removed at the end")
+	verbose := cmd.Flags().BoolP("verbose", "v", false, "log unexpected step failures")
+	cmd.RunE = func(cmd *cobra.Command, files []string) error {
+		ctx := cmd.Context()
+		if *dbURL == "" {
+			url, stop, err := embeddedDatabase(ctx, *dataDir)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			*dbURL = url
+		}
+		db, err := database.Open(ctx, *dbURL)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		*dbURL = url
+		defer db.Pool.Close()
+		var log *slog.Logger
+		if *verbose {
+			log = slog.New(slog.NewTextHandler(c.errOut, nil))
+		}
+		return c.replayFiles(ctx, db, files, *check, log)
 	}
-	db, err := database.Open(ctx, *dbURL)
-	if err != nil {
-		return err
-	}
-	defer db.Pool.Close()
-	var log *slog.Logger
-	if *verbose {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
+	return cmd
+}
+
+// replayFiles replays each file on db.
+func (c *cli) replayFiles(ctx context.Context, db *txn.DB, files []string, check bool, log *slog.Logger) error {
 	failed := 0
-	for _, file := range fs.Args() {
+	for _, file := range files {
 		sc, err := replay.Load(file)
 		if err != nil {
 			return err
@@ -59,7 +65,7 @@ func runReplay(ctx context.Context, c *cli, args []string) error {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		b, _ := json.MarshalIndent(out, "", "  ")
-		if !*check {
+		if !check {
 			fmt.Fprintln(c.out, string(b))
 			continue
 		}
@@ -75,7 +81,7 @@ func runReplay(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("replay: %d of %d scenarios differ from their expect", failed, fs.NArg())
+		return fmt.Errorf("replay: %d of %d scenarios differ from their expect", failed, len(files))
 	}
 	return nil
 }
