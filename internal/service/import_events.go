@@ -1,0 +1,195 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/fault"
+	"github.com/accrue/accrue/internal/store"
+	"github.com/accrue/accrue/ledger"
+)
+
+// ImportEventsMax bounds the events of one ImportEvents call.
+const ImportEventsMax = 1000
+
+// ImportEvent is one event of an import, exactly one of its inputs set, as
+// the single-event use case takes it, under the command of the equivalent
+// single call (its key and request hash), so that the two are one command.
+type ImportEvent struct {
+	Command
+	// Field is the event's path in the call (events[3].pay_order); the
+	// fields of its faults are prefixed with it.
+	Field string
+	// At is the event's time, validated by the caller.
+	At time.Time
+
+	Partner          *NewPartner
+	Click            *store.Click
+	Pay              *PayOrderInput
+	Complete, Cancel *OrderChange
+	Refund           *RefundOrderInput
+	Amend            *AmendOrderInput
+}
+
+// ImportEncoders encode each kind of event's response as its single call
+// stores it under its key.
+type ImportEncoders struct {
+	Partner                              Encode[PartnerView]
+	Click                                Encode[RecordedClick]
+	Pay, Complete, Refund, Amend, Cancel Encode[OrderView]
+}
+
+// ImportEvents applies past events of an importing program (BeginImport)
+// in one retried transaction, all or nothing: each event exactly once per
+// idempotency key, as its single call would (a key recorded with the same
+// payload replays, by an import or a single call), with one reply per
+// event. The events must come in time order, none earlier than the latest
+// event applied by an earlier call of the import, none in a closed month;
+// any refused event refuses the call, its fault naming the event's field.
+// Consecutive clicks are recorded as one batch (RecordClicks' statements);
+// registrations and order events run their use cases in the transaction.
+func (s *Service) ImportEvents(ctx context.Context, program string, events []ImportEvent, enc ImportEncoders) ([]Reply, error) {
+	if program == "" {
+		return nil, fault.InvalidArgument("program", "required")
+	}
+	if n := len(events); n == 0 || n > ImportEventsMax {
+		return nil, fault.InvalidArgument("events", "1 to %d events, not %d", ImportEventsMax, n)
+	}
+	for i := 1; i < len(events); i++ {
+		if prev := events[i-1].At; events[i].At.Before(prev) {
+			return nil, eventFault(events[i], fault.InvalidArgument("at", "%s is before the previous event's %s: an import's events come in time order",
+				events[i].At.Format(time.RFC3339Nano), prev.Format(time.RFC3339Nano)))
+		}
+	}
+	out := make([]Reply, len(events))
+	var err error
+	for range raceRetriesMax {
+		err = s.db.Run(ctx, func(tx pgx.Tx) error { return s.importIn(ctx, tx, program, events, enc, out) })
+		if !errors.Is(err, errKeyRaced) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// importIn is one attempt of ImportEvents in tx, filling out. It locks the
+// program (shared, as every posting) and then its import row, so the calls
+// of one import run one at a time.
+func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, enc ImportEncoders, out []Reply) error {
+	journal, err := ledger.LockProgram(ctx, tx, program)
+	if err != nil {
+		return err
+	}
+	st, err := store.LoadImport(ctx, tx, program, store.ForUpdate)
+	if err != nil {
+		return err
+	}
+	if !st.Importing {
+		return fault.FailedPrecondition("program", "program %q is not importing: call BeginImport first", program)
+	}
+	created, err := ledger.ProgramCreated(ctx, tx, program)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if err := closedMonth(journal, journal.PeriodOf(created), e.At, "at"); err != nil {
+			return eventFault(e, err)
+		}
+	}
+	for i := 0; i < len(events); {
+		j := i + 1
+		if events[i].Click != nil {
+			for j < len(events) && events[j].Click != nil {
+				j++
+			}
+			err = s.importClicks(ctx, tx, program, events[i:j], enc.Click, out[i:j])
+		} else {
+			out[i], err = s.importOne(ctx, tx, events[i], enc)
+		}
+		if err != nil {
+			return err
+		}
+		i = j
+	}
+	return saveImportProgress(ctx, tx, program, st, events, out)
+}
+
+// importClicks records a run of consecutive clicks as one batch; a click
+// the batch refuses refuses the call.
+func (s *Service) importClicks(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, encode Encode[RecordedClick], out []Reply) error {
+	clicks := make([]BatchClick, len(events))
+	for k, e := range events {
+		clicks[k] = BatchClick{Command: e.Command, Click: *e.Click}
+	}
+	outcomes := make([]ClickOutcome, len(events))
+	if err := s.recordClicks(ctx, tx, program, clicks, encode, outcomes); err != nil {
+		return err
+	}
+	settleRepeatedKeys(clicks, outcomes)
+	for k, o := range outcomes {
+		if o.Err != nil {
+			return eventFault(events[k], o.Err)
+		}
+		out[k] = o.Reply
+	}
+	return nil
+}
+
+// importOne runs one registration or order event's use case in tx.
+func (s *Service) importOne(ctx context.Context, tx pgx.Tx, e ImportEvent, enc ImportEncoders) (Reply, error) {
+	var (
+		reply Reply
+		err   error
+	)
+	switch {
+	case e.Partner != nil:
+		reply, err = s.registerIn(ctx, tx, e.Command, *e.Partner, enc.Partner)
+	case e.Pay != nil:
+		reply, err = s.payOrderIn(ctx, tx, e.Command, *e.Pay, enc.Pay)
+	case e.Complete != nil:
+		reply, err = s.changeIn(ctx, tx, e.Command, *e.Complete, enc.Complete, s.completeFunc(ctx))
+	case e.Refund != nil:
+		reply, err = s.changeIn(ctx, tx, e.Command, e.Refund.OrderChange, enc.Refund, refundFunc(*e.Refund))
+	case e.Amend != nil:
+		reply, err = s.changeIn(ctx, tx, e.Command, e.Amend.OrderChange, enc.Amend, amendFunc(*e.Amend))
+	case e.Cancel != nil:
+		reply, err = s.changeIn(ctx, tx, e.Command, *e.Cancel, enc.Cancel, cancelFunc)
+	default:
+		return Reply{}, fmt.Errorf("service: import event %s has no input", e.Field)
+	}
+	return reply, eventFault(e, err)
+}
+
+// saveImportProgress checks the events the call applied (not replayed)
+// against the import's latest event time and records the new one: an
+// event earlier than an event an earlier call applied is out of order.
+func saveImportProgress(ctx context.Context, tx pgx.Tx, program string, st store.ImportState, events []ImportEvent, out []Reply) error {
+	var (
+		applied int
+		last    time.Time
+	)
+	for i, e := range events {
+		if out[i].Replayed {
+			continue
+		}
+		if st.LastAt != nil && e.At.Before(*st.LastAt) {
+			return eventFault(e, fault.FailedPrecondition("at", "%s is before %s, the latest event this import applied: an import's events come in time order",
+				e.At.Format(time.RFC3339Nano), st.LastAt.Format(time.RFC3339Nano)))
+		}
+		applied, last = applied+1, e.At
+	}
+	if applied == 0 {
+		return nil
+	}
+	return store.SaveImportProgress(ctx, tx, program, last, applied)
+}
+
+// eventFault is err with its field under the event's path (fault.Prefixed).
+func eventFault(e ImportEvent, err error) error { return fault.Prefixed(e.Field, err) }
