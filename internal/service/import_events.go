@@ -94,15 +94,6 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 	if !st.Importing {
 		return fault.FailedPrecondition("program", "program %q is not importing: call BeginImport first", program)
 	}
-	created, err := ledger.ProgramCreated(ctx, tx, program)
-	if err != nil {
-		return err
-	}
-	for _, e := range events {
-		if err := closedMonth(journal, journal.PeriodOf(created), e.At, "at"); err != nil {
-			return eventFault(e, err)
-		}
-	}
 	for i := 0; i < len(events); {
 		j := i + 1
 		if events[i].Click != nil {
@@ -118,7 +109,11 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 		}
 		i = j
 	}
-	return saveImportProgress(ctx, tx, program, st, events, out)
+	created, err := ledger.ProgramCreated(ctx, tx, program)
+	if err != nil {
+		return err
+	}
+	return saveImportProgress(ctx, tx, journal, journal.PeriodOf(created), st, events, out)
 }
 
 // importClicks records a run of consecutive clicks as one batch; a click
@@ -167,10 +162,13 @@ func (s *Service) importOne(ctx context.Context, tx pgx.Tx, e ImportEvent, enc I
 	return reply, eventFault(e, err)
 }
 
-// saveImportProgress checks the events the call applied (not replayed)
-// against the import's latest event time and records the new one: an
-// event earlier than an event an earlier call applied is out of order.
-func saveImportProgress(ctx context.Context, tx pgx.Tx, program string, st store.ImportState, events []ImportEvent, out []Reply) error {
+// saveImportProgress checks the events the call applied (not replayed) and
+// records the import's new latest event time. An applied event earlier
+// than one an earlier call applied is out of order; one in a closed month
+// (first is the program's first period) would have been booked in a later
+// one. Either refuses the call, rolling back what it applied; a replayed
+// event is checked for neither, so an import sent again replays whole.
+func saveImportProgress(ctx context.Context, tx pgx.Tx, journal *ledger.Program, first string, st store.ImportState, events []ImportEvent, out []Reply) error {
 	var (
 		applied int
 		last    time.Time
@@ -183,12 +181,15 @@ func saveImportProgress(ctx context.Context, tx pgx.Tx, program string, st store
 			return eventFault(e, fault.FailedPrecondition("at", "%s is before %s, the latest event this import applied: an import's events come in time order",
 				e.At.Format(time.RFC3339Nano), st.LastAt.Format(time.RFC3339Nano)))
 		}
+		if err := closedMonth(journal, first, e.At, "at"); err != nil {
+			return eventFault(e, err)
+		}
 		applied, last = applied+1, e.At
 	}
 	if applied == 0 {
 		return nil
 	}
-	return store.SaveImportProgress(ctx, tx, program, last, applied)
+	return store.SaveImportProgress(ctx, tx, journal.ID, last, applied)
 }
 
 // eventFault is err with its field under the event's path (fault.Prefixed).
