@@ -50,7 +50,7 @@ type ImportEncoders struct {
 // event. The events must come in time order, none earlier than the latest
 // event applied by an earlier call of the import, none in a closed month;
 // any refused event refuses the call, its fault naming the event's field.
-// Consecutive clicks are recorded as one batch (RecordClicks' statements);
+// Clicks are recorded in batches (RecordClicks' statements, segmentEnd);
 // registrations and order events run their use cases in the transaction.
 func (s *Service) ImportEvents(ctx context.Context, program string, events []ImportEvent, enc ImportEncoders) ([]Reply, error) {
 	if program == "" {
@@ -95,16 +95,8 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 		return fault.FailedPrecondition("program", "program %q is not importing: call BeginImport first", program)
 	}
 	for i := 0; i < len(events); {
-		j := i + 1
-		if events[i].Click != nil {
-			for j < len(events) && events[j].Click != nil {
-				j++
-			}
-			err = s.importClicks(ctx, tx, program, events[i:j], enc.Click, out[i:j])
-		} else {
-			out[i], err = s.importOne(ctx, tx, events[i], enc)
-		}
-		if err != nil {
+		j := segmentEnd(events, i)
+		if err := s.importSegment(ctx, tx, program, events, i, j, enc, out); err != nil {
 			return err
 		}
 		i = j
@@ -116,23 +108,76 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 	return saveImportProgress(ctx, tx, journal, journal.PeriodOf(created), st, events, out)
 }
 
-// importClicks records a run of consecutive clicks as one batch; a click
-// the batch refuses refuses the call.
-func (s *Service) importClicks(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, encode Encode[RecordedClick], out []Reply) error {
-	clicks := make([]BatchClick, len(events))
-	for k, e := range events {
-		clicks[k] = BatchClick{Command: e.Command, Click: *e.Click}
+// segmentEnd is the end of the segment of events from i that
+// importSegment runs: a registration alone, else the run of clicks and
+// order events whose clicks may all be recorded first, in one batch. A
+// click counts for an order's attribution only when dated at or before
+// the order (store.Attribute), so a click may move ahead of an order dated
+// earlier than it, but not of one of the same instant (the run ends
+// there), nor of a registration (its partner may be the click's).
+func segmentEnd(events []ImportEvent, i int) int {
+	if events[i].Partner != nil {
+		return i + 1
 	}
-	outcomes := make([]ClickOutcome, len(events))
+	var (
+		orders    bool
+		lastOrder time.Time
+	)
+	j := i
+	for ; j < len(events) && events[j].Partner == nil; j++ {
+		switch e := events[j]; {
+		case e.Click == nil:
+			orders, lastOrder = true, e.At
+		case orders && !e.At.After(lastOrder):
+			return j
+		}
+	}
+	return j
+}
+
+// importSegment runs the events [i, j): their clicks as one batch, then
+// the others one by one, in order.
+func (s *Service) importSegment(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, i, j int, enc ImportEncoders, out []Reply) error {
+	var clicks []int
+	for k := i; k < j; k++ {
+		if events[k].Click != nil {
+			clicks = append(clicks, k)
+		}
+	}
+	if len(clicks) > 0 {
+		if err := s.importClicks(ctx, tx, program, events, clicks, enc.Click, out); err != nil {
+			return err
+		}
+	}
+	for k := i; k < j; k++ {
+		if events[k].Click != nil {
+			continue
+		}
+		var err error
+		if out[k], err = s.importOne(ctx, tx, events[k], enc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importClicks records the clicks events[idx[0]], events[idx[1]], ... as
+// one batch; a click the batch refuses refuses the call.
+func (s *Service) importClicks(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, idx []int, encode Encode[RecordedClick], out []Reply) error {
+	clicks := make([]BatchClick, len(idx))
+	for k, i := range idx {
+		clicks[k] = BatchClick{Command: events[i].Command, Click: *events[i].Click}
+	}
+	outcomes := make([]ClickOutcome, len(idx))
 	if err := s.recordClicks(ctx, tx, program, clicks, encode, outcomes); err != nil {
 		return err
 	}
 	settleRepeatedKeys(clicks, outcomes)
 	for k, o := range outcomes {
 		if o.Err != nil {
-			return eventFault(events[k], o.Err)
+			return eventFault(events[idx[k]], o.Err)
 		}
-		out[k] = o.Reply
+		out[idx[k]] = o.Reply
 	}
 	return nil
 }

@@ -83,11 +83,12 @@ func (s *Service) registerIn(ctx context.Context, tx pgx.Tx, c Command, in NewPa
 				return PartnerView{}, err
 			}
 		}
-		recorded := s.clock.Now()
-		for _, kind := range affiliate.PartnerAccountKinds {
-			if _, err := ledger.OpenAccount(ctx, tx, in.Program, affiliate.PartnerAccount(in.Partner, kind), ledger.Credit, 1, recorded); err != nil {
-				return PartnerView{}, err
-			}
+		codes := make([]string, len(affiliate.PartnerAccountKinds))
+		for i, kind := range affiliate.PartnerAccountKinds {
+			codes[i] = affiliate.PartnerAccount(in.Partner, kind)
+		}
+		if err := ledger.OpenAccounts(ctx, tx, in.Program, codes, ledger.Credit, 1, s.clock.Now()); err != nil {
+			return PartnerView{}, err
 		}
 		return s.partnerView(ctx, tx, in.Program, in.Partner, in.At)
 	})
