@@ -227,8 +227,10 @@ func openSigningKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
 const writeTimeout = 60 * time.Second
 
 // untimed are the procedures whose response may take any time: a period
-// close returns when it is done, however long that takes.
-var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true}
+// close returns when it is done, however long that takes, and so does
+// FinishImport, which runs the closes an import held.
+var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true,
+	accruev1connect.ImportServiceFinishImportProcedure: true}
 
 // untimedWrites lifts the server's write deadline for the untimed
 // procedures, and keeps it for every other request.

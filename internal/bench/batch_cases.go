@@ -160,32 +160,65 @@ func (r *run) importCase(ctx context.Context) {
 			r.failAll(err, f)
 			return
 		}
+		if err := r.beginImport(ctx, importProgram(k)); err != nil {
+			r.failAll(err, f)
+			return
+		}
 	}
 	c := r.api.withConns(importers)
 	url := c.baseURL + procedure(s.method)
 	r.logf("ImportEvents with %d importers for %v", importers, r.opts.Duration)
-	// A call's events stand alone (its partners are registered in it), so
-	// calls to one program need no order between them.
+	// A call's events stand alone (its partners are registered in it), but
+	// an import's events come in time order: each call takes a program no
+	// other call holds, and dates its events after that program's last
+	// call's.
+	free, calls := make(chan int, importers), make([]int64, importers)
+	for k := range importers {
+		free <- k
+	}
 	res := runLoad(ctx, importers, r.opts.Duration, batch, func(ctx context.Context, seq int64) error {
-		k := int(seq % importers)
-		events := r.importEvents(s, importProgram(k), seq, batch)
+		k := <-free
+		defer func() { free <- k }()
+		events := r.importEvents(s, importProgram(k), seq, calls[k], batch)
+		calls[k]++
 		return s.send(ctx, c, url, importProgram(k), seq, events)
 	})
 	orders, _ := r.report.Get(fmt.Sprintf("orders_%d_per_s", r.opts.OrderConns[len(r.opts.OrderConns)-1]))
 	r.recordRate(f, res, orders.Value, "PayOrder")
 }
 
+// beginImport puts program in importing state, when the server has
+// ImportService/BeginImport (an import of a program not importing is
+// refused there).
+func (r *run) beginImport(ctx context.Context, program string) error {
+	m := findMethod("BeginImport")
+	if m == nil {
+		return nil
+	}
+	body, err := encodeAs(m.Input(), map[string]any{"program": program, "idempotencyKey": "bench:begin-import"})
+	if err != nil {
+		return err
+	}
+	if err := callUnaryJSON(ctx, r.api.http, r.api.baseURL+procedure(m), body); err != nil {
+		return fmt.Errorf("beginning the import of %s: %w", program, err)
+	}
+	return nil
+}
+
 func importProgram(k int) string { return fmt.Sprintf("bench-import-%d", k) }
 
-// importEvents is batch events of call seq, as generic JSON values of the
-// event message: partners first, then clicks and orders to them.
-func (r *run) importEvents(s *importShape, program string, seq int64, batch int) []any {
-	at := lastMonth(r.now).Add(3 * time.Hour)
+// importEvents is batch events of call seq, the program's call-th, as
+// generic JSON values of the event message: partners first, then clicks
+// and orders to them, a millisecond apart, after the program's earlier
+// calls' events.
+func (r *run) importEvents(s *importShape, program string, seq, call int64, batch int) []any {
+	base := lastMonth(r.now).Add(3*time.Hour + time.Duration(call*int64(batch))*time.Millisecond)
 	partners := max(1, batch/10)
 	events := make([]any, 0, batch)
 	for i := range batch {
 		id := fmt.Sprintf("i%d-%d", seq, i)
 		p := fmt.Sprintf("i%d-%d", seq, rand.IntN(partners))
+		at := base.Add(time.Duration(i) * time.Millisecond)
 		var field protoreflect.FieldDescriptor
 		var msg any
 		switch {
@@ -194,10 +227,10 @@ func (r *run) importEvents(s *importShape, program string, seq int64, batch int)
 				At: timestamppb.New(at), Partner: id, Code: id})
 		case i%2 == 0:
 			field, msg = s.click, jsonOf(&accruev1.RecordClickRequest{Program: program, IdempotencyKey: "bench:import:" + id,
-				At: timestamppb.New(at.Add(time.Minute)), Partner: p, Visitor: "v-" + id})
+				At: timestamppb.New(at), Partner: p, Visitor: "v-" + id})
 		default:
 			field, msg = s.order, jsonOf(&accruev1.PayOrderRequest{Program: program, IdempotencyKey: "bench:import:" + id,
-				At: timestamppb.New(at.Add(2 * time.Minute)), Order: id, Customer: "c-" + id, PartnerCode: p, Lines: orderLines()})
+				At: timestamppb.New(at), Order: id, Customer: "c-" + id, PartnerCode: p, Lines: orderLines()})
 		}
 		events = append(events, map[string]any{field.JSONName(): msg})
 	}

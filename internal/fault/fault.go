@@ -77,3 +77,19 @@ func CodeOf(err error) Code {
 	}
 	return CodeInternal
 }
+
+// Prefixed is err with its field path under prefix (prefix + "." + field,
+// or prefix alone for an error without a field), as when a request holds
+// the request at fault: "events[3].pay_order" + "lines[0].amount". An
+// error that is not a *Error, and nil, pass unchanged.
+func Prefixed(prefix string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	field := prefix
+	if e.Field != "" {
+		field += "." + e.Field
+	}
+	return &Error{Code: e.Code, Field: field, Msg: e.Msg}
+}

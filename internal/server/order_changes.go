@@ -32,6 +32,18 @@ func (s *Server) orderChange(req orderCommand) (service.OrderChange, error) {
 	return service.OrderChange{Order: req.GetOrder(), At: at}, err
 }
 
+// refundInput validates a RefundOrder request.
+func (s *Server) refundInput(m *accruev1.RefundOrderRequest) (service.RefundOrderInput, error) {
+	in, err := s.orderChange(m)
+	return service.RefundOrderInput{OrderChange: in, Lines: orderLines(m.GetLines()), Shipping: m.GetShipping()}, err
+}
+
+// amendInput validates an AmendOrder request.
+func (s *Server) amendInput(m *accruev1.AmendOrderRequest) (service.AmendOrderInput, error) {
+	in, err := s.orderChange(m)
+	return service.AmendOrderInput{OrderChange: in, Lines: orderLines(m.GetLines())}, err
+}
+
 // orderReply decodes an order command's reply into resp, unless err
 // (fresh or replayed, the reply holds the stored bytes).
 func orderReply[R orderResponse](reply service.Reply, err error, resp R) (R, error) {
@@ -69,13 +81,11 @@ func (s *orderService) CompleteOrder(ctx context.Context, req *connect.Request[a
 // order posts the commission it no longer earns back.
 func (s *orderService) RefundOrder(ctx context.Context, req *connect.Request[accruev1.RefundOrderRequest]) (*connect.Response[accruev1.RefundOrderResponse], error) {
 	m := req.Msg
-	in, err := s.orderChange(m)
+	in, err := s.refundInput(m)
 	if err != nil {
 		return nil, err
 	}
-	reply, err := s.svc.RefundOrder(ctx, commandOf(m), service.RefundOrderInput{
-		OrderChange: in, Lines: orderLines(m.GetLines()), Shipping: m.GetShipping(),
-	}, encodeOrder(func(o *accruev1.Order) *accruev1.RefundOrderResponse { return &accruev1.RefundOrderResponse{Order: o} }))
+	reply, err := s.svc.RefundOrder(ctx, commandOf(m), in, encodeOrder(func(o *accruev1.Order) *accruev1.RefundOrderResponse { return &accruev1.RefundOrderResponse{Order: o} }))
 	resp, err := orderReply(reply, err, &accruev1.RefundOrderResponse{})
 	if err != nil {
 		return nil, err
@@ -88,12 +98,11 @@ func (s *orderService) RefundOrder(ctx context.Context, req *connect.Request[acc
 // difference in commission.
 func (s *orderService) AmendOrder(ctx context.Context, req *connect.Request[accruev1.AmendOrderRequest]) (*connect.Response[accruev1.AmendOrderResponse], error) {
 	m := req.Msg
-	in, err := s.orderChange(m)
+	in, err := s.amendInput(m)
 	if err != nil {
 		return nil, err
 	}
-	reply, err := s.svc.AmendOrder(ctx, commandOf(m), service.AmendOrderInput{OrderChange: in, Lines: orderLines(m.GetLines())},
-		encodeOrder(func(o *accruev1.Order) *accruev1.AmendOrderResponse { return &accruev1.AmendOrderResponse{Order: o} }))
+	reply, err := s.svc.AmendOrder(ctx, commandOf(m), in, encodeOrder(func(o *accruev1.Order) *accruev1.AmendOrderResponse { return &accruev1.AmendOrderResponse{Order: o} }))
 	resp, err := orderReply(reply, err, &accruev1.AmendOrderResponse{})
 	if err != nil {
 		return nil, err

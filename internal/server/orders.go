@@ -56,29 +56,11 @@ func orderLines(in []*accruev1.OrderLine) []service.OrderLine {
 // accrual.
 func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accruev1.PayOrderRequest]) (*connect.Response[accruev1.PayOrderResponse], error) {
 	m := req.Msg
-	if err := checkRef("order", m.GetOrder()); err != nil {
-		return nil, err
-	}
-	if err := checkRef("customer", m.GetCustomer()); err != nil {
-		return nil, err
-	}
-	if len(m.GetVisitor()) > VisitorLenMax {
-		return nil, fault.InvalidArgument("visitor", "at most %d characters", VisitorLenMax)
-	}
-	if len(m.GetPartnerCode()) > partnerCodeLenMax {
-		return nil, fault.InvalidArgument("partner_code", "at most %d characters", partnerCodeLenMax)
-	}
-	at, err := s.at(m.GetAt())
+	in, err := s.payInput(m)
 	if err != nil {
 		return nil, err
 	}
-	key, _ := affiliate.CodeKey(m.GetPartnerCode()) // "" matches no partner
-	reply, err := s.svc.PayOrder(ctx, commandOf(m), service.PayOrderInput{
-		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key,
-		Lines: orderLines(m.GetLines()), Shipping: m.GetShipping(), At: at,
-	}, func(v service.OrderView) ([]byte, error) {
-		return encodeProto(&accruev1.PayOrderResponse{Order: orderToProto(v)})
-	})
+	reply, err := s.svc.PayOrder(ctx, commandOf(m), in, encodePay)
 	resp := &accruev1.PayOrderResponse{}
 	if err == nil {
 		err = proto.Unmarshal(reply.Body, resp)
@@ -88,4 +70,34 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 	}
 	resp.Replayed = reply.Replayed
 	return connect.NewResponse(resp), nil
+}
+
+// encodePay is the response stored under a paid order's key.
+func encodePay(v service.OrderView) ([]byte, error) {
+	return encodeProto(&accruev1.PayOrderResponse{Order: orderToProto(v)})
+}
+
+// payInput validates a PayOrder request's fields.
+func (s *Server) payInput(m *accruev1.PayOrderRequest) (service.PayOrderInput, error) {
+	if err := checkRef("order", m.GetOrder()); err != nil {
+		return service.PayOrderInput{}, err
+	}
+	if err := checkRef("customer", m.GetCustomer()); err != nil {
+		return service.PayOrderInput{}, err
+	}
+	if len(m.GetVisitor()) > VisitorLenMax {
+		return service.PayOrderInput{}, fault.InvalidArgument("visitor", "at most %d characters", VisitorLenMax)
+	}
+	if len(m.GetPartnerCode()) > partnerCodeLenMax {
+		return service.PayOrderInput{}, fault.InvalidArgument("partner_code", "at most %d characters", partnerCodeLenMax)
+	}
+	at, err := s.at(m.GetAt())
+	if err != nil {
+		return service.PayOrderInput{}, err
+	}
+	key, _ := affiliate.CodeKey(m.GetPartnerCode()) // "" matches no partner
+	return service.PayOrderInput{
+		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key,
+		Lines: orderLines(m.GetLines()), Shipping: m.GetShipping(), At: at,
+	}, nil
 }

@@ -59,9 +59,7 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, err
 	}
-	reply, err := s.svc.RegisterPartner(ctx, commandOf(m), in, func(v service.PartnerView) ([]byte, error) {
-		return encodeProto(&accruev1.RegisterPartnerResponse{Partner: partnerToProto(v, true)})
-	})
+	reply, err := s.svc.RegisterPartner(ctx, commandOf(m), in, encodePartner)
 	resp := &accruev1.RegisterPartnerResponse{}
 	if err == nil {
 		err = proto.Unmarshal(reply.Body, resp)
@@ -71,6 +69,11 @@ func (s *partnerService) RegisterPartner(ctx context.Context, req *connect.Reque
 	}
 	resp.Replayed = reply.Replayed
 	return connect.NewResponse(resp), nil
+}
+
+// encodePartner is the response stored under a registration's key.
+func encodePartner(v service.PartnerView) ([]byte, error) {
+	return encodeProto(&accruev1.RegisterPartnerResponse{Partner: partnerToProto(v, true)})
 }
 
 // newPartner validates a RegisterPartner request's fields.

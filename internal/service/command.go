@@ -76,36 +76,35 @@ func (c Command) check() error {
 // result is encoded and stored in the same transaction; on any error
 // nothing is written.
 func Exec[T any](ctx context.Context, s *Service, c Command, encode Encode[T], fn func(tx pgx.Tx) (T, error)) (Reply, error) {
-	if err := c.check(); err != nil {
+	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return execIn(ctx, tx, s, c, encode, fn) })
+}
+
+// execIn is Exec's body in tx, the transaction of the caller (Exec's own,
+// or an import's holding many commands): claim the key, run fn, store its
+// encoded result; a claimed key answers its stored response.
+func execIn[T any](ctx context.Context, tx pgx.Tx, s *Service, c Command, encode Encode[T], fn func(tx pgx.Tx) (T, error)) (Reply, error) {
+	claimed, err := store.RecordCommand(ctx, tx, c.record(s.clock.Now()), []byte{})
+	if err != nil {
 		return Reply{}, err
 	}
-	var reply Reply
-	err := s.db.Run(ctx, func(tx pgx.Tx) error {
-		reply = Reply{}
-		claimed, err := store.RecordCommand(ctx, tx, c.record(s.clock.Now()), []byte{})
-		if err != nil {
-			return err
+	if !claimed {
+		// The key was recorded (by a concurrent request this insert
+		// waited for, or earlier): answer as it did.
+		state, body, err := commandState(ctx, tx, c)
+		if err == nil && state != commandDone {
+			err = fmt.Errorf("service: key %q is claimed but has no record", c.Key)
 		}
-		if !claimed {
-			// The key was recorded (by a concurrent request this insert
-			// waited for, or earlier): answer as it did.
-			state, body, err := commandState(ctx, tx, c)
-			if err == nil && state != commandDone {
-				err = fmt.Errorf("service: key %q is claimed but has no record", c.Key)
-			}
-			reply = Reply{Body: body, Replayed: true}
-			return err
-		}
-		result, err := fn(tx)
-		if err != nil {
-			return err
-		}
-		if reply.Body, err = encodeResult(encode, result); err != nil {
-			return err
-		}
-		return store.SetCommandResponse(ctx, tx, c.Program, c.Key, reply.Body)
-	})
-	return reply, err
+		return Reply{Body: body, Replayed: true}, err
+	}
+	result, err := fn(tx)
+	if err != nil {
+		return Reply{}, err
+	}
+	body, err := encodeResult(encode, result)
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Body: body}, store.SetCommandResponse(ctx, tx, c.Program, c.Key, body)
 }
 
 // ExecIdempotent is Exec for a command that runs many transactions of its

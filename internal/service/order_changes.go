@@ -49,7 +49,12 @@ type changeFunc func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) 
 // order, refuses a cancelled one, applies fn, posts its plan when the
 // order earns, and saves the order.
 func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView], fn changeFunc) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindAdjustment, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
+	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return s.changeIn(ctx, tx, c, in, encode, fn) })
+}
+
+// changeIn is change in the caller's transaction tx.
+func (s *Service) changeIn(ctx context.Context, tx pgx.Tx, c Command, in OrderChange, encode Encode[OrderView], fn changeFunc) (Reply, error) {
+	return execPostingIn(ctx, tx, s, c, in.At, affiliate.KindAdjustment, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
 		o, err := loadOrder(ctx, tx, pc.Program, in.Order, store.ForUpdate)
 		if err != nil {
 			return OrderView{}, err
@@ -85,7 +90,12 @@ func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode 
 // CompleteOrder marks a paid order completed; an earning order that has
 // not accrued yet accrues now, under the version in force at the event.
 func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in, encode, s.completeFunc(ctx))
+}
+
+// completeFunc is CompleteOrder's change.
+func (s *Service) completeFunc(ctx context.Context) changeFunc {
+	return func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		if err := o.Complete(); err != nil {
 			return o, nil, err
 		}
@@ -101,13 +111,18 @@ func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, 
 		}
 		o, err = s.accrue(ctx, tx, pc, o, earner, p.version, p.rules)
 		return o, nil, err
-	})
+	}
 }
 
 // RefundOrder refunds part of an order (lines and/or shipping); an accrued
 // order posts the commission it no longer earns back.
 func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in.OrderChange, encode, refundFunc(in))
+}
+
+// refundFunc is RefundOrder's change.
+func refundFunc(in RefundOrderInput) changeFunc {
+	return func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		lines, shipping, err := parseLines(p.rules, in.Lines, in.Shipping, false)
 		if err != nil {
 			return o, nil, err
@@ -131,13 +146,18 @@ func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInpu
 		}
 		o.SetState(state)
 		return o, &plan, nil
-	})
+	}
 }
 
 // AmendOrder changes an order's lines; an accrued order posts the
 // difference in commission.
 func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in.OrderChange, encode, amendFunc(in))
+}
+
+// amendFunc is AmendOrder's change.
+func amendFunc(in AmendOrderInput) changeFunc {
+	return func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		lines, _, err := parseLines(p.rules, in.Lines, "", true)
 		if err != nil {
 			return o, nil, err
@@ -156,19 +176,22 @@ func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput,
 		}
 		o.SetState(state)
 		return o, &plan, nil
-	})
+	}
 }
 
 // CancelOrder cancels an order; an accrued order posts back everything it
 // earned.
 func (s *Service) CancelOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
-		o.Cancel()
-		if !o.Accrued {
-			return o, nil, nil
-		}
-		state, plan := p.rules.Cancel(*o.State)
-		o.SetState(state)
-		return o, &plan, nil
-	})
+	return s.change(ctx, c, in, encode, cancelFunc)
+}
+
+// cancelFunc is CancelOrder's change.
+func cancelFunc(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	o.Cancel()
+	if !o.Accrued {
+		return o, nil, nil
+	}
+	state, plan := p.rules.Cancel(*o.State)
+	o.SetState(state)
+	return o, &plan, nil
 }

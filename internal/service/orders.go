@@ -54,7 +54,12 @@ type PinnedEvent struct {
 // the rules accrue on payment and the partner may earn on it, posts the
 // accrual. The rules version and the partner are read once.
 func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return ExecPosting(ctx, s, c, in.At, affiliate.KindAccrual, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
+	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return s.payOrderIn(ctx, tx, c, in, encode) })
+}
+
+// payOrderIn is PayOrder in the caller's transaction tx.
+func (s *Service) payOrderIn(ctx context.Context, tx pgx.Tx, c Command, in PayOrderInput, encode Encode[OrderView]) (Reply, error) {
+	return execPostingIn(ctx, tx, s, c, in.At, affiliate.KindAccrual, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
 		version, prog, err := s.VersionAt(ctx, tx, pc.Program, pc.At)
 		if err != nil {
 			return OrderView{}, err

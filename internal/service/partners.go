@@ -61,7 +61,12 @@ func LoadPartner(ctx context.Context, q ledger.Querier, program, id, field strin
 // RegisterPartner adds a partner with its referral code, its accounts
 // and, when given, its parent link; the view is encoded as its response.
 func (s *Service) RegisterPartner(ctx context.Context, c Command, in NewPartner, encode Encode[PartnerView]) (Reply, error) {
-	return Exec(ctx, s, c, encode, func(tx pgx.Tx) (PartnerView, error) {
+	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return s.registerIn(ctx, tx, c, in, encode) })
+}
+
+// registerIn is RegisterPartner in the caller's transaction tx.
+func (s *Service) registerIn(ctx context.Context, tx pgx.Tx, c Command, in NewPartner, encode Encode[PartnerView]) (Reply, error) {
+	return execIn(ctx, tx, s, c, encode, func(tx pgx.Tx) (PartnerView, error) {
 		if _, err := ledger.LoadProgram(ctx, tx, in.Program); err != nil {
 			return PartnerView{}, err
 		}
@@ -78,11 +83,12 @@ func (s *Service) RegisterPartner(ctx context.Context, c Command, in NewPartner,
 				return PartnerView{}, err
 			}
 		}
-		recorded := s.clock.Now()
-		for _, kind := range affiliate.PartnerAccountKinds {
-			if _, err := ledger.OpenAccount(ctx, tx, in.Program, affiliate.PartnerAccount(in.Partner, kind), ledger.Credit, 1, recorded); err != nil {
-				return PartnerView{}, err
-			}
+		codes := make([]string, len(affiliate.PartnerAccountKinds))
+		for i, kind := range affiliate.PartnerAccountKinds {
+			codes[i] = affiliate.PartnerAccount(in.Partner, kind)
+		}
+		if err := ledger.OpenAccounts(ctx, tx, in.Program, codes, ledger.Credit, 1, s.clock.Now()); err != nil {
+			return PartnerView{}, err
 		}
 		return s.partnerView(ctx, tx, in.Program, in.Partner, in.At)
 	})

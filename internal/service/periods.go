@@ -97,6 +97,9 @@ func (s *Service) planClose(ctx context.Context, program, period string, now tim
 	if err != nil {
 		return closePlan{}, err
 	}
+	if err := checkNotImporting(ctx, s.db.Pool, journal.ID); err != nil {
+		return closePlan{}, err
+	}
 	_, end, err := affiliate.PeriodRange(period, journal.Location)
 	if err != nil {
 		return closePlan{}, err

@@ -32,7 +32,27 @@ type PostingCommand struct {
 // between choosing this posting's booking period and committing it. kind
 // is the journal kind of its posting.
 func ExecPosting[T any](ctx context.Context, s *Service, c Command, at time.Time, kind string, encode Encode[T], fn func(tx pgx.Tx, pc PostingCommand) (T, error)) (Reply, error) {
-	return Exec(ctx, s, c, encode, func(tx pgx.Tx) (T, error) {
+	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return execPostingIn(ctx, tx, s, c, at, kind, encode, fn) })
+}
+
+// inTx runs one command's op, checked first, in one retried transaction.
+func (s *Service) inTx(ctx context.Context, c Command, op func(tx pgx.Tx) (Reply, error)) (Reply, error) {
+	if err := c.check(); err != nil {
+		return Reply{}, err
+	}
+	var reply Reply
+	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+		var err error
+		reply, err = op(tx)
+		return err
+	})
+	return reply, err
+}
+
+// execPostingIn is ExecPosting's body in the caller's transaction tx.
+func execPostingIn[T any](ctx context.Context, tx pgx.Tx, s *Service, c Command, at time.Time, kind string, encode Encode[T],
+	fn func(tx pgx.Tx, pc PostingCommand) (T, error)) (Reply, error) {
+	return execIn(ctx, tx, s, c, encode, func(tx pgx.Tx) (T, error) {
 		journal, err := ledger.LockProgram(ctx, tx, c.Program)
 		if err != nil {
 			var zero T

@@ -63,8 +63,13 @@ func (s *Service) RunDueCloses(ctx context.Context, now time.Time) error {
 	})
 }
 
-// runDueProgram walks one program's due schedule ticks.
+// runDueProgram walks one program's due schedule ticks; none while the
+// program imports its history (its cursor stays, so FinishImport's call
+// catches up on every tick held).
 func (s *Service) runDueProgram(ctx context.Context, program string, now time.Time) error {
+	if st, err := store.LoadImport(ctx, s.db.Pool, program, store.NoLock); err != nil || st.Importing {
+		return err
+	}
 	journal, err := ledger.LoadProgram(ctx, s.db.Pool, program)
 	if err != nil {
 		return err
