@@ -105,6 +105,9 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 		out.Transaction, out.Replayed, err = ledger.Post(ctx, tx, posting)
 		return err
 	})
+	if err == nil && !out.Replayed {
+		s.observer.Posted(p.Kind, 1)
+	}
 	return out, err
 }
 
@@ -162,6 +165,9 @@ func (s *Service) ReverseTransaction(ctx context.Context, r RawReversal) (Posted
 		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, journal.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash, s.clock.Now())
 		return err
 	})
+	if err == nil && !out.Replayed {
+		s.observer.Posted("reversal", 1)
+	}
 	return out, err
 }
 

@@ -24,6 +24,9 @@ type PostingCommand struct {
 	Hash     []byte
 	Journal  *ledger.Program
 	Recorded time.Time
+	// posted counts the journal transactions this attempt posted, for the
+	// service's Observer.
+	posted *int
 }
 
 // ExecPosting is Exec for a command that posts to the journal at `at`
@@ -32,14 +35,20 @@ type PostingCommand struct {
 // between choosing this posting's booking period and committing it. kind
 // is the journal kind of its posting.
 func ExecPosting[T any](ctx context.Context, s *Service, c Command, at time.Time, kind string, encode Encode[T], fn func(tx pgx.Tx, pc PostingCommand) (T, error)) (Reply, error) {
-	return Exec(ctx, s, c, encode, func(tx pgx.Tx) (T, error) {
+	posted := 0
+	reply, err := Exec(ctx, s, c, encode, func(tx pgx.Tx) (T, error) {
+		posted = 0 // a retried transaction starts over
 		journal, err := ledger.LockProgram(ctx, tx, c.Program)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
-		return fn(tx, PostingCommand{Program: journal.ID, Kind: kind, At: at, Key: c.Key, Hash: c.Hash, Journal: journal, Recorded: s.clock.Now()})
+		return fn(tx, PostingCommand{Program: journal.ID, Kind: kind, At: at, Key: c.Key, Hash: c.Hash, Journal: journal, Recorded: s.clock.Now(), posted: &posted})
 	})
+	if err == nil && !reply.Replayed {
+		s.observer.Posted(kind, posted)
+	}
+	return reply, err
 }
 
 // Post writes legs as the command's journal transaction: keyed "cmd:" +
@@ -54,6 +63,9 @@ func (pc PostingCommand) Post(ctx context.Context, tx pgx.Tx, refs, meta map[str
 		// The command's key was just claimed, so the journal cannot hold its
 		// posting already; if it does, the two disagree: stop.
 		return ledger.Transaction{}, fmt.Errorf("service: the journal already holds the posting of key %q", pc.Key)
+	}
+	if err == nil && pc.posted != nil {
+		*pc.posted++
 	}
 	return t, err
 }
