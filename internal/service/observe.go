@@ -6,7 +6,8 @@ import "time"
 // after the transaction commits, never for a replayed command, and must
 // not block.
 type Observer interface {
-	// Posted: a command committed n journal transactions of kind.
+	// Posted: a command committed n journal transactions of kind (a
+	// domain kind, "raw" or "reversal": a bounded set).
 	Posted(kind string, n int)
 	// Closed: this process ran the close of program's period to its end,
 	// writing partners statements, in took.
