@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
@@ -26,7 +27,8 @@ const rules = "currency: USD\ncommission: {default: 10%}\n"
 
 // TestRPCMetrics: after a few RPCs, /metrics counts them by procedure and
 // code with a latency histogram, counts the order event and its posting
-// once (the replay is not an event), and reports the pool.
+// once (the replay is not an event), records the period close, and
+// reports the pool.
 func TestRPCMetrics(t *testing.T) {
 	ctx := context.Background()
 	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
@@ -53,12 +55,17 @@ func TestRPCMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "shop", IdempotencyKey: "r", Document: rules})))
-	must(partners.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{Program: "shop", IdempotencyKey: "p", Partner: "ann", Code: "ann"})))
-	pay := &accruev1.PayOrderRequest{Program: "shop", IdempotencyKey: "o1", Order: "o1", Customer: "c", PartnerCode: "ann",
+	feb := func(d int) *timestamppb.Timestamp {
+		return timestamppb.New(time.Date(2026, 2, d, 12, 0, 0, 0, time.UTC))
+	}
+	must(programs.PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{Program: "shop", IdempotencyKey: "r", At: feb(1), Document: rules})))
+	must(partners.RegisterPartner(ctx, connect.NewRequest(&accruev1.RegisterPartnerRequest{Program: "shop", IdempotencyKey: "p", At: feb(2), Partner: "ann", Code: "ann"})))
+	pay := &accruev1.PayOrderRequest{Program: "shop", IdempotencyKey: "o1", At: feb(5), Order: "o1", Customer: "c", PartnerCode: "ann",
 		Lines: []*accruev1.OrderLine{{Product: "bag", Amount: "100.00"}}}
 	must(orders.PayOrder(ctx, connect.NewRequest(pay)))
 	must(orders.PayOrder(ctx, connect.NewRequest(pay))) // a replay
+	periods := accruev1connect.NewPeriodServiceClient(hs.Client(), hs.URL)
+	must(periods.ClosePeriod(ctx, connect.NewRequest(&accruev1.ClosePeriodRequest{Program: "shop", IdempotencyKey: "c", Period: "2026-02"})))
 	if _, err := orders.GetOrder(ctx, connect.NewRequest(&accruev1.GetOrderRequest{Program: "shop", Order: "nope"})); connect.CodeOf(err) != connect.CodeNotFound {
 		t.Fatalf("GetOrder of an unknown order: %v, want not_found", err)
 	}
@@ -73,6 +80,9 @@ func TestRPCMetrics(t *testing.T) {
 		`accrue_order_events_total{event="pay"} 1`,
 		`accrue_postings_total{kind="order.accrual"} 1`,
 		`accrue_db_pool_max_connections 32`,
+		`accrue_period_closes_total 1`,
+		`accrue_period_close_partners_sum 1`,
+		`accrue_period_close_duration_seconds_count 1`,
 		`accrue_outbox_lag_seconds 0`,
 		`go_goroutines `,
 	} {
