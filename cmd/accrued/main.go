@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,24 +19,41 @@ import (
 	"syscall"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/accrue/accrue/internal/auth"
+	"github.com/accrue/accrue/internal/buildinfo"
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
 	"github.com/accrue/accrue/internal/demo"
+	"github.com/accrue/accrue/internal/metrics"
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/internal/telemetry"
+	"github.com/accrue/accrue/internal/txn"
 	"github.com/accrue/accrue/migrations"
-	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
-		log.Error("accrued stopped", "err", err)
+	cmd := newCommand(os.Getenv, func(cfg config, log *slog.Logger) error {
+		if err := run(cfg, log); err != nil {
+			log.Error("accrued stopped", "err", err)
+			return errStopped
+		}
+		return nil
+	})
+	cmd.SetArgs(legacyArgs(cmd.Flags(), os.Args[1:]))
+	if err := cmd.Execute(); err != nil {
+		if !errors.Is(err, errStopped) {
+			fmt.Fprintln(os.Stderr, "accrued:", err)
+		}
 		os.Exit(1)
 	}
 }
+
+// errStopped is run's failure, logged already.
+var errStopped = errors.New("accrued stopped")
 
 // fallbackDataDir holds the embedded cluster when the checkout is somewhere
 // the postgres OS user cannot traverse (a clone under /root, run as root).
@@ -62,26 +78,6 @@ func embeddedDataDir(flagValue string, log *slog.Logger) (string, error) {
 		return filepath.Join(fallbackDataDir, "pg"), nil
 	}
 	return dir, nil
-}
-
-// loadKeys reads the API key file; with none, every call is allowed, and
-// the log says so.
-func loadKeys(path string, log *slog.Logger) (*auth.Keys, error) {
-	if path == "" {
-		log.Warn("no API keys (--api-keys): every call is allowed; use this only on a trusted network")
-		return nil, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("api keys: %w", err)
-	}
-	defer f.Close()
-	keys, err := auth.ParseKeys(f)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("API keys loaded", "keys", keys.Len())
-	return keys, nil
 }
 
 // startEmbedded starts the private PostgreSQL and returns the URL of its
@@ -128,82 +124,130 @@ func databaseOptions(dbURL, migrateURL string) database.Options {
 	return database.Options{MigrateURL: dbURL}
 }
 
-// config is accrued's command line.
-type config struct {
-	listen, dbURL, migrateURL, dataDir string
-	keyFile, keysFile                  string
-	loadDemo                           bool
-	inFlightMax                        int
-}
-
-// parseFlags reads the command line, with the environment's defaults.
-func parseFlags() config {
-	var c config
-	flag.StringVar(&c.listen, "listen", "127.0.0.1:7070", "address to serve on")
-	flag.StringVar(&c.dbURL, "database-url", os.Getenv("ACCRUE_DATABASE_URL"), "PostgreSQL or CockroachDB URL (env ACCRUE_DATABASE_URL); empty = embedded PostgreSQL; see --migrate-database-url")
-	flag.StringVar(&c.migrateURL, "migrate-database-url", os.Getenv("ACCRUE_MIGRATE_DATABASE_URL"), "the schema owner's URL, used only to migrate (env ACCRUE_MIGRATE_DATABASE_URL); with it, --database-url is the application's (user accrue_app)")
-	flag.StringVar(&c.dataDir, "data-dir", "", "directory of the embedded PostgreSQL (default .data, or "+fallbackDataDir+" when root's postgres user cannot reach .data)")
-	flag.BoolVar(&c.loadDemo, "demo", true, "load the demo program into an embedded database")
-	flag.StringVar(&c.keyFile, "signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
-	flag.StringVar(&c.keysFile, "api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
-	flag.IntVar(&c.inFlightMax, "max-in-flight", server.InFlightMaxDefault, "requests served at once; beyond it resource_exhausted at once")
-	flag.Parse()
-	return c
-}
-
 // run opens the database (an embedded one when no URL is given), serves
-// the API and runs the scheduler until SIGINT or SIGTERM.
-func run(log *slog.Logger) error {
-	cfg := parseFlags()
-	keys, err := loadKeys(cfg.keysFile, log)
+// the API and /metrics and runs the scheduler until SIGINT or SIGTERM.
+func run(cfg config, log *slog.Logger) error {
+	tlsCfg, err := tlsConfig(cfg.tlsCert, cfg.tlsKey)
+	if err != nil {
+		return err
+	}
+	keys, err := openKeys(cfg.keysFile, log)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	reloadOnHangup(ctx, keys, log)
+	tracing, err := telemetry.NewTracing(ctx, os.Getenv, buildinfo.Version())
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(tracing, log)
 
-	embedded := cfg.dbURL == ""
-	if embedded {
-		url, keyPath, stopCluster, err := startEmbedded(ctx, cfg.dataDir, log)
-		if err != nil {
-			return err
-		}
-		defer stopCluster()
-		cfg.dbURL = url
-		if cfg.keyFile == "" {
-			cfg.keyFile = keyPath
-		}
-	}
-	signingKey, err := openSigningKey(cfg.keyFile, log)
+	db, signingKey, closeDB, err := openDatabase(ctx, &cfg, tracing, log)
 	if err != nil {
 		return err
 	}
-	db, err := database.OpenWith(ctx, databaseOptions(cfg.dbURL, cfg.migrateURL))
-	if err != nil {
-		return err
-	}
-	defer db.Pool.Close()
+	defer closeDB()
 	clk := clock.Real{}
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
 	srv.SetInFlightMax(cfg.inFlightMax)
+	handler, err := handler(srv, db, keys, tracing, cfg.corsOrigins, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return err
 	}
-	hs := httpServer(srv.Handler(auth.Interceptor(keys)))
+	hs := httpServer(handler)
+	hs.TLSConfig = tlsCfg
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("accrued serving", "addr", ln.Addr().String())
+	go serve(hs, ln, serveErr)
+	log.Info("accrued serving", "addr", ln.Addr().String(), "tls", tlsCfg != nil, "tracing", tracing.On(),
+		"cors_origins", cfg.corsOrigins, "version", buildinfo.Version())
 
-	if embedded && cfg.loadDemo && keys.Len() == 0 {
-		if err := demo.Load(ctx, "http://"+ln.Addr().String(), clk.Now()); err != nil {
-			log.Error("loading the demo program", "err", err)
-		}
+	if cfg.dbURL == "" && cfg.loadDemo && keys == nil {
+		loadDemo(ctx, ln.Addr().String(), tlsCfg != nil, clk, log)
 	}
 	go schedule.Run(ctx, srv, clk, log)
 	return awaitShutdown(ctx, hs, serveErr, log)
+}
+
+// openDatabase opens the database of cfg, or starts the embedded one when
+// cfg has no URL (cfg.dbURL stays empty then), and loads the signing key;
+// closeDB closes the pool and stops an embedded cluster.
+func openDatabase(ctx context.Context, cfg *config, tracing *telemetry.Tracing, log *slog.Logger) (_ *txn.DB, _ ed25519.PrivateKey, closeDB func(), err error) {
+	dbURL, keyFile, stopCluster := cfg.dbURL, cfg.keyFile, func() {}
+	if dbURL == "" {
+		var keyPath string
+		dbURL, keyPath, stopCluster, err = startEmbedded(ctx, cfg.dataDir, log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if keyFile == "" {
+			keyFile = keyPath
+		}
+	}
+	signingKey, err := openSigningKey(keyFile, log)
+	if err != nil {
+		stopCluster()
+		return nil, nil, nil, err
+	}
+	opts := databaseOptions(dbURL, cfg.migrateURL)
+	opts.Tracer = tracing.QueryTracer()
+	db, err := database.OpenWith(ctx, opts)
+	if err != nil {
+		stopCluster()
+		return nil, nil, nil, err
+	}
+	return db, signingKey, func() { db.Pool.Close(); stopCluster() }, nil
+}
+
+// handler is accrued's HTTP handler: the API (with the request log, RPC
+// metrics, traces and authentication), /metrics, and CORS for origins.
+func handler(srv *server.Server, db *txn.DB, keys *auth.KeyFile, tracing *telemetry.Tracing, origins []string, log *slog.Logger) (http.Handler, error) {
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg)
+	reg.MustRegister(metrics.NewPoolCollector(db.Pool.Stat))
+	srv.Observe(m)
+	outer := []connect.Interceptor{m.Interceptor(), telemetry.RequestLog(log)}
+	traced, err := tracing.Interceptor()
+	if err != nil {
+		return nil, err
+	}
+	if traced != nil {
+		// First, so that the span covers the whole call.
+		outer = append([]connect.Interceptor{traced}, outer...)
+	}
+	srv.UseOuterInterceptors(outer...)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.Handle("/", srv.Handler(authInterceptor(keys)))
+	return withCORS(origins, mux), nil
+}
+
+// loadDemo loads the demo program through the API on addr; over TLS it
+// is skipped (the demo client does not trust the certificate).
+func loadDemo(ctx context.Context, addr string, overTLS bool, clk clock.Clock, log *slog.Logger) {
+	if overTLS {
+		log.Info("demo program not loaded: accrued serves TLS")
+		return
+	}
+	if err := demo.Load(ctx, "http://"+addr, clk.Now()); err != nil {
+		log.Error("loading the demo program", "err", err)
+	}
+}
+
+// shutdownTracing flushes the spans not exported yet.
+func shutdownTracing(t *telemetry.Tracing, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		log.Warn("flushing traces", "err", err)
+	}
 }
 
 // openSigningKey loads (or creates) the key that signs seal heads; a file
@@ -220,59 +264,4 @@ func openSigningKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
 	log.Info("journal signing key", "file", path, "created", created,
 		"public_key", base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey)))
 	return key, nil
-}
-
-// writeTimeout bounds writing a response: slow clients are cut off. A
-// period close is exempt (untimed).
-const writeTimeout = 60 * time.Second
-
-// untimed are the procedures whose response may take any time: a period
-// close returns when it is done, however long that takes, and so does
-// FinishImport, which runs the closes an import held.
-var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true,
-	accruev1connect.ImportServiceFinishImportProcedure: true}
-
-// untimedWrites lifts the server's write deadline for the untimed
-// procedures, and keeps it for every other request.
-func untimedWrites(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if untimed[r.URL.Path] {
-			// The zero time means no deadline.
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// httpServer serves handler over HTTP/1.1 and h2c, with timeouts.
-func httpServer(handler http.Handler) *http.Server {
-	return httpServerTimed(handler, writeTimeout)
-}
-
-// httpServerTimed is httpServer with the given write timeout.
-func httpServerTimed(handler http.Handler, write time.Duration) *http.Server {
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
-	return &http.Server{
-		Handler: untimedWrites(handler), Protocols: protocols,
-		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: write, IdleTimeout: 2 * time.Minute,
-	}
-}
-
-// awaitShutdown waits for a signal (ctx done) or hs to fail, then shuts hs
-// down gracefully.
-func awaitShutdown(ctx context.Context, hs *http.Server, serveErr <-chan error, log *slog.Logger) error {
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return hs.Shutdown(shutdownCtx)
 }

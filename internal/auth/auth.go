@@ -122,9 +122,18 @@ func (k *Keys) lookup(token string) (Principal, bool) {
 // Interceptor authenticates every unary call with keys and authorizes it
 // with Allow. With no keys, every call passes.
 func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
+	return interceptor(func() *Keys { return keys })
+}
+
+// interceptor is Interceptor with the keys read at each call, so that a
+// reload (KeyFile) applies to the next call. The principal it finds goes
+// to the call's Caller slot, if any.
+func interceptor(current func() *Keys) connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			keys := current()
 			if keys.Len() == 0 {
+				note(ctx, Principal{Role: RoleOpen})
 				return next(ctx, req)
 			}
 			token, ok := strings.CutPrefix(req.Header().Get("Authorization"), "Bearer ")
@@ -135,6 +144,7 @@ func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
 			if !ok {
 				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("unknown token"))
 			}
+			note(ctx, p)
 			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
 				return nil, connect.NewError(connect.CodePermissionDenied, err)
 			}

@@ -37,6 +37,9 @@ type Options struct {
 	// MigrateURL is the schema owner's connection, used only to migrate.
 	// Empty means no migration (`accrue migrate` ran it).
 	MigrateURL string
+	// Tracer, when set, traces the application pool's statements
+	// (internal/telemetry).
+	Tracer pgx.QueryTracer
 }
 
 // Open migrates the database at ownerURL and returns the application's
@@ -66,6 +69,9 @@ func OpenWith(ctx context.Context, opts Options) (*txn.DB, error) {
 		return nil, fmt.Errorf("database: parsing url: %w", err)
 	}
 	cfg.MaxConns = ConnsMax
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
+	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = ApplicationName
 	}

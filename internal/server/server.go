@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 
 	"connectrpc.com/connect"
@@ -34,6 +35,8 @@ type Server struct {
 	inFlightMax int
 	// panics counts the handler panics recovered (recover.go).
 	panics atomic.Int64
+	// outer run before every other interceptor (observe.go).
+	outer []connect.Interceptor
 }
 
 // New returns a Server over db reading time from clk.
@@ -54,7 +57,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 // (SetInFlightMax) and size.
 func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
-	chain := append([]connect.Interceptor{s.decodeCheck()}, interceptors...)
+	chain := append(append(slices.Clone(s.outer), s.decodeCheck()), interceptors...)
 	chain = append(chain, s.errorInterceptor(), valueCheck())
 	opts := append([]connect.HandlerOption{
 		connect.WithInterceptors(chain...),

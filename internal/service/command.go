@@ -39,6 +39,11 @@ type Command struct {
 type Reply struct {
 	Body     []byte
 	Replayed bool
+
+	// kind and posted count the journal postings the command wrote, for
+	// the observer once it commits.
+	kind   string
+	posted int
 }
 
 // Encode turns a use case's result into the response bytes stored under

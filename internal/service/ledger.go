@@ -105,6 +105,11 @@ func (s *Service) PostTransaction(ctx context.Context, p RawPosting) (Posted, er
 		out.Transaction, out.Replayed, err = ledger.Post(ctx, tx, posting)
 		return err
 	})
+	if err == nil && !out.Replayed {
+		// Not p.Kind: a raw kind is the caller's word, and the metric's
+		// labels must stay few.
+		s.observer.Posted("raw", 1)
+	}
 	return out, err
 }
 
@@ -162,6 +167,9 @@ func (s *Service) ReverseTransaction(ctx context.Context, r RawReversal) (Posted
 		out.Transaction, out.Replayed, err = ledger.Reverse(ctx, tx, journal.ID, r.TransactionID, r.Key, r.At, r.Reason, r.Hash, s.clock.Now())
 		return err
 	})
+	if err == nil && !out.Replayed {
+		s.observer.Posted("reversal", 1)
+	}
 	return out, err
 }
 

@@ -167,6 +167,7 @@ func (s *Service) closeOne(ctx context.Context, journal *ledger.Program, period 
 		return res, err
 	}
 	work, stop := s.keepLease(ctx, l)
+	start := s.clock.Now()
 	err = s.closeClaimed(work, journal, l, end)
 	stop()
 	if err != nil {
@@ -179,7 +180,11 @@ func (s *Service) closeOne(ctx context.Context, journal *ledger.Program, period 
 		}
 		return Closed{}, err
 	}
-	return s.periodSummary(ctx, journal, period)
+	res, err := s.periodSummary(ctx, journal, period)
+	if err == nil {
+		s.observer.Closed(journal.ID, period, int(res.Statements), s.clock.Now().Sub(start))
+	}
+	return res, err
 }
 
 // periodSummary counts a period's statements and what they released.

@@ -24,6 +24,9 @@ type PostingCommand struct {
 	Hash     []byte
 	Journal  *ledger.Program
 	Recorded time.Time
+	// posted counts the journal transactions this attempt posted, for the
+	// service's Observer.
+	posted *int
 }
 
 // ExecPosting is Exec for a command that posts to the journal at `at`
@@ -35,7 +38,9 @@ func ExecPosting[T any](ctx context.Context, s *Service, c Command, at time.Time
 	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return execPostingIn(ctx, tx, s, c, at, kind, encode, fn) })
 }
 
-// inTx runs one command's op, checked first, in one retried transaction.
+// inTx runs one command's op, checked first, in one retried transaction,
+// and tells the observer what it posted once it has committed (a replay
+// posted nothing).
 func (s *Service) inTx(ctx context.Context, c Command, op func(tx pgx.Tx) (Reply, error)) (Reply, error) {
 	if err := c.check(); err != nil {
 		return Reply{}, err
@@ -46,20 +51,27 @@ func (s *Service) inTx(ctx context.Context, c Command, op func(tx pgx.Tx) (Reply
 		reply, err = op(tx)
 		return err
 	})
+	if err == nil && !reply.Replayed && reply.posted > 0 {
+		s.observer.Posted(reply.kind, reply.posted)
+	}
 	return reply, err
 }
 
-// execPostingIn is ExecPosting's body in the caller's transaction tx.
+// execPostingIn is ExecPosting's body in the caller's transaction tx; the
+// reply counts the postings it wrote.
 func execPostingIn[T any](ctx context.Context, tx pgx.Tx, s *Service, c Command, at time.Time, kind string, encode Encode[T],
 	fn func(tx pgx.Tx, pc PostingCommand) (T, error)) (Reply, error) {
-	return execIn(ctx, tx, s, c, encode, func(tx pgx.Tx) (T, error) {
+	posted := 0
+	reply, err := execIn(ctx, tx, s, c, encode, func(tx pgx.Tx) (T, error) {
 		journal, err := ledger.LockProgram(ctx, tx, c.Program)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
-		return fn(tx, PostingCommand{Program: journal.ID, Kind: kind, At: at, Key: c.Key, Hash: c.Hash, Journal: journal, Recorded: s.clock.Now()})
+		return fn(tx, PostingCommand{Program: journal.ID, Kind: kind, At: at, Key: c.Key, Hash: c.Hash, Journal: journal, Recorded: s.clock.Now(), posted: &posted})
 	})
+	reply.kind, reply.posted = kind, posted
+	return reply, err
 }
 
 // Post writes legs as the command's journal transaction: keyed "cmd:" +
@@ -74,6 +86,9 @@ func (pc PostingCommand) Post(ctx context.Context, tx pgx.Tx, refs, meta map[str
 		// The command's key was just claimed, so the journal cannot hold its
 		// posting already; if it does, the two disagree: stop.
 		return ledger.Transaction{}, fmt.Errorf("service: the journal already holds the posting of key %q", pc.Key)
+	}
+	if err == nil && pc.posted != nil {
+		*pc.posted++
 	}
 	return t, err
 }

@@ -106,7 +106,8 @@ func (s *Service) runDueProgram(ctx context.Context, program string, now time.Ti
 		// The period that ended at or before the tick.
 		period := affiliate.PrevPeriod(journal.PeriodOf(tick))
 		if period >= first && period != done {
-			_, err := s.ClosePeriodAt(ctx, program, period, now)
+			s.log.Info("scheduled close starting", "program", program, "period", period, "tick", tick)
+			res, err := s.ClosePeriodAt(ctx, program, period, now)
 			if fault.CodeOf(err) == fault.CodeAborted {
 				s.log.Info("scheduled close left to another process", "program", program, "period", period, "err", err)
 				return nil
@@ -114,6 +115,8 @@ func (s *Service) runDueProgram(ctx context.Context, program string, now time.Ti
 			if err != nil {
 				return err
 			}
+			s.log.Info("scheduled close done", "program", program, "period", period,
+				"statements", res.Statements, "already_closed", res.AlreadyClosed)
 			done = period
 			if err := store.SaveScheduleCursor(ctx, s.db.Pool, program, tick); err != nil {
 				return err

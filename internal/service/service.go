@@ -29,6 +29,8 @@ type Service struct {
 	// encodes the statements it writes (statements.go).
 	close      CloseHooks
 	statements StatementEncoder
+	// observer is told what commits (observe.go).
+	observer Observer
 }
 
 type versionKey struct {
@@ -41,7 +43,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, clock: clk, log: log}
+	return &Service{db: db, clock: clk, log: log, observer: nopObserver{}}
 }
 
 // Ping reports whether the database answers (the readiness probe).
