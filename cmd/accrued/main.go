@@ -27,6 +27,7 @@ import (
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/internal/webui"
 	"github.com/accrue/accrue/migrations"
 	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
@@ -187,6 +188,7 @@ func run(log *slog.Logger) error {
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
 	srv.SetInFlightMax(cfg.inFlightMax)
+	webui.Register(srv)
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
