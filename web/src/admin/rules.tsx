@@ -52,7 +52,7 @@ function Editor(p: { api: Api; initial: string; version: number }) {
     <section class="card">
       <h2>{t("Rules version")} {p.version}</h2>
       <div class="editor">
-        <pre class="gutter" aria-hidden="true">{lines.map((_, i) => <span class={bad.has(i + 1) ? "bad" : ""}>{i + 1}{"\n"}</span>)}</pre>
+        <pre class="gutter" aria-hidden="true">{lines.map((_, i) => <span class={bad.has(i + 1) ? "bad" : ""}>{i + 1}</span>)}</pre>
         <textarea ref={area} name="rules" spellcheck={false} aria-label={t("Rules")} rows={Math.max(12, lines.length + 1)}
           value={doc} onInput={(e) => setDoc((e.target as HTMLTextAreaElement).value)} aria-invalid={check ? !check.ok : undefined} />
       </div>
