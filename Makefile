@@ -10,9 +10,10 @@
 #   make bench     journal and order-event benchmarks against a real PostgreSQL
 #   make bench-e2e accrue bench: its own PostgreSQL, pgbench's ceiling, accrued over
 #                  Connect (BENCH="--quick" or "--preset medium", "--json", ...)
+#   make web       build the web UI (web/src) into web/dist, which accrued embeds
 #   make generate  regenerate the Go API (proto/accrue/v1), the TypeScript
 #                  client (web/gen) and docs/api.md from proto/ with buf
-#   make lint      gofmt, go vet, buf lint, generated code up to date, tsc
+#   make lint      gofmt, go vet, buf lint, generated code and web/dist up to date, tsc
 #
 # make test and make bench use the server ACCRUE_TEST_DATABASE_URL points
 # at (a postgres:// URL of an existing database whose role may create
@@ -39,12 +40,12 @@ GENERATED := proto web/gen docs/api.md
 # that run transactions through internal/txn.
 CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/... ./internal/service/ ./internal/store/ ./internal/replay/
 
-.PHONY: help deps deps-postgres run test test-crdb-path bench bench-e2e generate lint
+.PHONY: help deps deps-postgres deps-chromium web run test test-crdb-path bench bench-e2e generate lint
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: deps-postgres node_modules/.package-lock.json
+deps: deps-postgres deps-chromium node_modules/.package-lock.json
 	@echo "== go mod download"
 	$(GO) mod download
 
@@ -76,6 +77,16 @@ deps-postgres:
 	fi
 	apt-get install -y --no-install-recommends postgresql
 	have_server
+
+# Debian's chromium, which the browser tests (internal/webui) drive.
+deps-chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi
+	if [ "$$(id -u)" != 0 ]; then
+		echo "make deps: chromium is missing; install it as root: apt-get install -y chromium" >&2
+		exit 1
+	fi
+	echo "== installing chromium with apt-get"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
 # npm ci when node_modules is missing or older than the lock file.
 node_modules/.package-lock.json: package.json $(NPM_LOCK)
@@ -180,6 +191,10 @@ bench-e2e: deps
 generate: node_modules/.package-lock.json
 	$(BUF) generate
 
+web: node_modules/.package-lock.json
+	npx --no -- tsc -p web/tsconfig.json
+	npm run --silent build
+
 # Every check runs; the target fails at the end if any failed.
 lint: deps
 	@failed=()
@@ -200,6 +215,14 @@ lint: deps
 	fi
 	echo "== tsc (the generated TypeScript client)"
 	npx --no -- tsc -p tsconfig.gen.json || failed+=(tsc)
+	echo "== web/dist up to date (make web, then git diff web/dist)"
+	if $(MAKE) --no-print-directory web; then
+		git diff --exit-code --stat -- web/dist || failed+=("web/dist differs")
+		untracked=$$(git ls-files --others --exclude-standard -- web/dist)
+		if [ -n "$$untracked" ]; then echo "untracked in web/dist:"; echo "$$untracked"; failed+=("web/dist untracked"); fi
+	else
+		failed+=("make web")
+	fi
 	if [ "$${#failed[@]}" -gt 0 ]; then
 		printf 'lint failed: %s\n' "$${failed[@]}" >&2
 		exit 1

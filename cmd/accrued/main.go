@@ -32,6 +32,7 @@ import (
 	"github.com/accrue/accrue/internal/server"
 	"github.com/accrue/accrue/internal/telemetry"
 	"github.com/accrue/accrue/internal/txn"
+	"github.com/accrue/accrue/internal/webui"
 	"github.com/accrue/accrue/migrations"
 )
 
@@ -153,6 +154,7 @@ func run(cfg config, log *slog.Logger) error {
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
 	srv.SetInFlightMax(cfg.inFlightMax)
+	webui.Register(srv)
 	handler, err := handler(srv, db, keys, tracing, cfg.corsOrigins, log)
 	if err != nil {
 		return err

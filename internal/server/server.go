@@ -37,6 +37,21 @@ type Server struct {
 	panics atomic.Int64
 	// outer run before every other interceptor (observe.go).
 	outer []connect.Interceptor
+	// routes are the extra routes Handle added (the web UI's).
+	routes []route
+}
+
+// route is one extra route of the server's mux.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// Handle adds a route to the mux Handler builds, such as the web UI's
+// pages (internal/webui); the API's routes stay more specific. Call it
+// before Handler.
+func (s *Server) Handle(pattern string, handler http.Handler) {
+	s.routes = append(s.routes, route{pattern, handler})
 }
 
 // New returns a Server over db reading time from clk.
@@ -90,6 +105,9 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.HandleFunc("GET /livez", livez)
 	mux.HandleFunc("GET /readyz", ready.readyz)
+	for _, r := range s.routes {
+		mux.Handle(r.pattern, r.handler)
+	}
 	return mux
 }
 

@@ -1,0 +1,32 @@
+// The partner's referral tree, breadth first as the API lists it, drawn
+// indented by depth.
+import type { Api } from "../api";
+import { PartnerStatus } from "../../gen/accrue/v1/program_pb";
+import { t } from "../i18n";
+import { Loaded, useLoad } from "../ui";
+import { me } from "./app";
+
+export function Referrals({ api }: { api: Api }) {
+  const { program, partner } = me(api);
+  const s = useLoad(() => api.partners.listReferrals({ program, partner, pageSize: 1000 }), [program, partner]);
+  return (
+    <Loaded s={s}>{({ referrals }) => {
+      if (!referrals.length) return <p class="muted">{t("Nothing yet.")}</p>;
+      // Depth first for drawing: each partner under its parent.
+      const kids = new Map<string, typeof referrals>();
+      for (const r of referrals) kids.set(r.parent, [...(kids.get(r.parent) ?? []), r]);
+      const tree = (parent: string): preact.JSX.Element => (
+        <ul class="tree">
+          {(kids.get(parent) ?? []).map((r) => (
+            <li data-testid="referral">
+              <span class="who">{r.partner}</span>{" "}
+              <span class="muted">{t("Level")} {r.depth} · {t(r.status === PartnerStatus.SUSPENDED ? "suspended" : "active")}</span>
+              {kids.has(r.partner) && tree(r.partner)}
+            </li>
+          ))}
+        </ul>
+      );
+      return <section class="card">{tree(partner)}</section>;
+    }}</Loaded>
+  );
+}
