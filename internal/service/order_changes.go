@@ -48,7 +48,7 @@ type changeFunc func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) 
 // change runs an order event on an existing order: it loads and locks the
 // order, refuses a cancelled one, applies fn, posts its plan when the
 // order earns, and saves the order.
-func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView], fn changeFunc) (Reply, error) {
+func (s *Service) change(ctx context.Context, c Command, in OrderChange, event string, encode Encode[OrderView], fn changeFunc) (Reply, error) {
 	return ExecPosting(ctx, s, c, in.At, affiliate.KindAdjustment, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
 		o, err := loadOrder(ctx, tx, pc.Program, in.Order, store.ForUpdate)
 		if err != nil {
@@ -66,6 +66,7 @@ func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode 
 		if err != nil {
 			return OrderView{}, err
 		}
+		accrued := o.Accrued
 		o, plan, err := fn(tx, pc, o, p)
 		if err != nil {
 			return OrderView{}, err
@@ -78,14 +79,30 @@ func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode 
 		if err := store.SaveOrder(ctx, tx, pc.Program, o); err != nil {
 			return OrderView{}, err
 		}
-		return OrderView{Order: o, Scale: pc.Journal.Scale}, nil
+		view := OrderView{Order: o, Scale: pc.Journal.Scale}
+		return view, s.emitOrderEvents(ctx, tx, pc.Program, view, changeEvents(event, accrued, o)...)
 	})
+}
+
+// changeEvents are the events of an order change: order.accrued when it
+// accrued the order (a completion), else the change's own event
+// (order.adjusted for a refund, amendment or cancellation; none for a
+// completion that accrued nothing).
+func changeEvents(event string, accruedBefore bool, o affiliate.Order) []string {
+	switch {
+	case o.Accrued && !accruedBefore:
+		return []string{EventOrderAccrued}
+	case event == "":
+		return nil
+	default:
+		return []string{event}
+	}
 }
 
 // CompleteOrder marks a paid order completed; an earning order that has
 // not accrued yet accrues now, under the version in force at the event.
 func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in, "", encode, func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		if err := o.Complete(); err != nil {
 			return o, nil, err
 		}
@@ -107,7 +124,7 @@ func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, 
 // RefundOrder refunds part of an order (lines and/or shipping); an accrued
 // order posts the commission it no longer earns back.
 func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in.OrderChange, EventOrderAdjusted, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		lines, shipping, err := parseLines(p.rules, in.Lines, in.Shipping, false)
 		if err != nil {
 			return o, nil, err
@@ -137,7 +154,7 @@ func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInpu
 // AmendOrder changes an order's lines; an accrued order posts the
 // difference in commission.
 func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in.OrderChange, EventOrderAdjusted, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		lines, _, err := parseLines(p.rules, in.Lines, "", true)
 		if err != nil {
 			return o, nil, err
@@ -162,7 +179,7 @@ func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput,
 // CancelOrder cancels an order; an accrued order posts back everything it
 // earned.
 func (s *Service) CancelOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
+	return s.change(ctx, c, in, EventOrderAdjusted, encode, func(_ pgx.Tx, _ PostingCommand, o affiliate.Order, p pinned) (affiliate.Order, *rules.Plan, error) {
 		o.Cancel()
 		if !o.Accrued {
 			return o, nil, nil

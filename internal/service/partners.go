@@ -84,7 +84,8 @@ func (s *Service) RegisterPartner(ctx context.Context, c Command, in NewPartner,
 				return PartnerView{}, err
 			}
 		}
-		return s.partnerView(ctx, tx, in.Program, in.Partner, in.At)
+		view, err := s.partnerView(ctx, tx, in.Program, in.Partner, in.At)
+		return withEvent(ctx, s, tx, in.Program, EventPartnerRegistered, view, err)
 	})
 }
 

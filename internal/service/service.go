@@ -29,6 +29,8 @@ type Service struct {
 	// encodes the statements it writes (statements.go).
 	close      CloseHooks
 	statements StatementEncoder
+	// events renders and filters the outbox's events (events.go).
+	events eventState
 }
 
 type versionKey struct {
