@@ -81,7 +81,7 @@ type EventFilter struct {
 // ListEvents reads up to limit published events of f in feed order.
 func ListEvents(ctx context.Context, q ledger.Querier, f EventFilter, limit int) ([]Event, error) {
 	rows, err := q.Query(ctx, `SELECT id, seq, program_id, type, at, resource FROM events
-		WHERE program_id = $1 AND seq > $2 AND seq IS NOT NULL AND (cardinality($3::text[]) = 0 OR type = ANY($3::text[]))
+		WHERE program_id = $1 AND seq > $2 AND seq IS NOT NULL AND (COALESCE(cardinality($3::text[]), 0) = 0 OR type = ANY($3::text[]))
 		ORDER BY seq LIMIT $4`, f.Program, f.After, f.Types, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing events: %w", err)
