@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -119,26 +120,71 @@ func (k *Keys) lookup(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
-// Interceptor authenticates every unary call with keys and authorizes it
-// with Allow. With no keys, every call passes.
-func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if keys.Len() == 0 {
-				return next(ctx, req)
-			}
-			token, ok := strings.CutPrefix(req.Header().Get("Authorization"), "Bearer ")
-			if !ok || token == "" {
-				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("missing bearer token"))
-			}
-			p, ok := keys.lookup(token)
-			if !ok {
-				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("unknown token"))
-			}
-			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
-				return nil, connect.NewError(connect.CodePermissionDenied, err)
-			}
+// Interceptor authenticates every call with keys and authorizes it with
+// Allow: a unary call on its request, a server stream on the request it
+// receives (before the handler sees it). With no keys, every call passes.
+func Interceptor(keys *Keys) connect.Interceptor { return interceptor{keys} }
+
+type interceptor struct{ keys *Keys }
+
+// principal authenticates the bearer token of a call's headers.
+func (i interceptor) principal(h http.Header) (Principal, error) {
+	token, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errors.New("missing bearer token"))
+	}
+	p, ok := i.keys.lookup(token)
+	if !ok {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errors.New("unknown token"))
+	}
+	return p, nil
+}
+
+func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if i.keys.Len() == 0 {
 			return next(ctx, req)
 		}
+		p, err := i.principal(req.Header())
+		if err != nil {
+			return nil, err
+		}
+		if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
+			return nil, connect.NewError(connect.CodePermissionDenied, err)
+		}
+		return next(ctx, req)
 	}
+}
+
+func (i interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (i interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if i.keys.Len() == 0 {
+			return next(ctx, conn)
+		}
+		p, err := i.principal(conn.RequestHeader())
+		if err != nil {
+			return err
+		}
+		return next(ctx, &authorizedConn{StreamingHandlerConn: conn, principal: p})
+	}
+}
+
+// authorizedConn authorizes each message a stream receives.
+type authorizedConn struct {
+	connect.StreamingHandlerConn
+	principal Principal
+}
+
+func (c *authorizedConn) Receive(msg any) error {
+	if err := c.StreamingHandlerConn.Receive(msg); err != nil {
+		return err
+	}
+	if err := Allow(c.principal, c.Spec().Procedure, msg); err != nil {
+		return connect.NewError(connect.CodePermissionDenied, err)
+	}
+	return nil
 }
