@@ -27,6 +27,7 @@ import (
 	"github.com/accrue/accrue/internal/pgembed"
 	"github.com/accrue/accrue/internal/schedule"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/internal/webhook"
 	"github.com/accrue/accrue/migrations"
 	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
@@ -134,6 +135,8 @@ type config struct {
 	keyFile, keysFile                  string
 	loadDemo                           bool
 	inFlightMax                        int
+	webhooks                           webhook.Options
+	clickEvents                        bool
 }
 
 // parseFlags reads the command line, with the environment's defaults.
@@ -147,6 +150,8 @@ func parseFlags() config {
 	flag.StringVar(&c.keyFile, "signing-key", os.Getenv("ACCRUE_SIGNING_KEY"), "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing (env ACCRUE_SIGNING_KEY); keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
 	flag.StringVar(&c.keysFile, "api-keys", os.Getenv("ACCRUE_API_KEYS"), "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line (env ACCRUE_API_KEYS); empty = every call allowed")
 	flag.IntVar(&c.inFlightMax, "max-in-flight", server.InFlightMaxDefault, "requests served at once; beyond it resource_exhausted at once")
+	flag.BoolVar(&c.webhooks.AllowPrivate, "webhooks-allow-private", false, "let webhooks reach private, loopback and link-local addresses (for tests and private networks)")
+	flag.BoolVar(&c.clickEvents, "click-events", false, "write a click.recorded event per click (off: clicks are most of the traffic)")
 	flag.Parse()
 	return c
 }
@@ -187,6 +192,7 @@ func run(log *slog.Logger) error {
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
 	srv.SetInFlightMax(cfg.inFlightMax)
+	srv.RecordClickEvents(cfg.clickEvents)
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -203,6 +209,7 @@ func run(log *slog.Logger) error {
 		}
 	}
 	go schedule.Run(ctx, srv, clk, log)
+	go srv.WebhookWorker(cfg.webhooks).Run(ctx)
 	return awaitShutdown(ctx, hs, serveErr, log)
 }
 
@@ -227,8 +234,9 @@ func openSigningKey(path string, log *slog.Logger) (ed25519.PrivateKey, error) {
 const writeTimeout = 60 * time.Second
 
 // untimed are the procedures whose response may take any time: a period
-// close returns when it is done, however long that takes.
-var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true}
+// close returns when it is done, however long that takes; a watch streams
+// until its client leaves.
+var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true, accruev1connect.EventServiceWatchEventsProcedure: true}
 
 // untimedWrites lifts the server's write deadline for the untimed
 // procedures, and keeps it for every other request.

@@ -90,6 +90,10 @@ func (s *Server) WebhookWorker(opts webhook.Options) *webhook.Worker {
 	return webhook.New(s.svc, eventBody, opts)
 }
 
+// RecordClickEvents turns click.recorded events on or off (off by
+// default); call it before serving.
+func (s *Server) RecordClickEvents(on bool) { s.svc.RecordClickEvents(on) }
+
 // eventFilter validates a feed request's program, cursor and types.
 func eventFilter(program string, after int64, types []string) (store.EventFilter, error) {
 	if program == "" {
