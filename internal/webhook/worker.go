@@ -26,8 +26,11 @@ const (
 	// Interval is how often the worker publishes and sends.
 	Interval = 250 * time.Millisecond
 	// Lease is how long the delivery lease lasts without renewal; a
-	// process that died is taken over after it.
-	Lease = 30 * time.Second
+	// process that died is taken over after it. A step starts no attempt
+	// after sendBudget, so its last ends by sendBudget + RequestTimeout,
+	// well within the lease it renewed at its start.
+	Lease      = time.Minute
+	sendBudget = 20 * time.Second
 	// RetryWindow is how long a delivery is retried before it is marked
 	// failed: about a day, as Svix and Stripe do.
 	RetryWindow = 24 * time.Hour
@@ -145,13 +148,15 @@ func (w *Worker) send(ctx context.Context, due []store.Delivery, endpoints map[s
 		attempts []store.Attempt
 		wg       sync.WaitGroup
 	)
+	budget, cancel := context.WithTimeout(ctx, sendBudget)
+	defer cancel()
 	slots := make(chan struct{}, parallelMax)
 	for id, ds := range byEndpoint {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			got := w.sendInOrder(ctx, endpoints[id], ds)
+			got := w.sendInOrder(ctx, budget, endpoints[id], ds)
 			mu.Lock()
 			attempts = append(attempts, got...)
 			mu.Unlock()
@@ -162,11 +167,14 @@ func (w *Worker) send(ctx context.Context, due []store.Delivery, endpoints map[s
 }
 
 // sendInOrder sends an endpoint's deliveries one after the other and
-// stops after the first that did not succeed: a later event never
-// overtakes an earlier one.
-func (w *Worker) sendInOrder(ctx context.Context, e store.Endpoint, ds []store.Delivery) []store.Attempt {
+// stops after the first that did not succeed, so a later event never
+// overtakes an earlier one, or once budget is spent.
+func (w *Worker) sendInOrder(ctx, budget context.Context, e store.Endpoint, ds []store.Delivery) []store.Attempt {
 	var out []store.Attempt
 	for _, d := range ds {
+		if budget.Err() != nil {
+			break
+		}
 		a := w.attempt(ctx, e, d)
 		out = append(out, a)
 		if a.Status != store.DeliverySucceeded {
