@@ -49,6 +49,9 @@ func (s *eventService) CreateWebhook(ctx context.Context, req *connect.Request[a
 // ListWebhooks pages through a program's endpoints.
 func (s *eventService) ListWebhooks(ctx context.Context, req *connect.Request[accruev1.ListWebhooksRequest]) (*connect.Response[accruev1.ListWebhooksResponse], error) {
 	m := req.Msg
+	if m.GetProgram() == "" {
+		return nil, fault.InvalidArgument("program", "required")
+	}
 	pg, err := readPage(m, 1)
 	if err != nil {
 		return nil, err
@@ -111,6 +114,9 @@ func (s *eventService) DeleteWebhook(ctx context.Context, req *connect.Request[a
 // ListDeliveries pages through an endpoint's delivery log.
 func (s *eventService) ListDeliveries(ctx context.Context, req *connect.Request[accruev1.ListDeliveriesRequest]) (*connect.Response[accruev1.ListDeliveriesResponse], error) {
 	m := req.Msg
+	if m.GetWebhook() == "" {
+		return nil, fault.InvalidArgument("webhook", "required")
+	}
 	pg, err := readPage(m, 1)
 	if err != nil {
 		return nil, err
