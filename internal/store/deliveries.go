@@ -66,22 +66,24 @@ func FanOut(ctx context.Context, q ledger.Querier, now time.Time, perEndpoint in
 	return tag.RowsAffected(), nil
 }
 
-// DueDeliveries reads, for each enabled endpoint, its first perEndpoint
-// pending deliveries in feed order with their events, when the first is
-// due at now; the endpoint comes with them (URL and secret). At most
-// endpoints endpoints.
+// DueDeliveries reads, for each enabled endpoint whose first pending
+// delivery is due at now, its first perEndpoint pending deliveries in feed
+// order with their events; the endpoint comes with them (URL and secret).
+// At most endpoints endpoints. Each endpoint's queue is read through its
+// index, so a long backlog costs nothing until its turn.
 func DueDeliveries(ctx context.Context, q ledger.Querier, now time.Time, perEndpoint, endpoints int) ([]Delivery, map[string]Endpoint, error) {
-	rows, err := q.Query(ctx, `WITH d AS (
-			SELECT id, endpoint_id, event_id, seq, attempts, next_attempt_at, created_at, manual,
-				row_number() OVER (PARTITION BY endpoint_id ORDER BY seq, id) AS n
-			FROM webhook_deliveries WHERE status = 'pending'),
-		heads AS (SELECT endpoint_id FROM d WHERE n = 1 AND next_attempt_at <= $1 ORDER BY endpoint_id LIMIT $3)
-		SELECT d.id, d.seq, d.endpoint_id, d.attempts, d.next_attempt_at, d.created_at, d.manual,
+	rows, err := q.Query(ctx, `WITH heads AS (
+			SELECT w.id, w.url, w.secret FROM webhook_endpoints w
+			CROSS JOIN LATERAL (SELECT next_attempt_at FROM webhook_deliveries
+				WHERE endpoint_id = w.id AND status = 'pending' ORDER BY seq, id LIMIT 1) h
+			WHERE NOT w.disabled AND h.next_attempt_at <= $1 ORDER BY w.id LIMIT $3)
+		SELECT d.id, d.seq, w.id, d.attempts, d.next_attempt_at, d.created_at, d.manual,
 			e.id, e.seq, e.program_id, e.type, e.at, e.resource, w.url, w.secret
-		FROM d JOIN heads USING (endpoint_id)
-		JOIN webhook_endpoints w ON w.id = d.endpoint_id AND NOT w.disabled
+		FROM heads w
+		CROSS JOIN LATERAL (SELECT id, seq, event_id, attempts, next_attempt_at, created_at, manual FROM webhook_deliveries
+			WHERE endpoint_id = w.id AND status = 'pending' ORDER BY seq, id LIMIT $2) d
 		JOIN events e ON e.id = d.event_id
-		WHERE d.n <= $2 ORDER BY d.endpoint_id, d.n`, now, perEndpoint, endpoints)
+		ORDER BY w.id, d.seq, d.id`, now, perEndpoint, endpoints)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: reading due deliveries: %w", err)
 	}
