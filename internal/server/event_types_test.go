@@ -54,6 +54,20 @@ func TestEventTypesOfAProgramsLife(t *testing.T) {
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v\nwant   %v", types, want)
 	}
+	var paged []string
+	for req := (&accruev1.ListEventsRequest{Program: testProgram, PageSize: 4}); ; {
+		resp, err := (&eventService{h.srv}).ListEvents(h.ctx, connect.NewRequest(req))
+		h.must(err)
+		for _, e := range resp.Msg.GetEvents() {
+			paged = append(paged, e.GetType())
+		}
+		if req.PageToken = resp.Msg.GetNextPageToken(); req.PageToken == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, want) {
+		t.Fatalf("paged by 4: %v, want %v", paged, want)
+	}
 	resp, err := (&eventService{h.srv}).ListEvents(h.ctx, connect.NewRequest(&accruev1.ListEventsRequest{
 		Program: testProgram, Types: []string{"statement.issued", "payout.settled"}}))
 	h.must(err)
