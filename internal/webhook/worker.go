@@ -73,6 +73,9 @@ type Worker struct {
 	holder  string
 	// failures counts deliveries this worker marked failed.
 	failures atomic.Int64
+	// more is set by a step that sent a full batch to some endpoint: Run
+	// steps again at once instead of waiting for the tick.
+	more atomic.Bool
 }
 
 // New returns a worker over svc rendering bodies with body.
@@ -104,6 +107,9 @@ func (w *Worker) Run(ctx context.Context) {
 		if _, err := w.Step(ctx); err != nil && ctx.Err() == nil {
 			w.log.Warn("webhooks: step failed", "err", err)
 		}
+		if w.more.Load() && ctx.Err() == nil {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -119,6 +125,7 @@ func (w *Worker) Run(ctx context.Context) {
 // lease, queues new deliveries and sends those due. It reports whether it
 // held the lease.
 func (w *Worker) Step(ctx context.Context) (bool, error) {
+	w.more.Store(false)
 	if _, err := w.svc.PublishEvents(ctx); err != nil {
 		return false, err
 	}
@@ -178,8 +185,11 @@ func (w *Worker) sendInOrder(ctx, budget context.Context, e store.Endpoint, ds [
 		a := w.attempt(ctx, e, d)
 		out = append(out, a)
 		if a.Status != store.DeliverySucceeded {
-			break
+			return out
 		}
+	}
+	if len(out) == perEndpoint {
+		w.more.Store(true) // the endpoint may have more waiting
 	}
 	return out
 }
