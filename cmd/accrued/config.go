@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/accrue/accrue/internal/webhook"
 	"io"
 	"log/slog"
 	"strings"
@@ -26,6 +27,8 @@ type config struct {
 	logFormat, logLevel                string
 	corsOrigins                        []string
 	tlsCert, tlsKey                    string
+	webhooks                           webhook.Options
+	clickEvents                        bool
 }
 
 // newCommand is accrued's root command; serve runs the server with the
@@ -70,6 +73,8 @@ func defineFlags(fs *pflag.FlagSet, c *config) {
 	fs.StringVar(&c.keyFile, "signing-key", "", "Ed25519 key (PKCS #8 PEM) that signs the journal's seal heads, created if missing; keep it out of the database and its backups; default with the embedded database: "+signingKeyFile+" beside its data dir; required otherwise")
 	fs.StringVar(&c.keysFile, "api-keys", "", "file of API keys: TOKEN ROLE PROGRAM [PARTNER] a line, reloaded on SIGHUP; empty = every call allowed")
 	fs.IntVar(&c.inFlightMax, "max-in-flight", server.InFlightMaxDefault, "requests served at once; beyond it resource_exhausted at once")
+	fs.BoolVar(&c.webhooks.AllowPrivate, "webhooks-allow-private", false, "let webhooks reach private, loopback and link-local addresses (for tests and private networks)")
+	fs.BoolVar(&c.clickEvents, "click-events", false, "write a click.recorded event per click (off: clicks are most of the traffic)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "lowest level logged: debug, info, warn or error")
 	fs.StringSliceVar(&c.corsOrigins, "cors-origin", nil, "origin a browser app may call from (repeatable or comma-separated; * for any); none = no CORS")

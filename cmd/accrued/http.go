@@ -25,9 +25,11 @@ const corsMaxAge = 2 * time.Hour
 
 // untimed are the procedures whose response may take any time: a period
 // close returns when it is done, however long that takes, and so does
-// FinishImport, which runs the closes an import held.
+// FinishImport, which runs the closes an import held; a watch streams
+// until its client leaves.
 var untimed = map[string]bool{accruev1connect.PeriodServiceClosePeriodProcedure: true,
-	accruev1connect.ImportServiceFinishImportProcedure: true}
+	accruev1connect.ImportServiceFinishImportProcedure: true,
+	accruev1connect.EventServiceWatchEventsProcedure:   true}
 
 // untimedWrites lifts the server's write deadline for the untimed
 // procedures, and keeps it for every other request.

@@ -154,6 +154,7 @@ func run(cfg config, log *slog.Logger) error {
 	srv := server.New(db, clk, log)
 	srv.UseSigningKey(signingKey)
 	srv.SetInFlightMax(cfg.inFlightMax)
+	srv.RecordClickEvents(cfg.clickEvents)
 	webui.Register(srv)
 	handler, err := handler(srv, db, keys, tracing, cfg.corsOrigins, log)
 	if err != nil {
@@ -175,6 +176,7 @@ func run(cfg config, log *slog.Logger) error {
 		loadDemo(ctx, ln.Addr().String(), tlsCfg != nil, clk, log)
 	}
 	go schedule.Run(ctx, srv, clk, log)
+	go srv.WebhookWorker(cfg.webhooks).Run(ctx)
 	return awaitShutdown(ctx, hs, serveErr, log)
 }
 

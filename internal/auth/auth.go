@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"connectrpc.com/connect"
@@ -119,36 +120,89 @@ func (k *Keys) lookup(token string) (Principal, bool) {
 	return Principal{}, false
 }
 
-// Interceptor authenticates every unary call with keys and authorizes it
-// with Allow. With no keys, every call passes.
-func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
-	return interceptor(func() *Keys { return keys })
+// Interceptor authenticates every call with keys and authorizes it with
+// Allow: a unary call on its request, a server stream on the request it
+// receives (before the handler sees it). With no keys, every call passes.
+func Interceptor(keys *Keys) connect.Interceptor {
+	return interceptor{current: func() *Keys { return keys }}
 }
 
 // interceptor is Interceptor with the keys read at each call, so that a
 // reload (KeyFile) applies to the next call. The principal it finds goes
 // to the call's Caller slot, if any.
-func interceptor(current func() *Keys) connect.UnaryInterceptorFunc {
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			keys := current()
-			if keys.Len() == 0 {
-				note(ctx, Principal{Role: RoleOpen})
-				return next(ctx, req)
-			}
-			token, ok := strings.CutPrefix(req.Header().Get("Authorization"), "Bearer ")
-			if !ok || token == "" {
-				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("missing bearer token"))
-			}
-			p, ok := keys.lookup(token)
-			if !ok {
-				return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("unknown token"))
-			}
-			note(ctx, p)
-			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
-				return nil, connect.NewError(connect.CodePermissionDenied, err)
-			}
+type interceptor struct{ current func() *Keys }
+
+// principal authenticates the bearer token of a call's headers against
+// keys.
+func principal(keys *Keys, h http.Header) (Principal, error) {
+	token, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errors.New("missing bearer token"))
+	}
+	p, ok := keys.lookup(token)
+	if !ok {
+		return Principal{}, connect.NewError(connect.CodeUnauthenticated, errors.New("unknown token"))
+	}
+	return p, nil
+}
+
+// WrapUnary authenticates and authorizes a unary call.
+func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		keys := i.current()
+		if keys.Len() == 0 {
+			note(ctx, Principal{Role: RoleOpen})
 			return next(ctx, req)
 		}
+		p, err := principal(keys, req.Header())
+		if err != nil {
+			return nil, err
+		}
+		note(ctx, p)
+		if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
+			return nil, connect.NewError(connect.CodePermissionDenied, err)
+		}
+		return next(ctx, req)
 	}
+}
+
+// WrapStreamingClient leaves outgoing streams alone.
+func (i interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler authenticates a stream when it opens and authorizes
+// each message it receives.
+func (i interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		keys := i.current()
+		if keys.Len() == 0 {
+			note(ctx, Principal{Role: RoleOpen})
+			return next(ctx, conn)
+		}
+		p, err := principal(keys, conn.RequestHeader())
+		if err != nil {
+			return err
+		}
+		note(ctx, p)
+		return next(ctx, &authorizedConn{StreamingHandlerConn: conn, principal: p})
+	}
+}
+
+// authorizedConn authorizes each message a stream receives.
+type authorizedConn struct {
+	connect.StreamingHandlerConn
+	principal Principal
+}
+
+// Receive reads the next message and refuses it when its principal may
+// not send it.
+func (c *authorizedConn) Receive(msg any) error {
+	if err := c.StreamingHandlerConn.Receive(msg); err != nil {
+		return err
+	}
+	if err := Allow(c.principal, c.Spec().Procedure, msg); err != nil {
+		return connect.NewError(connect.CodePermissionDenied, err)
+	}
+	return nil
 }

@@ -54,8 +54,8 @@ func (f *KeyFile) Reload() (int, error) {
 }
 
 // Interceptor is Interceptor over the keys in force at each call.
-func (f *KeyFile) Interceptor() connect.UnaryInterceptorFunc {
-	return interceptor(f.Keys)
+func (f *KeyFile) Interceptor() connect.Interceptor {
+	return interceptor{current: f.Keys}
 }
 
 // callerKey is the context key of a call's Caller slot.

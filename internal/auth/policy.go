@@ -9,7 +9,7 @@ import (
 )
 
 // readPrefixes mark the methods that only read.
-var readPrefixes = []string{"Get", "List", "Verify", "Simulate", "Export"}
+var readPrefixes = []string{"Get", "List", "Verify", "Simulate", "Export", "Watch"}
 
 // partnerReads are the reads a partner key may make, each about the partner
 // named in the request's `partner` field.

@@ -61,6 +61,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	}
 	svc := service.New(db, clk, log)
 	svc.EncodeStatementsWith(encodeStatement)
+	svc.RenderEventsWith(renderResource)
 	return &Server{svc: svc, clock: clk, log: log, inFlightMax: InFlightMaxDefault}
 }
 
@@ -89,6 +90,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewPeriodServiceHandler(&periodService{s}, opts...))
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
 	services.Handle(accruev1connect.NewImportServiceHandler(&importService{s}, opts...))
+	services.Handle(accruev1connect.NewEventServiceHandler(&eventService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
 	mux.Handle("/", inFlightLimit(s.inFlightMax, services))
@@ -97,6 +99,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
 		accruev1connect.PayoutServiceName, accruev1connect.ImportServiceName,
+		accruev1connect.EventServiceName,
 	}
 	ready := &readiness{ping: s.svc.Ping}
 	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))

@@ -152,12 +152,20 @@ func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, c
 	}
 	now := s.clock.Now()
 	cmds, bodies := make([]store.Command, len(fresh)), make([][]byte, len(fresh))
+	var events []Emitted
 	for k, i := range fresh {
 		cmds[k] = clicks[i].record(now)
-		if bodies[k], err = encodeResult(encode, RecordedClick{Partner: partners[k], ID: ids[k]}); err != nil {
+		recorded := RecordedClick{Partner: partners[k], ID: ids[k]}
+		if bodies[k], err = encodeResult(encode, recorded); err != nil {
 			return err
 		}
 		out[i] = ClickOutcome{Reply: Reply{Body: bodies[k]}}
+		if s.events.clicks {
+			events = append(events, Emitted{Type: EventClickRecorded, Resource: recorded})
+		}
+	}
+	if err := s.emit(ctx, tx, program, events...); err != nil {
+		return err
 	}
 	n, err := store.RecordCommands(ctx, tx, program, cmds, bodies, now)
 	if err == nil && n < len(fresh) {

@@ -194,13 +194,13 @@ func (s *Service) importOne(ctx context.Context, tx pgx.Tx, e ImportEvent, enc I
 	case e.Pay != nil:
 		reply, err = s.payOrderIn(ctx, tx, e.Command, *e.Pay, enc.Pay)
 	case e.Complete != nil:
-		reply, err = s.changeIn(ctx, tx, e.Command, *e.Complete, enc.Complete, s.completeFunc(ctx))
+		reply, err = s.changeIn(ctx, tx, e.Command, *e.Complete, "", enc.Complete, s.completeFunc(ctx))
 	case e.Refund != nil:
-		reply, err = s.changeIn(ctx, tx, e.Command, e.Refund.OrderChange, enc.Refund, refundFunc(*e.Refund))
+		reply, err = s.changeIn(ctx, tx, e.Command, e.Refund.OrderChange, EventOrderAdjusted, enc.Refund, refundFunc(*e.Refund))
 	case e.Amend != nil:
-		reply, err = s.changeIn(ctx, tx, e.Command, e.Amend.OrderChange, enc.Amend, amendFunc(*e.Amend))
+		reply, err = s.changeIn(ctx, tx, e.Command, e.Amend.OrderChange, EventOrderAdjusted, enc.Amend, amendFunc(*e.Amend))
 	case e.Cancel != nil:
-		reply, err = s.changeIn(ctx, tx, e.Command, *e.Cancel, enc.Cancel, cancelFunc)
+		reply, err = s.changeIn(ctx, tx, e.Command, *e.Cancel, EventOrderAdjusted, enc.Cancel, cancelFunc)
 	default:
 		return Reply{}, fmt.Errorf("service: import event %s has no input", e.Field)
 	}

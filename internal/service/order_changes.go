@@ -48,12 +48,13 @@ type changeFunc func(tx pgx.Tx, pc PostingCommand, o affiliate.Order, p pinned) 
 // change runs an order event on an existing order: it loads and locks the
 // order, refuses a cancelled one, applies fn, posts its plan when the
 // order earns, and saves the order.
-func (s *Service) change(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView], fn changeFunc) (Reply, error) {
-	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return s.changeIn(ctx, tx, c, in, encode, fn) })
+// event is the outbox event it reports (changeEvents).
+func (s *Service) change(ctx context.Context, c Command, in OrderChange, event string, encode Encode[OrderView], fn changeFunc) (Reply, error) {
+	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return s.changeIn(ctx, tx, c, in, event, encode, fn) })
 }
 
 // changeIn is change in the caller's transaction tx.
-func (s *Service) changeIn(ctx context.Context, tx pgx.Tx, c Command, in OrderChange, encode Encode[OrderView], fn changeFunc) (Reply, error) {
+func (s *Service) changeIn(ctx context.Context, tx pgx.Tx, c Command, in OrderChange, event string, encode Encode[OrderView], fn changeFunc) (Reply, error) {
 	return execPostingIn(ctx, tx, s, c, in.At, affiliate.KindAdjustment, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
 		o, err := loadOrder(ctx, tx, pc.Program, in.Order, store.ForUpdate)
 		if err != nil {
@@ -71,6 +72,7 @@ func (s *Service) changeIn(ctx context.Context, tx pgx.Tx, c Command, in OrderCh
 		if err != nil {
 			return OrderView{}, err
 		}
+		accrued := o.Accrued
 		o, plan, err := fn(tx, pc, o, p)
 		if err != nil {
 			return OrderView{}, err
@@ -83,14 +85,30 @@ func (s *Service) changeIn(ctx context.Context, tx pgx.Tx, c Command, in OrderCh
 		if err := store.SaveOrder(ctx, tx, pc.Program, o); err != nil {
 			return OrderView{}, err
 		}
-		return OrderView{Order: o, Scale: pc.Journal.Scale}, nil
+		view := OrderView{Order: o, Scale: pc.Journal.Scale}
+		return view, s.emitOrderEvents(ctx, tx, pc.Program, view, changeEvents(event, accrued, o)...)
 	})
+}
+
+// changeEvents are the events of an order change: order.accrued when it
+// accrued the order (a completion), else the change's own event
+// (order.adjusted for a refund, amendment or cancellation; none for a
+// completion that accrued nothing).
+func changeEvents(event string, accruedBefore bool, o affiliate.Order) []string {
+	switch {
+	case o.Accrued && !accruedBefore:
+		return []string{EventOrderAccrued}
+	case event == "":
+		return nil
+	default:
+		return []string{event}
+	}
 }
 
 // CompleteOrder marks a paid order completed; an earning order that has
 // not accrued yet accrues now, under the version in force at the event.
 func (s *Service) CompleteOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, s.completeFunc(ctx))
+	return s.change(ctx, c, in, "", encode, s.completeFunc(ctx))
 }
 
 // completeFunc is CompleteOrder's change.
@@ -117,7 +135,7 @@ func (s *Service) completeFunc(ctx context.Context) changeFunc {
 // RefundOrder refunds part of an order (lines and/or shipping); an accrued
 // order posts the commission it no longer earns back.
 func (s *Service) RefundOrder(ctx context.Context, c Command, in RefundOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, refundFunc(in))
+	return s.change(ctx, c, in.OrderChange, EventOrderAdjusted, encode, refundFunc(in))
 }
 
 // refundFunc is RefundOrder's change.
@@ -152,7 +170,7 @@ func refundFunc(in RefundOrderInput) changeFunc {
 // AmendOrder changes an order's lines; an accrued order posts the
 // difference in commission.
 func (s *Service) AmendOrder(ctx context.Context, c Command, in AmendOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in.OrderChange, encode, amendFunc(in))
+	return s.change(ctx, c, in.OrderChange, EventOrderAdjusted, encode, amendFunc(in))
 }
 
 // amendFunc is AmendOrder's change.
@@ -182,7 +200,7 @@ func amendFunc(in AmendOrderInput) changeFunc {
 // CancelOrder cancels an order; an accrued order posts back everything it
 // earned.
 func (s *Service) CancelOrder(ctx context.Context, c Command, in OrderChange, encode Encode[OrderView]) (Reply, error) {
-	return s.change(ctx, c, in, encode, cancelFunc)
+	return s.change(ctx, c, in, EventOrderAdjusted, encode, cancelFunc)
 }
 
 // cancelFunc is CancelOrder's change.

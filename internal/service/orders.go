@@ -95,8 +95,18 @@ func (s *Service) payOrderIn(ctx context.Context, tx pgx.Tx, c Command, in PayOr
 		if err := store.SaveOrder(ctx, tx, pc.Program, o); err != nil {
 			return OrderView{}, err
 		}
-		return OrderView{Order: o, Scale: pc.Journal.Scale}, nil
+		view := OrderView{Order: o, Scale: pc.Journal.Scale}
+		return view, s.emitOrderEvents(ctx, tx, pc.Program, view, paidEvents(o)...)
 	})
+}
+
+// paidEvents are the events of a payment: order.paid, and order.accrued
+// when it accrued on payment.
+func paidEvents(o affiliate.Order) []string {
+	if o.Accrued {
+		return []string{EventOrderPaid, EventOrderAccrued}
+	}
+	return []string{EventOrderPaid}
 }
 
 // orElse is err, or alt when err is nil.

@@ -58,7 +58,8 @@ func (s *Service) UpdatePartner(ctx context.Context, c Command, ch PartnerChange
 		if err := relink(ctx, tx, ch, p.ID); err != nil {
 			return PartnerView{}, err
 		}
-		return s.partnerView(ctx, tx, ch.Program, p.ID, ch.At)
+		view, err := s.partnerView(ctx, tx, ch.Program, p.ID, ch.At)
+		return withEvent(ctx, s, tx, ch.Program, EventPartnerUpdated, view, err)
 	})
 }
 

@@ -90,7 +90,8 @@ func (s *Service) registerIn(ctx context.Context, tx pgx.Tx, c Command, in NewPa
 		if err := ledger.OpenAccounts(ctx, tx, in.Program, codes, ledger.Credit, 1, s.clock.Now()); err != nil {
 			return PartnerView{}, err
 		}
-		return s.partnerView(ctx, tx, in.Program, in.Partner, in.At)
+		view, err := s.partnerView(ctx, tx, in.Program, in.Partner, in.At)
+		return withEvent(ctx, s, tx, in.Program, EventPartnerRegistered, view, err)
 	})
 }
 

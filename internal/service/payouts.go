@@ -77,7 +77,7 @@ func (s *Service) CreatePayout(ctx context.Context, c Command, in CreatePayoutIn
 		if _, err := pc.Post(ctx, tx, affiliate.PayoutRefs(po.ID, po.Partner), nil, affiliate.PayoutLegs(p.ID, amount)); err != nil {
 			return PayoutResult{}, err
 		}
-		return PayoutResult{Payout: po, Scale: journal.Scale}, store.RecordPayout(ctx, tx, journal.ID, po)
+		return withEvent(ctx, s, tx, journal.ID, EventPayoutCreated, PayoutResult{Payout: po, Scale: journal.Scale}, store.RecordPayout(ctx, tx, journal.ID, po))
 	})
 }
 
@@ -120,11 +120,19 @@ func (s *Service) finishPayout(ctx context.Context, c Command, in FinishPayoutIn
 		}
 		at := pc.At
 		po.Status, po.FinishedAt = status, &at
-		return PayoutResult{Payout: po, Scale: journal.Scale}, store.FinishPayout(ctx, tx, journal.ID, po)
+		return withEvent(ctx, s, tx, journal.ID, payoutEvent(status), PayoutResult{Payout: po, Scale: journal.Scale}, store.FinishPayout(ctx, tx, journal.ID, po))
 	})
 }
 
 // Payouts returns a page of the program's payouts, oldest first.
 func (s *Service) Payouts(ctx context.Context, journal *ledger.Program, f store.PayoutFilter) ([]store.Payout, error) {
 	return store.ListPayouts(ctx, s.db.Pool, journal.ID, f)
+}
+
+// payoutEvent is the event type of a payout finished with status.
+func payoutEvent(status string) string {
+	if status == affiliate.PayoutSettled {
+		return EventPayoutSettled
+	}
+	return EventPayoutFailed
 }

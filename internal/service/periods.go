@@ -218,7 +218,7 @@ func (s *Service) closeClaimed(ctx context.Context, journal *ledger.Program, l l
 	if err := s.closeBatches(ctx, journal, prog, l, end, partners); err != nil {
 		return err
 	}
-	return s.markClosed(ctx, l)
+	return s.markClosed(ctx, journal, l)
 }
 
 // closeLogEvery is how often a working close logs its progress.
@@ -276,15 +276,24 @@ func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, pr
 	return nil
 }
 
-// markClosed ends a close. Another run that took over may have marked it
-// first; that is the same outcome.
-func (s *Service) markClosed(ctx context.Context, l lease) error {
-	marked, status, err := store.MarkClosed(ctx, s.db.Pool, l.Lease, s.clock.Now())
-	if err != nil || marked {
+// markClosed ends a close and reports it (period.closed, with the
+// period's summary) in the same transaction. Another run that took over
+// may have marked it first; that is the same outcome, reported by that run.
+func (s *Service) markClosed(ctx context.Context, journal *ledger.Program, l lease) error {
+	return s.db.Run(ctx, func(tx pgx.Tx) error {
+		marked, status, err := store.MarkClosed(ctx, tx, l.Lease, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		if !marked {
+			if status != "closed" {
+				return errLeaseLost(l.Period)
+			}
+			return nil
+		}
+		n, released, err := store.PeriodSummary(ctx, tx, journal.ID, l.Period)
+		closed := Closed{Period: l.Period, Statements: n, Released: released, Scale: journal.Scale}
+		_, err = withEvent(ctx, s, tx, journal.ID, EventPeriodClosed, closed, err)
 		return err
-	}
-	if status != "closed" {
-		return errLeaseLost(l.Period)
-	}
-	return nil
+	})
 }

@@ -52,7 +52,7 @@ func (s *Service) PutRules(ctx context.Context, c Command, in PutRulesInput, enc
 		if v == 1 && in.FutureAt != nil {
 			return store.RulesVersion{}, in.FutureAt
 		}
-		return store.RulesVersion{Version: v, EffectiveAt: in.At, Document: in.Document}, nil
+		return withEvent(ctx, s, tx, in.Program, EventRulesUpdated, store.RulesVersion{Version: v, EffectiveAt: in.At, Document: in.Document}, nil)
 	})
 }
 

@@ -31,6 +31,8 @@ type Service struct {
 	statements StatementEncoder
 	// observer is told what commits (observe.go).
 	observer Observer
+	// events renders and filters the outbox's events (events.go).
+	events eventState
 }
 
 type versionKey struct {

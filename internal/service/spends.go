@@ -69,7 +69,7 @@ func (s *Service) SpendCredit(ctx context.Context, c Command, in SpendCreditInpu
 		if _, err := pc.Post(ctx, tx, affiliate.SpendRefs(sp.ID, sp.Partner, sp.Order), nil, legs); err != nil {
 			return SpendResult{}, err
 		}
-		return SpendResult{Spend: sp, Scale: journal.Scale}, store.RecordSpendSplit(ctx, tx, journal.ID, sp)
+		return withEvent(ctx, s, tx, journal.ID, EventCreditSpent, SpendResult{Spend: sp, Scale: journal.Scale}, store.RecordSpendSplit(ctx, tx, journal.ID, sp))
 	})
 }
 
@@ -106,6 +106,6 @@ func (s *Service) ReverseSpend(ctx context.Context, c Command, in ReverseSpendIn
 			return SpendResult{}, err
 		}
 		sp.Reversed = true
-		return SpendResult{Spend: sp, Scale: journal.Scale}, store.MarkSpendReversed(ctx, tx, journal.ID, sp.ID)
+		return withEvent(ctx, s, tx, journal.ID, EventCreditReversed, SpendResult{Spend: sp, Scale: journal.Scale}, store.MarkSpendReversed(ctx, tx, journal.ID, sp.ID))
 	})
 }

@@ -48,6 +48,7 @@ func (s *Service) writeStatements(ctx context.Context, tx pgx.Tx, journal *ledge
 	}
 	now := s.clock.Now()
 	var rows []store.StatementRow
+	var events []Emitted
 	for _, id := range ids {
 		if !affiliate.Stated(lines[id], books[id].Closing) {
 			continue // no activity and nothing owed: no statement
@@ -61,6 +62,10 @@ func (s *Service) writeStatements(ctx context.Context, tx pgx.Tx, journal *ledge
 			return fmt.Errorf("service: encoding statement: %w", err)
 		}
 		rows = append(rows, store.StatementRow{Partner: id, Status: st.Status, Released: st.Released.StringFixed(journal.Scale), Body: body})
+		events = append(events, Emitted{Type: EventStatementIssued, Resource: StatementResource{Statement: st, Scale: journal.Scale}})
+	}
+	if err := s.emit(ctx, tx, journal.ID, events...); err != nil {
+		return err
 	}
 	return store.InsertStatements(ctx, tx, journal.ID, period, rows, now)
 }
