@@ -54,7 +54,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 // (SetInFlightMax) and size.
 func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
-	chain := append([]connect.Interceptor{s.decodeCheck()}, interceptors...)
+	chain := append([]connect.Interceptor{s.decodeCheck(), s.sessionCheck()}, interceptors...)
 	chain = append(chain, s.errorInterceptor(), valueCheck())
 	opts := append([]connect.HandlerOption{
 		connect.WithInterceptors(chain...),
@@ -70,14 +70,17 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewOrderServiceHandler(&orderService{s}, opts...))
 	services.Handle(accruev1connect.NewPeriodServiceHandler(&periodService{s}, opts...))
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
+	services.Handle(accruev1connect.NewPortalServiceHandler(&portalService{Server: s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
-	mux.Handle("/", inFlightLimit(s.inFlightMax, services))
+	bounded := inFlightLimit(s.inFlightMax, services)
+	mux.Handle("/", bounded)
+	s.portalRoutes(mux, bounded)
 	names := []string{
 		accruev1connect.LedgerServiceName, accruev1connect.ProgramServiceName,
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
-		accruev1connect.PayoutServiceName,
+		accruev1connect.PayoutServiceName, accruev1connect.PortalServiceName,
 	}
 	ready := &readiness{ping: s.svc.Ping}
 	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))
