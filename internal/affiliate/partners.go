@@ -137,6 +137,8 @@ const (
 	ByPartnerCode = "partner_code"
 	ByLastClick   = "last_click"
 	ByFirstClick  = "first_click"
+	// ByLead is an order paid with a partner-submitted lead's id (issue 11).
+	ByLead = "lead"
 )
 
 // ClickAttribution is how the rules attribute an order by clicks: by the

@@ -68,13 +68,18 @@ func (s *orderService) PayOrder(ctx context.Context, req *connect.Request[accrue
 	if len(m.GetPartnerCode()) > partnerCodeLenMax {
 		return nil, fault.InvalidArgument("partner_code", "at most %d characters", partnerCodeLenMax)
 	}
+	if m.GetLead() != "" {
+		if err := checkID("lead", m.GetLead(), IDLenMax); err != nil {
+			return nil, err
+		}
+	}
 	at, err := s.at(m.GetAt())
 	if err != nil {
 		return nil, err
 	}
 	key, _ := affiliate.CodeKey(m.GetPartnerCode()) // "" matches no partner
 	reply, err := s.svc.PayOrder(ctx, commandOf(m), service.PayOrderInput{
-		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key,
+		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key, Lead: m.GetLead(),
 		Lines: orderLines(m.GetLines()), Shipping: m.GetShipping(), At: at,
 	}, func(v service.OrderView) ([]byte, error) {
 		return encodeProto(&accruev1.PayOrderResponse{Order: orderToProto(v)})

@@ -99,8 +99,8 @@ type Order struct {
 	Shipping string `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	// Attributed partner, empty when unattributed.
 	Partner string `protobuf:"bytes,7,opt,name=partner,proto3" json:"partner,omitempty"`
-	// How it was attributed: "partner_code", "last_click", "first_click", or
-	// empty (none).
+	// How it was attributed: "partner_code", "lead" (PayOrderRequest.lead),
+	// "last_click", "first_click", or empty (none).
 	Attribution string `protobuf:"bytes,8,opt,name=attribution,proto3" json:"attribution,omitempty"`
 	// The click it was attributed by; 0 when none.
 	ClickId int64 `protobuf:"varint,9,opt,name=click_id,json=clickId,proto3" json:"click_id,omitempty"`
