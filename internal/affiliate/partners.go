@@ -149,3 +149,15 @@ func ClickAttribution(prog *rules.Program) (first bool, how string) {
 	}
 	return false, ByLastClick
 }
+
+// ChangedPrivate lists the private keys (in PrivateKeys order) whose value
+// differs between before and after; a missing key is "".
+func ChangedPrivate(before, after map[string]string) []string {
+	var out []string
+	for _, k := range PrivateKeys {
+		if before[k] != after[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -141,7 +141,7 @@ func Interceptor(keys *Keys) connect.UnaryInterceptorFunc {
 			if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
 				return nil, connect.NewError(connect.CodePermissionDenied, err)
 			}
-			return next(ctx, req)
+			return next(withPrincipal(ctx, p), req)
 		}
 	}
 }

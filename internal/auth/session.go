@@ -51,3 +51,20 @@ func IsRead(procedure string) bool {
 	}
 	return false
 }
+
+type principalKey struct{}
+
+// withPrincipal records in ctx the principal of the call's API key.
+func withPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalOf returns who a call speaks for: its session's principal or
+// its API key's; false on a server without keys called without a session.
+func PrincipalOf(ctx context.Context) (Principal, bool) {
+	if p, ok := Authenticated(ctx); ok {
+		return p, true
+	}
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}

@@ -15,15 +15,11 @@ import (
 	"github.com/accrue/accrue/internal/service"
 	"github.com/accrue/accrue/internal/store"
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
-	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // portalService is PortalService: the back end of the partner's cabinet
 // and the admin console (issue 11).
-type portalService struct {
-	*Server
-	accruev1connect.UnimplementedPortalServiceHandler // TODO(portal): leads and settings
-}
+type portalService struct{ *Server }
 
 // GetStatementPDF renders one stored statement as a PDF document.
 func (s *portalService) GetStatementPDF(ctx context.Context, req *connect.Request[accruev1.GetStatementPDFRequest]) (*connect.Response[accruev1.GetStatementPDFResponse], error) {

@@ -70,7 +70,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewOrderServiceHandler(&orderService{s}, opts...))
 	services.Handle(accruev1connect.NewPeriodServiceHandler(&periodService{s}, opts...))
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
-	services.Handle(accruev1connect.NewPortalServiceHandler(&portalService{Server: s}, opts...))
+	services.Handle(accruev1connect.NewPortalServiceHandler(&portalService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
 	bounded := inFlightLimit(s.inFlightMax, services)
