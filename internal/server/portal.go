@@ -50,14 +50,19 @@ func (s *portalService) GetStatementPDF(ctx context.Context, req *connect.Reques
 // checkStatementName validates the program, partner and period naming a
 // statement.
 func checkStatementName(program, partner, period string) error {
-	if err := checkID("program", program, IDLenMax); err != nil {
-		return err
-	}
-	if err := checkID("partner", partner, IDLenMax); err != nil {
+	if err := checkProgramPartner(program, partner); err != nil {
 		return err
 	}
 	_, _, err := affiliate.PeriodRange(period, time.UTC)
 	return err
+}
+
+// checkProgramPartner validates a request's program and partner ids.
+func checkProgramPartner(program, partner string) error {
+	if err := checkID("program", program, IDLenMax); err != nil {
+		return err
+	}
+	return checkID("partner", partner, IDLenMax)
 }
 
 // statementDocument is what the PDF of st prints.

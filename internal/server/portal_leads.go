@@ -32,7 +32,7 @@ func checkText(field, s string, required bool, lenMax int) error {
 
 // newLead validates a SubmitLead request.
 func (s *portalService) newLead(m *accruev1.SubmitLeadRequest) (service.NewLead, error) {
-	if err := checkID("partner", m.GetPartner(), IDLenMax); err != nil {
+	if err := checkProgramPartner(m.GetProgram(), m.GetPartner()); err != nil {
 		return service.NewLead{}, err
 	}
 	if m.GetLead() != "" {

@@ -31,7 +31,7 @@ func privateToProto(m map[string]string) *accruev1.PartnerPrivate {
 // change.
 func (s *portalService) UpdateSettings(ctx context.Context, req *connect.Request[accruev1.UpdateSettingsRequest]) (*connect.Response[accruev1.UpdateSettingsResponse], error) {
 	m := req.Msg
-	if err := checkID("partner", m.GetPartner(), IDLenMax); err != nil {
+	if err := checkProgramPartner(m.GetProgram(), m.GetPartner()); err != nil {
 		return nil, err
 	}
 	if m.GetPrivate() == nil {
@@ -58,7 +58,7 @@ func (s *portalService) UpdateSettings(ctx context.Context, req *connect.Request
 // ListSettingsChanges pages through a partner's settings history.
 func (s *portalService) ListSettingsChanges(ctx context.Context, req *connect.Request[accruev1.ListSettingsChangesRequest]) (*connect.Response[accruev1.ListSettingsChangesResponse], error) {
 	m := req.Msg
-	if err := checkID("partner", m.GetPartner(), IDLenMax); err != nil {
+	if err := checkProgramPartner(m.GetProgram(), m.GetPartner()); err != nil {
 		return nil, err
 	}
 	pg, err := readPage(m, 1)

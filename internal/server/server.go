@@ -71,6 +71,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewPeriodServiceHandler(&periodService{s}, opts...))
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
 	services.Handle(accruev1connect.NewPortalServiceHandler(&portalService{s}, opts...))
+	services.Handle(accruev1connect.NewProductServiceHandler(&productService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
 	bounded := inFlightLimit(s.inFlightMax, services)
@@ -80,7 +81,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 		accruev1connect.LedgerServiceName, accruev1connect.ProgramServiceName,
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
-		accruev1connect.PayoutServiceName, accruev1connect.PortalServiceName,
+		accruev1connect.PayoutServiceName, accruev1connect.PortalServiceName, accruev1connect.ProductServiceName,
 	}
 	ready := &readiness{ping: s.svc.Ping}
 	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))
