@@ -83,8 +83,10 @@ func TestMaterialValidates(t *testing.T) {
 		"material.url":      func(m *accruev1.Material) { m.Url = "javascript:alert(1)" },
 		"material.title":    func(m *accruev1.Material) { m.Title = "" },
 		"material.material": func(m *accruev1.Material) { m.Material = "a/b" },
-		"material.html":     func(m *accruev1.Material) { m.Kind, m.Html = accruev1.MaterialKind_MATERIAL_KIND_TEXT, strings.Repeat("x", MaterialHTMLLenMax+1) },
-		"material.product":  func(m *accruev1.Material) { m.Product = "nope" },
+		"material.html": func(m *accruev1.Material) {
+			m.Kind, m.Html = accruev1.MaterialKind_MATERIAL_KIND_TEXT, strings.Repeat("x", MaterialHTMLLenMax+1)
+		},
+		"material.product": func(m *accruev1.Material) { m.Product = "nope" },
 	} {
 		m := ok()
 		edit(m)
