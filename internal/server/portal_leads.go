@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/accrue/accrue/internal/fault"
 	"github.com/accrue/accrue/internal/service"
@@ -64,18 +63,10 @@ func (s *portalService) SubmitLead(ctx context.Context, req *connect.Request[acc
 	if err != nil {
 		return nil, err
 	}
-	reply, err := s.svc.SubmitLead(ctx, commandOf(req.Msg), in, func(l store.Lead) ([]byte, error) {
+	r, err := s.svc.SubmitLead(ctx, commandOf(req.Msg), in, func(l store.Lead) ([]byte, error) {
 		return encodeProto(&accruev1.SubmitLeadResponse{Lead: leadToProto(l)})
 	})
-	resp := &accruev1.SubmitLeadResponse{}
-	if err == nil {
-		err = proto.Unmarshal(reply.Body, resp)
-	}
-	if err != nil {
-		return nil, err
-	}
-	resp.Replayed = reply.Replayed
-	return connect.NewResponse(resp), nil
+	return reply(r.Body, r.Replayed, err, func(resp *accruev1.SubmitLeadResponse, b bool) { resp.Replayed = b })
 }
 
 func leadToProto(l store.Lead) *accruev1.Lead {
@@ -89,11 +80,7 @@ func (s *portalService) ListLeads(ctx context.Context, req *connect.Request[accr
 	if err := checkID("program", m.GetProgram(), IDLenMax); err != nil {
 		return nil, err
 	}
-	pg, err := readPage(m, 1)
-	if err != nil {
-		return nil, err
-	}
-	before, err := pg.afterID()
+	pg, before, err := readSeqPage(m)
 	if err != nil {
 		return nil, err
 	}
@@ -109,4 +96,15 @@ func (s *portalService) ListLeads(ctx context.Context, req *connect.Request[accr
 		resp.NextPageToken = pg.nextToken(m, strconv.FormatInt(leads[len(leads)-1].Seq, 10))
 	}
 	return connect.NewResponse(resp), nil
+}
+
+// readSeqPage reads the page of a list kept newest first by a sequence
+// number: the page and the number to continue before (0 on the first).
+func readSeqPage(m pagedRequest) (page, int64, error) {
+	pg, err := readPage(m, 1)
+	if err != nil {
+		return page{}, 0, err
+	}
+	before, err := pg.afterID()
+	return pg, before, err
 }

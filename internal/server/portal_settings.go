@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/accrue/accrue/internal/auth"
 	"github.com/accrue/accrue/internal/fault"
@@ -41,18 +40,10 @@ func (s *portalService) UpdateSettings(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	reply, err := s.svc.UpdateSettings(ctx, commandOf(m), m.GetPartner(), changedBy(ctx), private, func(st service.Settings) ([]byte, error) {
+	r, err := s.svc.UpdateSettings(ctx, commandOf(m), m.GetPartner(), changedBy(ctx), private, func(st service.Settings) ([]byte, error) {
 		return encodeProto(&accruev1.UpdateSettingsResponse{Private: privateToProto(st.Private), Changed: st.Changed})
 	})
-	resp := &accruev1.UpdateSettingsResponse{}
-	if err == nil {
-		err = proto.Unmarshal(reply.Body, resp)
-	}
-	if err != nil {
-		return nil, err
-	}
-	resp.Replayed = reply.Replayed
-	return connect.NewResponse(resp), nil
+	return reply(r.Body, r.Replayed, err, func(resp *accruev1.UpdateSettingsResponse, b bool) { resp.Replayed = b })
 }
 
 // ListSettingsChanges pages through a partner's settings history.
@@ -61,11 +52,7 @@ func (s *portalService) ListSettingsChanges(ctx context.Context, req *connect.Re
 	if err := checkProgramPartner(m.GetProgram(), m.GetPartner()); err != nil {
 		return nil, err
 	}
-	pg, err := readPage(m, 1)
-	if err != nil {
-		return nil, err
-	}
-	before, err := pg.afterID()
+	pg, before, err := readSeqPage(m)
 	if err != nil {
 		return nil, err
 	}
