@@ -149,8 +149,12 @@ func (s *Service) ExchangeSignInLink(ctx context.Context, token string) (string,
 	var g store.Grant
 	err = s.db.Run(ctx, func(tx pgx.Tx) error {
 		var ok bool
-		if g, ok, err = store.ConsumeSignInLink(ctx, tx, digest(body[:linkIDLen]), now); err != nil || !ok {
-			return errors.Join(err, errIf(!ok, ErrLinkUsed))
+		g, ok, err = store.ConsumeSignInLink(ctx, tx, digest(body[:linkIDLen]), now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrLinkUsed
 		}
 		g.ExpiresAt = now.Add(SessionTTL)
 		return store.InsertSession(ctx, tx, digest([]byte(sid)), g, now)
@@ -159,14 +163,6 @@ func (s *Service) ExchangeSignInLink(ctx context.Context, token string) (string,
 		return "", store.Grant{}, err
 	}
 	return sid, g, nil
-}
-
-// errIf is err when cond holds, else nil.
-func errIf(cond bool, err error) error {
-	if cond {
-		return err
-	}
-	return nil
 }
 
 // Session returns a live session's grant by its id; false when it is
