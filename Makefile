@@ -40,12 +40,12 @@ GENERATED := proto web/gen docs/api.md
 # that run transactions through internal/txn.
 CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/... ./internal/service/ ./internal/store/ ./internal/replay/
 
-.PHONY: help deps deps-postgres deps-chromium web run test test-crdb-path bench bench-e2e generate lint
+.PHONY: help deps deps-postgres deps-chromium deps-pdftotext web run test test-crdb-path bench bench-e2e generate lint
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: deps-postgres deps-chromium node_modules/.package-lock.json
+deps: deps-postgres deps-chromium deps-pdftotext node_modules/.package-lock.json
 	@echo "== go mod download"
 	$(GO) mod download
 
@@ -87,6 +87,18 @@ deps-chromium:
 	fi
 	echo "== installing chromium with apt-get"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# pdftotext (poppler-utils) reads statement PDFs back in the tests.
+deps-pdftotext:
+	@if command -v pdftotext >/dev/null; then exit 0; fi
+	if [ "$$(id -u)" != 0 ]; then
+		echo "make deps: pdftotext is missing; install it as root: apt-get install -y poppler-utils" >&2
+		exit 1
+	fi
+	echo "== installing poppler-utils (pdftotext) with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends poppler-utils
 
 # npm ci when node_modules is missing or older than the lock file.
 node_modules/.package-lock.json: package.json $(NPM_LOCK)

@@ -137,6 +137,8 @@ const (
 	ByPartnerCode = "partner_code"
 	ByLastClick   = "last_click"
 	ByFirstClick  = "first_click"
+	// ByLead is an order paid with a partner-submitted lead's id (issue 11).
+	ByLead = "lead"
 )
 
 // ClickAttribution is how the rules attribute an order by clicks: by the
@@ -146,4 +148,16 @@ func ClickAttribution(prog *rules.Program) (first bool, how string) {
 		return true, ByFirstClick
 	}
 	return false, ByLastClick
+}
+
+// ChangedPrivate lists the private keys (in PrivateKeys order) whose value
+// differs between before and after; a missing key is "".
+func ChangedPrivate(before, after map[string]string) []string {
+	var out []string
+	for _, k := range PrivateKeys {
+		if before[k] != after[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }

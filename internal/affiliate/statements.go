@@ -154,3 +154,21 @@ func StatementAccounts(partners []string) ([]string, map[string]string) {
 // PendingAccounts are the prefix and suffix of every partner's pending
 // account code, for the journal's query of what orders have pending.
 func PendingAccounts() (prefix, suffix string) { return partnerPrefix, ":" + Pending }
+
+// StatementReason says in a sentence why a statement has its status: what
+// was released, or for a preliminary one what kept the close from releasing
+// ("52.00 of the 100.00 minimum"). accrued is the closing accrued balance,
+// minimum the payout minimum in force at the period's end; amounts print
+// with scale decimals.
+func StatementReason(status string, released, accrued, minimum decimal.Decimal, scale int32) string {
+	switch {
+	case status == StatementFinal:
+		return "released " + released.StringFixed(scale)
+	case !accrued.IsPositive():
+		return "nothing accrued to release"
+	case accrued.LessThan(minimum):
+		return accrued.StringFixed(scale) + " of the " + minimum.StringFixed(scale) + " minimum"
+	default:
+		return "not released: the partner was suspended at the close"
+	}
+}

@@ -72,3 +72,22 @@ func TestStatementAccounts(t *testing.T) {
 		t.Errorf("codes %v owner %v", codes, owner)
 	}
 }
+
+func TestStatementReason(t *testing.T) {
+	d := decimal.RequireFromString
+	for _, tc := range []struct {
+		status                     string
+		released, accrued, minimum string
+		want                       string
+	}{
+		{affiliate.StatementFinal, "115", "0", "100", "released 115.00"},
+		{affiliate.StatementPreliminary, "0", "52", "100", "52.00 of the 100.00 minimum"},
+		{affiliate.StatementPreliminary, "0", "-20", "100", "nothing accrued to release"},
+		{affiliate.StatementPreliminary, "0", "0", "0", "nothing accrued to release"},
+		{affiliate.StatementPreliminary, "0", "150", "100", "not released: the partner was suspended at the close"},
+	} {
+		if got := affiliate.StatementReason(tc.status, d(tc.released), d(tc.accrued), d(tc.minimum), 2); got != tc.want {
+			t.Errorf("StatementReason(%s, %s, %s, %s) = %q, want %q", tc.status, tc.released, tc.accrued, tc.minimum, got, tc.want)
+		}
+	}
+}

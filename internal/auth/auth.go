@@ -149,6 +149,10 @@ func principal(keys *Keys, h http.Header) (Principal, error) {
 // WrapUnary authenticates and authorizes a unary call.
 func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if p, ok := Authenticated(ctx); ok { // a portal session, authorized already
+			note(ctx, p)
+			return next(ctx, req)
+		}
 		keys := i.current()
 		if keys.Len() == 0 {
 			note(ctx, Principal{Role: RoleOpen})
@@ -162,7 +166,7 @@ func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if err := Allow(p, req.Spec().Procedure, req.Any()); err != nil {
 			return nil, connect.NewError(connect.CodePermissionDenied, err)
 		}
-		return next(ctx, req)
+		return next(withPrincipal(ctx, p), req)
 	}
 }
 
@@ -185,7 +189,7 @@ func (i interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) con
 			return err
 		}
 		note(ctx, p)
-		return next(ctx, &authorizedConn{StreamingHandlerConn: conn, principal: p})
+		return next(withPrincipal(ctx, p), &authorizedConn{StreamingHandlerConn: conn, principal: p})
 	}
 }
 

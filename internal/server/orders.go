@@ -91,13 +91,18 @@ func (s *Server) payInput(m *accruev1.PayOrderRequest) (service.PayOrderInput, e
 	if len(m.GetPartnerCode()) > partnerCodeLenMax {
 		return service.PayOrderInput{}, fault.InvalidArgument("partner_code", "at most %d characters", partnerCodeLenMax)
 	}
+	if m.GetLead() != "" {
+		if err := checkID("lead", m.GetLead(), IDLenMax); err != nil {
+			return service.PayOrderInput{}, err
+		}
+	}
 	at, err := s.at(m.GetAt())
 	if err != nil {
 		return service.PayOrderInput{}, err
 	}
 	key, _ := affiliate.CodeKey(m.GetPartnerCode()) // "" matches no partner
 	return service.PayOrderInput{
-		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key,
+		Order: m.GetOrder(), Customer: m.GetCustomer(), Visitor: m.GetVisitor(), CodeKey: key, Lead: m.GetLead(),
 		Lines: orderLines(m.GetLines()), Shipping: m.GetShipping(), At: at,
 	}, nil
 }

@@ -23,7 +23,8 @@ func listRPCs(t *testing.T) []protoreflect.MethodDescriptor {
 	t.Helper()
 	var out []protoreflect.MethodDescriptor
 	for _, f := range []protoreflect.FileDescriptor{accruev1.File_accrue_v1_ledger_proto, accruev1.File_accrue_v1_order_proto,
-		accruev1.File_accrue_v1_payout_proto, accruev1.File_accrue_v1_program_proto} {
+		accruev1.File_accrue_v1_payout_proto, accruev1.File_accrue_v1_program_proto,
+		accruev1.File_accrue_v1_portal_proto, accruev1.File_accrue_v1_product_proto} {
 		for i := range f.Services().Len() {
 			ms := f.Services().Get(i).Methods()
 			for j := range ms.Len() {

@@ -155,8 +155,7 @@ func partnerToProto(v service.PartnerView, withPrivate bool) *accruev1.Partner {
 		out.ParentUntil = stamp(*v.ParentUntil)
 	}
 	if withPrivate {
-		out.Private = &accruev1.PartnerPrivate{Email: v.Private["email"], Name: v.Private["name"],
-			BankAccount: v.Private["bank_account"], BankName: v.Private["bank_name"]}
+		out.Private = privateToProto(v.Private)
 	}
 	return out
 }

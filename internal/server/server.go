@@ -73,7 +73,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 // (SetInFlightMax) and size.
 func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	mux := http.NewServeMux()
-	chain := append(append(slices.Clone(s.outer), s.decodeCheck()), interceptors...)
+	chain := append(append(slices.Clone(s.outer), s.decodeCheck(), s.sessionCheck()), interceptors...)
 	chain = append(chain, s.errorInterceptor(), valueCheck())
 	opts := append([]connect.HandlerOption{
 		connect.WithInterceptors(chain...),
@@ -91,15 +91,20 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewPayoutServiceHandler(&payoutService{s}, opts...))
 	services.Handle(accruev1connect.NewImportServiceHandler(&importService{s}, opts...))
 	services.Handle(accruev1connect.NewEventServiceHandler(&eventService{s}, opts...))
+	services.Handle(accruev1connect.NewPortalServiceHandler(&portalService{s}, opts...))
+	services.Handle(accruev1connect.NewProductServiceHandler(&productService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
-	mux.Handle("/", inFlightLimit(s.inFlightMax, services))
+	bounded := inFlightLimit(s.inFlightMax, services)
+	mux.Handle("/", bounded)
+	s.portalRoutes(mux, bounded)
 	names := []string{
 		accruev1connect.LedgerServiceName, accruev1connect.ProgramServiceName,
 		accruev1connect.PartnerServiceName, accruev1connect.TrackingServiceName,
 		accruev1connect.OrderServiceName, accruev1connect.PeriodServiceName,
 		accruev1connect.PayoutServiceName, accruev1connect.ImportServiceName,
-		accruev1connect.EventServiceName,
+		accruev1connect.EventServiceName, accruev1connect.PortalServiceName,
+		accruev1connect.ProductServiceName,
 	}
 	ready := &readiness{ping: s.svc.Ping}
 	mux.Handle(grpchealth.NewHandler(&healthChecker{services: names, ready: ready}))

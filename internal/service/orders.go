@@ -27,7 +27,9 @@ type PayOrderInput struct {
 	Order, Customer, Visitor string
 	// CodeKey is the partner code the order names folded to lower case as
 	// referral codes are matched; "" matches no partner.
-	CodeKey  string
+	CodeKey string
+	// Lead is a partner-submitted lead's id; "" for none (withLead).
+	Lead     string
 	Lines    []OrderLine
 	Shipping string
 	At       time.Time // the event's time, validated by the caller
@@ -73,6 +75,9 @@ func (s *Service) payOrderIn(ctx context.Context, tx pgx.Tx, c Command, in PayOr
 			return OrderView{}, orElse(err, affiliate.AlreadyPaid(o.ID))
 		}
 		a, err := store.Attribute(ctx, tx, pc.Program, prog.Attribution, in.CodeKey, o.Visitor, o.Customer, pc.At)
+		if err == nil {
+			a, err = withLead(ctx, tx, pc.Program, in.Lead, a)
+		}
 		if err != nil {
 			return OrderView{}, err
 		}

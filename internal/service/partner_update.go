@@ -51,7 +51,7 @@ func (s *Service) UpdatePartner(ctx context.Context, c Command, ch PartnerChange
 			}
 		}
 		if len(ch.Private) > 0 {
-			if err := store.SetPartnerPrivate(ctx, tx, ch.Program, p.ID, affiliate.MergePrivate(p.Private, ch.Private)); err != nil {
+			if _, err := s.setPrivate(ctx, tx, ch.Program, p, affiliate.MergePrivate(p.Private, ch.Private), SettingsByAdmin); err != nil {
 				return PartnerView{}, err
 			}
 		}

@@ -99,8 +99,8 @@ type Order struct {
 	Shipping string `protobuf:"bytes,6,opt,name=shipping,proto3" json:"shipping,omitempty"`
 	// Attributed partner, empty when unattributed.
 	Partner string `protobuf:"bytes,7,opt,name=partner,proto3" json:"partner,omitempty"`
-	// How it was attributed: "partner_code", "last_click", "first_click", or
-	// empty (none).
+	// How it was attributed: "partner_code", "lead" (PayOrderRequest.lead),
+	// "last_click", "first_click", or empty (none).
 	Attribution string `protobuf:"bytes,8,opt,name=attribution,proto3" json:"attribution,omitempty"`
 	// The click it was attributed by; 0 when none.
 	ClickId int64 `protobuf:"varint,9,opt,name=click_id,json=clickId,proto3" json:"click_id,omitempty"`
@@ -384,7 +384,12 @@ type PayOrderRequest struct {
 	// Optional. The shipping paid, a non-negative amount (the form and maximum
 	// of EntryInput.amount); "0" when empty. Counts in sales, not in the
 	// commission base.
-	Shipping      string `protobuf:"bytes,9,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	Shipping string `protobuf:"bytes,9,opt,name=shipping,proto3" json:"shipping,omitempty"`
+	// Optional. A partner-submitted lead's id (PortalService.SubmitLead), at
+	// most 64 bytes: the order is attributed to the lead's partner unless
+	// partner_code matches a partner; not_found when the program has no such
+	// lead.
+	Lead          string `protobuf:"bytes,10,opt,name=lead,proto3" json:"lead,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,6 +483,13 @@ func (x *PayOrderRequest) GetLines() []*OrderLine {
 func (x *PayOrderRequest) GetShipping() string {
 	if x != nil {
 		return x.Shipping
+	}
+	return ""
+}
+
+func (x *PayOrderRequest) GetLead() string {
+	if x != nil {
+		return x.Lead
 	}
 	return ""
 }
@@ -1217,7 +1229,7 @@ const file_accrue_v1_order_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12#\n" +
 	"\x04plan\x18\x03 \x01(\v2\x0f.accrue.v1.PlanR\x04plan\x12%\n" +
-	"\x0etransaction_id\x18\x04 \x01(\x03R\rtransactionId\"\xb7\x02\n" +
+	"\x0etransaction_id\x18\x04 \x01(\x03R\rtransactionId\"\xcb\x02\n" +
 	"\x0fPayOrderRequest\x12\x18\n" +
 	"\aprogram\x18\x01 \x01(\tR\aprogram\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12*\n" +
@@ -1227,7 +1239,9 @@ const file_accrue_v1_order_proto_rawDesc = "" +
 	"\avisitor\x18\x06 \x01(\tR\avisitor\x12!\n" +
 	"\fpartner_code\x18\a \x01(\tR\vpartnerCode\x12*\n" +
 	"\x05lines\x18\b \x03(\v2\x14.accrue.v1.OrderLineR\x05lines\x12\x1a\n" +
-	"\bshipping\x18\t \x01(\tR\bshipping\"V\n" +
+	"\bshipping\x18\t \x01(\tR\bshipping\x12\x12\n" +
+	"\x04lead\x18\n" +
+	" \x01(\tR\x04lead\"V\n" +
 	"\x10PayOrderResponse\x12&\n" +
 	"\x05order\x18\x01 \x01(\v2\x10.accrue.v1.OrderR\x05order\x12\x1a\n" +
 	"\breplayed\x18\x02 \x01(\bR\breplayed\"\x9b\x01\n" +
