@@ -40,9 +40,8 @@ const (
 // CloseHooks are test hooks and knobs of the period close; the zero value
 // is production behaviour.
 type CloseHooks struct {
-	// Partner, when set, runs for each partner of a batch inside its
-	// transaction, before any write; an error rolls the batch back and
-	// stops the close there (tests simulate a crash).
+	// Partner, when set, runs for each partner before the transaction of
+	// its batch; an error stops the close there (tests simulate a crash).
 	Partner func(partner string) error
 	// AfterReleases, when set, runs inside a batch's transaction between
 	// its releases and its statements; an error rolls the batch back.

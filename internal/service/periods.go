@@ -250,34 +250,34 @@ func (s *Service) closeBatches(ctx context.Context, journal *ledger.Program, pro
 	return nil
 }
 
-// closePartners reads the page of up to size partners after the id after
-// and releases and writes their statements, in one transaction under the
+// closePartners reads the page of up to size partners after the id after,
+// then releases and writes their statements in one transaction under the
 // lease, recording that done+n partners are done; it returns n, the page's
-// size, and the page's last id.
+// size, and the page's last id. The page is read before the transaction:
+// while the lease holds, only this run writes the period's statements, and
+// a run that lost it stops at the transaction's lease check.
 func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time,
 	after string, size, done int) (n int, last string, err error) {
+	page, err := store.ClosingPage(ctx, s.db.Pool, journal.ID, l.Period, after, size)
+	if err != nil || len(page) == 0 {
+		return 0, "", err
+	}
+	if err := s.partnerHook(page); err != nil {
+		return 0, "", err
+	}
 	err = s.db.Run(ctx, func(tx pgx.Tx) error {
 		if err := l.check(ctx, tx); err != nil {
-			return err
-		}
-		page, err := store.ClosingPage(ctx, tx, journal.ID, l.Period, after, size)
-		if err != nil || len(page) == 0 {
-			n = 0
-			return err
-		}
-		n, last = len(page), page[len(page)-1].ID
-		if err := s.partnerHook(page); err != nil {
 			return err
 		}
 		if err := s.closeBatch(ctx, tx, journal, prog, l.Period, end, page); err != nil {
 			return err
 		}
-		return store.SetProgress(ctx, tx, l.Lease, done+n)
+		return store.SetProgress(ctx, tx, l.Lease, done+len(page))
 	})
 	if err != nil {
 		return 0, "", fmt.Errorf("service: closing %s for the partners after %q: %w", l.Period, after, err)
 	}
-	return n, last, nil
+	return len(page), page[len(page)-1].ID, nil
 }
 
 // partnerHook runs the Partner test hook on each partner of page.
