@@ -63,25 +63,20 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 		replayed = make([]bool, len(ps))
 		deltas   = balanceDeltas{}
 	)
-	// One round trip for every insert of the batch.
-	batch := &pgx.Batch{}
+	// One statement for every insert of the batch (post_set.go).
+	set := &insertSet{}
 	hashes := make([][]byte, len(ps))
 	for i := range ps {
-		if txs[i], hashes[i], err = queueInsert(batch, journal, accounts, ps[i]); err != nil {
+		if hashes[i], err = set.add(journal, accounts, ps[i], &txs[i]); err != nil {
 			return nil, nil, err
 		}
 	}
-	results := tx.SendBatch(ctx, batch)
+	fresh, err := insertAll(ctx, tx, journal.ID, set, accounts, txs)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i := range ps {
-		fresh, err := readInsert(results, accounts, &txs[i])
-		if err != nil {
-			results.Close()
-			return nil, nil, err
-		}
-		replayed[i] = !fresh
-	}
-	if err := results.Close(); err != nil {
-		return nil, nil, fmt.Errorf("ledger: inserting transactions: %w", err)
+		replayed[i] = !fresh[i]
 	}
 	for i := range ps {
 		if !replayed[i] {
@@ -158,100 +153,11 @@ func validateMap(field string, m map[string]string) error {
 	return nil
 }
 
-// queueInsert adds to batch the one statement that writes a transaction
-// and its entries unless its key exists, and returns the transaction as it
-// will be (ids filled by readInsert) with the request hash to check a
-// replay against.
-func queueInsert(batch *pgx.Batch, journal *Program, accounts map[string]Account, p Posting) (Transaction, []byte, error) {
-	t := Transaction{
-		Program: p.Program, Kind: p.Kind, Key: p.Key, At: p.At.UTC().Truncate(time.Microsecond),
-		Period: p.Period, Refs: nonNil(p.Refs), Metadata: nonNil(p.Metadata), ReversesID: p.ReversesID,
-	}
-	if t.Period == "" {
-		t.Period = journal.BookingPeriod(t.At)
-	}
-	ids := make([]int64, len(p.Legs))
-	amounts := make([]string, len(p.Legs))
-	for i, l := range p.Legs {
-		a, ok := accounts[l.Account]
-		if !ok {
-			return Transaction{}, nil, fault.InvalidArgument(fmt.Sprintf("entries[%d].account", i), "unknown account %q", l.Account)
-		}
-		signed := l.Amount.Mul(decimal.NewFromInt(int64(l.Side)))
-		ids[i], amounts[i] = a.ID, signed.StringFixed(journal.Scale)
-		t.Entries = append(t.Entries, Entry{Account: l.Account, Amount: signed, At: t.At, Period: t.Period})
-	}
-	assertBalanced(t.Entries)
-	t.Hash = contentHash(t, journal.Scale)
-	requestHash := p.RequestHash
-	if requestHash == nil {
-		requestHash = t.Hash
-	}
-	refs, _ := json.Marshal(t.Refs)
-	meta, _ := json.Marshal(t.Metadata)
-	var reverses *int64
-	if t.ReversesID != 0 {
-		reverses = &t.ReversesID
-	}
-	batch.Queue(`
-		WITH t AS (
-			INSERT INTO transactions (program_id, kind, idempotency_key, request_hash, at, period, refs, metadata, reverses_id, hash, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13)
-			ON CONFLICT (program_id, idempotency_key) DO NOTHING
-			RETURNING id)
-		INSERT INTO entries (transaction_id, account_id, amount, at, period)
-		SELECT t.id, u.account_id, u.amount, $5, $6
-		FROM t, unnest($11::bigint[], $12::numeric[]) WITH ORDINALITY AS u(account_id, amount, n)
-		ORDER BY u.n
-		RETURNING transaction_id, id, account_id, amount::text`,
-		p.Program, t.Kind, t.Key, requestHash, t.At, t.Period, refs, meta, reverses, t.Hash, ids, amounts, p.Recorded)
-	return t, requestHash, nil
-}
-
 func insertError(t *Transaction, err error) error {
 	if isUniqueViolation(err, "transactions_reverses") {
 		return fault.FailedPrecondition("transaction_id", "transaction %d is already reversed", t.ReversesID)
 	}
 	return fmt.Errorf("ledger: inserting transaction %s: %w", t.Key, err)
-}
-
-// readInsert reads one queued insert's ids into t; fresh is false when the
-// key existed (then nothing was written). RETURNING promises no order, so
-// each returned entry is matched to a leg by account and amount (legs alike
-// in both are interchangeable).
-func readInsert(results pgx.BatchResults, accounts map[string]Account, t *Transaction) (fresh bool, err error) {
-	rows, err := results.Query()
-	if err != nil {
-		return false, insertError(t, err)
-	}
-	assigned := make([]bool, len(t.Entries))
-	n := 0
-	for rows.Next() {
-		var (
-			entryID, accountID int64
-			amount             string
-		)
-		if err := rows.Scan(&t.ID, &entryID, &accountID, &amount); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("ledger: scanning entry id: %w", err)
-		}
-		i := matchLeg(t.Entries, assigned, accounts, accountID, decimal.RequireFromString(amount))
-		if i < 0 {
-			rows.Close()
-			panic(fmt.Sprintf("ledger: transaction %s wrote an entry (account %d, %s) that is none of its legs", t.Key, accountID, amount))
-		}
-		assigned[i] = true
-		t.Entries[i].ID, t.Entries[i].TransactionID = entryID, t.ID
-		n++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, insertError(t, err)
-	}
-	if n != 0 && n != len(t.Entries) {
-		panic(fmt.Sprintf("ledger: wrote %d of %d entries of %s", n, len(t.Entries), t.Key))
-	}
-	return n > 0, nil
 }
 
 // matchLeg returns the first unassigned entry on accountID for amount, or -1.

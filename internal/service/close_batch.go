@@ -16,10 +16,10 @@ import (
 
 const (
 	// matureBatchMax is how many orders mature in one transaction.
-	matureBatchMax = 100
+	matureBatchMax = 1000
 	// closeBatchMax is how many partners one close transaction releases
 	// and writes statements for.
-	closeBatchMax = 100
+	closeBatchMax = 1000
 )
 
 // matureOrders moves what remains pending of every order whose hold ended by
@@ -116,9 +116,9 @@ func pendingBuckets(balances []ledger.OrderBalance) []pendingBucket {
 // not posted again. Every step is one query over the whole batch.
 func (s *Service) closeBatch(ctx context.Context, tx pgx.Tx, journal *ledger.Program, prog *rules.Program,
 	period string, end time.Time, batch []store.ClosingPartner) error {
-	todo, err := withoutStatement(ctx, tx, journal.ID, period, batch)
-	if err != nil || len(todo) == 0 {
-		return err
+	todo := withoutStatement(batch)
+	if len(todo) == 0 {
+		return nil
 	}
 	ids := make([]string, len(todo))
 	for i, p := range todo {
@@ -168,24 +168,16 @@ func releasePosting(program, period string, end time.Time, partner string, amoun
 	}
 }
 
-// withoutStatement returns the partners of batch that have no statement
-// for period yet, in order.
-func withoutStatement(ctx context.Context, tx pgx.Tx, program, period string, batch []store.ClosingPartner) ([]store.ClosingPartner, error) {
-	ids := make([]string, len(batch))
-	for i, p := range batch {
-		ids[i] = p.ID
-	}
-	done, err := store.StatedPartners(ctx, tx, program, period, ids)
-	if err != nil {
-		return nil, err
-	}
+// withoutStatement returns the partners of page that have no statement
+// for the period yet, in order.
+func withoutStatement(page []store.ClosingPartner) []store.ClosingPartner {
 	var out []store.ClosingPartner
-	for _, p := range batch {
-		if !done[p.ID] {
+	for _, p := range page {
+		if !p.Stated {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // batchBooks reads the statement balances of partners around period.

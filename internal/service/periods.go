@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +24,10 @@ import (
 //     booked in the open period;
 //  2. mature: pending accruals whose hold ended by period end move to
 //     accrued, matureBatchMax orders per transaction;
-//  3. per batch of closeBatchMax partners, in id order: releases (accrued
-//     → payable at or above the minimum) and statements, in one
-//     transaction (close_batch.go);
+//  3. per keyset page of closeBatchMax partners, in id order: releases
+//     (accrued → payable at or above the minimum) and statements, in one
+//     transaction, every fact of the page read in one query over it
+//     (close_batch.go);
 //  4. mark the period closed.
 //
 // Every posting has a deterministic idempotency key (close:<period>:...)
@@ -208,14 +208,14 @@ func (s *Service) closeClaimed(ctx context.Context, journal *ledger.Program, l l
 	if err := s.matureOrders(ctx, journal, l, end); err != nil {
 		return err
 	}
-	partners, err := store.ClosingPartners(ctx, s.db.Pool, journal.ID)
+	total, err := store.CountPartners(ctx, s.db.Pool, journal.ID)
 	if err != nil {
 		return err
 	}
-	if err := store.StartProgress(ctx, s.db.Pool, l.Lease, len(partners), s.clock.Now()); err != nil {
+	if err := store.StartProgress(ctx, s.db.Pool, l.Lease, total, s.clock.Now()); err != nil {
 		return err
 	}
-	if err := s.closeBatches(ctx, journal, prog, l, end, partners); err != nil {
+	if err := s.closeBatches(ctx, journal, prog, l, end, total); err != nil {
 		return err
 	}
 	return s.markClosed(ctx, journal, l)
@@ -224,54 +224,79 @@ func (s *Service) closeClaimed(ctx context.Context, journal *ledger.Program, l l
 // closeLogEvery is how often a working close logs its progress.
 const closeLogEvery = 5 * time.Second
 
-// closeBatches walks partners in batches of closeBatchMax, logging at the
-// start, every closeLogEvery and at the end.
-func (s *Service) closeBatches(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, partners []store.ClosingPartner) error {
+// closeBatches walks the program's partners in keyset pages of
+// closeBatchMax, one transaction each, logging at the start, every
+// closeLogEvery and at the end. total is the partner count when it
+// started, for the log and progress (partners registered meanwhile are
+// walked too).
+func (s *Service) closeBatches(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, total int) error {
 	size := closeBatchMax
 	if s.close.Batch > 0 {
 		size = s.close.Batch
 	}
 	start := time.Now()
 	logged := start
-	s.log.Info("period close: started", "program", journal.ID, "period", l.Period, "partners", len(partners))
-	done := 0
-	for batch := range slices.Chunk(partners, size) {
-		done += len(batch)
-		if err := s.closePartners(ctx, journal, prog, l, end, batch, done); err != nil {
+	s.log.Info("period close: started", "program", journal.ID, "period", l.Period, "partners", total)
+	after, done := "", 0
+	for {
+		n, last, err := s.closePartners(ctx, journal, prog, l, end, after, size, done)
+		if err != nil {
 			return err
 		}
+		done += n
+		if n < size {
+			break
+		}
+		after = last
 		if time.Since(logged) >= closeLogEvery {
 			logged = time.Now()
-			s.log.Info("period close: progress", "program", journal.ID, "period", l.Period, "done", done, "total", len(partners))
+			s.log.Info("period close: progress", "program", journal.ID, "period", l.Period, "done", done, "total", total)
 		}
 	}
-	s.log.Info("period close: done", "program", journal.ID, "period", l.Period, "partners", len(partners),
+	s.log.Info("period close: done", "program", journal.ID, "period", l.Period, "partners", done,
 		"duration", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 
-// closePartners releases and writes the statements of one batch of
-// partners in one transaction, under the lease, and records that the first
-// done partners are done.
-func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time, batch []store.ClosingPartner, done int) error {
-	if s.close.Partner != nil {
-		for _, p := range batch {
-			if err := s.close.Partner(p.ID); err != nil {
-				return err
-			}
-		}
+// closePartners reads the page of up to size partners after the id after,
+// then releases and writes their statements in one transaction under the
+// lease, recording that done+n partners are done; it returns n, the page's
+// size, and the page's last id. The page is read before the transaction:
+// while the lease holds, only this run writes the period's statements, and
+// a run that lost it stops at the transaction's lease check.
+func (s *Service) closePartners(ctx context.Context, journal *ledger.Program, prog *rules.Program, l lease, end time.Time,
+	after string, size, done int) (n int, last string, err error) {
+	page, err := store.ClosingPage(ctx, s.db.Pool, journal.ID, l.Period, after, size)
+	if err != nil || len(page) == 0 {
+		return 0, "", err
 	}
-	err := s.db.Run(ctx, func(tx pgx.Tx) error {
+	if err := s.partnerHook(page); err != nil {
+		return 0, "", err
+	}
+	err = s.db.Run(ctx, func(tx pgx.Tx) error {
 		if err := l.check(ctx, tx); err != nil {
 			return err
 		}
-		if err := s.closeBatch(ctx, tx, journal, prog, l.Period, end, batch); err != nil {
+		if err := s.closeBatch(ctx, tx, journal, prog, l.Period, end, page); err != nil {
 			return err
 		}
-		return store.SetProgress(ctx, tx, l.Lease, done)
+		return store.SetProgress(ctx, tx, l.Lease, done+len(page))
 	})
 	if err != nil {
-		return fmt.Errorf("service: closing %s for partners %s to %s: %w", l.Period, batch[0].ID, batch[len(batch)-1].ID, err)
+		return 0, "", fmt.Errorf("service: closing %s for the partners after %q: %w", l.Period, after, err)
+	}
+	return len(page), page[len(page)-1].ID, nil
+}
+
+// partnerHook runs the Partner test hook on each partner of page.
+func (s *Service) partnerHook(page []store.ClosingPartner) error {
+	if s.close.Partner == nil {
+		return nil
+	}
+	for _, p := range page {
+		if err := s.close.Partner(p.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

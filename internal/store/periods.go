@@ -130,27 +130,47 @@ func ClosedPeriods(ctx context.Context, q ledger.Querier, program, from, to stri
 	return out, nil
 }
 
-// ClosingPartner is a partner as a close sees it.
+// ClosingPartner is a partner as a close sees it: Stated when its
+// statement of the period is written (the partner is done).
 type ClosingPartner struct {
 	ID     string
 	Active bool
+	Stated bool
 }
 
-// ClosingPartners lists a program's partners in id order.
-func ClosingPartners(ctx context.Context, q ledger.Querier, program string) ([]ClosingPartner, error) {
-	rows, err := q.Query(ctx, `SELECT id, status = 'active' FROM partners WHERE program_id = $1 ORDER BY id`, program)
+// ClosingPage returns up to limit partners of program after the id after,
+// in id order, each with whether its statement of period exists: one
+// query, a keyset page, so a close walks any number of partners in
+// bounded memory.
+func ClosingPage(ctx context.Context, q ledger.Querier, program, period, after string, limit int) ([]ClosingPartner, error) {
+	// The page is taken first (the primary key's order), then each of its
+	// rows probes statements' primary key: a join would let the planner
+	// scan the period's statements whole on every page.
+	rows, err := q.Query(ctx, `SELECT p.id, p.status = 'active', EXISTS (SELECT 1 FROM statements s
+			WHERE s.program_id = p.program_id AND s.partner_id = p.id AND s.period = $2)
+		FROM (SELECT program_id, id, status FROM partners WHERE program_id = $1 AND id > $3 ORDER BY id LIMIT $4) p
+		ORDER BY p.id`, program, period, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing partners: %w", err)
 	}
 	partners, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ClosingPartner, error) {
 		var p ClosingPartner
-		err := r.Scan(&p.ID, &p.Active)
+		err := r.Scan(&p.ID, &p.Active, &p.Stated)
 		return p, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: listing partners: %w", err)
 	}
 	return partners, nil
+}
+
+// CountPartners counts a program's partners.
+func CountPartners(ctx context.Context, q ledger.Querier, program string) (int, error) {
+	var n int
+	if err := q.QueryRow(ctx, `SELECT count(*) FROM partners WHERE program_id = $1`, program).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: counting partners: %w", err)
+	}
+	return n, nil
 }
 
 // LockOrdersToMature locks (FOR UPDATE) and returns, in id order, up to

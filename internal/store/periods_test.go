@@ -120,9 +120,16 @@ func TestStatements(t *testing.T) {
 	if err != nil || n != 2 || released.String() != "100" {
 		t.Fatalf("summary %d %v %v, want 2 statements releasing 100", n, released, err)
 	}
-	stated, err := store.StatedPartners(ctx, db.Pool, "p", "2026-02", []string{"a", "b"})
-	if err != nil || !stated["a"] || stated["b"] {
-		t.Fatalf("stated in February: %v %v", stated, err)
+	page, err := store.ClosingPage(ctx, db.Pool, "p", "2026-02", "", 10)
+	if err != nil || len(page) != 2 || page[0] != (store.ClosingPartner{ID: "a", Active: true, Stated: true}) ||
+		page[1] != (store.ClosingPartner{ID: "b", Active: true}) {
+		t.Fatalf("partners in February: %v %v", page, err)
+	}
+	if page, err = store.ClosingPage(ctx, db.Pool, "p", "2026-02", "a", 10); err != nil || len(page) != 1 || page[0].ID != "b" {
+		t.Fatalf("partners after a: %v %v", page, err)
+	}
+	if n, err := store.CountPartners(ctx, db.Pool, "p"); err != nil || n != 2 {
+		t.Fatalf("count %d %v", n, err)
 	}
 	bodies, err := store.StatementBodies(ctx, db.Pool, store.StatementFilter{Program: "p", After: [2]string{"2026-01", "a"}, Limit: 10})
 	if err != nil || len(bodies) != 2 || string(bodies[0]) != `{"n": 1}` || string(bodies[1]) != `{"n": 4}` {

@@ -18,24 +18,6 @@ type StatementRow struct {
 	Body                      []byte
 }
 
-// StatedPartners returns which of partners have a statement for period.
-func StatedPartners(ctx context.Context, q ledger.Querier, program, period string, partners []string) (map[string]bool, error) {
-	rows, err := q.Query(ctx, `SELECT partner_id FROM statements
-		WHERE program_id = $1 AND period = $2 AND partner_id = ANY($3)`, program, period, partners)
-	if err != nil {
-		return nil, fmt.Errorf("store: reading the %s statements: %w", period, err)
-	}
-	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("store: reading the %s statements: %w", period, err)
-	}
-	done := make(map[string]bool, len(have))
-	for _, id := range have {
-		done[id] = true
-	}
-	return done, nil
-}
-
 // InsertStatements writes sts, statements of period issued at `issued`, in
 // one statement; a partner's statement that exists already is kept. They
 // are recorded (created_at, which the sealer compares with its cutoff) when
