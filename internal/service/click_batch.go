@@ -22,6 +22,9 @@ type BatchClick struct {
 	Command
 	Click store.Click
 	Err   error
+	// encode, when set, encodes this click's response in place of the
+	// batch's encoder (a RecordClick that joined a group batch).
+	encode Encode[RecordedClick]
 }
 
 // ClickOutcome is one click's result: its reply, or Err (a *fault.Error
@@ -154,7 +157,11 @@ func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, c
 	cmds, bodies := make([]store.Command, len(fresh)), make([][]byte, len(fresh))
 	for k, i := range fresh {
 		cmds[k] = clicks[i].record(now)
-		if bodies[k], err = encodeResult(encode, RecordedClick{Partner: partners[k], ID: ids[k]}); err != nil {
+		enc := encode
+		if clicks[i].encode != nil {
+			enc = clicks[i].encode
+		}
+		if bodies[k], err = encodeResult(enc, RecordedClick{Partner: partners[k], ID: ids[k]}); err != nil {
 			return err
 		}
 		out[i] = ClickOutcome{Reply: Reply{Body: bodies[k]}}
@@ -179,6 +186,10 @@ func settleRepeatedKeys(clicks []BatchClick, out []ClickOutcome) {
 		switch {
 		case !seen:
 			first[c.Key] = i
+		case !bytes.Equal(clicks[j].Hash, c.Hash) && c.encode != nil:
+			// A RecordClick grouped with an earlier one: refused as a
+			// later call with that key would be.
+			out[i] = ClickOutcome{Err: keyUsedFault(c.Key)}
 		case !bytes.Equal(clicks[j].Hash, c.Hash):
 			out[i] = ClickOutcome{Err: fault.AlreadyExists("idempotency_key", "key %q was used for another click earlier in this call", c.Key)}
 		case out[j].Err != nil:

@@ -29,6 +29,10 @@ type Service struct {
 	// encodes the statements it writes (statements.go).
 	close      CloseHooks
 	statements StatementEncoder
+	// clicks and orders coalesce concurrent RecordClick and PayOrder
+	// commands into batches, one transaction each (group.go).
+	clicks *group[BatchClick, ClickOutcome]
+	orders *group[orderCall, orderOutcome]
 }
 
 type versionKey struct {
@@ -41,7 +45,10 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, clock: clk, log: log}
+	s := &Service{db: db, clock: clk, log: log}
+	s.clicks = newGroup(clickGroupSize, s.recordClickGroup)
+	s.orders = newGroup(orderGroupSize, s.payOrderGroup)
+	return s
 }
 
 // Ping reports whether the database answers (the readiness probe).
