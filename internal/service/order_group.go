@@ -4,22 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/accrue/accrue/internal/affiliate"
-	"github.com/accrue/accrue/internal/store"
-	"github.com/accrue/accrue/ledger"
 )
 
 // Group commit of PayOrder (issue 9): the PayOrder commands of one program
 // that arrive together are paid in one transaction, in arrival order, each
 // as it would run alone: its key claimed (the database's unique key keeps
 // it once), its order attributed and accrued under the program's share
-// lock, taken once for the batch. The responses are stored, and whatever
-// else a batch appends for its commands, in one place at the end
-// (writeOrderBatch). A command that fails rolls the attempt back and the
+// lock, taken once for the batch. Each step reads or writes for all the
+// batch's orders at once (order_batch.go): versions, keys, order rows,
+// partners, volumes and uplines are read in a few statements, the
+// decisions are pure, and the writes happen in one place at the end
+// (writeOrderBatch): the postings through ledger.PostBatch, then order
+// rows, events and responses in one round trip. A command that fails rolls the attempt back and the
 // batch runs again without it: it fails alone, with its own error, having
 // written nothing, and the others commit. A serialization failure or
 // deadlock restarts the whole batch through internal/txn, each command
@@ -59,8 +58,10 @@ func (d droppedCommand) Error() string { return d.err.Error() }
 func (d droppedCommand) Unwrap() error { return d.err }
 
 // payOrderGroup pays a batch of PayOrder commands of one program, one
-// outcome each; a fault of the whole batch (the program, the database) is
-// each remaining command's outcome.
+// outcome each. A command's own failure drops it and the batch runs again
+// without it; a failure no command can be blamed for alone (a posting the
+// journal refuses, the database) runs each command in a batch of its own,
+// so it is the outcome of the commands it is theirs.
 func (s *Service) payOrderGroup(ctx context.Context, program string, calls []orderCall) []orderOutcome {
 	out := make([]orderOutcome, len(calls))
 	dropped := make([]bool, len(calls))
@@ -69,74 +70,27 @@ func (s *Service) payOrderGroup(ctx context.Context, program string, calls []ord
 			return s.payOrders(ctx, tx, program, calls, dropped, out)
 		})
 		var d droppedCommand
-		if errors.As(err, &d) {
+		switch {
+		case errors.As(err, &d):
 			dropped[d.i], out[d.i] = true, orderOutcome{Err: d.err}
 			if live > 1 {
 				continue
 			}
-			return out
-		}
-		for i := range out {
-			if err != nil && !dropped[i] {
-				out[i] = orderOutcome{Err: err}
+		case err != nil && live > 1:
+			for i := range calls {
+				if !dropped[i] {
+					out[i] = s.payOrderGroup(ctx, program, calls[i:i+1])[0]
+				}
+			}
+		case err != nil:
+			for i := range out {
+				if !dropped[i] {
+					out[i] = orderOutcome{Err: err}
+				}
 			}
 		}
 		return out
 	}
-}
-
-// payOrders is one attempt of a batch in tx: every command not dropped,
-// in order, then the batch's writes.
-func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, dropped []bool, out []orderOutcome) error {
-	journal, err := ledger.LockProgram(ctx, tx, program)
-	if err != nil {
-		return err
-	}
-	claimed := make(map[string]int, len(calls)) // key -> the command of the batch that claimed it
-	for i, call := range calls {
-		if dropped[i] {
-			continue
-		}
-		if j, ok := claimed[call.c.Key]; ok {
-			out[i] = repeatedKey(calls[j], out[j], call)
-			continue
-		}
-		pc := PostingCommand{Program: journal.ID, Kind: affiliate.KindAccrual, At: call.in.At, Key: call.c.Key, Hash: call.c.Hash,
-			Journal: journal, Recorded: s.clock.Now()}
-		if out[i], err = s.payOrderOf(ctx, tx, pc, call); err != nil {
-			return droppedCommand{i, err}
-		}
-		if out[i].Fresh {
-			claimed[call.c.Key] = i
-		}
-	}
-	return writeOrderBatch(ctx, tx, program, calls, out)
-}
-
-// payOrderOf runs one command of a batch: claims its key and pays the
-// order, or answers as the key's record says (a replay, or a refusal that
-// wrote nothing, in the outcome). Its response is stored by
-// writeOrderBatch.
-func (s *Service) payOrderOf(ctx context.Context, tx pgx.Tx, pc PostingCommand, call orderCall) (orderOutcome, error) {
-	claimed, err := store.RecordCommand(ctx, tx, call.c.record(s.clock.Now()), []byte{})
-	if err != nil {
-		return orderOutcome{}, err
-	}
-	if !claimed {
-		// The key was recorded (by a concurrent request this insert
-		// waited for, or earlier): answer as it did.
-		state, body, err := commandState(ctx, tx, call.c)
-		if err == nil && state != commandDone {
-			return orderOutcome{}, fmt.Errorf("service: key %q is claimed but has no record", call.c.Key)
-		}
-		return orderOutcome{Reply: Reply{Body: body, Replayed: true}, Err: err}, nil
-	}
-	view, err := s.payOrder(ctx, tx, pc, call.in)
-	if err != nil {
-		return orderOutcome{}, err
-	}
-	body, err := encodeResult(call.encode, view)
-	return orderOutcome{Reply: Reply{Body: body}, Fresh: true, View: view}, err
 }
 
 // repeatedKey answers a command whose key an earlier command of the batch
@@ -147,21 +101,4 @@ func repeatedKey(first orderCall, firstOut orderOutcome, call orderCall) orderOu
 		return orderOutcome{Err: keyUsedFault(call.c.Key)}
 	}
 	return orderOutcome{Reply: Reply{Body: firstOut.Body, Replayed: true}}
-}
-
-// writeOrderBatch is the batch's own writes, set-based, after its commands
-// ran: the responses of the commands it applied, stored under their keys.
-// Whatever else is written for the batch's commands goes here, one
-// statement for the batch, reading their outcomes.
-func writeOrderBatch(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, out []orderOutcome) error {
-	var (
-		keys   []string
-		bodies [][]byte
-	)
-	for i, o := range out {
-		if o.Fresh {
-			keys, bodies = append(keys, calls[i].c.Key), append(bodies, o.Body)
-		}
-	}
-	return store.SetCommandResponses(ctx, tx, program, keys, bodies)
 }

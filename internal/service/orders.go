@@ -66,47 +66,6 @@ func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, enc
 	return out.Reply, out.Err
 }
 
-// payOrder is the work of one PayOrder in tx, its key claimed. The rules
-// version and the partner are read once.
-func (s *Service) payOrder(ctx context.Context, tx pgx.Tx, pc PostingCommand, in PayOrderInput) (OrderView, error) {
-	version, prog, err := s.VersionAt(ctx, tx, pc.Program, pc.At)
-	if err != nil {
-		return OrderView{}, err
-	}
-	lines, shipping, err := parseLines(prog, in.Lines, in.Shipping, true)
-	if err != nil {
-		return OrderView{}, err
-	}
-	o := affiliate.NewOrder(in.Order, in.Customer, in.Visitor, lines, shipping, pc.At)
-	if fresh, err := store.InsertOrder(ctx, tx, pc.Program, o); err != nil || !fresh {
-		return OrderView{}, orElse(err, affiliate.AlreadyPaid(o.ID))
-	}
-	a, err := store.Attribute(ctx, tx, pc.Program, prog.Attribution, in.CodeKey, o.Visitor, o.Customer, pc.At)
-	if err != nil {
-		return OrderView{}, err
-	}
-	accrues := prog.AccrueOn == rules.AccrueOnPaid
-	var p affiliate.Earner
-	if a.Partner != "" {
-		// Locking the partner serialises its accruals, so two orders
-		// crossing a tier threshold at once each see the volume the
-		// other left.
-		if p, err = loadEarner(ctx, tx, pc.Program, a.Partner, "partner_code", accrues); err != nil {
-			return OrderView{}, err
-		}
-	}
-	o = o.Attribute(a, p, prog.Attribution.AllowSelfReferral)
-	if o.Earns() && accrues {
-		if o, err = s.accrue(ctx, tx, pc, o, p, version, prog); err != nil {
-			return OrderView{}, err
-		}
-	}
-	if err := store.SaveOrder(ctx, tx, pc.Program, o); err != nil {
-		return OrderView{}, err
-	}
-	return OrderView{Order: o, Scale: pc.Journal.Scale}, nil
-}
-
 // orElse is err, or alt when err is nil.
 func orElse(err, alt error) error {
 	if err != nil {

@@ -33,6 +33,9 @@ type Service struct {
 	// commands into batches, one transaction each (group.go).
 	clicks *group[BatchClick, ClickOutcome]
 	orders *group[orderCall, orderOutcome]
+	// orderHook, when set (tests), runs in every attempt of a PayOrder
+	// batch before its writes; an error rolls the attempt back.
+	orderHook func() error
 }
 
 type versionKey struct {
