@@ -11,10 +11,18 @@ import (
 // command goes at once when no batch of its lane is in flight, so a
 // command alone waits for nothing; while one is in flight, commands queue
 // and go together when it ends, when the queue reaches the group's size,
-// or after the window at the latest, whichever comes first.
+// or after the window when fewer than groupParallel batches of the lane
+// are in flight, whichever comes first. Past groupParallel the queue waits
+// for a batch to end: under load a batch gathers what arrived while the
+// one before it committed, instead of many batches of one each.
 
-// groupWindow is the longest a queued command waits for its batch to go.
+// groupWindow is how long a queued command waits for its batch to go
+// while the lane has room for another batch in flight.
 const groupWindow = time.Millisecond
+
+// groupParallel bounds the batches of one lane in flight at once before
+// the size is reached.
+const groupParallel = 2
 
 // group batches calls of input type I answered by outcomes of type O, per
 // lane (a program). run answers a batch with one outcome per input, in
@@ -64,7 +72,7 @@ func (g *group[I, O]) do(ctx context.Context, laneKey string, in I) (O, error) {
 	switch {
 	case l.inFlight == 0 || len(l.queue) >= g.size:
 		g.flushLocked(laneKey, l)
-	case l.timer == nil:
+	case l.timer == nil && l.inFlight < groupParallel:
 		l.timer = time.AfterFunc(g.window, func() { g.flush(laneKey, l) })
 	}
 	g.mu.Unlock()
@@ -82,7 +90,7 @@ func (g *group[I, O]) flush(laneKey string, l *lane[I, O]) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l.timer = nil
-	if len(l.queue) > 0 {
+	if len(l.queue) > 0 && l.inFlight < groupParallel {
 		g.flushLocked(laneKey, l)
 	}
 }

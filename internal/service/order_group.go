@@ -6,7 +6,6 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
-
 )
 
 // Group commit of PayOrder (issue 9): the PayOrder commands of one program

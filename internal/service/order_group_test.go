@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
@@ -29,6 +31,9 @@ timezone: UTC
 accrue_on: paid
 hold: 14d
 commission: {default: 10%}
+tiers:
+  - {name: Bronze, min_volume: "0", rate: 5%}
+  - {name: Silver, min_volume: "1000.00", rate: 7%}
 upline:
   - {level: 1, rate: 2%, base: order_amount}
 payout: {minimum: "100.00"}
@@ -130,9 +135,10 @@ func TestPayOrderBatchIsolatesFailures(t *testing.T) {
 			t.Errorf("order %d: %+v, want applied", i, out[i])
 		}
 	}
-	if got, want := string(out[0].Body), "o1 child 10.00"; got != want {
+	if got, want := string(out[0].Body), "o1 child 5.00"; got != want {
 		t.Errorf("o1's response %q, want %q", got, want)
 	}
+	wantSequential(t, calls, out)
 	wantCode(t, "bad amount", out[1].Err, fault.CodeInvalidArgument, "lines[0].amount")
 	wantCode(t, "paid twice", out[3].Err, fault.CodeFailedPrecondition, "order")
 	if orders, accruals := countOrders(t, s); orders != 3 || accruals != 3 {
@@ -147,6 +153,115 @@ func TestPayOrderBatchIsolatesFailures(t *testing.T) {
 	again := s.payOrderGroup(context.Background(), groupProgram, calls[:1])
 	if !again[0].Replayed || string(again[0].Body) != string(out[0].Body) {
 		t.Errorf("retry of o1: %+v, want a replay of %q", again[0], out[0].Body)
+	}
+	verifyJournal(t, s)
+}
+
+// describe is an outcome as compared between a batch and sequential calls.
+func describe(o orderOutcome) string {
+	if o.Err != nil {
+		var f *fault.Error
+		if errors.As(o.Err, &f) {
+			return fmt.Sprintf("fault %d on %s", f.Code, f.Field)
+		}
+		return "error " + o.Err.Error()
+	}
+	return fmt.Sprintf("%q replayed=%v", o.Body, o.Replayed)
+}
+
+// wantSequential fails t unless out, the outcomes of calls paid as one
+// batch, are those of the same calls paid one after the other, each alone,
+// on a fresh database.
+func wantSequential(t *testing.T, calls []orderCall, out []orderOutcome) {
+	t.Helper()
+	seq := groupService(t)
+	for i, c := range calls {
+		want := seq.payOrderGroup(context.Background(), groupProgram, []orderCall{c})[0]
+		if got, want := describe(out[i]), describe(want); got != want {
+			t.Errorf("command %d (%s): batch %s, sequential %s", i, c.c.Key, got, want)
+		}
+	}
+}
+
+// The same key twice in one batch answers as sequential calls would: the
+// same payload replays the first's response, another payload is refused;
+// a partner's later orders of the batch see the tier its earlier ones
+// reached (Silver from 1,000.00 of sales).
+func TestPayOrderBatchSameKeyTwice(t *testing.T) {
+	s := groupService(t)
+	calls := []orderCall{orderOf("o1", "", "600.00"), orderOf("o1", "", "600.00"), orderOf("o2", "", "400.00"),
+		orderOf("o3", "key-o2", "10.00"), orderOf("o4", "", "100.00")}
+	out := s.payOrderGroup(context.Background(), groupProgram, calls)
+	wantSequential(t, calls, out)
+	if !out[1].Replayed || string(out[1].Body) != string(out[0].Body) {
+		t.Errorf("same key and payload: %s, want a replay of %q", describe(out[1]), out[0].Body)
+	}
+	wantCode(t, "same key, other payload", out[3].Err, fault.CodeAlreadyExists, "idempotency_key")
+	if got, want := string(out[4].Body), "o4 child 7.00"; got != want {
+		t.Errorf("o4 after 1,000.00 of sales: %q, want %q (Silver)", got, want)
+	}
+	if orders, accruals := countOrders(t, s); orders != 3 || accruals != 3 {
+		t.Errorf("%d orders, %d accruals; want 3 and 3", orders, accruals)
+	}
+	verifyJournal(t, s)
+}
+
+// A batch whose transaction fails with a serialization failure is run
+// again whole by internal/txn, and each command is applied once.
+func TestPayOrderBatchRetriedAfterSerializationFailure(t *testing.T) {
+	s := groupService(t)
+	attempts := 0
+	s.orderHook = func() error {
+		if attempts++; attempts == 1 {
+			return &pgconn.PgError{Code: "40001", Message: "could not serialize access (test)"}
+		}
+		return nil
+	}
+	calls := []orderCall{orderOf("o1", "", "100.00"), orderOf("o2", "", "200.00"), orderOf("o3", "", "300.00")}
+	out := s.payOrderGroup(context.Background(), groupProgram, calls)
+	if attempts != 2 {
+		t.Errorf("%d attempts, want 2", attempts)
+	}
+	for i, o := range out {
+		if o.Err != nil || o.Replayed {
+			t.Errorf("command %d: %s, want applied", i, describe(o))
+		}
+	}
+	if orders, accruals := countOrders(t, s); orders != 3 || accruals != 3 {
+		t.Errorf("%d orders, %d accruals; want 3 and 3", orders, accruals)
+	}
+	verifyJournal(t, s)
+}
+
+// Concurrent PayOrder calls, whichever batches they form: the bad one
+// fails alone with its own error, every other commits once.
+func TestPayOrderConcurrentWithOneBad(t *testing.T) {
+	s := groupService(t)
+	const n = 16
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		amount := "10.00"
+		if i == 7 {
+			amount = "-1.00"
+		}
+		c := orderOf(fmt.Sprintf("o%d", i), "", amount)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.PayOrder(context.Background(), c.c, c.in, c.encode)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 {
+			wantCode(t, "bad amount", err, fault.CodeInvalidArgument, "lines[0].amount")
+		} else if err != nil {
+			t.Errorf("order %d: %v", i, err)
+		}
+	}
+	if orders, accruals := countOrders(t, s); orders != n-1 || accruals != n-1 {
+		t.Errorf("%d orders, %d accruals; want %d each", orders, accruals, n-1)
 	}
 	verifyJournal(t, s)
 }
