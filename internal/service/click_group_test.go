@@ -53,3 +53,17 @@ func TestRecordClickGroupUnknownProgram(t *testing.T) {
 		wantCode(t, fmt.Sprintf("click %d", i), o.Err, fault.CodeNotFound, "program")
 	}
 }
+
+// A batch that panics raises the panic in its caller (where the server's
+// recovery answers it), not in the committer's goroutine, which would end
+// the process.
+func TestGroupPanicReachesTheCaller(t *testing.T) {
+	g := newGroup(4, func(context.Context, string, []int) []int { panic("boom") })
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Errorf("recovered %v, want boom", r)
+		}
+	}()
+	_, _ = g.do(context.Background(), "lane", 1)
+	t.Error("do returned, want its batch's panic")
+}

@@ -45,12 +45,14 @@ type lane[I, O any] struct {
 	timer    *time.Timer
 }
 
-// groupCall is one caller's input, its outcome once done is closed.
+// groupCall is one caller's input, and its outcome once done is closed
+// (or what its batch panicked with).
 type groupCall[I, O any] struct {
-	ctx  context.Context
-	in   I
-	out  O
-	done chan struct{}
+	ctx      context.Context
+	in       I
+	out      O
+	panicked any
+	done     chan struct{}
 }
 
 // newGroup returns a group of batches of at most size inputs.
@@ -79,6 +81,9 @@ func (g *group[I, O]) do(ctx context.Context, laneKey string, in I) (O, error) {
 	g.mu.Unlock()
 	select {
 	case <-c.done:
+		if c.panicked != nil {
+			panic(c.panicked) // in the caller, where the server recovers it
+		}
 		return c.out, nil
 	case <-ctx.Done():
 		var zero O
@@ -116,17 +121,34 @@ func (g *group[I, O]) flushLocked(laneKey string, l *lane[I, O]) {
 // exec runs one batch, answers its calls, and starts the next batch of
 // the lane when commands queued meanwhile. The batch runs on the first
 // caller's context without its cancellation: a caller that goes away
-// does not abort the others' transaction.
+// does not abort the others' transaction. A panic of the batch is raised
+// again in each of its callers.
 func (g *group[I, O]) exec(laneKey string, l *lane[I, O], batch []*groupCall[I, O]) {
+	defer g.finish(laneKey, l)
+	out, panicked := g.runBatch(laneKey, batch)
+	for i, c := range batch {
+		if panicked != nil {
+			c.panicked = panicked
+		} else {
+			c.out = out[i]
+		}
+		close(c.done)
+	}
+}
+
+// runBatch runs batch, recovering a panic.
+func (g *group[I, O]) runBatch(laneKey string, batch []*groupCall[I, O]) (out []O, panicked any) {
+	defer func() { panicked = recover() }()
 	in := make([]I, len(batch))
 	for i, c := range batch {
 		in[i] = c.in
 	}
-	out := g.run(context.WithoutCancel(batch[0].ctx), laneKey, in)
-	for i, c := range batch {
-		c.out = out[i]
-		close(c.done)
-	}
+	return g.run(context.WithoutCancel(batch[0].ctx), laneKey, in), nil
+}
+
+// finish ends a batch of l: the next goes if commands queued meanwhile,
+// and an idle lane is forgotten.
+func (g *group[I, O]) finish(laneKey string, l *lane[I, O]) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l.inFlight--
