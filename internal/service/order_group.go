@@ -17,9 +17,10 @@ import (
 // partners, volumes and uplines are read in a few statements, the
 // decisions are pure, and the writes happen in one place at the end
 // (writeOrderBatch): the postings through ledger.PostBatch, then order
-// rows, events and responses in one round trip. A command that fails rolls the attempt back and the
-// batch runs again without it: it fails alone, with its own error, having
-// written nothing, and the others commit. A serialization failure or
+// rows, events and responses in one round trip. A command that fails after
+// its key was claimed rolls the attempt back and the batch runs again
+// without it: it fails alone, with its own error, having written nothing,
+// and the others commit. A serialization failure or
 // deadlock restarts the whole batch through internal/txn, each command
 // applied once by the attempt that commits.
 
