@@ -22,6 +22,9 @@ type BatchClick struct {
 	Command
 	Click store.Click
 	Err   error
+	// encode, when set, encodes this click's response in place of the
+	// batch's encoder (a RecordClick that joined a group batch).
+	encode Encode[RecordedClick]
 }
 
 // ClickOutcome is one click's result: its reply, or Err (a *fault.Error
@@ -155,8 +158,12 @@ func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, c
 	var events []Emitted
 	for k, i := range fresh {
 		cmds[k] = clicks[i].record(now)
+		enc := encode
+		if clicks[i].encode != nil {
+			enc = clicks[i].encode
+		}
 		recorded := RecordedClick{Partner: partners[k], ID: ids[k]}
-		if bodies[k], err = encodeResult(encode, recorded); err != nil {
+		if bodies[k], err = encodeResult(enc, recorded); err != nil {
 			return err
 		}
 		out[i] = ClickOutcome{Reply: Reply{Body: bodies[k]}}
@@ -187,6 +194,10 @@ func settleRepeatedKeys(clicks []BatchClick, out []ClickOutcome) {
 		switch {
 		case !seen:
 			first[c.Key] = i
+		case !bytes.Equal(clicks[j].Hash, c.Hash) && c.encode != nil:
+			// A RecordClick grouped with an earlier one: refused as a
+			// later call with that key would be.
+			out[i] = ClickOutcome{Err: keyUsedFault(c.Key)}
 		case !bytes.Equal(clicks[j].Hash, c.Hash):
 			out[i] = ClickOutcome{Err: fault.AlreadyExists("idempotency_key", "key %q was used for another click earlier in this call", c.Key)}
 		case out[j].Err != nil:

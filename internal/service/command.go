@@ -214,12 +214,17 @@ func recordState(rec store.StoredCommand, c Command) (int, []byte, error) {
 			c.Key, int(CommandRetention.Hours()/24))
 	}
 	if !bytes.Equal(rec.Hash, c.Hash) {
-		return commandAbsent, nil, fault.AlreadyExists("idempotency_key", "key %q was used for another request", c.Key)
+		return commandAbsent, nil, keyUsedFault(c.Key)
 	}
 	if rec.Running {
 		return commandRunning, nil, nil
 	}
 	return commandDone, rec.Response, nil
+}
+
+// keyUsedFault refuses a key recorded for another request.
+func keyUsedFault(key string) error {
+	return fault.AlreadyExists("idempotency_key", "key %q was used for another request", key)
 }
 
 // ExpireCommands expires the idempotency records older than

@@ -54,12 +54,22 @@ type PinnedEvent struct {
 // PayOrder records a paid order (SPEC §5): it attributes the order to a
 // partner (partner code, else a click of its visitor or customer) and, when
 // the rules accrue on payment and the partner may earn on it, posts the
-// accrual. The rules version and the partner are read once.
+// accrual. Concurrent orders of a program are paid together, one
+// transaction for the batch (group.go, order_group.go); each is answered
+// as if it had run alone.
 func (s *Service) PayOrder(ctx context.Context, c Command, in PayOrderInput, encode Encode[OrderView]) (Reply, error) {
-	return s.inTx(ctx, c, func(tx pgx.Tx) (Reply, error) { return s.payOrderIn(ctx, tx, c, in, encode) })
+	if err := c.check(); err != nil {
+		return Reply{}, err
+	}
+	out, err := s.orders.do(ctx, c.Program, orderCall{c: c, in: in, encode: encode})
+	if err != nil {
+		return Reply{}, err
+	}
+	return out.Reply, out.Err
 }
 
-// payOrderIn is PayOrder in the caller's transaction tx.
+// payOrderIn is PayOrder alone in the caller's transaction tx (an
+// import's events run this way, in the import's transaction).
 func (s *Service) payOrderIn(ctx context.Context, tx pgx.Tx, c Command, in PayOrderInput, encode Encode[OrderView]) (Reply, error) {
 	return execPostingIn(ctx, tx, s, c, in.At, affiliate.KindAccrual, encode, func(tx pgx.Tx, pc PostingCommand) (OrderView, error) {
 		version, prog, err := s.VersionAt(ctx, tx, pc.Program, pc.At)

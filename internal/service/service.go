@@ -33,6 +33,13 @@ type Service struct {
 	observer Observer
 	// events renders and filters the outbox's events (events.go).
 	events eventState
+	// clicks and orders coalesce concurrent RecordClick and PayOrder
+	// commands into batches, one transaction each (group.go).
+	clicks *group[BatchClick, ClickOutcome]
+	orders *group[orderCall, orderOutcome]
+	// orderHook, when set (tests), runs in every attempt of a PayOrder
+	// batch before its writes; an error rolls the attempt back.
+	orderHook func() error
 }
 
 type versionKey struct {
@@ -45,7 +52,10 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, clock: clk, log: log, observer: nopObserver{}}
+	s := &Service{db: db, clock: clk, log: log, observer: nopObserver{}}
+	s.clicks = newGroup(clickGroupSize, s.recordClickGroup)
+	s.orders = newGroup(orderGroupSize, s.payOrderGroup)
+	return s
 }
 
 // Ping reports whether the database answers (the readiness probe).

@@ -24,17 +24,36 @@ type RecordedClick struct {
 }
 
 // RecordClick records a visitor's click on a partner's link; the click is
-// encoded as its response. It is RecordClicks of one click: four
-// statements, the transaction's included.
+// encoded as its response. Concurrent clicks of a program are recorded
+// together: the click joins the RecordClicks batch of the clicks that
+// arrive while the program's previous batch commits (group.go), and is
+// answered exactly as a RecordClicks of it alone would be.
 func (s *Service) RecordClick(ctx context.Context, c Command, in NewClick, encode Encode[RecordedClick]) (Reply, error) {
 	if err := c.check(); err != nil {
 		return Reply{}, err
 	}
-	out, err := s.RecordClicks(ctx, in.Program, []BatchClick{{Command: c, Click: in.Click}}, encode)
+	out, err := s.clicks.do(ctx, in.Program, BatchClick{Command: c, Click: in.Click, encode: encode})
 	if err != nil {
 		return Reply{}, err
 	}
-	return out[0].Reply, out[0].Err
+	return out.Reply, out.Err
+}
+
+// clickGroupSize bounds the clicks of one batch of RecordClick calls.
+const clickGroupSize = 256
+
+// recordClickGroup records a batch of single clicks of one program with
+// RecordClicks, each encoded by its own call's encoder; a fault of the
+// whole batch (the program, the database) is each click's outcome.
+func (s *Service) recordClickGroup(ctx context.Context, program string, clicks []BatchClick) []ClickOutcome {
+	out, err := s.RecordClicks(ctx, program, clicks, nil)
+	if err != nil {
+		out = make([]ClickOutcome, len(clicks))
+		for i := range out {
+			out[i].Err = err
+		}
+	}
+	return out
 }
 
 // Attribution is who an order is attributed to, and how.

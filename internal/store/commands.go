@@ -70,6 +70,21 @@ func SetCommandResponse(ctx context.Context, q ledger.Querier, program, key stri
 	return nil
 }
 
+// SetCommandResponses is SetCommandResponse of many keys (keys[i]'s
+// response bodies[i]) in one statement.
+func SetCommandResponses(ctx context.Context, q ledger.Querier, program string, keys []string, bodies [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, setCommandResponsesSQL, program, keys, bodies); err != nil {
+		return fmt.Errorf("store: storing the responses of %d keys: %w", len(keys), err)
+	}
+	return nil
+}
+
+const setCommandResponsesSQL = `UPDATE commands SET response = u.r FROM unnest($2::text[], $3::bytea[]) AS u(k, r)
+	WHERE program_id = $1 AND idempotency_key = u.k`
+
 // FinishCommand stores the response of a running command and marks it
 // done. It reports false, writing nothing, when the command is no longer
 // running (a concurrent run finished first).

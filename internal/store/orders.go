@@ -74,30 +74,40 @@ func LoadOrder(ctx context.Context, q ledger.Querier, program, id string, lock L
 
 // SaveOrder writes an order's state back.
 func SaveOrder(ctx context.Context, q ledger.Querier, program string, o affiliate.Order) error {
+	args, err := saveOrderArgs(program, o)
+	if err != nil {
+		return err
+	}
+	if _, err := q.Exec(ctx, saveOrderSQL, args...); err != nil {
+		return fmt.Errorf("store: saving order %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// saveOrderSQL is SaveOrder's statement, of saveOrderArgs.
+const saveOrderSQL = `UPDATE orders SET status = $3, lines = $4, shipping = $5, partner_id = $6, attribution = $7,
+		click_id = $8, no_earn_reason = $9, accrued = $10, rules_version = $11, state = $12, accrued_at = $13,
+		matures_at = $14, matured = $15
+	WHERE program_id = $1 AND id = $2`
+
+// saveOrderArgs are saveOrderSQL's arguments for o.
+func saveOrderArgs(program string, o affiliate.Order) ([]any, error) {
 	lines, err := json.Marshal(o.Lines)
 	if err != nil {
-		return fmt.Errorf("store: encoding order %s lines: %w", o.ID, err)
+		return nil, fmt.Errorf("store: encoding order %s lines: %w", o.ID, err)
 	}
 	var state []byte
 	if o.State != nil {
 		if state, err = json.Marshal(o.State); err != nil {
-			return fmt.Errorf("store: encoding order %s state: %w", o.ID, err)
+			return nil, fmt.Errorf("store: encoding order %s state: %w", o.ID, err)
 		}
 	}
 	var version *int32
 	if o.Version != 0 {
 		version = &o.Version
 	}
-	_, err = q.Exec(ctx, `UPDATE orders SET status = $3, lines = $4, shipping = $5, partner_id = $6, attribution = $7,
-			click_id = $8, no_earn_reason = $9, accrued = $10, rules_version = $11, state = $12, accrued_at = $13,
-			matures_at = $14, matured = $15
-		WHERE program_id = $1 AND id = $2`,
-		program, o.ID, o.Status, lines, o.Shipping.String(), o.Partner, o.Attribution, o.ClickID, o.NoEarn,
-		o.Accrued, version, state, o.AccruedAt, o.MaturesAt, o.Matured)
-	if err != nil {
-		return fmt.Errorf("store: saving order %s: %w", o.ID, err)
-	}
-	return nil
+	return []any{program, o.ID, o.Status, lines, o.Shipping.String(), o.Partner, o.Attribution, o.ClickID, o.NoEarn,
+		o.Accrued, version, state, o.AccruedAt, o.MaturesAt, o.Matured}, nil
 }
 
 // OrderEvent is one event of an order's history: the plan it posted, read
@@ -121,21 +131,31 @@ type recordedPlan struct {
 
 // InsertOrderEvent appends ev to the history of order.
 func InsertOrderEvent(ctx context.Context, q ledger.Querier, program, order string, ev OrderEvent) error {
+	args, err := orderEventArgs(program, order, ev)
+	if err != nil {
+		return err
+	}
+	if _, err = q.Exec(ctx, insertOrderEventSQL, args...); err != nil {
+		return fmt.Errorf("store: recording order event: %w", err)
+	}
+	return nil
+}
+
+// insertOrderEventSQL is InsertOrderEvent's statement, of orderEventArgs.
+const insertOrderEventSQL = `INSERT INTO order_events (program_id, order_id, seq, kind, at, plan, transaction_id)
+	SELECT $1, $2, COALESCE(max(seq), 0) + 1, $3, $4, $5, $6 FROM order_events WHERE program_id = $1 AND order_id = $2`
+
+// orderEventArgs are insertOrderEventSQL's arguments for ev of order.
+func orderEventArgs(program, order string, ev OrderEvent) ([]any, error) {
 	body, err := json.Marshal(recordedPlan{Version: ev.Version, Tier: ev.Tier, Plan: ev.Plan})
 	if err != nil {
-		return fmt.Errorf("store: encoding plan: %w", err)
+		return nil, fmt.Errorf("store: encoding plan: %w", err)
 	}
 	var txID *int64
 	if ev.TransactionID != 0 {
 		txID = &ev.TransactionID
 	}
-	_, err = q.Exec(ctx, `INSERT INTO order_events (program_id, order_id, seq, kind, at, plan, transaction_id)
-		SELECT $1, $2, COALESCE(max(seq), 0) + 1, $3, $4, $5, $6 FROM order_events WHERE program_id = $1 AND order_id = $2`,
-		program, order, ev.Kind, ev.At, body, txID)
-	if err != nil {
-		return fmt.Errorf("store: recording order event: %w", err)
-	}
-	return nil
+	return []any{program, order, ev.Kind, ev.At, body, txID}, nil
 }
 
 // OrderEvents returns an order's events in order.

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/affiliate"
+	"github.com/accrue/accrue/ledger"
+)
+
+// The statements of a batch of order payments (the service's group
+// commit): each reads or writes the rows of every order of the batch at
+// once, or queues one statement per order into a pgx.Batch sent in one
+// round trip.
+
+// ClaimCommands records cs, each with an empty response (set before
+// commit), created at `at`, and returns the keys it recorded: a key
+// recorded already is left as it is.
+func ClaimCommands(ctx context.Context, q ledger.Querier, program string, cs []Command, at time.Time) (map[string]bool, error) {
+	keys, methods, hashes := make([]string, len(cs)), make([]string, len(cs)), make([][]byte, len(cs))
+	for i, c := range cs {
+		keys[i], methods[i], hashes[i] = c.Key, c.Method, c.Hash
+	}
+	rows, err := q.Query(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running, created_at)
+		SELECT $1, k, m, h, ''::bytea, false, $5 FROM unnest($2::text[], $3::text[], $4::bytea[]) AS u(k, m, h)
+		ON CONFLICT DO NOTHING RETURNING idempotency_key`, program, keys, methods, hashes, at)
+	if err != nil {
+		return nil, fmt.Errorf("store: recording %d keys: %w", len(cs), err)
+	}
+	claimed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: recording %d keys: %w", len(cs), err)
+	}
+	out := make(map[string]bool, len(claimed))
+	for _, k := range claimed {
+		out[k] = true
+	}
+	return out, nil
+}
+
+// LoadCommands reads the records of keys; a key without one is absent
+// from the map.
+func LoadCommands(ctx context.Context, q ledger.Querier, program string, keys []string) (map[string]StoredCommand, error) {
+	out := map[string]StoredCommand{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT idempotency_key, request_hash, response, expired, running FROM commands
+		WHERE program_id = $1 AND idempotency_key = ANY($2)`, program, keys)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading %d keys: %w", len(keys), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k string
+			c StoredCommand
+		)
+		if err := rows.Scan(&k, &c.Hash, &c.Response, &c.Expired, &c.Running); err != nil {
+			return nil, fmt.Errorf("store: reading keys: %w", err)
+		}
+		out[k] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: reading keys: %w", err)
+	}
+	return out, nil
+}
+
+// VersionsAt is VersionAt of each of ts, in order, in one query.
+func VersionsAt(ctx context.Context, q ledger.Querier, program string, ts []time.Time) ([]int32, error) {
+	rows, err := q.Query(ctx, `SELECT COALESCE(
+			(SELECT version FROM rule_versions WHERE program_id = $1 AND effective_at <= u.t ORDER BY effective_at DESC, version DESC LIMIT 1),
+			(SELECT version FROM rule_versions WHERE program_id = $1 ORDER BY effective_at, version LIMIT 1), 0)
+		FROM unnest($2::timestamptz[]) WITH ORDINALITY AS u(t, n) ORDER BY u.n`, program, ts)
+	if err != nil {
+		return nil, fmt.Errorf("store: finding the rules of %s at %d times: %w", program, len(ts), err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("store: finding the rules of %s: %w", program, err)
+	}
+	return vs, nil
+}
+
+// InsertOrders is InsertOrder of each of os in one statement (and their
+// visitors' ties to customers in a second): fresh[i] reports whether
+// os[i]'s row was added.
+func InsertOrders(ctx context.Context, q ledger.Querier, program string, os []affiliate.Order) (fresh []bool, err error) {
+	n := len(os)
+	ids, customers, visitors, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	lines, shipping, paid := make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, o := range os {
+		l, err := json.Marshal(o.Lines)
+		if err != nil {
+			return nil, fmt.Errorf("store: encoding order %s lines: %w", o.ID, err)
+		}
+		ids[i], customers[i], visitors[i], statuses[i] = o.ID, o.Customer, o.Visitor, o.Status
+		lines[i], shipping[i], paid[i] = string(l), o.Shipping.String(), o.PaidAt
+	}
+	rows, err := q.Query(ctx, `INSERT INTO orders (program_id, id, customer, visitor, status, lines, shipping, paid_at)
+		SELECT $1, i, c, v, s, l::jsonb, sh::numeric, p
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS u(i, c, v, s, l, sh, p)
+		ON CONFLICT DO NOTHING RETURNING id`, program, ids, customers, visitors, statuses, lines, shipping, paid)
+	if err != nil {
+		return nil, fmt.Errorf("store: recording %d orders: %w", n, err)
+	}
+	added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: recording %d orders: %w", n, err)
+	}
+	isAdded := make(map[string]bool, len(added))
+	for _, id := range added {
+		isAdded[id] = true
+	}
+	fresh = make([]bool, n)
+	var tieCustomers, tieVisitors []string
+	for i, o := range os {
+		fresh[i] = isAdded[o.ID]
+		if fresh[i] && o.Visitor != "" {
+			tieCustomers, tieVisitors = append(tieCustomers, o.Customer), append(tieVisitors, o.Visitor)
+		}
+	}
+	if len(tieCustomers) > 0 {
+		if _, err := q.Exec(ctx, `INSERT INTO customer_visitors (program_id, customer, visitor)
+			SELECT $1, c, v FROM unnest($2::text[], $3::text[]) AS u(c, v) ON CONFLICT DO NOTHING`, program, tieCustomers, tieVisitors); err != nil {
+			return nil, fmt.Errorf("store: tying visitors to customers: %w", err)
+		}
+	}
+	return fresh, nil
+}
+
+// PartnersByCode resolves referral codes (folded to lower case) to
+// partner ids; a code matching none is absent from the map.
+func PartnersByCode(ctx context.Context, q ledger.Querier, program string, codeKeys []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(codeKeys) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT lower(code), id FROM partners WHERE program_id = $1 AND lower(code) = ANY($2)`, program, codeKeys)
+	if err != nil {
+		return nil, fmt.Errorf("store: resolving %d partner codes: %w", len(codeKeys), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, id string
+		if err := rows.Scan(&code, &id); err != nil {
+			return nil, fmt.Errorf("store: resolving partner codes: %w", err)
+		}
+		out[code] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: resolving partner codes: %w", err)
+	}
+	return out, nil
+}
+
+// LoadPartners reads the partners ids, taking lock on their rows in id
+// order (so two batches lock their common partners in the same order); a
+// partner that does not exist is absent from the map.
+func LoadPartners(ctx context.Context, q ledger.Querier, program string, ids []string, lock Lock) (map[string]Partner, error) {
+	out := map[string]Partner{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := q.Query(ctx, `SELECT `+partnerColumns+` FROM partners p WHERE p.program_id = $1 AND p.id = ANY($2) ORDER BY p.id`+lock.clause(),
+		program, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: loading %d partners: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPartner(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: loading partners: %w", err)
+		}
+		out[p.ID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: loading partners: %w", err)
+	}
+	return out, nil
+}
+
+// UplineQuery asks for a partner's ancestors through the links active at
+// At.
+type UplineQuery struct {
+	Partner string
+	At      time.Time
+}
+
+// UplinesAt is UplineAt of each query, in order, in one round trip.
+func UplinesAt(ctx context.Context, tx pgx.Tx, program string, qs []UplineQuery, levels int) ([][]Ancestor, error) {
+	out := make([][]Ancestor, len(qs))
+	if len(qs) == 0 || levels <= 0 {
+		return out, nil
+	}
+	b := &pgx.Batch{}
+	for _, uq := range qs {
+		b.Queue(chainAt+`
+		SELECT c.id, p.status FROM chain c JOIN partners p ON p.program_id = $1 AND p.id = c.id
+		WHERE c.level > 0 ORDER BY c.level`, program, uq.Partner, uq.At, levels)
+	}
+	results := tx.SendBatch(ctx, b)
+	defer results.Close()
+	for i, uq := range qs {
+		rows, err := results.Query()
+		if err == nil {
+			out[i], err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Ancestor, error) {
+				var a Ancestor
+				return a, row.Scan(&a.Partner, &a.Status)
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: walking the upline of %s: %w", uq.Partner, err)
+		}
+	}
+	return out, results.Close()
+}
