@@ -48,6 +48,9 @@ func resourceMessage(v any) (proto.Message, error) {
 		return ruleVersionToProto(v), nil
 	case service.RecordedClick:
 		return &accruev1.RecordClickResponse{Partner: v.Partner, ClickId: v.ID}, nil
+	case store.Lead:
+		// The customer's contact goes out: the shop needs it to serve the lead.
+		return leadToProto(v), nil
 	}
 	return nil, fmt.Errorf("server: no rendering of an event resource %T", v)
 }
