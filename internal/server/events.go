@@ -93,6 +93,12 @@ func (s *Server) WebhookWorker(opts webhook.Options) *webhook.Worker {
 	return webhook.New(s.svc, eventBody, opts)
 }
 
+// OutboxState reads the outbox's backlogs for the metrics
+// (service.OutboxState).
+func (s *Server) OutboxState(ctx context.Context) (service.OutboxState, error) {
+	return s.svc.OutboxState(ctx)
+}
+
 // RecordClickEvents turns click.recorded events on or off (off by
 // default); call it before serving.
 func (s *Server) RecordClickEvents(on bool) { s.svc.RecordClickEvents(on) }
