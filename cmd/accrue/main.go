@@ -43,6 +43,10 @@ type cli struct {
 	periods  accruev1connect.PeriodServiceClient
 	programs accruev1connect.ProgramServiceClient
 	payouts  accruev1connect.PayoutServiceClient
+	events   accruev1connect.EventServiceClient
+	imports  accruev1connect.ImportServiceClient
+	portal   accruev1connect.PortalServiceClient
+	products accruev1connect.ProductServiceClient
 }
 
 // groups are the constructors of the top-level commands, in help order.
@@ -129,18 +133,44 @@ func (c *cli) connect() {
 	c.periods = accruev1connect.NewPeriodServiceClient(h, server, auth)
 	c.programs = accruev1connect.NewProgramServiceClient(h, server, auth)
 	c.payouts = accruev1connect.NewPayoutServiceClient(h, server, auth)
+	c.events = accruev1connect.NewEventServiceClient(h, server, auth)
+	c.imports = accruev1connect.NewImportServiceClient(h, server, auth)
+	c.portal = accruev1connect.NewPortalServiceClient(h, server, auth)
+	c.products = accruev1connect.NewProductServiceClient(h, server, auth)
 }
 
-// bearer sends token, when given, as the Authorization header of every call.
+// bearer sends token, when given, as the Authorization header of every
+// call, unary or streaming (events watch).
 func bearer(token string) connect.ClientOption {
-	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if token != "" {
-				req.Header().Set("Authorization", "Bearer "+token)
-			}
-			return next(ctx, req)
-		}
-	}))
+	return connect.WithInterceptors(bearerToken(token))
+}
+
+// bearerToken is the interceptor of bearer.
+type bearerToken string
+
+func (t bearerToken) set(h http.Header) {
+	if t != "" {
+		h.Set("Authorization", "Bearer "+string(t))
+	}
+}
+
+func (t bearerToken) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		t.set(req.Header())
+		return next(ctx, req)
+	}
+}
+
+func (t bearerToken) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		t.set(conn.RequestHeader())
+		return conn
+	}
+}
+
+func (t bearerToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }
 
 func envOr(key, def string) string {

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/accrue/accrue/internal/demo"
-	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // reachSteps are command lines that, run in order on the demo program,
@@ -42,7 +42,9 @@ var reachSteps = [][]string{
 }
 
 // TestEveryRPCReachable runs reachSteps, then a raw posting, its lookup and
-// its reversal, and checks that every RPC of the accrue services was called.
+// its reversal, then the events, webhooks, import, portal and product
+// commands, and checks that every RPC of every accrue.v1 service in the
+// descriptors was called.
 func TestEveryRPCReachable(t *testing.T) {
 	s := newDemoServer(t)
 	dir := t.TempDir()
@@ -76,9 +78,9 @@ func TestEveryRPCReachable(t *testing.T) {
 	if _, _, err := s.run("ledger", "head"); err == nil || !strings.Contains(err.Error(), "nothing is sealed yet") {
 		t.Errorf("ledger head: %v", err)
 	}
+	reachEventsAndPortal(t, s, dir)
 	procedures := 0
-	for _, fd := range []protoreflect.FileDescriptor{accruev1.File_accrue_v1_ledger_proto, accruev1.File_accrue_v1_order_proto,
-		accruev1.File_accrue_v1_payout_proto, accruev1.File_accrue_v1_program_proto} {
+	protoregistry.GlobalFiles.RangeFilesByPackage("accrue.v1", func(fd protoreflect.FileDescriptor) bool {
 		for i := range fd.Services().Len() {
 			sd := fd.Services().Get(i)
 			for j := range sd.Methods().Len() {
@@ -89,8 +91,9 @@ func TestEveryRPCReachable(t *testing.T) {
 				}
 			}
 		}
-	}
-	if procedures < 40 {
+		return true
+	})
+	if procedures < 60 {
 		t.Errorf("only %d procedures in the descriptors; the check checks little", procedures)
 	}
 }

@@ -24,8 +24,13 @@ func statementCommands(c *cli) []*cobra.Command {
 	cmd.Aliases = []string{"statements"}
 	cmd.Short = "read, list and export partners' statements (statement PARTNER PERIOD is statement get)"
 	csv := cmd.Flags().Bool("csv", false, "print the statement as CSV (as statement export)")
+	pdf := cmd.Flags().String("pdf", "", "save the statement as a PDF to this file")
+	private := cmd.Flags().Bool("private", false, "with --pdf: print the partner's contact name (admins only)")
 	get := cmd.RunE
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if *pdf != "" {
+			return c.writePDF(cmd.Context(), args[0], args[1], *pdf, *private)
+		}
 		if *csv {
 			return c.exportCSV(cmd.Context(), args[0], args[1], "")
 		}

@@ -156,10 +156,11 @@ func run(cfg config, log *slog.Logger) error {
 	srv.SetInFlightMax(cfg.inFlightMax)
 	srv.RecordClickEvents(cfg.clickEvents)
 	webui.Register(srv)
-	handler, err := handler(srv, db, keys, tracing, cfg.corsOrigins, log)
+	handler, m, err := handler(srv, db, keys, tracing, cfg.corsOrigins, log)
 	if err != nil {
 		return err
 	}
+	cfg.webhooks.Observer = m.Outbox
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -211,16 +212,19 @@ func openDatabase(ctx context.Context, cfg *config, tracing *telemetry.Tracing, 
 }
 
 // handler is accrued's HTTP handler: the API (with the request log, RPC
-// metrics, traces and authentication), /metrics, and CORS for origins.
-func handler(srv *server.Server, db *txn.DB, keys *auth.KeyFile, tracing *telemetry.Tracing, origins []string, log *slog.Logger) (http.Handler, error) {
+// metrics, traces and authentication), /metrics, and CORS for origins; and
+// the metrics, whose Outbox the webhook worker reports to.
+func handler(srv *server.Server, db *txn.DB, keys *auth.KeyFile, tracing *telemetry.Tracing, origins []string,
+	log *slog.Logger) (http.Handler, *metrics.Metrics, error) {
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
 	reg.MustRegister(metrics.NewPoolCollector(db.Pool.Stat))
 	srv.Observe(m)
+	srv.OnInFlightRefused(m.RefusedInFlight)
 	outer := []connect.Interceptor{m.Interceptor(), telemetry.RequestLog(log)}
 	traced, err := tracing.Interceptor()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if traced != nil {
 		// First, so that the span covers the whole call.
@@ -228,9 +232,26 @@ func handler(srv *server.Server, db *txn.DB, keys *auth.KeyFile, tracing *teleme
 	}
 	srv.UseOuterInterceptors(outer...)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.Handle("GET /metrics", outboxBacklog(srv, m.Outbox, log, metrics.Handler(reg)))
 	mux.Handle("/", srv.Handler(authInterceptor(keys)))
-	return withCORS(origins, mux), nil
+	return withCORS(origins, mux), m, nil
+}
+
+// outboxBacklog sets the outbox's lag and pending deliveries from the
+// database before each scrape of next (two indexed reads); if they cannot
+// be read, the scrape shows the values read last.
+func outboxBacklog(srv *server.Server, o *metrics.Outbox, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		st, err := srv.OutboxState(ctx)
+		cancel()
+		if err != nil {
+			log.Warn("metrics: reading the outbox backlog", "err", err)
+		} else {
+			o.SetBacklog(st.Pending, st.Lag)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // loadDemo loads the demo program through the API on addr; over TLS it

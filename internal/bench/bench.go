@@ -166,6 +166,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.now = time.Now()
 
 	r.orderCases(ctx)
+	r.webhookCase(ctx)
 	r.clickCases(ctx)
 	r.importCase(ctx)
 	for _, n := range opts.ClosePartners {

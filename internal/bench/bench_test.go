@@ -34,7 +34,7 @@ func TestTinyRun(t *testing.T) {
 	want := []string{
 		"ceiling_postings_per_s",
 		"orders_8_per_s", "orders_8_p50_ms", "orders_8_p99_ms",
-		"orders_32_per_s", "orders_32_p50_ms", "orders_32_p99_ms",
+		"orders_32_per_s", "orders_32_p50_ms", "orders_32_p99_ms", "orders_webhook_8_per_s",
 		"clicks_per_s", "batch_clicks_per_s", "import_events_per_s",
 		"close_100_s", "close_100_ms_per_partner", "close_200_s", "close_200_ms_per_partner",
 		"close_linearity", "asof_ms",

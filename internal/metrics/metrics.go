@@ -31,6 +31,7 @@ type Metrics struct {
 	closes      prometheus.Counter
 	closeTime   prometheus.Histogram
 	closeSize   prometheus.Histogram
+	refused     prometheus.Counter
 	// Outbox is for the outbox's worker to set; see Outbox.
 	Outbox *Outbox
 }
@@ -86,12 +87,20 @@ func New(reg prometheus.Registerer) *Metrics {
 			// 10 to 10 million.
 			Buckets: prometheus.ExponentialBuckets(10, 10, 7),
 		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "rpc_refused_in_flight_total",
+			Help: "Requests answered resource_exhausted by the in-flight cap, before any RPC handler (not in rpc_requests_total).",
+		}),
 		Outbox: newOutbox(),
 	}
-	reg.MustRegister(m.rpcs, m.rpcSeconds, m.orderEvents, m.postings, m.closes, m.closeTime, m.closeSize)
+	reg.MustRegister(m.rpcs, m.rpcSeconds, m.orderEvents, m.postings, m.closes, m.closeTime, m.closeSize, m.refused)
 	m.Outbox.register(reg)
 	return m
 }
+
+// RefusedInFlight counts a request the in-flight cap refused
+// (server.OnInFlightRefused).
+func (m *Metrics) RefusedInFlight() { m.refused.Inc() }
 
 // Posted counts n journal transactions of kind, committed by a command
 // (service.Observer).

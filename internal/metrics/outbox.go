@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Outbox are the metrics of the transactional outbox and its webhook
 // worker, created and registered by New (Metrics.Outbox) so that the
@@ -44,4 +48,17 @@ func newOutbox() *Outbox {
 
 func (o *Outbox) register(reg prometheus.Registerer) {
 	reg.MustRegister(o.LagSeconds, o.Pending, o.Deliveries, o.Failed)
+}
+
+// Attempted counts one delivery attempt by outcome (webhook.Observer).
+func (o *Outbox) Attempted(outcome string) { o.Deliveries.WithLabelValues(outcome).Inc() }
+
+// GaveUp counts a delivery marked failed (webhook.Observer).
+func (o *Outbox) GaveUp() { o.Failed.Inc() }
+
+// SetBacklog sets the lag and the pending deliveries, read from the
+// database (at each scrape, in accrued).
+func (o *Outbox) SetBacklog(pending int64, lag time.Duration) {
+	o.Pending.Set(float64(pending))
+	o.LagSeconds.Set(lag.Seconds())
 }

@@ -48,6 +48,9 @@ func resourceMessage(v any) (proto.Message, error) {
 		return ruleVersionToProto(v), nil
 	case service.RecordedClick:
 		return &accruev1.RecordClickResponse{Partner: v.Partner, ClickId: v.ID}, nil
+	case store.Lead:
+		// The customer's contact goes out: the shop needs it to serve the lead.
+		return leadToProto(v), nil
 	}
 	return nil, fmt.Errorf("server: no rendering of an event resource %T", v)
 }
@@ -88,6 +91,12 @@ func (s *Server) WebhookWorker(opts webhook.Options) *webhook.Worker {
 		opts.Log = s.log
 	}
 	return webhook.New(s.svc, eventBody, opts)
+}
+
+// OutboxState reads the outbox's backlogs for the metrics
+// (service.OutboxState).
+func (s *Server) OutboxState(ctx context.Context) (service.OutboxState, error) {
+	return s.svc.OutboxState(ctx)
 }
 
 // RecordClickEvents turns click.recorded events on or off (off by

@@ -55,10 +55,16 @@ func (s *Server) SetInFlightMax(n int) {
 	s.inFlightMax = n
 }
 
+// OnInFlightRefused sets a function called for each request the in-flight
+// cap refuses (they are answered before Connect, so no interceptor sees
+// them: the metrics count them here). Call it before Handler.
+func (s *Server) OnInFlightRefused(f func()) { s.refused = f }
+
 // inFlightLimit answers requests beyond max at once with a Connect
 // resource_exhausted error (HTTP 429 for the Connect protocol, grpc-status
-// 8 for gRPC and gRPC-Web), and bounds each request's body on the wire.
-func inFlightLimit(max int, next http.Handler) http.Handler {
+// 8 for gRPC and gRPC-Web), calling refused (when set), and bounds each
+// request's body on the wire.
+func inFlightLimit(max int, refused func(), next http.Handler) http.Handler {
 	slots := make(chan struct{}, max)
 	ew := connect.NewErrorWriter()
 	busy := fmt.Errorf("more than %d requests in flight; retry shortly", max)
@@ -66,6 +72,9 @@ func inFlightLimit(max int, next http.Handler) http.Handler {
 		select {
 		case slots <- struct{}{}:
 		default:
+			if refused != nil {
+				refused()
+			}
 			w.Header().Set("Retry-After", "1")
 			_ = ew.Write(w, r, connect.NewError(connect.CodeResourceExhausted, busy))
 			return

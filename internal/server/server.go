@@ -33,6 +33,8 @@ type Server struct {
 	log *slog.Logger
 	// inFlightMax caps the requests its handlers serve at once (limits.go).
 	inFlightMax int
+	// refused is called for each request the in-flight cap refuses.
+	refused func()
 	// panics counts the handler panics recovered (recover.go).
 	panics atomic.Int64
 	// outer run before every other interceptor (observe.go).
@@ -95,7 +97,7 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 	services.Handle(accruev1connect.NewProductServiceHandler(&productService{s}, opts...))
 	// Everything but health, reflection and the probes is bounded, so that
 	// an overloaded server still answers its probes.
-	bounded := inFlightLimit(s.inFlightMax, services)
+	bounded := inFlightLimit(s.inFlightMax, s.refused, services)
 	mux.Handle("/", bounded)
 	s.portalRoutes(mux, bounded)
 	names := []string{

@@ -19,9 +19,10 @@ type NewLead struct {
 	At                                       time.Time
 }
 
-// SubmitLead stores a partner's lead with the partner's referral code; a
-// lead id the program has fails AlreadyExists, an unknown partner
-// NotFound.
+// SubmitLead stores a partner's lead with the partner's referral code and
+// emits lead.submitted in the same transaction (the shop learns of it by
+// webhook); a lead id the program has fails AlreadyExists, an unknown
+// partner NotFound.
 func (s *Service) SubmitLead(ctx context.Context, c Command, in NewLead, encode Encode[store.Lead]) (Reply, error) {
 	return Exec(ctx, s, c, encode, func(tx pgx.Tx) (store.Lead, error) {
 		p, err := LoadPartner(ctx, tx, c.Program, in.Partner, "partner", store.NoLock)
@@ -37,8 +38,7 @@ func (s *Service) SubmitLead(ctx context.Context, c Command, in NewLead, encode 
 		if err == nil && !fresh {
 			err = fault.AlreadyExists("lead", "program %s has a lead %q", c.Program, in.ID)
 		}
-		// TODO(lead engineer, outbox): emit `lead.submitted` with l here, in this transaction, once internal/outbox lands.
-		return l, err
+		return withEvent(ctx, s, tx, c.Program, EventLeadSubmitted, l, err)
 	})
 }
 

@@ -246,3 +246,30 @@ func (s *Service) WebhookFailures(ctx context.Context) (int64, error) {
 
 // Now is the service's clock, for the delivery worker.
 func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// OutboxState is what the outbox metrics show.
+type OutboxState struct {
+	// Unpublished events are committed and not yet in the feed; Pending
+	// deliveries wait for their first try or a retry.
+	Unpublished, Pending int64
+	// Lag is the age of the oldest event not yet published or not yet
+	// delivered to an endpoint subscribed to it (0 when none).
+	Lag time.Duration
+}
+
+// OutboxState reads the publisher's and the deliveries' backlogs (two
+// indexed reads), for metrics.
+func (s *Service) OutboxState(ctx context.Context) (OutboxState, error) {
+	unpublished, lag, err := s.OutboxLag(ctx)
+	if err != nil {
+		return OutboxState{}, err
+	}
+	pending, oldest, err := store.DeliveryBacklog(ctx, s.db.Pool)
+	if err != nil {
+		return OutboxState{}, err
+	}
+	if !oldest.IsZero() {
+		lag = max(lag, s.clock.Now().Sub(oldest))
+	}
+	return OutboxState{Unpublished: unpublished, Pending: pending, Lag: lag}, nil
+}

@@ -223,3 +223,20 @@ func WebhookFailures(ctx context.Context, q ledger.Querier) (int64, error) {
 	}
 	return n, nil
 }
+
+// DeliveryBacklog counts the deliveries waiting (first try or retry) and
+// gives the time of the oldest one's event (zero when none wait); it reads
+// the pending queue's partial index.
+func DeliveryBacklog(ctx context.Context, q ledger.Querier) (int64, time.Time, error) {
+	var n int64
+	var oldest *time.Time
+	err := q.QueryRow(ctx, `SELECT count(*), min(e.at) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.status = 'pending'`).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("store: reading the delivery backlog: %w", err)
+	}
+	if oldest == nil {
+		return n, time.Time{}, nil
+	}
+	return n, *oldest, nil
+}

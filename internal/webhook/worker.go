@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +62,24 @@ type Options struct {
 	Timeout time.Duration
 	// Log records what the worker does.
 	Log *slog.Logger
+	// Observer, when set, is told of every attempt (metrics).
+	Observer Observer
 }
+
+// Observer is told what the worker's deliveries do, for metrics.
+type Observer interface {
+	// Attempted reports one attempt's outcome: "ok", "error", "timeout"
+	// or "refused" (a private address without AllowPrivate).
+	Attempted(outcome string)
+	// GaveUp reports a delivery marked failed after its last retry.
+	GaveUp()
+}
+
+// noObserver is the Observer of a worker given none.
+type noObserver struct{}
+
+func (noObserver) Attempted(string) {}
+func (noObserver) GaveUp()          {}
 
 // Worker publishes the outbox and sends deliveries.
 type Worker struct {
@@ -70,6 +88,7 @@ type Worker struct {
 	client  *http.Client
 	timeout time.Duration
 	log     *slog.Logger
+	observe Observer
 	holder  string
 	// failures counts deliveries this worker marked failed.
 	failures atomic.Int64
@@ -86,6 +105,9 @@ func New(svc *service.Service, body Body, opts Options) *Worker {
 	w := &Worker{svc: svc, body: body, client: NewClient(opts.AllowPrivate, opts.Timeout), timeout: opts.Timeout, log: opts.Log}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.observe = opts.Observer; w.observe == nil {
+		w.observe = noObserver{}
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -199,12 +221,14 @@ func (w *Worker) attempt(ctx context.Context, e store.Endpoint, d store.Delivery
 	now := w.svc.Now()
 	a := store.Attempt{Delivery: d.ID, N: d.Attempts + 1, At: now}
 	a.StatusCode, a.Error = w.post(ctx, e, d.Event, now)
+	w.observe.Attempted(outcome(a.Error))
 	switch {
 	case a.Error == "":
 		a.Status, a.NextAttempt = store.DeliverySucceeded, now
 	case now.Sub(d.Created) >= RetryWindow:
 		a.Status, a.NextAttempt = store.DeliveryFailed, now
 		w.failures.Add(1)
+		w.observe.GaveUp()
 		w.log.Warn("webhooks: delivery failed for good", "webhook", e.ID, "event", d.Event.ID, "attempts", a.N, "err", a.Error)
 	default:
 		a.Status, a.NextAttempt = store.DeliveryPending, now.Add(Backoff(a.N, randomFactor()))
@@ -238,6 +262,20 @@ func (w *Worker) post(ctx context.Context, e store.Endpoint, ev store.Event, now
 	return resp.StatusCode, ""
 }
 
+// outcome names an attempt's result for Observer.Attempted from its error
+// text ("" for success).
+func outcome(errText string) string {
+	switch {
+	case errText == "":
+		return "ok"
+	case errText == timedOut:
+		return "timeout"
+	case strings.Contains(errText, ErrForbiddenAddress.Error()):
+		return "refused"
+	}
+	return "error"
+}
+
 // MessageID is an event's webhook-id: the same on every attempt and
 // redelivery, so a receiver can drop duplicates.
 func MessageID(event int64) string { return "evt_" + strconv.FormatInt(event, 10) }
@@ -245,10 +283,13 @@ func MessageID(event int64) string { return "evt_" + strconv.FormatInt(event, 10
 // errorLenMax bounds an attempt's error text.
 const errorLenMax = 500
 
+// timedOut is the error text of an attempt that ran out of time.
+const timedOut = "timed out"
+
 func trimError(err error) string {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return "timed out"
+		return timedOut
 	}
 	s := err.Error()
 	if len(s) > errorLenMax {
