@@ -828,7 +828,7 @@ export const RedeliverEventResponseSchema: GenMessage<RedeliverEventResponse> = 
  * (when the server records them, off by default), order.paid,
  * order.accrued, order.adjusted, period.closed, statement.issued,
  * payout.created, payout.settled, payout.failed, credit.spent,
- * credit.reversed, rules.updated. Conventions: see ProgramService. Admin
+ * credit.reversed, rules.updated, lead.submitted. Conventions: see ProgramService. Admin
  * only.
  *
  * @generated from service accrue.v1.EventService
