@@ -46,6 +46,8 @@ func resourceMessage(v any) (proto.Message, error) {
 		return closedToProto(v), nil
 	case store.RulesVersion:
 		return ruleVersionToProto(v), nil
+	case store.Lead:
+		return leadToProto(v), nil
 	case service.RecordedClick:
 		return &accruev1.RecordClickResponse{Partner: v.Partner, ClickId: v.ID}, nil
 	}

@@ -36,13 +36,14 @@ const (
 	EventCreditSpent       = "credit.spent"
 	EventCreditReversed    = "credit.reversed"
 	EventRulesUpdated      = "rules.updated"
+	EventLeadSubmitted     = "lead.submitted"
 )
 
 // EventTypes lists every event type, in the order of the documentation.
 var EventTypes = []string{
 	EventPartnerRegistered, EventPartnerUpdated, EventClickRecorded, EventOrderPaid, EventOrderAccrued,
 	EventOrderAdjusted, EventPeriodClosed, EventStatementIssued, EventPayoutCreated, EventPayoutSettled,
-	EventPayoutFailed, EventCreditSpent, EventCreditReversed, EventRulesUpdated,
+	EventPayoutFailed, EventCreditSpent, EventCreditReversed, EventRulesUpdated, EventLeadSubmitted,
 }
 
 // Limits of the feed.

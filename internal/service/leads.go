@@ -37,8 +37,7 @@ func (s *Service) SubmitLead(ctx context.Context, c Command, in NewLead, encode 
 		if err == nil && !fresh {
 			err = fault.AlreadyExists("lead", "program %s has a lead %q", c.Program, in.ID)
 		}
-		// TODO(lead engineer, outbox): emit `lead.submitted` with l here, in this transaction, once internal/outbox lands.
-		return l, err
+		return withEvent(ctx, s, tx, c.Program, EventLeadSubmitted, l, err)
 	})
 }
 
