@@ -6,8 +6,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/accrue/accrue/internal/fault"
-	"github.com/accrue/accrue/rules"
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/rules"
 )
 
 // ValidateRules checks a document as PutRules would and locates its
