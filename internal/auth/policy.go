@@ -67,8 +67,9 @@ func Allow(p Principal, procedure string, msg any) error {
 // allowPartner lets a partner key read what is about its own partner.
 // programReads are what a partner key may read about its program as a
 // whole: its rules, the program's published terms (currency, rates, the
-// payout minimum), which the partner's cabinet shows.
-var programReads = map[string]bool{"accrue.v1.ProgramService/GetRules": true}
+// payout minimum), which the partner's cabinet shows, and the check of a
+// document (ValidateRules), which reads nothing.
+var programReads = map[string]bool{"accrue.v1.ProgramService/GetRules": true, "accrue.v1.ProgramService/ValidateRules": true}
 
 func allowPartner(p Principal, name string, r protoreflect.Message) error {
 	if programReads[name] {

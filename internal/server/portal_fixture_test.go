@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -142,11 +143,27 @@ func (f *portalFixture) get(c *http.Client, path string, header ...string) *http
 	return resp
 }
 
+// exchange signs in with c by the sign-in link path as its confirmation
+// page does: POSTs the link's token as a form.
+func (f *portalFixture) exchange(c *http.Client, path string) *http.Response {
+	f.t.Helper()
+	u, err := url.Parse(path)
+	f.must(err)
+	form := url.Values{"token": {u.Query().Get("token")}}
+	req, err := http.NewRequestWithContext(f.ctx, http.MethodPost, f.hs.URL+signInPath, strings.NewReader(form.Encode()))
+	f.must(err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	f.must(err)
+	f.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
 // signIn opens a session in a new browser by a partner link for partner.
 func (f *portalFixture) signIn(partner string) *http.Client {
 	f.t.Helper()
 	b := f.browser()
-	if resp := f.get(b, f.link(accruev1.SignInRole_SIGN_IN_ROLE_PARTNER, "shop", partner, 0)); resp.StatusCode != http.StatusSeeOther {
+	if resp := f.exchange(b, f.link(accruev1.SignInRole_SIGN_IN_ROLE_PARTNER, "shop", partner, 0)); resp.StatusCode != http.StatusSeeOther {
 		f.t.Fatalf("sign-in: %s", resp.Status)
 	}
 	return b

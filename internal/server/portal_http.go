@@ -20,7 +20,8 @@ const statementPDFRoute = "GET /v1/statements/{program}/{partner}/{file}"
 // (the Connect handlers), so a download is authenticated, authorized and
 // bounded exactly as the RPC is.
 func (s *Server) portalRoutes(mux *http.ServeMux, services http.Handler) {
-	mux.HandleFunc("GET "+signInPath, s.signIn)
+	mux.HandleFunc("GET "+signInPath, s.signInConfirm)
+	mux.HandleFunc("POST "+signInPath, s.signIn)
 	mux.HandleFunc("POST /portal/signout", s.signOut)
 	mux.HandleFunc("GET /portal/session", s.session)
 	mux.Handle(statementPDFRoute, statementDownload(services))

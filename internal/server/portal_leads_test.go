@@ -30,6 +30,7 @@ func TestLeads(t *testing.T) {
 	if err != nil || !again.Msg.GetReplayed() {
 		t.Fatalf("the same key again: %v %v", again, err)
 	}
+	checkLeadEvent(f)
 	forAnna := &accruev1.SubmitLeadRequest{Program: "shop", IdempotencyKey: "lead-2", Partner: "anna", CustomerName: "x", Contact: "y"}
 	if _, err := f.portal(ivan, f.csrf(ivan)).SubmitLead(f.ctx, connect.NewRequest(forAnna)); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("ivan's session submitted anna's lead: %v", err)
@@ -62,6 +63,25 @@ func TestLeads(t *testing.T) {
 	}
 	if _, err := f.portal(ivan).ListLeads(f.ctx, connect.NewRequest(&accruev1.ListLeadsRequest{Program: "shop"})); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("ivan's session listed every lead: %v", err)
+	}
+}
+
+// checkLeadEvent: the lead submitted (once, though submitted twice with
+// one key) is in the feed as lead.submitted with the lead, its partner's
+// code and the customer's contact, for the shop's webhook.
+func checkLeadEvent(f *portalFixture) {
+	f.t.Helper()
+	_, err := f.srv.svc.PublishEvents(f.ctx)
+	f.must(err)
+	events := accruev1connect.NewEventServiceClient(f.hs.Client(), f.hs.URL, bearer(adminKey))
+	feed, err := events.ListEvents(f.ctx, connect.NewRequest(&accruev1.ListEventsRequest{Program: "shop", Types: []string{"lead.submitted"}}))
+	f.must(err)
+	if n := len(feed.Msg.GetEvents()); n != 1 {
+		f.t.Fatalf("%d lead.submitted events, want 1", n)
+	}
+	r := feed.Msg.GetEvents()[0].GetResource().AsMap()
+	if r["lead"] != "l-1" || r["partner"] != "ivan" || r["partnerCode"] != "IVAN" || r["contact"] != "+7 900 000-00-00" {
+		f.t.Fatalf("lead.submitted resource %v", r)
 	}
 }
 

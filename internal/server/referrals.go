@@ -36,9 +36,19 @@ func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.Partner
+	}
+	income, scale, err := s.svc.UplineIncome(ctx, m.GetProgram(), m.GetPartner(), ids)
+	if err != nil {
+		return nil, err
+	}
 	resp := &accruev1.ListReferralsResponse{}
 	for _, r := range refs {
-		resp.Referrals = append(resp.Referrals, referralToProto(r))
+		out := referralToProto(r)
+		out.UplineIncome = income[r.Partner].StringFixed(scale)
+		resp.Referrals = append(resp.Referrals, out)
 	}
 	if more {
 		last := refs[len(refs)-1]
@@ -48,7 +58,8 @@ func (s *partnerService) ListReferrals(ctx context.Context, req *connect.Request
 }
 
 func referralToProto(r store.Referral) *accruev1.Referral {
-	out := &accruev1.Referral{Partner: r.Partner, Parent: r.Parent, Depth: int32(r.Depth), Status: accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE}
+	out := &accruev1.Referral{Partner: r.Partner, Parent: r.Parent, Depth: int32(r.Depth), Status: accruev1.PartnerStatus_PARTNER_STATUS_ACTIVE,
+		RegisteredAt: stamp(r.RegisteredAt)}
 	if r.Status == affiliate.StatusSuspended {
 		out.Status = accruev1.PartnerStatus_PARTNER_STATUS_SUSPENDED
 	}

@@ -18,7 +18,8 @@ import (
 // The portal's HTTP surface (docs/decisions.md, "Issue 11: portal
 // backend").
 const (
-	// signInPath exchanges a sign-in link's token for a session cookie.
+	// signInPath shows a sign-in link's confirmation page (GET) and
+	// exchanges its token for a session cookie (POST, the page's form).
 	signInPath = "/portal/signin"
 	// SessionCookie holds the session id (HttpOnly); CSRFCookie its
 	// double-submit token, which the page echoes in CSRFHeader on every
@@ -90,13 +91,15 @@ func (s *Server) csrfMatches(sid, presented string) bool {
 	return presented != "" && subtle.ConstantTimeCompare([]byte(presented), []byte(want)) == 1
 }
 
-// signIn exchanges ?token= for a session: it sets the session and CSRF
-// cookies and redirects to the cabinet (a partner) or the console (an
-// admin). A refused link answers 401 and says only that the link does not
-// work; the log says why.
+// signIn exchanges the posted form's token (the confirmation page's, see
+// signInConfirm) for a session: it sets the session and CSRF cookies and
+// redirects to the cabinet (a partner) or the console (an admin). A
+// refused link answers 401 and says only that the link does not work; the
+// log says why.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
-	sid, g, err := s.svc.ExchangeSignInLink(r.Context(), r.URL.Query().Get("token"))
+	r.Body = http.MaxBytesReader(w, r.Body, 2*signInTokenMax)
+	sid, g, err := s.svc.ExchangeSignInLink(r.Context(), r.PostFormValue("token"))
 	if errors.Is(err, service.ErrLinkForged) || errors.Is(err, service.ErrLinkExpired) || errors.Is(err, service.ErrLinkUsed) {
 		s.log.Info("sign-in refused", "why", err)
 		http.Error(w, "This sign-in link does not work: it is invalid, expired or used already. Ask for a new one.", http.StatusUnauthorized)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,7 +28,8 @@ func TestSignInLink(t *testing.T) {
 	f := newPortalFixture(t)
 	b := f.browser()
 	link := f.link(accruev1.SignInRole_SIGN_IN_ROLE_PARTNER, "shop", "ivan", 0)
-	resp := f.get(b, link)
+	checkConfirmationPage(f, link)
+	resp := f.exchange(b, link)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/portal/" {
 		t.Fatalf("sign-in: %s to %q", resp.Status, resp.Header.Get("Location"))
 	}
@@ -49,12 +51,32 @@ func TestSignInLink(t *testing.T) {
 	if err := f.pdfOf(b, "anna"); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("ivan's session read anna's statement: %v", err)
 	}
-	if got := f.get(f.browser(), link).StatusCode; got != http.StatusUnauthorized {
+	if got := f.exchange(f.browser(), link).StatusCode; got != http.StatusUnauthorized {
 		t.Fatalf("a used link signed in again: %d", got)
 	}
 	who := f.get(b, "/portal/session")
 	if who.StatusCode != http.StatusOK {
 		t.Fatalf("GET /portal/session: %s", who.Status)
+	}
+}
+
+// checkConfirmationPage: opening a link (GET, as a mail scanner would,
+// twice) shows a page whose form posts the token, and consumes nothing;
+// the link still signs in after.
+func checkConfirmationPage(f *portalFixture, link string) {
+	f.t.Helper()
+	token := strings.TrimPrefix(link, signInPath+"?token=")
+	for range 2 {
+		resp := f.get(f.browser(), link)
+		body, err := io.ReadAll(resp.Body)
+		f.must(err)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
+			!strings.Contains(string(body), `<form method="post" action="/portal/signin">`) || !strings.Contains(string(body), `value="`+token+`"`) {
+			f.t.Fatalf("GET %s: %s %q\n%s", link, resp.Status, resp.Header.Get("Content-Type"), body)
+		}
+		if len(resp.Cookies()) != 0 || resp.Header.Get("Cache-Control") != "no-store" {
+			f.t.Fatalf("the confirmation page sets cookies %v or may be cached (%q)", resp.Cookies(), resp.Header.Get("Cache-Control"))
+		}
 	}
 }
 
@@ -72,7 +94,7 @@ func TestSignInLinkRefused(t *testing.T) {
 		"empty":  signInPath,
 		"junk":   signInPath + "?token=" + strings.Repeat("A", 500),
 	} {
-		if got := f.get(f.browser(), path).StatusCode; got != http.StatusUnauthorized {
+		if got := f.exchange(f.browser(), path).StatusCode; got != http.StatusUnauthorized {
 			t.Errorf("%s token: %d, want 401", name, got)
 		}
 	}
@@ -86,13 +108,13 @@ func TestSignInLinkRefused(t *testing.T) {
 	if _, _, err := f.srv.svc.ExchangeSignInLink(f.ctx, token); !errors.Is(err, service.ErrLinkExpired) {
 		t.Errorf("an expired link: %v", err)
 	}
-	if got := f.get(f.browser(), link).StatusCode; got != http.StatusUnauthorized {
+	if got := f.exchange(f.browser(), link).StatusCode; got != http.StatusUnauthorized {
 		t.Errorf("an expired link: %d, want 401", got)
 	}
 	f.clk.Set(portalNow)
 	// Unexpired again by the clock, the link still works: the refusals
 	// above consumed nothing.
-	if got := f.get(f.browser(), link).StatusCode; got != http.StatusSeeOther {
+	if got := f.exchange(f.browser(), link).StatusCode; got != http.StatusSeeOther {
 		t.Errorf("the untouched link: %d, want 303", got)
 	}
 }
@@ -145,7 +167,7 @@ func TestSessionExpiresAndSignsOut(t *testing.T) {
 func TestSessionCSRF(t *testing.T) {
 	f := newPortalFixture(t)
 	b := f.browser()
-	if resp := f.get(b, f.link(accruev1.SignInRole_SIGN_IN_ROLE_ADMIN, "shop", "", 0)); resp.Header.Get("Location") != "/admin/" {
+	if resp := f.exchange(b, f.link(accruev1.SignInRole_SIGN_IN_ROLE_ADMIN, "shop", "", 0)); resp.Header.Get("Location") != "/admin/" {
 		t.Fatalf("admin sign-in: %s %q", resp.Status, resp.Header.Get("Location"))
 	}
 	issue := func(opts ...connect.ClientOption) error {

@@ -35,7 +35,11 @@ var (
 // feed and carriage return are text; everywhere else every control
 // character is refused.
 var documentFields = map[protoreflect.FullName]bool{
-	"accrue.v1.PutRulesRequest.document": true,
+	"accrue.v1.PutRulesRequest.document":      true,
+	"accrue.v1.ValidateRulesRequest.document": true,
+	// Typed into the web UI's text areas.
+	"accrue.v1.SubmitLeadRequest.note": true,
+	"accrue.v1.Material.html":          true,
 }
 
 var timestampName = (&timestamppb.Timestamp{}).ProtoReflect().Descriptor().FullName()

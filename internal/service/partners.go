@@ -238,6 +238,21 @@ func (s *Service) ListReferrals(ctx context.Context, program, partner string, de
 	return refs, false, nil
 }
 
+// UplineIncome sums, in one query, what partner earned as upline from the
+// own orders of each of referrals (accruals net of adjustments, on its
+// pending and accrued accounts), by referral; a referral that brought
+// nothing is absent. scale is the program's currency scale.
+func (s *Service) UplineIncome(ctx context.Context, program, partner string, referrals []string) (income map[string]decimal.Decimal, scale int32, err error) {
+	journal, err := ledger.LoadProgram(ctx, s.db.Pool, program)
+	if err != nil {
+		return nil, 0, err
+	}
+	codes := []string{affiliate.PartnerAccount(partner, affiliate.Pending), affiliate.PartnerAccount(partner, affiliate.Accrued)}
+	kinds := []string{affiliate.KindAccrual, affiliate.KindAdjustment}
+	income, err = ledger.CreditsByRef(ctx, s.db.Pool, program, codes, kinds, "partner", referrals)
+	return income, journal.Scale, err
+}
+
 // PartnerRecord reads a partner's row; fault NotFound on partner when
 // there is none.
 func (s *Service) PartnerRecord(ctx context.Context, program, id string) (store.Partner, error) {

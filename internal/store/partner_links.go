@@ -134,10 +134,11 @@ func ChainAt(ctx context.Context, q ledger.Querier, program, partner string, t t
 }
 
 // Referral is a partner below another: its depth below it (1 for a
-// direct referral), its parent and its status.
+// direct referral), its parent, its status and when it registered.
 type Referral struct {
 	Depth                   int
 	Partner, Parent, Status string
+	RegisteredAt            time.Time
 }
 
 // ReferralsAt returns, in one query, up to limit partners below partner
@@ -152,7 +153,7 @@ func ReferralsAt(ctx context.Context, q ledger.Querier, program, partner string,
 			SELECT t.depth + 1, l.partner_id, l.parent_id FROM tree t
 			JOIN partner_links l ON l.program_id = $1 AND l.parent_id = t.partner_id AND `+activeAt+`
 			WHERE t.depth < $4)
-		SELECT t.depth, t.partner_id, t.parent_id, p.status FROM tree t
+		SELECT t.depth, t.partner_id, t.parent_id, p.status, p.registered_at FROM tree t
 		JOIN partners p ON p.program_id = $1 AND p.id = t.partner_id
 		WHERE (t.depth, t.partner_id) > ($5::int, $6::text)
 		ORDER BY t.depth, t.partner_id LIMIT $7`,
@@ -162,7 +163,7 @@ func ReferralsAt(ctx context.Context, q ledger.Querier, program, partner string,
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Referral, error) {
 		var r Referral
-		return r, row.Scan(&r.Depth, &r.Partner, &r.Parent, &r.Status)
+		return r, row.Scan(&r.Depth, &r.Partner, &r.Parent, &r.Status, &r.RegisteredAt)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: listing referrals of %s: %w", partner, err)

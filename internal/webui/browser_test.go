@@ -18,6 +18,8 @@ import (
 	"github.com/accrue/accrue/internal/demo"
 	"github.com/accrue/accrue/internal/pgtest"
 	"github.com/accrue/accrue/internal/server"
+	"github.com/accrue/accrue/internal/txn"
+	"github.com/accrue/accrue/internal/webhook"
 	"github.com/accrue/accrue/internal/webui"
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
@@ -32,8 +34,9 @@ const chromium = "/usr/bin/chromium"
 const root = "../.."
 
 // startAccrued serves accrued's handler with the web UI on a fresh
-// database, with the demo program loaded at now.
-func startAccrued(t *testing.T, clk *clock.Sim) string {
+// database, with the demo program loaded at now, and runs its webhook
+// worker (private addresses allowed: the receiver is local).
+func startAccrued(t *testing.T, clk *clock.Sim) (string, *txn.DB) {
 	t.Helper()
 	ctx := context.Background()
 	dbURL, drop, err := pgtest.NewDatabase(ctx)
@@ -58,7 +61,11 @@ func startAccrued(t *testing.T, clk *clock.Sim) string {
 	if err := demo.Load(ctx, hs.URL, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	return hs.URL
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); srv.WebhookWorker(webhook.Options{AllowPrivate: true}).Run(wctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return hs.URL, db
 }
 
 // scenario runs node web/e2e/<name>.mjs against base; screenshots go to
@@ -99,8 +106,11 @@ func TestBrowser(t *testing.T) {
 	}
 	now := time.Now().UTC()
 	clk := clock.NewSim(now)
-	base := startAccrued(t, clk)
-	scenario(t, "partner", base)
+	base, db := startAccrued(t, clk)
+	shop := subscribe(t, base)
+	lead := "Мария Иванова"
+	scenario(t, "partner", base, lead)
+	shop.waitForLead(t, lead)
 
 	// This month gets an order, then ends: the admin closes it.
 	orders := accruev1connect.NewOrderServiceClient(http.DefaultClient, base)
@@ -112,6 +122,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	registerMany(t, db, bulkPartners, clk.Now())
 	clk.Set(thisMonth.AddDate(0, 1, 1))
 	scenario(t, "admin", base, thisMonth.Format("2006-01"))
 }

@@ -1,7 +1,7 @@
 // Package webui serves the web UI built into web/dist: the partner's
 // cabinet under /portal/, the admin console under /admin/ (one page app
 // whose routes live in the browser), a redirect from / to the cabinet, and
-// the rules check the console's editor calls as one types.
+// nothing else: the API (ProgramService.ValidateRules) checks rules.
 package webui
 
 import (
@@ -27,7 +27,6 @@ func Register(mux Mux) {
 	mux.Handle("GET /{$}", http.RedirectHandler("/portal/", http.StatusFound))
 	mux.Handle("GET /portal/", pages)
 	mux.Handle("GET /admin/", pages)
-	mux.Handle("POST "+ValidatePath, http.HandlerFunc(validateRules))
 }
 
 // contentPolicy keeps the pages to their own origin: no script, style,

@@ -14,7 +14,7 @@ export const [base, shots] = process.argv.slice(2);
 export async function browser() {
   const profile = mkdtempSync(join(tmpdir(), "accrue-e2e-"));
   const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath, headless: true, viewport: { width: 1200, height: 860 }, locale: "en-US",
+    executablePath: chromiumPath, headless: true, acceptDownloads: true, viewport: { width: 1200, height: 860 }, locale: "en-US",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
       "--disable-sync", "--no-first-run", "--disable-default-apps"],
   });

@@ -3,10 +3,13 @@
 import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 
+import { EventService } from "../gen/accrue/v1/event_pb";
 import { LedgerService } from "../gen/accrue/v1/ledger_pb";
 import { OrderService } from "../gen/accrue/v1/order_pb";
 import { PayoutService, PeriodService } from "../gen/accrue/v1/payout_pb";
-import { PartnerService, ProgramService, TrackingService } from "../gen/accrue/v1/program_pb";
+import { PortalService } from "../gen/accrue/v1/portal_pb";
+import { ProductService } from "../gen/accrue/v1/product_pb";
+import { PartnerService, ProgramService, TrackingService, type ValidateRulesResponse } from "../gen/accrue/v1/program_pb";
 import { authHeaders, type Session } from "./auth";
 
 export interface Api {
@@ -18,6 +21,9 @@ export interface Api {
   partners: Client<typeof PartnerService>;
   programs: Client<typeof ProgramService>;
   tracking: Client<typeof TrackingService>;
+  portal: Client<typeof PortalService>;
+  products: Client<typeof ProductService>;
+  events: Client<typeof EventService>;
 }
 
 /** The clients of session s. */
@@ -36,32 +42,22 @@ export function connect(s: Session): Api {
     partners: createClient(PartnerService, transport),
     programs: createClient(ProgramService, transport),
     tracking: createClient(TrackingService, transport),
+    portal: createClient(PortalService, transport),
+    products: createClient(ProductService, transport),
+    events: createClient(EventService, transport),
   };
 }
 
-/** A fault of a rules document, located (internal/webui). */
-export interface Fault { path: string; reason: string; line: number }
-/** What the rules check answers. */
-export interface Check {
-  ok: boolean;
-  faults: Fault[];
-  terms?: { currency: string; timezone: string; payout_minimum: string };
-}
-
-/** Checks a rules document without storing it. */
-export async function checkRules(document: string, signal?: AbortSignal): Promise<Check> {
-  const r = await fetch("/portal/api/check-rules", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ document }), signal,
-  });
-  if (!r.ok) throw new Error(await r.text());
-  return r.json();
+/** Checks a rules document without storing it (ProgramService.ValidateRules). */
+export function checkRules(api: Api, document: string, signal?: AbortSignal): Promise<ValidateRulesResponse> {
+  return api.programs.validateRules({ program: api.session.program || "*", document }, { signal });
 }
 
 /** The program's terms: currency and payout minimum, from its rules. */
 export async function terms(api: Api, program: string) {
   const { version } = await api.programs.getRules({ program });
-  const c = await checkRules(version?.document ?? "");
-  return c.terms ?? { currency: "", timezone: "UTC", payout_minimum: "0" };
+  const c = await api.programs.validateRules({ program, document: version?.document ?? "" });
+  return c.terms ?? { currency: "", timezone: "UTC", payoutMinimum: "0" };
 }
 
 /** The message of an error, for the page. */

@@ -284,7 +284,8 @@ type CreateSignInLinkResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, to hand over once: whoever holds it can sign in with it.
 	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	// The path to open on accrued: /portal/signin?token=<token>.
+	// The path to open on accrued: /portal/signin?token=<token> (the
+	// confirmation page).
 	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
 	// When the link stops working.
 	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`

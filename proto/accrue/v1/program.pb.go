@@ -77,6 +77,256 @@ func (PartnerStatus) EnumDescriptor() ([]byte, []int) {
 	return file_accrue_v1_program_proto_rawDescGZIP(), []int{0}
 }
 
+// ValidateRulesRequest is a document to check.
+type ValidateRulesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The program id (the key's scope; the program need not exist).
+	Program string `protobuf:"bytes,1,opt,name=program,proto3" json:"program,omitempty"`
+	// The rules document, YAML, at most 256 KiB; an empty one is reported as
+	// faults.
+	Document      string `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateRulesRequest) Reset() {
+	*x = ValidateRulesRequest{}
+	mi := &file_accrue_v1_program_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateRulesRequest) ProtoMessage() {}
+
+func (x *ValidateRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateRulesRequest.ProtoReflect.Descriptor instead.
+func (*ValidateRulesRequest) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ValidateRulesRequest) GetProgram() string {
+	if x != nil {
+		return x.Program
+	}
+	return ""
+}
+
+func (x *ValidateRulesRequest) GetDocument() string {
+	if x != nil {
+		return x.Document
+	}
+	return ""
+}
+
+// RulesFault is one fault of a rules document.
+type RulesFault struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field at fault ("commission.rules[1].rate"); empty for the whole
+	// document (a YAML syntax error).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// What is wrong.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The 1-based line of the field (a missing field: its parent's line; a
+	// syntax error: the line YAML names); 0 when unknown.
+	Line          int32 `protobuf:"varint,3,opt,name=line,proto3" json:"line,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulesFault) Reset() {
+	*x = RulesFault{}
+	mi := &file_accrue_v1_program_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulesFault) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulesFault) ProtoMessage() {}
+
+func (x *RulesFault) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulesFault.ProtoReflect.Descriptor instead.
+func (*RulesFault) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RulesFault) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *RulesFault) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RulesFault) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+// RulesTerms are a valid document's terms, as the pages show them.
+type RulesTerms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ISO 4217 currency.
+	Currency string `protobuf:"bytes,1,opt,name=currency,proto3" json:"currency,omitempty"`
+	// The IANA time zone of its periods.
+	Timezone string `protobuf:"bytes,2,opt,name=timezone,proto3" json:"timezone,omitempty"`
+	// The payout minimum, in the currency's scale ("100.00").
+	PayoutMinimum string `protobuf:"bytes,3,opt,name=payout_minimum,json=payoutMinimum,proto3" json:"payout_minimum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulesTerms) Reset() {
+	*x = RulesTerms{}
+	mi := &file_accrue_v1_program_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulesTerms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulesTerms) ProtoMessage() {}
+
+func (x *RulesTerms) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulesTerms.ProtoReflect.Descriptor instead.
+func (*RulesTerms) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RulesTerms) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *RulesTerms) GetTimezone() string {
+	if x != nil {
+		return x.Timezone
+	}
+	return ""
+}
+
+func (x *RulesTerms) GetPayoutMinimum() string {
+	if x != nil {
+		return x.PayoutMinimum
+	}
+	return ""
+}
+
+// ValidateRulesResponse is the check's result.
+type ValidateRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the document is valid (faults is then empty).
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// Every fault found, in document order as the parser reports them.
+	Faults []*RulesFault `protobuf:"bytes,2,rep,name=faults,proto3" json:"faults,omitempty"`
+	// The terms of a valid document; unset otherwise.
+	Terms         *RulesTerms `protobuf:"bytes,3,opt,name=terms,proto3" json:"terms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateRulesResponse) Reset() {
+	*x = ValidateRulesResponse{}
+	mi := &file_accrue_v1_program_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateRulesResponse) ProtoMessage() {}
+
+func (x *ValidateRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_accrue_v1_program_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateRulesResponse.ProtoReflect.Descriptor instead.
+func (*ValidateRulesResponse) Descriptor() ([]byte, []int) {
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ValidateRulesResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ValidateRulesResponse) GetFaults() []*RulesFault {
+	if x != nil {
+		return x.Faults
+	}
+	return nil
+}
+
+func (x *ValidateRulesResponse) GetTerms() *RulesTerms {
+	if x != nil {
+		return x.Terms
+	}
+	return nil
+}
+
 // RuleVersion is one version of a program's rules document.
 type RuleVersion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -92,7 +342,7 @@ type RuleVersion struct {
 
 func (x *RuleVersion) Reset() {
 	*x = RuleVersion{}
-	mi := &file_accrue_v1_program_proto_msgTypes[0]
+	mi := &file_accrue_v1_program_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -104,7 +354,7 @@ func (x *RuleVersion) String() string {
 func (*RuleVersion) ProtoMessage() {}
 
 func (x *RuleVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[0]
+	mi := &file_accrue_v1_program_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -117,7 +367,7 @@ func (x *RuleVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuleVersion.ProtoReflect.Descriptor instead.
 func (*RuleVersion) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{0}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RuleVersion) GetVersion() int32 {
@@ -159,7 +409,7 @@ type PutRulesRequest struct {
 
 func (x *PutRulesRequest) Reset() {
 	*x = PutRulesRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[1]
+	mi := &file_accrue_v1_program_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +421,7 @@ func (x *PutRulesRequest) String() string {
 func (*PutRulesRequest) ProtoMessage() {}
 
 func (x *PutRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[1]
+	mi := &file_accrue_v1_program_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +434,7 @@ func (x *PutRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRulesRequest.ProtoReflect.Descriptor instead.
 func (*PutRulesRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{1}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PutRulesRequest) GetProgram() string {
@@ -228,7 +478,7 @@ type PutRulesResponse struct {
 
 func (x *PutRulesResponse) Reset() {
 	*x = PutRulesResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[2]
+	mi := &file_accrue_v1_program_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +490,7 @@ func (x *PutRulesResponse) String() string {
 func (*PutRulesResponse) ProtoMessage() {}
 
 func (x *PutRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[2]
+	mi := &file_accrue_v1_program_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +503,7 @@ func (x *PutRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRulesResponse.ProtoReflect.Descriptor instead.
 func (*PutRulesResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{2}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PutRulesResponse) GetVersion() *RuleVersion {
@@ -287,7 +537,7 @@ type GetRulesRequest struct {
 
 func (x *GetRulesRequest) Reset() {
 	*x = GetRulesRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[3]
+	mi := &file_accrue_v1_program_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +549,7 @@ func (x *GetRulesRequest) String() string {
 func (*GetRulesRequest) ProtoMessage() {}
 
 func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[3]
+	mi := &file_accrue_v1_program_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +562,7 @@ func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulesRequest.ProtoReflect.Descriptor instead.
 func (*GetRulesRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{3}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRulesRequest) GetProgram() string {
@@ -347,7 +597,7 @@ type GetRulesResponse struct {
 
 func (x *GetRulesResponse) Reset() {
 	*x = GetRulesResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[4]
+	mi := &file_accrue_v1_program_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +609,7 @@ func (x *GetRulesResponse) String() string {
 func (*GetRulesResponse) ProtoMessage() {}
 
 func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[4]
+	mi := &file_accrue_v1_program_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +622,7 @@ func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulesResponse.ProtoReflect.Descriptor instead.
 func (*GetRulesResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{4}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRulesResponse) GetVersion() *RuleVersion {
@@ -393,7 +643,7 @@ type ListRuleVersionsRequest struct {
 
 func (x *ListRuleVersionsRequest) Reset() {
 	*x = ListRuleVersionsRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[5]
+	mi := &file_accrue_v1_program_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +655,7 @@ func (x *ListRuleVersionsRequest) String() string {
 func (*ListRuleVersionsRequest) ProtoMessage() {}
 
 func (x *ListRuleVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[5]
+	mi := &file_accrue_v1_program_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +668,7 @@ func (x *ListRuleVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRuleVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRuleVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{5}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListRuleVersionsRequest) GetProgram() string {
@@ -439,7 +689,7 @@ type ListRuleVersionsResponse struct {
 
 func (x *ListRuleVersionsResponse) Reset() {
 	*x = ListRuleVersionsResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[6]
+	mi := &file_accrue_v1_program_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +701,7 @@ func (x *ListRuleVersionsResponse) String() string {
 func (*ListRuleVersionsResponse) ProtoMessage() {}
 
 func (x *ListRuleVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[6]
+	mi := &file_accrue_v1_program_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +714,7 @@ func (x *ListRuleVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRuleVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRuleVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{6}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListRuleVersionsResponse) GetVersions() []*RuleVersion {
@@ -491,7 +741,7 @@ type OrderLine struct {
 
 func (x *OrderLine) Reset() {
 	*x = OrderLine{}
-	mi := &file_accrue_v1_program_proto_msgTypes[7]
+	mi := &file_accrue_v1_program_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +753,7 @@ func (x *OrderLine) String() string {
 func (*OrderLine) ProtoMessage() {}
 
 func (x *OrderLine) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[7]
+	mi := &file_accrue_v1_program_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +766,7 @@ func (x *OrderLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLine.ProtoReflect.Descriptor instead.
 func (*OrderLine) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{7}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OrderLine) GetProduct() string {
@@ -556,7 +806,7 @@ type SimulateOrderRequest struct {
 
 func (x *SimulateOrderRequest) Reset() {
 	*x = SimulateOrderRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[8]
+	mi := &file_accrue_v1_program_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +818,7 @@ func (x *SimulateOrderRequest) String() string {
 func (*SimulateOrderRequest) ProtoMessage() {}
 
 func (x *SimulateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[8]
+	mi := &file_accrue_v1_program_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +831,7 @@ func (x *SimulateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateOrderRequest.ProtoReflect.Descriptor instead.
 func (*SimulateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{8}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SimulateOrderRequest) GetProgram() string {
@@ -630,7 +880,7 @@ type SimulateOrderResponse struct {
 
 func (x *SimulateOrderResponse) Reset() {
 	*x = SimulateOrderResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[9]
+	mi := &file_accrue_v1_program_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +892,7 @@ func (x *SimulateOrderResponse) String() string {
 func (*SimulateOrderResponse) ProtoMessage() {}
 
 func (x *SimulateOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[9]
+	mi := &file_accrue_v1_program_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +905,7 @@ func (x *SimulateOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SimulateOrderResponse.ProtoReflect.Descriptor instead.
 func (*SimulateOrderResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{9}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SimulateOrderResponse) GetPlan() *Plan {
@@ -689,7 +939,7 @@ type Plan struct {
 
 func (x *Plan) Reset() {
 	*x = Plan{}
-	mi := &file_accrue_v1_program_proto_msgTypes[10]
+	mi := &file_accrue_v1_program_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +951,7 @@ func (x *Plan) String() string {
 func (*Plan) ProtoMessage() {}
 
 func (x *Plan) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[10]
+	mi := &file_accrue_v1_program_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +964,7 @@ func (x *Plan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Plan.ProtoReflect.Descriptor instead.
 func (*Plan) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{10}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Plan) GetSales() string {
@@ -792,7 +1042,7 @@ type PlanLine struct {
 
 func (x *PlanLine) Reset() {
 	*x = PlanLine{}
-	mi := &file_accrue_v1_program_proto_msgTypes[11]
+	mi := &file_accrue_v1_program_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +1054,7 @@ func (x *PlanLine) String() string {
 func (*PlanLine) ProtoMessage() {}
 
 func (x *PlanLine) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[11]
+	mi := &file_accrue_v1_program_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +1067,7 @@ func (x *PlanLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanLine.ProtoReflect.Descriptor instead.
 func (*PlanLine) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{11}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PlanLine) GetProduct() string {
@@ -890,7 +1140,7 @@ type PlanUplineLevel struct {
 
 func (x *PlanUplineLevel) Reset() {
 	*x = PlanUplineLevel{}
-	mi := &file_accrue_v1_program_proto_msgTypes[12]
+	mi := &file_accrue_v1_program_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1152,7 @@ func (x *PlanUplineLevel) String() string {
 func (*PlanUplineLevel) ProtoMessage() {}
 
 func (x *PlanUplineLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[12]
+	mi := &file_accrue_v1_program_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1165,7 @@ func (x *PlanUplineLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanUplineLevel.ProtoReflect.Descriptor instead.
 func (*PlanUplineLevel) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{12}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PlanUplineLevel) GetLevel() int32 {
@@ -978,7 +1228,7 @@ type PartnerPrivate struct {
 
 func (x *PartnerPrivate) Reset() {
 	*x = PartnerPrivate{}
-	mi := &file_accrue_v1_program_proto_msgTypes[13]
+	mi := &file_accrue_v1_program_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1240,7 @@ func (x *PartnerPrivate) String() string {
 func (*PartnerPrivate) ProtoMessage() {}
 
 func (x *PartnerPrivate) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[13]
+	mi := &file_accrue_v1_program_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1253,7 @@ func (x *PartnerPrivate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerPrivate.ProtoReflect.Descriptor instead.
 func (*PartnerPrivate) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{13}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PartnerPrivate) GetEmail() string {
@@ -1066,7 +1316,7 @@ type Partner struct {
 
 func (x *Partner) Reset() {
 	*x = Partner{}
-	mi := &file_accrue_v1_program_proto_msgTypes[14]
+	mi := &file_accrue_v1_program_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1328,7 @@ func (x *Partner) String() string {
 func (*Partner) ProtoMessage() {}
 
 func (x *Partner) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[14]
+	mi := &file_accrue_v1_program_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1341,7 @@ func (x *Partner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Partner.ProtoReflect.Descriptor instead.
 func (*Partner) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{14}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Partner) GetId() string {
@@ -1194,7 +1444,7 @@ type RegisterPartnerRequest struct {
 
 func (x *RegisterPartnerRequest) Reset() {
 	*x = RegisterPartnerRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[15]
+	mi := &file_accrue_v1_program_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1456,7 @@ func (x *RegisterPartnerRequest) String() string {
 func (*RegisterPartnerRequest) ProtoMessage() {}
 
 func (x *RegisterPartnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[15]
+	mi := &file_accrue_v1_program_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1469,7 @@ func (x *RegisterPartnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPartnerRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPartnerRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{15}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RegisterPartnerRequest) GetProgram() string {
@@ -1298,7 +1548,7 @@ type RegisterPartnerResponse struct {
 
 func (x *RegisterPartnerResponse) Reset() {
 	*x = RegisterPartnerResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[16]
+	mi := &file_accrue_v1_program_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1560,7 @@ func (x *RegisterPartnerResponse) String() string {
 func (*RegisterPartnerResponse) ProtoMessage() {}
 
 func (x *RegisterPartnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[16]
+	mi := &file_accrue_v1_program_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1573,7 @@ func (x *RegisterPartnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPartnerResponse.ProtoReflect.Descriptor instead.
 func (*RegisterPartnerResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{16}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RegisterPartnerResponse) GetPartner() *Partner {
@@ -1382,7 +1632,7 @@ type UpdatePartnerRequest struct {
 
 func (x *UpdatePartnerRequest) Reset() {
 	*x = UpdatePartnerRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[17]
+	mi := &file_accrue_v1_program_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1644,7 @@ func (x *UpdatePartnerRequest) String() string {
 func (*UpdatePartnerRequest) ProtoMessage() {}
 
 func (x *UpdatePartnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[17]
+	mi := &file_accrue_v1_program_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1657,7 @@ func (x *UpdatePartnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePartnerRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePartnerRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{17}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdatePartnerRequest) GetProgram() string {
@@ -1493,7 +1743,7 @@ type UpdatePartnerResponse struct {
 
 func (x *UpdatePartnerResponse) Reset() {
 	*x = UpdatePartnerResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[18]
+	mi := &file_accrue_v1_program_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1755,7 @@ func (x *UpdatePartnerResponse) String() string {
 func (*UpdatePartnerResponse) ProtoMessage() {}
 
 func (x *UpdatePartnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[18]
+	mi := &file_accrue_v1_program_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1768,7 @@ func (x *UpdatePartnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePartnerResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePartnerResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{18}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpdatePartnerResponse) GetPartner() *Partner {
@@ -1551,7 +1801,7 @@ type GetPartnerRequest struct {
 
 func (x *GetPartnerRequest) Reset() {
 	*x = GetPartnerRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[19]
+	mi := &file_accrue_v1_program_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1813,7 @@ func (x *GetPartnerRequest) String() string {
 func (*GetPartnerRequest) ProtoMessage() {}
 
 func (x *GetPartnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[19]
+	mi := &file_accrue_v1_program_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1826,7 @@ func (x *GetPartnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPartnerRequest.ProtoReflect.Descriptor instead.
 func (*GetPartnerRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{19}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetPartnerRequest) GetProgram() string {
@@ -1611,7 +1861,7 @@ type GetPartnerResponse struct {
 
 func (x *GetPartnerResponse) Reset() {
 	*x = GetPartnerResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[20]
+	mi := &file_accrue_v1_program_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1873,7 @@ func (x *GetPartnerResponse) String() string {
 func (*GetPartnerResponse) ProtoMessage() {}
 
 func (x *GetPartnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[20]
+	mi := &file_accrue_v1_program_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1886,7 @@ func (x *GetPartnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPartnerResponse.ProtoReflect.Descriptor instead.
 func (*GetPartnerResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{20}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetPartnerResponse) GetPartner() *Partner {
@@ -1661,7 +1911,7 @@ type ListPartnersRequest struct {
 
 func (x *ListPartnersRequest) Reset() {
 	*x = ListPartnersRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[21]
+	mi := &file_accrue_v1_program_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1923,7 @@ func (x *ListPartnersRequest) String() string {
 func (*ListPartnersRequest) ProtoMessage() {}
 
 func (x *ListPartnersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[21]
+	mi := &file_accrue_v1_program_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1936,7 @@ func (x *ListPartnersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartnersRequest.ProtoReflect.Descriptor instead.
 func (*ListPartnersRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{21}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListPartnersRequest) GetProgram() string {
@@ -1724,7 +1974,7 @@ type ListPartnersResponse struct {
 
 func (x *ListPartnersResponse) Reset() {
 	*x = ListPartnersResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[22]
+	mi := &file_accrue_v1_program_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +1986,7 @@ func (x *ListPartnersResponse) String() string {
 func (*ListPartnersResponse) ProtoMessage() {}
 
 func (x *ListPartnersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[22]
+	mi := &file_accrue_v1_program_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +1999,7 @@ func (x *ListPartnersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartnersResponse.ProtoReflect.Descriptor instead.
 func (*ListPartnersResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{22}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListPartnersResponse) GetPartners() []*Partner {
@@ -1786,7 +2036,7 @@ type ListReferralsRequest struct {
 
 func (x *ListReferralsRequest) Reset() {
 	*x = ListReferralsRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[23]
+	mi := &file_accrue_v1_program_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +2048,7 @@ func (x *ListReferralsRequest) String() string {
 func (*ListReferralsRequest) ProtoMessage() {}
 
 func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[23]
+	mi := &file_accrue_v1_program_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +2061,7 @@ func (x *ListReferralsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsRequest.ProtoReflect.Descriptor instead.
 func (*ListReferralsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{23}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListReferralsRequest) GetProgram() string {
@@ -1859,14 +2109,20 @@ type Referral struct {
 	// Levels below the requested partner: 1 for a direct referral.
 	Depth int32 `protobuf:"varint,3,opt,name=depth,proto3" json:"depth,omitempty"`
 	// Its status.
-	Status        PartnerStatus `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
+	Status PartnerStatus `protobuf:"varint,4,opt,name=status,proto3,enum=accrue.v1.PartnerStatus" json:"status,omitempty"`
+	// When it registered (joined the program).
+	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	// What the requested partner earned from this referral's own orders
+	// (upline commission of every level, net of refunds), in the program's
+	// currency: "Income from referral program from <partner>".
+	UplineIncome  string `protobuf:"bytes,6,opt,name=upline_income,json=uplineIncome,proto3" json:"upline_income,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Referral) Reset() {
 	*x = Referral{}
-	mi := &file_accrue_v1_program_proto_msgTypes[24]
+	mi := &file_accrue_v1_program_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +2134,7 @@ func (x *Referral) String() string {
 func (*Referral) ProtoMessage() {}
 
 func (x *Referral) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[24]
+	mi := &file_accrue_v1_program_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +2147,7 @@ func (x *Referral) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Referral.ProtoReflect.Descriptor instead.
 func (*Referral) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{24}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Referral) GetPartner() string {
@@ -1922,6 +2178,20 @@ func (x *Referral) GetStatus() PartnerStatus {
 	return PartnerStatus_PARTNER_STATUS_UNSPECIFIED
 }
 
+func (x *Referral) GetRegisteredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RegisteredAt
+	}
+	return nil
+}
+
+func (x *Referral) GetUplineIncome() string {
+	if x != nil {
+		return x.UplineIncome
+	}
+	return ""
+}
+
 // ListReferralsResponse is one page of the tree.
 type ListReferralsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1935,7 +2205,7 @@ type ListReferralsResponse struct {
 
 func (x *ListReferralsResponse) Reset() {
 	*x = ListReferralsResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[25]
+	mi := &file_accrue_v1_program_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2217,7 @@ func (x *ListReferralsResponse) String() string {
 func (*ListReferralsResponse) ProtoMessage() {}
 
 func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[25]
+	mi := &file_accrue_v1_program_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2230,7 @@ func (x *ListReferralsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralsResponse.ProtoReflect.Descriptor instead.
 func (*ListReferralsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{25}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListReferralsResponse) GetReferrals() []*Referral {
@@ -1998,7 +2268,7 @@ type GetReferralLinkRequest struct {
 
 func (x *GetReferralLinkRequest) Reset() {
 	*x = GetReferralLinkRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[26]
+	mi := &file_accrue_v1_program_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2280,7 @@ func (x *GetReferralLinkRequest) String() string {
 func (*GetReferralLinkRequest) ProtoMessage() {}
 
 func (x *GetReferralLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[26]
+	mi := &file_accrue_v1_program_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2293,7 @@ func (x *GetReferralLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralLinkRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralLinkRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{26}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetReferralLinkRequest) GetProgram() string {
@@ -2081,7 +2351,7 @@ type GetReferralLinkResponse struct {
 
 func (x *GetReferralLinkResponse) Reset() {
 	*x = GetReferralLinkResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[27]
+	mi := &file_accrue_v1_program_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2363,7 @@ func (x *GetReferralLinkResponse) String() string {
 func (*GetReferralLinkResponse) ProtoMessage() {}
 
 func (x *GetReferralLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[27]
+	mi := &file_accrue_v1_program_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2376,7 @@ func (x *GetReferralLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralLinkResponse.ProtoReflect.Descriptor instead.
 func (*GetReferralLinkResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{27}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetReferralLinkResponse) GetUrl() string {
@@ -2153,7 +2423,7 @@ type RecordClickRequest struct {
 
 func (x *RecordClickRequest) Reset() {
 	*x = RecordClickRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[28]
+	mi := &file_accrue_v1_program_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2435,7 @@ func (x *RecordClickRequest) String() string {
 func (*RecordClickRequest) ProtoMessage() {}
 
 func (x *RecordClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[28]
+	mi := &file_accrue_v1_program_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2448,7 @@ func (x *RecordClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClickRequest.ProtoReflect.Descriptor instead.
 func (*RecordClickRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{28}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordClickRequest) GetProgram() string {
@@ -2266,7 +2536,7 @@ type RecordClickResponse struct {
 
 func (x *RecordClickResponse) Reset() {
 	*x = RecordClickResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[29]
+	mi := &file_accrue_v1_program_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2548,7 @@ func (x *RecordClickResponse) String() string {
 func (*RecordClickResponse) ProtoMessage() {}
 
 func (x *RecordClickResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[29]
+	mi := &file_accrue_v1_program_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2561,7 @@ func (x *RecordClickResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClickResponse.ProtoReflect.Descriptor instead.
 func (*RecordClickResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{29}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordClickResponse) GetClickId() int64 {
@@ -2329,7 +2599,7 @@ type RecordClicksRequest struct {
 
 func (x *RecordClicksRequest) Reset() {
 	*x = RecordClicksRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[30]
+	mi := &file_accrue_v1_program_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +2611,7 @@ func (x *RecordClicksRequest) String() string {
 func (*RecordClicksRequest) ProtoMessage() {}
 
 func (x *RecordClicksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[30]
+	mi := &file_accrue_v1_program_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +2624,7 @@ func (x *RecordClicksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClicksRequest.ProtoReflect.Descriptor instead.
 func (*RecordClicksRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{30}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RecordClicksRequest) GetProgram() string {
@@ -2384,7 +2654,7 @@ type RecordClicksResponse struct {
 
 func (x *RecordClicksResponse) Reset() {
 	*x = RecordClicksResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[31]
+	mi := &file_accrue_v1_program_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2666,7 @@ func (x *RecordClicksResponse) String() string {
 func (*RecordClicksResponse) ProtoMessage() {}
 
 func (x *RecordClicksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[31]
+	mi := &file_accrue_v1_program_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2679,7 @@ func (x *RecordClicksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClicksResponse.ProtoReflect.Descriptor instead.
 func (*RecordClicksResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{31}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RecordClicksResponse) GetResults() []*ClickResult {
@@ -2435,7 +2705,7 @@ type ClickResult struct {
 
 func (x *ClickResult) Reset() {
 	*x = ClickResult{}
-	mi := &file_accrue_v1_program_proto_msgTypes[32]
+	mi := &file_accrue_v1_program_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2717,7 @@ func (x *ClickResult) String() string {
 func (*ClickResult) ProtoMessage() {}
 
 func (x *ClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[32]
+	mi := &file_accrue_v1_program_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2730,7 @@ func (x *ClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClickResult.ProtoReflect.Descriptor instead.
 func (*ClickResult) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{32}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ClickResult) GetOutcome() isClickResult_Outcome {
@@ -2522,7 +2792,7 @@ type ClickError struct {
 
 func (x *ClickError) Reset() {
 	*x = ClickError{}
-	mi := &file_accrue_v1_program_proto_msgTypes[33]
+	mi := &file_accrue_v1_program_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2534,7 +2804,7 @@ func (x *ClickError) String() string {
 func (*ClickError) ProtoMessage() {}
 
 func (x *ClickError) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[33]
+	mi := &file_accrue_v1_program_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2547,7 +2817,7 @@ func (x *ClickError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClickError.ProtoReflect.Descriptor instead.
 func (*ClickError) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{33}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ClickError) GetCode() string {
@@ -2589,7 +2859,7 @@ type GetStatsRequest struct {
 
 func (x *GetStatsRequest) Reset() {
 	*x = GetStatsRequest{}
-	mi := &file_accrue_v1_program_proto_msgTypes[34]
+	mi := &file_accrue_v1_program_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2601,7 +2871,7 @@ func (x *GetStatsRequest) String() string {
 func (*GetStatsRequest) ProtoMessage() {}
 
 func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[34]
+	mi := &file_accrue_v1_program_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2614,7 +2884,7 @@ func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatsRequest) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{34}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetStatsRequest) GetProgram() string {
@@ -2674,7 +2944,7 @@ type StatsRow struct {
 
 func (x *StatsRow) Reset() {
 	*x = StatsRow{}
-	mi := &file_accrue_v1_program_proto_msgTypes[35]
+	mi := &file_accrue_v1_program_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2686,7 +2956,7 @@ func (x *StatsRow) String() string {
 func (*StatsRow) ProtoMessage() {}
 
 func (x *StatsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[35]
+	mi := &file_accrue_v1_program_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2699,7 +2969,7 @@ func (x *StatsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRow.ProtoReflect.Descriptor instead.
 func (*StatsRow) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{35}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StatsRow) GetPartner() string {
@@ -2776,7 +3046,7 @@ type GetStatsResponse struct {
 
 func (x *GetStatsResponse) Reset() {
 	*x = GetStatsResponse{}
-	mi := &file_accrue_v1_program_proto_msgTypes[36]
+	mi := &file_accrue_v1_program_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2788,7 +3058,7 @@ func (x *GetStatsResponse) String() string {
 func (*GetStatsResponse) ProtoMessage() {}
 
 func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_accrue_v1_program_proto_msgTypes[36]
+	mi := &file_accrue_v1_program_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2801,7 +3071,7 @@ func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatsResponse) Descriptor() ([]byte, []int) {
-	return file_accrue_v1_program_proto_rawDescGZIP(), []int{36}
+	return file_accrue_v1_program_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetStatsResponse) GetRows() []*StatsRow {
@@ -2815,7 +3085,24 @@ var File_accrue_v1_program_proto protoreflect.FileDescriptor
 
 const file_accrue_v1_program_proto_rawDesc = "" +
 	"\n" +
-	"\x17accrue/v1/program.proto\x12\taccrue.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n" +
+	"\x17accrue/v1/program.proto\x12\taccrue.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"L\n" +
+	"\x14ValidateRulesRequest\x12\x18\n" +
+	"\aprogram\x18\x01 \x01(\tR\aprogram\x12\x1a\n" +
+	"\bdocument\x18\x02 \x01(\tR\bdocument\"L\n" +
+	"\n" +
+	"RulesFault\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04line\x18\x03 \x01(\x05R\x04line\"k\n" +
+	"\n" +
+	"RulesTerms\x12\x1a\n" +
+	"\bcurrency\x18\x01 \x01(\tR\bcurrency\x12\x1a\n" +
+	"\btimezone\x18\x02 \x01(\tR\btimezone\x12%\n" +
+	"\x0epayout_minimum\x18\x03 \x01(\tR\rpayoutMinimum\"\x83\x01\n" +
+	"\x15ValidateRulesResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12-\n" +
+	"\x06faults\x18\x02 \x03(\v2\x15.accrue.v1.RulesFaultR\x06faults\x12+\n" +
+	"\x05terms\x18\x03 \x01(\v2\x15.accrue.v1.RulesTermsR\x05terms\"\x82\x01\n" +
 	"\vRuleVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x12=\n" +
 	"\feffective_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\veffectiveAt\x12\x1a\n" +
@@ -2943,12 +3230,14 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"\tmax_depth\x18\x03 \x01(\x05R\bmaxDepth\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\x84\x01\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xea\x01\n" +
 	"\bReferral\x12\x18\n" +
 	"\apartner\x18\x01 \x01(\tR\apartner\x12\x16\n" +
 	"\x06parent\x18\x02 \x01(\tR\x06parent\x12\x14\n" +
 	"\x05depth\x18\x03 \x01(\x05R\x05depth\x120\n" +
-	"\x06status\x18\x04 \x01(\x0e2\x18.accrue.v1.PartnerStatusR\x06status\"r\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x18.accrue.v1.PartnerStatusR\x06status\x12?\n" +
+	"\rregistered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12#\n" +
+	"\rupline_income\x18\x06 \x01(\tR\fuplineIncome\"r\n" +
 	"\x15ListReferralsResponse\x121\n" +
 	"\treferrals\x18\x01 \x03(\v2\x13.accrue.v1.ReferralR\treferrals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
@@ -3020,12 +3309,13 @@ const file_accrue_v1_program_proto_rawDesc = "" +
 	"\rPartnerStatus\x12\x1e\n" +
 	"\x1aPARTNER_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15PARTNER_STATUS_ACTIVE\x10\x01\x12\x1c\n" +
-	"\x18PARTNER_STATUS_SUSPENDED\x10\x022\xd3\x02\n" +
+	"\x18PARTNER_STATUS_SUSPENDED\x10\x022\xa9\x03\n" +
 	"\x0eProgramService\x12E\n" +
 	"\bPutRules\x12\x1a.accrue.v1.PutRulesRequest\x1a\x1b.accrue.v1.PutRulesResponse\"\x00\x12E\n" +
 	"\bGetRules\x12\x1a.accrue.v1.GetRulesRequest\x1a\x1b.accrue.v1.GetRulesResponse\"\x00\x12]\n" +
 	"\x10ListRuleVersions\x12\".accrue.v1.ListRuleVersionsRequest\x1a#.accrue.v1.ListRuleVersionsResponse\"\x00\x12T\n" +
-	"\rSimulateOrder\x12\x1f.accrue.v1.SimulateOrderRequest\x1a .accrue.v1.SimulateOrderResponse\"\x002\x94\x04\n" +
+	"\rSimulateOrder\x12\x1f.accrue.v1.SimulateOrderRequest\x1a .accrue.v1.SimulateOrderResponse\"\x00\x12T\n" +
+	"\rValidateRules\x12\x1f.accrue.v1.ValidateRulesRequest\x1a .accrue.v1.ValidateRulesResponse\"\x002\x94\x04\n" +
 	"\x0ePartnerService\x12Z\n" +
 	"\x0fRegisterPartner\x12!.accrue.v1.RegisterPartnerRequest\x1a\".accrue.v1.RegisterPartnerResponse\"\x00\x12T\n" +
 	"\rUpdatePartner\x12\x1f.accrue.v1.UpdatePartnerRequest\x1a .accrue.v1.UpdatePartnerResponse\"\x00\x12K\n" +
@@ -3052,116 +3342,125 @@ func file_accrue_v1_program_proto_rawDescGZIP() []byte {
 }
 
 var file_accrue_v1_program_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_accrue_v1_program_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_accrue_v1_program_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_accrue_v1_program_proto_goTypes = []any{
 	(PartnerStatus)(0),               // 0: accrue.v1.PartnerStatus
-	(*RuleVersion)(nil),              // 1: accrue.v1.RuleVersion
-	(*PutRulesRequest)(nil),          // 2: accrue.v1.PutRulesRequest
-	(*PutRulesResponse)(nil),         // 3: accrue.v1.PutRulesResponse
-	(*GetRulesRequest)(nil),          // 4: accrue.v1.GetRulesRequest
-	(*GetRulesResponse)(nil),         // 5: accrue.v1.GetRulesResponse
-	(*ListRuleVersionsRequest)(nil),  // 6: accrue.v1.ListRuleVersionsRequest
-	(*ListRuleVersionsResponse)(nil), // 7: accrue.v1.ListRuleVersionsResponse
-	(*OrderLine)(nil),                // 8: accrue.v1.OrderLine
-	(*SimulateOrderRequest)(nil),     // 9: accrue.v1.SimulateOrderRequest
-	(*SimulateOrderResponse)(nil),    // 10: accrue.v1.SimulateOrderResponse
-	(*Plan)(nil),                     // 11: accrue.v1.Plan
-	(*PlanLine)(nil),                 // 12: accrue.v1.PlanLine
-	(*PlanUplineLevel)(nil),          // 13: accrue.v1.PlanUplineLevel
-	(*PartnerPrivate)(nil),           // 14: accrue.v1.PartnerPrivate
-	(*Partner)(nil),                  // 15: accrue.v1.Partner
-	(*RegisterPartnerRequest)(nil),   // 16: accrue.v1.RegisterPartnerRequest
-	(*RegisterPartnerResponse)(nil),  // 17: accrue.v1.RegisterPartnerResponse
-	(*UpdatePartnerRequest)(nil),     // 18: accrue.v1.UpdatePartnerRequest
-	(*UpdatePartnerResponse)(nil),    // 19: accrue.v1.UpdatePartnerResponse
-	(*GetPartnerRequest)(nil),        // 20: accrue.v1.GetPartnerRequest
-	(*GetPartnerResponse)(nil),       // 21: accrue.v1.GetPartnerResponse
-	(*ListPartnersRequest)(nil),      // 22: accrue.v1.ListPartnersRequest
-	(*ListPartnersResponse)(nil),     // 23: accrue.v1.ListPartnersResponse
-	(*ListReferralsRequest)(nil),     // 24: accrue.v1.ListReferralsRequest
-	(*Referral)(nil),                 // 25: accrue.v1.Referral
-	(*ListReferralsResponse)(nil),    // 26: accrue.v1.ListReferralsResponse
-	(*GetReferralLinkRequest)(nil),   // 27: accrue.v1.GetReferralLinkRequest
-	(*GetReferralLinkResponse)(nil),  // 28: accrue.v1.GetReferralLinkResponse
-	(*RecordClickRequest)(nil),       // 29: accrue.v1.RecordClickRequest
-	(*RecordClickResponse)(nil),      // 30: accrue.v1.RecordClickResponse
-	(*RecordClicksRequest)(nil),      // 31: accrue.v1.RecordClicksRequest
-	(*RecordClicksResponse)(nil),     // 32: accrue.v1.RecordClicksResponse
-	(*ClickResult)(nil),              // 33: accrue.v1.ClickResult
-	(*ClickError)(nil),               // 34: accrue.v1.ClickError
-	(*GetStatsRequest)(nil),          // 35: accrue.v1.GetStatsRequest
-	(*StatsRow)(nil),                 // 36: accrue.v1.StatsRow
-	(*GetStatsResponse)(nil),         // 37: accrue.v1.GetStatsResponse
-	(*timestamppb.Timestamp)(nil),    // 38: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 39: google.protobuf.FieldMask
+	(*ValidateRulesRequest)(nil),     // 1: accrue.v1.ValidateRulesRequest
+	(*RulesFault)(nil),               // 2: accrue.v1.RulesFault
+	(*RulesTerms)(nil),               // 3: accrue.v1.RulesTerms
+	(*ValidateRulesResponse)(nil),    // 4: accrue.v1.ValidateRulesResponse
+	(*RuleVersion)(nil),              // 5: accrue.v1.RuleVersion
+	(*PutRulesRequest)(nil),          // 6: accrue.v1.PutRulesRequest
+	(*PutRulesResponse)(nil),         // 7: accrue.v1.PutRulesResponse
+	(*GetRulesRequest)(nil),          // 8: accrue.v1.GetRulesRequest
+	(*GetRulesResponse)(nil),         // 9: accrue.v1.GetRulesResponse
+	(*ListRuleVersionsRequest)(nil),  // 10: accrue.v1.ListRuleVersionsRequest
+	(*ListRuleVersionsResponse)(nil), // 11: accrue.v1.ListRuleVersionsResponse
+	(*OrderLine)(nil),                // 12: accrue.v1.OrderLine
+	(*SimulateOrderRequest)(nil),     // 13: accrue.v1.SimulateOrderRequest
+	(*SimulateOrderResponse)(nil),    // 14: accrue.v1.SimulateOrderResponse
+	(*Plan)(nil),                     // 15: accrue.v1.Plan
+	(*PlanLine)(nil),                 // 16: accrue.v1.PlanLine
+	(*PlanUplineLevel)(nil),          // 17: accrue.v1.PlanUplineLevel
+	(*PartnerPrivate)(nil),           // 18: accrue.v1.PartnerPrivate
+	(*Partner)(nil),                  // 19: accrue.v1.Partner
+	(*RegisterPartnerRequest)(nil),   // 20: accrue.v1.RegisterPartnerRequest
+	(*RegisterPartnerResponse)(nil),  // 21: accrue.v1.RegisterPartnerResponse
+	(*UpdatePartnerRequest)(nil),     // 22: accrue.v1.UpdatePartnerRequest
+	(*UpdatePartnerResponse)(nil),    // 23: accrue.v1.UpdatePartnerResponse
+	(*GetPartnerRequest)(nil),        // 24: accrue.v1.GetPartnerRequest
+	(*GetPartnerResponse)(nil),       // 25: accrue.v1.GetPartnerResponse
+	(*ListPartnersRequest)(nil),      // 26: accrue.v1.ListPartnersRequest
+	(*ListPartnersResponse)(nil),     // 27: accrue.v1.ListPartnersResponse
+	(*ListReferralsRequest)(nil),     // 28: accrue.v1.ListReferralsRequest
+	(*Referral)(nil),                 // 29: accrue.v1.Referral
+	(*ListReferralsResponse)(nil),    // 30: accrue.v1.ListReferralsResponse
+	(*GetReferralLinkRequest)(nil),   // 31: accrue.v1.GetReferralLinkRequest
+	(*GetReferralLinkResponse)(nil),  // 32: accrue.v1.GetReferralLinkResponse
+	(*RecordClickRequest)(nil),       // 33: accrue.v1.RecordClickRequest
+	(*RecordClickResponse)(nil),      // 34: accrue.v1.RecordClickResponse
+	(*RecordClicksRequest)(nil),      // 35: accrue.v1.RecordClicksRequest
+	(*RecordClicksResponse)(nil),     // 36: accrue.v1.RecordClicksResponse
+	(*ClickResult)(nil),              // 37: accrue.v1.ClickResult
+	(*ClickError)(nil),               // 38: accrue.v1.ClickError
+	(*GetStatsRequest)(nil),          // 39: accrue.v1.GetStatsRequest
+	(*StatsRow)(nil),                 // 40: accrue.v1.StatsRow
+	(*GetStatsResponse)(nil),         // 41: accrue.v1.GetStatsResponse
+	(*timestamppb.Timestamp)(nil),    // 42: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 43: google.protobuf.FieldMask
 }
 var file_accrue_v1_program_proto_depIdxs = []int32{
-	38, // 0: accrue.v1.RuleVersion.effective_at:type_name -> google.protobuf.Timestamp
-	38, // 1: accrue.v1.PutRulesRequest.at:type_name -> google.protobuf.Timestamp
-	1,  // 2: accrue.v1.PutRulesResponse.version:type_name -> accrue.v1.RuleVersion
-	38, // 3: accrue.v1.GetRulesRequest.at:type_name -> google.protobuf.Timestamp
-	1,  // 4: accrue.v1.GetRulesResponse.version:type_name -> accrue.v1.RuleVersion
-	1,  // 5: accrue.v1.ListRuleVersionsResponse.versions:type_name -> accrue.v1.RuleVersion
-	8,  // 6: accrue.v1.SimulateOrderRequest.lines:type_name -> accrue.v1.OrderLine
-	38, // 7: accrue.v1.SimulateOrderRequest.at:type_name -> google.protobuf.Timestamp
-	11, // 8: accrue.v1.SimulateOrderResponse.plan:type_name -> accrue.v1.Plan
-	12, // 9: accrue.v1.Plan.lines:type_name -> accrue.v1.PlanLine
-	13, // 10: accrue.v1.Plan.upline:type_name -> accrue.v1.PlanUplineLevel
-	38, // 11: accrue.v1.Partner.parent_until:type_name -> google.protobuf.Timestamp
-	0,  // 12: accrue.v1.Partner.status:type_name -> accrue.v1.PartnerStatus
-	14, // 13: accrue.v1.Partner.private:type_name -> accrue.v1.PartnerPrivate
-	38, // 14: accrue.v1.Partner.registered_at:type_name -> google.protobuf.Timestamp
-	38, // 15: accrue.v1.RegisterPartnerRequest.at:type_name -> google.protobuf.Timestamp
-	38, // 16: accrue.v1.RegisterPartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
-	14, // 17: accrue.v1.RegisterPartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
-	15, // 18: accrue.v1.RegisterPartnerResponse.partner:type_name -> accrue.v1.Partner
-	38, // 19: accrue.v1.UpdatePartnerRequest.at:type_name -> google.protobuf.Timestamp
-	0,  // 20: accrue.v1.UpdatePartnerRequest.status:type_name -> accrue.v1.PartnerStatus
-	38, // 21: accrue.v1.UpdatePartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
-	14, // 22: accrue.v1.UpdatePartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
-	39, // 23: accrue.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	15, // 24: accrue.v1.UpdatePartnerResponse.partner:type_name -> accrue.v1.Partner
-	15, // 25: accrue.v1.GetPartnerResponse.partner:type_name -> accrue.v1.Partner
-	15, // 26: accrue.v1.ListPartnersResponse.partners:type_name -> accrue.v1.Partner
-	0,  // 27: accrue.v1.Referral.status:type_name -> accrue.v1.PartnerStatus
-	25, // 28: accrue.v1.ListReferralsResponse.referrals:type_name -> accrue.v1.Referral
-	38, // 29: accrue.v1.RecordClickRequest.at:type_name -> google.protobuf.Timestamp
-	29, // 30: accrue.v1.RecordClicksRequest.clicks:type_name -> accrue.v1.RecordClickRequest
-	33, // 31: accrue.v1.RecordClicksResponse.results:type_name -> accrue.v1.ClickResult
-	30, // 32: accrue.v1.ClickResult.click:type_name -> accrue.v1.RecordClickResponse
-	34, // 33: accrue.v1.ClickResult.error:type_name -> accrue.v1.ClickError
-	36, // 34: accrue.v1.GetStatsResponse.rows:type_name -> accrue.v1.StatsRow
-	2,  // 35: accrue.v1.ProgramService.PutRules:input_type -> accrue.v1.PutRulesRequest
-	4,  // 36: accrue.v1.ProgramService.GetRules:input_type -> accrue.v1.GetRulesRequest
-	6,  // 37: accrue.v1.ProgramService.ListRuleVersions:input_type -> accrue.v1.ListRuleVersionsRequest
-	9,  // 38: accrue.v1.ProgramService.SimulateOrder:input_type -> accrue.v1.SimulateOrderRequest
-	16, // 39: accrue.v1.PartnerService.RegisterPartner:input_type -> accrue.v1.RegisterPartnerRequest
-	18, // 40: accrue.v1.PartnerService.UpdatePartner:input_type -> accrue.v1.UpdatePartnerRequest
-	20, // 41: accrue.v1.PartnerService.GetPartner:input_type -> accrue.v1.GetPartnerRequest
-	22, // 42: accrue.v1.PartnerService.ListPartners:input_type -> accrue.v1.ListPartnersRequest
-	24, // 43: accrue.v1.PartnerService.ListReferrals:input_type -> accrue.v1.ListReferralsRequest
-	27, // 44: accrue.v1.PartnerService.GetReferralLink:input_type -> accrue.v1.GetReferralLinkRequest
-	29, // 45: accrue.v1.TrackingService.RecordClick:input_type -> accrue.v1.RecordClickRequest
-	31, // 46: accrue.v1.TrackingService.RecordClicks:input_type -> accrue.v1.RecordClicksRequest
-	35, // 47: accrue.v1.TrackingService.GetStats:input_type -> accrue.v1.GetStatsRequest
-	3,  // 48: accrue.v1.ProgramService.PutRules:output_type -> accrue.v1.PutRulesResponse
-	5,  // 49: accrue.v1.ProgramService.GetRules:output_type -> accrue.v1.GetRulesResponse
-	7,  // 50: accrue.v1.ProgramService.ListRuleVersions:output_type -> accrue.v1.ListRuleVersionsResponse
-	10, // 51: accrue.v1.ProgramService.SimulateOrder:output_type -> accrue.v1.SimulateOrderResponse
-	17, // 52: accrue.v1.PartnerService.RegisterPartner:output_type -> accrue.v1.RegisterPartnerResponse
-	19, // 53: accrue.v1.PartnerService.UpdatePartner:output_type -> accrue.v1.UpdatePartnerResponse
-	21, // 54: accrue.v1.PartnerService.GetPartner:output_type -> accrue.v1.GetPartnerResponse
-	23, // 55: accrue.v1.PartnerService.ListPartners:output_type -> accrue.v1.ListPartnersResponse
-	26, // 56: accrue.v1.PartnerService.ListReferrals:output_type -> accrue.v1.ListReferralsResponse
-	28, // 57: accrue.v1.PartnerService.GetReferralLink:output_type -> accrue.v1.GetReferralLinkResponse
-	30, // 58: accrue.v1.TrackingService.RecordClick:output_type -> accrue.v1.RecordClickResponse
-	32, // 59: accrue.v1.TrackingService.RecordClicks:output_type -> accrue.v1.RecordClicksResponse
-	37, // 60: accrue.v1.TrackingService.GetStats:output_type -> accrue.v1.GetStatsResponse
-	48, // [48:61] is the sub-list for method output_type
-	35, // [35:48] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	2,  // 0: accrue.v1.ValidateRulesResponse.faults:type_name -> accrue.v1.RulesFault
+	3,  // 1: accrue.v1.ValidateRulesResponse.terms:type_name -> accrue.v1.RulesTerms
+	42, // 2: accrue.v1.RuleVersion.effective_at:type_name -> google.protobuf.Timestamp
+	42, // 3: accrue.v1.PutRulesRequest.at:type_name -> google.protobuf.Timestamp
+	5,  // 4: accrue.v1.PutRulesResponse.version:type_name -> accrue.v1.RuleVersion
+	42, // 5: accrue.v1.GetRulesRequest.at:type_name -> google.protobuf.Timestamp
+	5,  // 6: accrue.v1.GetRulesResponse.version:type_name -> accrue.v1.RuleVersion
+	5,  // 7: accrue.v1.ListRuleVersionsResponse.versions:type_name -> accrue.v1.RuleVersion
+	12, // 8: accrue.v1.SimulateOrderRequest.lines:type_name -> accrue.v1.OrderLine
+	42, // 9: accrue.v1.SimulateOrderRequest.at:type_name -> google.protobuf.Timestamp
+	15, // 10: accrue.v1.SimulateOrderResponse.plan:type_name -> accrue.v1.Plan
+	16, // 11: accrue.v1.Plan.lines:type_name -> accrue.v1.PlanLine
+	17, // 12: accrue.v1.Plan.upline:type_name -> accrue.v1.PlanUplineLevel
+	42, // 13: accrue.v1.Partner.parent_until:type_name -> google.protobuf.Timestamp
+	0,  // 14: accrue.v1.Partner.status:type_name -> accrue.v1.PartnerStatus
+	18, // 15: accrue.v1.Partner.private:type_name -> accrue.v1.PartnerPrivate
+	42, // 16: accrue.v1.Partner.registered_at:type_name -> google.protobuf.Timestamp
+	42, // 17: accrue.v1.RegisterPartnerRequest.at:type_name -> google.protobuf.Timestamp
+	42, // 18: accrue.v1.RegisterPartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
+	18, // 19: accrue.v1.RegisterPartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
+	19, // 20: accrue.v1.RegisterPartnerResponse.partner:type_name -> accrue.v1.Partner
+	42, // 21: accrue.v1.UpdatePartnerRequest.at:type_name -> google.protobuf.Timestamp
+	0,  // 22: accrue.v1.UpdatePartnerRequest.status:type_name -> accrue.v1.PartnerStatus
+	42, // 23: accrue.v1.UpdatePartnerRequest.parent_until:type_name -> google.protobuf.Timestamp
+	18, // 24: accrue.v1.UpdatePartnerRequest.private:type_name -> accrue.v1.PartnerPrivate
+	43, // 25: accrue.v1.UpdatePartnerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	19, // 26: accrue.v1.UpdatePartnerResponse.partner:type_name -> accrue.v1.Partner
+	19, // 27: accrue.v1.GetPartnerResponse.partner:type_name -> accrue.v1.Partner
+	19, // 28: accrue.v1.ListPartnersResponse.partners:type_name -> accrue.v1.Partner
+	0,  // 29: accrue.v1.Referral.status:type_name -> accrue.v1.PartnerStatus
+	42, // 30: accrue.v1.Referral.registered_at:type_name -> google.protobuf.Timestamp
+	29, // 31: accrue.v1.ListReferralsResponse.referrals:type_name -> accrue.v1.Referral
+	42, // 32: accrue.v1.RecordClickRequest.at:type_name -> google.protobuf.Timestamp
+	33, // 33: accrue.v1.RecordClicksRequest.clicks:type_name -> accrue.v1.RecordClickRequest
+	37, // 34: accrue.v1.RecordClicksResponse.results:type_name -> accrue.v1.ClickResult
+	34, // 35: accrue.v1.ClickResult.click:type_name -> accrue.v1.RecordClickResponse
+	38, // 36: accrue.v1.ClickResult.error:type_name -> accrue.v1.ClickError
+	40, // 37: accrue.v1.GetStatsResponse.rows:type_name -> accrue.v1.StatsRow
+	6,  // 38: accrue.v1.ProgramService.PutRules:input_type -> accrue.v1.PutRulesRequest
+	8,  // 39: accrue.v1.ProgramService.GetRules:input_type -> accrue.v1.GetRulesRequest
+	10, // 40: accrue.v1.ProgramService.ListRuleVersions:input_type -> accrue.v1.ListRuleVersionsRequest
+	13, // 41: accrue.v1.ProgramService.SimulateOrder:input_type -> accrue.v1.SimulateOrderRequest
+	1,  // 42: accrue.v1.ProgramService.ValidateRules:input_type -> accrue.v1.ValidateRulesRequest
+	20, // 43: accrue.v1.PartnerService.RegisterPartner:input_type -> accrue.v1.RegisterPartnerRequest
+	22, // 44: accrue.v1.PartnerService.UpdatePartner:input_type -> accrue.v1.UpdatePartnerRequest
+	24, // 45: accrue.v1.PartnerService.GetPartner:input_type -> accrue.v1.GetPartnerRequest
+	26, // 46: accrue.v1.PartnerService.ListPartners:input_type -> accrue.v1.ListPartnersRequest
+	28, // 47: accrue.v1.PartnerService.ListReferrals:input_type -> accrue.v1.ListReferralsRequest
+	31, // 48: accrue.v1.PartnerService.GetReferralLink:input_type -> accrue.v1.GetReferralLinkRequest
+	33, // 49: accrue.v1.TrackingService.RecordClick:input_type -> accrue.v1.RecordClickRequest
+	35, // 50: accrue.v1.TrackingService.RecordClicks:input_type -> accrue.v1.RecordClicksRequest
+	39, // 51: accrue.v1.TrackingService.GetStats:input_type -> accrue.v1.GetStatsRequest
+	7,  // 52: accrue.v1.ProgramService.PutRules:output_type -> accrue.v1.PutRulesResponse
+	9,  // 53: accrue.v1.ProgramService.GetRules:output_type -> accrue.v1.GetRulesResponse
+	11, // 54: accrue.v1.ProgramService.ListRuleVersions:output_type -> accrue.v1.ListRuleVersionsResponse
+	14, // 55: accrue.v1.ProgramService.SimulateOrder:output_type -> accrue.v1.SimulateOrderResponse
+	4,  // 56: accrue.v1.ProgramService.ValidateRules:output_type -> accrue.v1.ValidateRulesResponse
+	21, // 57: accrue.v1.PartnerService.RegisterPartner:output_type -> accrue.v1.RegisterPartnerResponse
+	23, // 58: accrue.v1.PartnerService.UpdatePartner:output_type -> accrue.v1.UpdatePartnerResponse
+	25, // 59: accrue.v1.PartnerService.GetPartner:output_type -> accrue.v1.GetPartnerResponse
+	27, // 60: accrue.v1.PartnerService.ListPartners:output_type -> accrue.v1.ListPartnersResponse
+	30, // 61: accrue.v1.PartnerService.ListReferrals:output_type -> accrue.v1.ListReferralsResponse
+	32, // 62: accrue.v1.PartnerService.GetReferralLink:output_type -> accrue.v1.GetReferralLinkResponse
+	34, // 63: accrue.v1.TrackingService.RecordClick:output_type -> accrue.v1.RecordClickResponse
+	36, // 64: accrue.v1.TrackingService.RecordClicks:output_type -> accrue.v1.RecordClicksResponse
+	41, // 65: accrue.v1.TrackingService.GetStats:output_type -> accrue.v1.GetStatsResponse
+	52, // [52:66] is the sub-list for method output_type
+	38, // [38:52] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_accrue_v1_program_proto_init() }
@@ -3169,7 +3468,7 @@ func file_accrue_v1_program_proto_init() {
 	if File_accrue_v1_program_proto != nil {
 		return
 	}
-	file_accrue_v1_program_proto_msgTypes[32].OneofWrappers = []any{
+	file_accrue_v1_program_proto_msgTypes[36].OneofWrappers = []any{
 		(*ClickResult_Click)(nil),
 		(*ClickResult_Error)(nil),
 	}
@@ -3179,7 +3478,7 @@ func file_accrue_v1_program_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_accrue_v1_program_proto_rawDesc), len(file_accrue_v1_program_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -9,7 +9,9 @@ import { Audit } from "./audit";
 import { Closes } from "./closes";
 import { Partners } from "./partners";
 import { Payouts } from "./payouts";
+import { Products } from "./products";
 import { Rules } from "./rules";
+import { Webhooks } from "./webhooks";
 
 export function AdminApp(p: { api: Api; path: string; onProgram: (s: Session) => void }) {
   const [program, setProgram] = useState(p.api.session.program);
@@ -18,6 +20,8 @@ export function AdminApp(p: { api: Api; path: string; onProgram: (s: Session) =>
     { path: "partners", title: t("Partners"), view: Partners },
     { path: "closes", title: t("Closes"), view: Closes },
     { path: "payouts", title: t("Payouts"), view: Payouts },
+    { path: "products", title: t("Products and materials"), view: Products },
+    { path: "webhooks", title: t("Webhooks"), view: Webhooks },
     { path: "audit", title: t("Audit"), view: Audit },
   ];
   return (

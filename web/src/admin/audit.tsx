@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 
 import { type Api, message } from "../api";
 import type { VerifyJournalResponse } from "../../gen/accrue/v1/ledger_pb";
+import { cmp } from "../dec";
 import { count, money, t } from "../i18n";
 import { Alert, Loaded, Table, useLoad } from "../ui";
 
@@ -34,7 +35,9 @@ export function Audit({ api }: { api: Api }) {
         <Loaded s={s}>{(tb) => (
           <>
             <p>{t("Total debits")}: <b>{money(tb.totalDebits)}</b> · {t("Total credits")}: <b>{money(tb.totalCredits)}</b></p>
-            <Table testid="trial-balance" head={[t("Account"), t("Balance")]} rows={tb.balances.map((b) => [<code>{b.account}</code>, money(b.balance)])} />
+            <Table testid="trial-balance" head={[t("Account"), t("Balance")]}
+              rows={tb.balances.filter((b) => cmp(b.balance, "0") !== 0).map((b) => [<code>{b.account}</code>, money(b.balance)])} />
+            <p class="muted small">{t("{n} accounts with a zero balance are not shown.", { n: count(tb.balances.filter((b) => cmp(b.balance, "0") === 0).length) })}</p>
           </>
         )}</Loaded>
       </section>

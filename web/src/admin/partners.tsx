@@ -1,16 +1,28 @@
-// Partners: search, register, suspend or activate.
+// Partners: search, register, suspend or activate, issue a sign-in link.
 import { useState } from "preact/hooks";
 
 import { type Api, message, newKey } from "../api";
+import { SignInRole } from "../../gen/accrue/v1/portal_pb";
 import { PartnerStatus } from "../../gen/accrue/v1/program_pb";
-import { date, t } from "../i18n";
-import { Alert, Field, Loaded, Table, useLoad } from "../ui";
+import { date, dateTime, t } from "../i18n";
+import { Alert, CopyButton, Field, Loaded, Table, useLoad } from "../ui";
+
+/** The most rows the list shows; the search narrows it. */
+const shownMax = 100;
 
 export function Partners({ api }: { api: Api }) {
   const program = api.session.program;
   const s = useLoad(() => api.partners.listPartners({ program, pageSize: 1000 }), [program]);
   const [q, setQ] = useState("");
   const [error, setError] = useState("");
+  const [link, setLink] = useState<{ partner: string; url: string; expires: string } | null>(null);
+  const issue = async (partner: string) => {
+    setError(""); setLink(null);
+    try {
+      const r = await api.portal.createSignInLink({ program, role: SignInRole.PARTNER, partner });
+      setLink({ partner, url: location.origin + r.path, expires: dateTime(r.expiresAt) });
+    } catch (e) { setError(message(e)); }
+  };
   const setStatus = async (partner: string, status: PartnerStatus) => {
     setError("");
     try {
@@ -24,16 +36,31 @@ export function Partners({ api }: { api: Api }) {
       <section class="card">
         <Field label={t("Search")} name="search" value={q} onInput={setQ} type="search" />
         {error && <Alert text={error} />}
-        <Loaded s={s}>{({ partners }) => (
-          <Table testid="partners" head={[t("Partner"), t("Code"), t("Parent"), t("Status"), t("Joined"), ""]}
-            rows={partners.filter((x) => !q || (x.id + " " + x.code).toLowerCase().includes(q.toLowerCase())).map((x) => {
-              const suspended = x.status === PartnerStatus.SUSPENDED;
-              return [x.id, x.code, x.parent, t(suspended ? "suspended" : "active"), date(x.registeredAt),
-                <button type="button" onClick={() => setStatus(x.id, suspended ? PartnerStatus.ACTIVE : PartnerStatus.SUSPENDED)}>
-                  {t(suspended ? "Activate" : "Suspend")}
-                </button>];
-            })} />
-        )}</Loaded>
+        {link && (
+          <div class="alert ok" role="status" data-testid="signin-link">
+            <p>{t("Sign-in link for {p}, single use, valid until {t}:", { p: link.partner, t: link.expires })}</p>
+            <p class="code-line"><code data-testid="signin-url">{link.url}</code> <CopyButton text={link.url} /></p>
+          </div>
+        )}
+        <Loaded s={s}>{({ partners }) => {
+          const found = partners.filter((x) => !q || (x.id + " " + x.code).toLowerCase().includes(q.toLowerCase()));
+          return (
+            <>
+              <Table testid="partners" head={[t("Partner"), t("Code"), t("Parent"), t("Status"), t("Joined"), ""]}
+                rows={found.slice(0, shownMax).map((x) => {
+                  const suspended = x.status === PartnerStatus.SUSPENDED;
+                  return [x.id, x.code, x.parent, t(suspended ? "suspended" : "active"), date(x.registeredAt),
+                    <span class="actions">
+                      <button type="button" onClick={() => setStatus(x.id, suspended ? PartnerStatus.ACTIVE : PartnerStatus.SUSPENDED)}>
+                        {t(suspended ? "Activate" : "Suspend")}
+                      </button>
+                      <button type="button" onClick={() => issue(x.id)}>{t("Sign-in link")}</button>
+                    </span>];
+                })} />
+              {found.length > shownMax && <p class="muted small">{t("Showing {n} of {m}; search to narrow.", { n: shownMax, m: found.length })}</p>}
+            </>
+          );
+        }}</Loaded>
       </section>
     </>
   );

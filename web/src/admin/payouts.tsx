@@ -15,7 +15,7 @@ async function payable(api: Api, program: string) {
   const rows = tb.balances
     .filter((b) => b.account.startsWith("partner:") && b.account.endsWith(":payable"))
     .map((b) => ({ partner: b.account.slice("partner:".length, -":payable".length), amount: b.balance }))
-    .filter((r) => cmp(r.amount, "0") > 0 && cmp(r.amount, tr.payout_minimum) >= 0);
+    .filter((r) => cmp(r.amount, "0") > 0 && cmp(r.amount, tr.payoutMinimum) >= 0);
   return { rows, cur: tr.currency };
 }
 

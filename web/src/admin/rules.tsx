@@ -1,9 +1,10 @@
-// The rules editor: checks the document as one types (internal/webui's
-// check, which locates each fault at its path and line), saves a new
+// The rules editor: checks the document as one types (ValidateRules,
+// which locates each fault at its path and line), saves a new
 // version, and simulates an order with the provenance of every amount.
 import { useEffect, useRef, useState } from "preact/hooks";
 
-import { type Api, type Check, checkRules, message, newKey } from "../api";
+import { type Api, checkRules, message, newKey } from "../api";
+import type { ValidateRulesResponse } from "../../gen/accrue/v1/program_pb";
 import { t } from "../i18n";
 import { Alert, Loaded, useLoad } from "../ui";
 import { Simulate } from "./simulate";
@@ -23,13 +24,13 @@ export function Rules({ api }: { api: Api }) {
 
 function Editor(p: { api: Api; initial: string; version: number }) {
   const [doc, setDoc] = useState(p.initial);
-  const [check, setCheck] = useState<Check | null>(null);
+  const [check, setCheck] = useState<ValidateRulesResponse | null>(null);
   const [saved, setSaved] = useState("");
   const [error, setError] = useState("");
   const area = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
     const ctl = new AbortController();
-    const timer = setTimeout(() => checkRules(doc, ctl.signal).then(setCheck, () => {}), 200);
+    const timer = setTimeout(() => checkRules(p.api, doc, ctl.signal).then(setCheck, () => {}), 200);
     return () => { clearTimeout(timer); ctl.abort(); };
   }, [doc]);
   const lines = doc.split("\n");

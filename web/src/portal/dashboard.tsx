@@ -52,8 +52,8 @@ export function Dashboard({ api }: { api: Api }) {
             ))}
           </section>
           <section class="card">
-            <Progress label={t("Progress to the payout minimum")} done={b.accrued ?? "0"} total={tr.payout_minimum}
-              text={t("{a} of {b}", { a: money(b.accrued, cur), b: money(tr.payout_minimum, cur) })} />
+            <Progress label={t("Progress to the payout minimum")} done={b.accrued ?? "0"} total={tr.payoutMinimum}
+              text={t("{a} of {b}", { a: money(b.accrued, cur), b: money(tr.payoutMinimum, cur) })} />
           </section>
           <section class="card">
             <h2>{t("This month")} · {month(to)}</h2>

@@ -60,7 +60,9 @@ type PortalServiceClient interface {
 	// GET /v1/statements/{program}/{partner}/{period}.pdf.
 	GetStatementPDF(context.Context, *connect.Request[v1.GetStatementPDFRequest]) (*connect.Response[v1.GetStatementPDFResponse], error)
 	// CreateSignInLink issues a signed, single-use sign-in link that expires:
-	// exchanged at GET /portal/signin?token=... for a session cookie. A
+	// GET /portal/signin?token=... shows a confirmation page whose button
+	// POSTs the token to /portal/signin, which exchanges it for a session
+	// cookie. A
 	// partner link signs in as that partner (its partner's reads, its leads
 	// and settings); an admin link as an admin of the program ("*": every
 	// program). Not keyed: each call mints a new credential, and an unused
@@ -182,7 +184,9 @@ type PortalServiceHandler interface {
 	// GET /v1/statements/{program}/{partner}/{period}.pdf.
 	GetStatementPDF(context.Context, *connect.Request[v1.GetStatementPDFRequest]) (*connect.Response[v1.GetStatementPDFResponse], error)
 	// CreateSignInLink issues a signed, single-use sign-in link that expires:
-	// exchanged at GET /portal/signin?token=... for a session cookie. A
+	// GET /portal/signin?token=... shows a confirmation page whose button
+	// POSTs the token to /portal/signin, which exchanges it for a session
+	// cookie. A
 	// partner link signs in as that partner (its partner's reads, its leads
 	// and settings); an admin link as an admin of the program ("*": every
 	// program). Not keyed: each call mints a new credential, and an unused

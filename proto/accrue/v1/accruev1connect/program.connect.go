@@ -47,6 +47,9 @@ const (
 	// ProgramServiceSimulateOrderProcedure is the fully-qualified name of the ProgramService's
 	// SimulateOrder RPC.
 	ProgramServiceSimulateOrderProcedure = "/accrue.v1.ProgramService/SimulateOrder"
+	// ProgramServiceValidateRulesProcedure is the fully-qualified name of the ProgramService's
+	// ValidateRules RPC.
+	ProgramServiceValidateRulesProcedure = "/accrue.v1.ProgramService/ValidateRules"
 	// PartnerServiceRegisterPartnerProcedure is the fully-qualified name of the PartnerService's
 	// RegisterPartner RPC.
 	PartnerServiceRegisterPartnerProcedure = "/accrue.v1.PartnerService/RegisterPartner"
@@ -97,6 +100,13 @@ type ProgramServiceClient interface {
 	// upline as linked at `at`; it does not check self-referral or suspension.
 	// not_found for an unknown partner.
 	SimulateOrder(context.Context, *connect.Request[v1.SimulateOrderRequest]) (*connect.Response[v1.SimulateOrderResponse], error)
+	// ValidateRules checks a rules document as PutRules would, stores
+	// nothing and reads nothing: every fault with its path and its line in
+	// the document, or, for a valid document, its terms. The console's rules
+	// editor calls it as one types; the cabinet reads the program's terms
+	// through it. Any key of the program (a partner's too); the program need
+	// not exist yet.
+	ValidateRules(context.Context, *connect.Request[v1.ValidateRulesRequest]) (*connect.Response[v1.ValidateRulesResponse], error)
 }
 
 // NewProgramServiceClient constructs a client for the accrue.v1.ProgramService service. By default,
@@ -134,6 +144,12 @@ func NewProgramServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(programServiceMethods.ByName("SimulateOrder")),
 			connect.WithClientOptions(opts...),
 		),
+		validateRules: connect.NewClient[v1.ValidateRulesRequest, v1.ValidateRulesResponse](
+			httpClient,
+			baseURL+ProgramServiceValidateRulesProcedure,
+			connect.WithSchema(programServiceMethods.ByName("ValidateRules")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -143,6 +159,7 @@ type programServiceClient struct {
 	getRules         *connect.Client[v1.GetRulesRequest, v1.GetRulesResponse]
 	listRuleVersions *connect.Client[v1.ListRuleVersionsRequest, v1.ListRuleVersionsResponse]
 	simulateOrder    *connect.Client[v1.SimulateOrderRequest, v1.SimulateOrderResponse]
+	validateRules    *connect.Client[v1.ValidateRulesRequest, v1.ValidateRulesResponse]
 }
 
 // PutRules calls accrue.v1.ProgramService.PutRules.
@@ -163,6 +180,11 @@ func (c *programServiceClient) ListRuleVersions(ctx context.Context, req *connec
 // SimulateOrder calls accrue.v1.ProgramService.SimulateOrder.
 func (c *programServiceClient) SimulateOrder(ctx context.Context, req *connect.Request[v1.SimulateOrderRequest]) (*connect.Response[v1.SimulateOrderResponse], error) {
 	return c.simulateOrder.CallUnary(ctx, req)
+}
+
+// ValidateRules calls accrue.v1.ProgramService.ValidateRules.
+func (c *programServiceClient) ValidateRules(ctx context.Context, req *connect.Request[v1.ValidateRulesRequest]) (*connect.Response[v1.ValidateRulesResponse], error) {
+	return c.validateRules.CallUnary(ctx, req)
 }
 
 // ProgramServiceHandler is an implementation of the accrue.v1.ProgramService service.
@@ -186,6 +208,13 @@ type ProgramServiceHandler interface {
 	// upline as linked at `at`; it does not check self-referral or suspension.
 	// not_found for an unknown partner.
 	SimulateOrder(context.Context, *connect.Request[v1.SimulateOrderRequest]) (*connect.Response[v1.SimulateOrderResponse], error)
+	// ValidateRules checks a rules document as PutRules would, stores
+	// nothing and reads nothing: every fault with its path and its line in
+	// the document, or, for a valid document, its terms. The console's rules
+	// editor calls it as one types; the cabinet reads the program's terms
+	// through it. Any key of the program (a partner's too); the program need
+	// not exist yet.
+	ValidateRules(context.Context, *connect.Request[v1.ValidateRulesRequest]) (*connect.Response[v1.ValidateRulesResponse], error)
 }
 
 // NewProgramServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -219,6 +248,12 @@ func NewProgramServiceHandler(svc ProgramServiceHandler, opts ...connect.Handler
 		connect.WithSchema(programServiceMethods.ByName("SimulateOrder")),
 		connect.WithHandlerOptions(opts...),
 	)
+	programServiceValidateRulesHandler := connect.NewUnaryHandler(
+		ProgramServiceValidateRulesProcedure,
+		svc.ValidateRules,
+		connect.WithSchema(programServiceMethods.ByName("ValidateRules")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/accrue.v1.ProgramService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ProgramServicePutRulesProcedure:
@@ -229,6 +264,8 @@ func NewProgramServiceHandler(svc ProgramServiceHandler, opts ...connect.Handler
 			programServiceListRuleVersionsHandler.ServeHTTP(w, r)
 		case ProgramServiceSimulateOrderProcedure:
 			programServiceSimulateOrderHandler.ServeHTTP(w, r)
+		case ProgramServiceValidateRulesProcedure:
+			programServiceValidateRulesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -252,6 +289,10 @@ func (UnimplementedProgramServiceHandler) ListRuleVersions(context.Context, *con
 
 func (UnimplementedProgramServiceHandler) SimulateOrder(context.Context, *connect.Request[v1.SimulateOrderRequest]) (*connect.Response[v1.SimulateOrderResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.ProgramService.SimulateOrder is not implemented"))
+}
+
+func (UnimplementedProgramServiceHandler) ValidateRules(context.Context, *connect.Request[v1.ValidateRulesRequest]) (*connect.Response[v1.ValidateRulesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("accrue.v1.ProgramService.ValidateRules is not implemented"))
 }
 
 // PartnerServiceClient is a client for the accrue.v1.PartnerService service.

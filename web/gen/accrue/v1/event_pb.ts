@@ -828,8 +828,9 @@ export const RedeliverEventResponseSchema: GenMessage<RedeliverEventResponse> = 
  * (when the server records them, off by default), order.paid,
  * order.accrued, order.adjusted, period.closed, statement.issued,
  * payout.created, payout.settled, payout.failed, credit.spent,
- * credit.reversed, rules.updated, lead.submitted. Conventions: see ProgramService. Admin
- * only.
+ * credit.reversed, rules.updated, lead.submitted (its resource is the
+ * Lead, the customer's contact included: the shop acts on it).
+ * Conventions: see ProgramService. Admin only.
  *
  * @generated from service accrue.v1.EventService
  */

@@ -145,7 +145,8 @@ export type CreateSignInLinkResponse = Message<"accrue.v1.CreateSignInLinkRespon
   token: string;
 
   /**
-   * The path to open on accrued: /portal/signin?token=<token>.
+   * The path to open on accrued: /portal/signin?token=<token> (the
+   * confirmation page).
    *
    * @generated from field: string path = 2;
    */
@@ -655,7 +656,9 @@ export const PortalService: GenService<{
   },
   /**
    * CreateSignInLink issues a signed, single-use sign-in link that expires:
-   * exchanged at GET /portal/signin?token=... for a session cookie. A
+   * GET /portal/signin?token=... shows a confirmation page whose button
+   * POSTs the token to /portal/signin, which exchanges it for a session
+   * cookie. A
    * partner link signs in as that partner (its partner's reads, its leads
    * and settings); an admin link as an admin of the program ("*": every
    * program). Not keyed: each call mints a new credential, and an unused

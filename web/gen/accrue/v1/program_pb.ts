@@ -12,7 +12,143 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file accrue/v1/program.proto.
  */
 export const file_accrue_v1_program: GenFile = /*@__PURE__*/
-  fileDesc("ChdhY2NydWUvdjEvcHJvZ3JhbS5wcm90bxIJYWNjcnVlLnYxImIKC1J1bGVWZXJzaW9uEg8KB3ZlcnNpb24YASABKAUSMAoMZWZmZWN0aXZlX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkb2N1bWVudBgDIAEoCSJ1Cg9QdXRSdWxlc1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGRvY3VtZW50GAQgASgJIk0KEFB1dFJ1bGVzUmVzcG9uc2USJwoHdmVyc2lvbhgBIAEoCzIWLmFjY3J1ZS52MS5SdWxlVmVyc2lvbhIQCghyZXBsYXllZBgCIAEoCCJbCg9HZXRSdWxlc1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFEiYKAmF0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI7ChBHZXRSdWxlc1Jlc3BvbnNlEicKB3ZlcnNpb24YASABKAsyFi5hY2NydWUudjEuUnVsZVZlcnNpb24iKgoXTGlzdFJ1bGVWZXJzaW9uc1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCSJEChhMaXN0UnVsZVZlcnNpb25zUmVzcG9uc2USKAoIdmVyc2lvbnMYASADKAsyFi5hY2NydWUudjEuUnVsZVZlcnNpb24iLAoJT3JkZXJMaW5lEg8KB3Byb2R1Y3QYASABKAkSDgoGYW1vdW50GAIgASgJIpcBChRTaW11bGF0ZU9yZGVyUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEg8KB3BhcnRuZXIYAiABKAkSIwoFbGluZXMYAyADKAsyFC5hY2NydWUudjEuT3JkZXJMaW5lEhAKCHNoaXBwaW5nGAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI2ChVTaW11bGF0ZU9yZGVyUmVzcG9uc2USHQoEcGxhbhgBIAEoCzIPLmFjY3J1ZS52MS5QbGFuIqwBCgRQbGFuEg0KBXNhbGVzGAEgASgJEhIKCmNvbW1pc3Npb24YAiABKAkSIgoFbGluZXMYAyADKAsyEy5hY2NydWUudjEuUGxhbkxpbmUSKgoGdXBsaW5lGAQgAygLMhouYWNjcnVlLnYxLlBsYW5VcGxpbmVMZXZlbBIMCgRmbGF0GAUgASgJEhUKDXJ1bGVzX3ZlcnNpb24YBiABKAUSDAoEdGllchgHIAEoCSKBAQoIUGxhbkxpbmUSDwoHcHJvZHVjdBgBIAEoCRIOCgZhbW91bnQYAiABKAkSEgoKY29tbWlzc2lvbhgDIAEoCRIMCgRyYXRlGAQgASgJEg4KBnNvdXJjZRgFIAEoCRIUCgxwYXJ0aWNpcGF0ZXMYBiABKAgSDAoEbm90ZRgHIAEoCSJyCg9QbGFuVXBsaW5lTGV2ZWwSDQoFbGV2ZWwYASABKAUSDwoHcGFydG5lchgCIAEoCRIOCgZhbW91bnQYAyABKAkSDAoEcmF0ZRgEIAEoCRIMCgRiYXNlGAUgASgJEhMKC2Jhc2VfYW1vdW50GAYgASgJIlYKDlBhcnRuZXJQcml2YXRlEg0KBWVtYWlsGAEgASgJEgwKBG5hbWUYAiABKAkSFAoMYmFua19hY2NvdW50GAMgASgJEhEKCWJhbmtfbmFtZRgEIAEoCSKeAgoHUGFydG5lchIKCgJpZBgBIAEoCRIMCgRjb2RlGAIgASgJEg4KBnBhcmVudBgDIAEoCRIwCgxwYXJlbnRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1c3RvbWVyGAUgASgJEigKBnN0YXR1cxgGIAEoDjIYLmFjY3J1ZS52MS5QYXJ0bmVyU3RhdHVzEgwKBHRpZXIYByABKAkSDgoGdm9sdW1lGAggASgJEioKB3ByaXZhdGUYCSABKAsyGS5hY2NydWUudjEuUGFydG5lclByaXZhdGUSMQoNcmVnaXN0ZXJlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiQIKFlJlZ2lzdGVyUGFydG5lclJlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BhcnRuZXIYBCABKAkSDAoEY29kZRgFIAEoCRIOCgZwYXJlbnQYBiABKAkSMAoMcGFyZW50X3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjdXN0b21lchgIIAEoCRIqCgdwcml2YXRlGAkgASgLMhkuYWNjcnVlLnYxLlBhcnRuZXJQcml2YXRlIlAKF1JlZ2lzdGVyUGFydG5lclJlc3BvbnNlEiMKB3BhcnRuZXIYASABKAsyEi5hY2NydWUudjEuUGFydG5lchIQCghyZXBsYXllZBgCIAEoCCLZAgoUVXBkYXRlUGFydG5lclJlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BhcnRuZXIYBCABKAkSKAoGc3RhdHVzGAUgASgOMhguYWNjcnVlLnYxLlBhcnRuZXJTdGF0dXMSDgoGcGFyZW50GAYgASgJEhUKDWRldGFjaF9wYXJlbnQYByABKAgSMAoMcGFyZW50X3VudGlsGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgdwcml2YXRlGAkgASgLMhkuYWNjcnVlLnYxLlBhcnRuZXJQcml2YXRlEi8KC3VwZGF0ZV9tYXNrGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJOChVVcGRhdGVQYXJ0bmVyUmVzcG9uc2USIwoHcGFydG5lchgBIAEoCzISLmFjY3J1ZS52MS5QYXJ0bmVyEhAKCHJlcGxheWVkGAIgASgIIk4KEUdldFBhcnRuZXJSZXF1ZXN0Eg8KB3Byb2dyYW0YASABKAkSDwoHcGFydG5lchgCIAEoCRIXCg9pbmNsdWRlX3ByaXZhdGUYAyABKAgiOQoSR2V0UGFydG5lclJlc3BvbnNlEiMKB3BhcnRuZXIYASABKAsyEi5hY2NydWUudjEuUGFydG5lciJNChNMaXN0UGFydG5lcnNSZXF1ZXN0Eg8KB3Byb2dyYW0YASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVQoUTGlzdFBhcnRuZXJzUmVzcG9uc2USJAoIcGFydG5lcnMYASADKAsyEi5hY2NydWUudjEuUGFydG5lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicgoUTGlzdFJlZmVycmFsc1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIPCgdwYXJ0bmVyGAIgASgJEhEKCW1heF9kZXB0aBgDIAEoBRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJkCghSZWZlcnJhbBIPCgdwYXJ0bmVyGAEgASgJEg4KBnBhcmVudBgCIAEoCRINCgVkZXB0aBgDIAEoBRIoCgZzdGF0dXMYBCABKA4yGC5hY2NydWUudjEuUGFydG5lclN0YXR1cyJYChVMaXN0UmVmZXJyYWxzUmVzcG9uc2USJgoJcmVmZXJyYWxzGAEgAygLMhMuYWNjcnVlLnYxLlJlZmVycmFsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKJAQoWR2V0UmVmZXJyYWxMaW5rUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEg8KB3BhcnRuZXIYAiABKAkSDwoHbGFuZGluZxgDIAEoCRISCgp1dG1fc291cmNlGAQgASgJEhIKCnV0bV9tZWRpdW0YBSABKAkSFAoMdXRtX2NhbXBhaWduGAYgASgJIjQKF0dldFJlZmVycmFsTGlua1Jlc3BvbnNlEgsKA3VybBgBIAEoCRIMCgRjb2RlGAIgASgJIucBChJSZWNvcmRDbGlja1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BhcnRuZXIYBCABKAkSDwoHdmlzaXRvchgFIAEoCRIPCgdsYW5kaW5nGAYgASgJEg4KBmJhbm5lchgHIAEoCRISCgp1dG1fc291cmNlGAggASgJEhIKCnV0bV9tZWRpdW0YCSABKAkSFAoMdXRtX2NhbXBhaWduGAogASgJIkoKE1JlY29yZENsaWNrUmVzcG9uc2USEAoIY2xpY2tfaWQYASABKAMSDwoHcGFydG5lchgCIAEoCRIQCghyZXBsYXllZBgDIAEoCCJVChNSZWNvcmRDbGlja3NSZXF1ZXN0Eg8KB3Byb2dyYW0YASABKAkSLQoGY2xpY2tzGAIgAygLMh0uYWNjcnVlLnYxLlJlY29yZENsaWNrUmVxdWVzdCI/ChRSZWNvcmRDbGlja3NSZXNwb25zZRInCgdyZXN1bHRzGAEgAygLMhYuYWNjcnVlLnYxLkNsaWNrUmVzdWx0InEKC0NsaWNrUmVzdWx0Ei8KBWNsaWNrGAEgASgLMh4uYWNjcnVlLnYxLlJlY29yZENsaWNrUmVzcG9uc2VIABImCgVlcnJvchgCIAEoCzIVLmFjY3J1ZS52MS5DbGlja0Vycm9ySABCCQoHb3V0Y29tZSI6CgpDbGlja0Vycm9yEgwKBGNvZGUYASABKAkSDQoFZmllbGQYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSJZCg9HZXRTdGF0c1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIPCgdwYXJ0bmVyGAIgASgJEhIKCmZyb21fbW9udGgYAyABKAkSEAoIdG9fbW9udGgYBCABKAkitQEKCFN0YXRzUm93Eg8KB3BhcnRuZXIYASABKAkSEgoKdXRtX3NvdXJjZRgCIAEoCRINCgVtb250aBgDIAEoCRIOCgZjbGlja3MYBCABKAMSFwoPdW5pcXVlX3Zpc2l0b3JzGAUgASgDEg4KBm9yZGVycxgGIAEoAxIPCgdyZXZlbnVlGAcgASgJEhIKCmNvbW1pc3Npb24YCCABKAkSFwoPY29udmVyc2lvbl9yYXRlGAkgASgJIjUKEEdldFN0YXRzUmVzcG9uc2USIQoEcm93cxgBIAMoCzITLmFjY3J1ZS52MS5TdGF0c1JvdypoCg1QYXJ0bmVyU3RhdHVzEh4KGlBBUlRORVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFSVE5FUl9TVEFUVVNfQUNUSVZFEAESHAoYUEFSVE5FUl9TVEFUVVNfU1VTUEVOREVEEAIy0wIKDlByb2dyYW1TZXJ2aWNlEkUKCFB1dFJ1bGVzEhouYWNjcnVlLnYxLlB1dFJ1bGVzUmVxdWVzdBobLmFjY3J1ZS52MS5QdXRSdWxlc1Jlc3BvbnNlIgASRQoIR2V0UnVsZXMSGi5hY2NydWUudjEuR2V0UnVsZXNSZXF1ZXN0GhsuYWNjcnVlLnYxLkdldFJ1bGVzUmVzcG9uc2UiABJdChBMaXN0UnVsZVZlcnNpb25zEiIuYWNjcnVlLnYxLkxpc3RSdWxlVmVyc2lvbnNSZXF1ZXN0GiMuYWNjcnVlLnYxLkxpc3RSdWxlVmVyc2lvbnNSZXNwb25zZSIAElQKDVNpbXVsYXRlT3JkZXISHy5hY2NydWUudjEuU2ltdWxhdGVPcmRlclJlcXVlc3QaIC5hY2NydWUudjEuU2ltdWxhdGVPcmRlclJlc3BvbnNlIgAylAQKDlBhcnRuZXJTZXJ2aWNlEloKD1JlZ2lzdGVyUGFydG5lchIhLmFjY3J1ZS52MS5SZWdpc3RlclBhcnRuZXJSZXF1ZXN0GiIuYWNjcnVlLnYxLlJlZ2lzdGVyUGFydG5lclJlc3BvbnNlIgASVAoNVXBkYXRlUGFydG5lchIfLmFjY3J1ZS52MS5VcGRhdGVQYXJ0bmVyUmVxdWVzdBogLmFjY3J1ZS52MS5VcGRhdGVQYXJ0bmVyUmVzcG9uc2UiABJLCgpHZXRQYXJ0bmVyEhwuYWNjcnVlLnYxLkdldFBhcnRuZXJSZXF1ZXN0Gh0uYWNjcnVlLnYxLkdldFBhcnRuZXJSZXNwb25zZSIAElEKDExpc3RQYXJ0bmVycxIeLmFjY3J1ZS52MS5MaXN0UGFydG5lcnNSZXF1ZXN0Gh8uYWNjcnVlLnYxLkxpc3RQYXJ0bmVyc1Jlc3BvbnNlIgASVAoNTGlzdFJlZmVycmFscxIfLmFjY3J1ZS52MS5MaXN0UmVmZXJyYWxzUmVxdWVzdBogLmFjY3J1ZS52MS5MaXN0UmVmZXJyYWxzUmVzcG9uc2UiABJaCg9HZXRSZWZlcnJhbExpbmsSIS5hY2NydWUudjEuR2V0UmVmZXJyYWxMaW5rUmVxdWVzdBoiLmFjY3J1ZS52MS5HZXRSZWZlcnJhbExpbmtSZXNwb25zZSIAMvsBCg9UcmFja2luZ1NlcnZpY2USTgoLUmVjb3JkQ2xpY2sSHS5hY2NydWUudjEuUmVjb3JkQ2xpY2tSZXF1ZXN0Gh4uYWNjcnVlLnYxLlJlY29yZENsaWNrUmVzcG9uc2UiABJRCgxSZWNvcmRDbGlja3MSHi5hY2NydWUudjEuUmVjb3JkQ2xpY2tzUmVxdWVzdBofLmFjY3J1ZS52MS5SZWNvcmRDbGlja3NSZXNwb25zZSIAEkUKCEdldFN0YXRzEhouYWNjcnVlLnYxLkdldFN0YXRzUmVxdWVzdBobLmFjY3J1ZS52MS5HZXRTdGF0c1Jlc3BvbnNlIgBCM1oxZ2l0aHViLmNvbS9hY2NydWUvYWNjcnVlL3Byb3RvL2FjY3J1ZS92MTthY2NydWV2MWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChdhY2NydWUvdjEvcHJvZ3JhbS5wcm90bxIJYWNjcnVlLnYxIjkKFFZhbGlkYXRlUnVsZXNSZXF1ZXN0Eg8KB3Byb2dyYW0YASABKAkSEAoIZG9jdW1lbnQYAiABKAkiOAoKUnVsZXNGYXVsdBIMCgRwYXRoGAEgASgJEg4KBnJlYXNvbhgCIAEoCRIMCgRsaW5lGAMgASgFIkgKClJ1bGVzVGVybXMSEAoIY3VycmVuY3kYASABKAkSEAoIdGltZXpvbmUYAiABKAkSFgoOcGF5b3V0X21pbmltdW0YAyABKAkicAoVVmFsaWRhdGVSdWxlc1Jlc3BvbnNlEgoKAm9rGAEgASgIEiUKBmZhdWx0cxgCIAMoCzIVLmFjY3J1ZS52MS5SdWxlc0ZhdWx0EiQKBXRlcm1zGAMgASgLMhUuYWNjcnVlLnYxLlJ1bGVzVGVybXMiYgoLUnVsZVZlcnNpb24SDwoHdmVyc2lvbhgBIAEoBRIwCgxlZmZlY3RpdmVfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGRvY3VtZW50GAMgASgJInUKD1B1dFJ1bGVzUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIZG9jdW1lbnQYBCABKAkiTQoQUHV0UnVsZXNSZXNwb25zZRInCgd2ZXJzaW9uGAEgASgLMhYuYWNjcnVlLnYxLlJ1bGVWZXJzaW9uEhAKCHJlcGxheWVkGAIgASgIIlsKD0dldFJ1bGVzUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjsKEEdldFJ1bGVzUmVzcG9uc2USJwoHdmVyc2lvbhgBIAEoCzIWLmFjY3J1ZS52MS5SdWxlVmVyc2lvbiIqChdMaXN0UnVsZVZlcnNpb25zUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJIkQKGExpc3RSdWxlVmVyc2lvbnNSZXNwb25zZRIoCgh2ZXJzaW9ucxgBIAMoCzIWLmFjY3J1ZS52MS5SdWxlVmVyc2lvbiIsCglPcmRlckxpbmUSDwoHcHJvZHVjdBgBIAEoCRIOCgZhbW91bnQYAiABKAkilwEKFFNpbXVsYXRlT3JkZXJSZXF1ZXN0Eg8KB3Byb2dyYW0YASABKAkSDwoHcGFydG5lchgCIAEoCRIjCgVsaW5lcxgDIAMoCzIULmFjY3J1ZS52MS5PcmRlckxpbmUSEAoIc2hpcHBpbmcYBCABKAkSJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKFVNpbXVsYXRlT3JkZXJSZXNwb25zZRIdCgRwbGFuGAEgASgLMg8uYWNjcnVlLnYxLlBsYW4irAEKBFBsYW4SDQoFc2FsZXMYASABKAkSEgoKY29tbWlzc2lvbhgCIAEoCRIiCgVsaW5lcxgDIAMoCzITLmFjY3J1ZS52MS5QbGFuTGluZRIqCgZ1cGxpbmUYBCADKAsyGi5hY2NydWUudjEuUGxhblVwbGluZUxldmVsEgwKBGZsYXQYBSABKAkSFQoNcnVsZXNfdmVyc2lvbhgGIAEoBRIMCgR0aWVyGAcgASgJIoEBCghQbGFuTGluZRIPCgdwcm9kdWN0GAEgASgJEg4KBmFtb3VudBgCIAEoCRISCgpjb21taXNzaW9uGAMgASgJEgwKBHJhdGUYBCABKAkSDgoGc291cmNlGAUgASgJEhQKDHBhcnRpY2lwYXRlcxgGIAEoCBIMCgRub3RlGAcgASgJInIKD1BsYW5VcGxpbmVMZXZlbBINCgVsZXZlbBgBIAEoBRIPCgdwYXJ0bmVyGAIgASgJEg4KBmFtb3VudBgDIAEoCRIMCgRyYXRlGAQgASgJEgwKBGJhc2UYBSABKAkSEwoLYmFzZV9hbW91bnQYBiABKAkiVgoOUGFydG5lclByaXZhdGUSDQoFZW1haWwYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxiYW5rX2FjY291bnQYAyABKAkSEQoJYmFua19uYW1lGAQgASgJIp4CCgdQYXJ0bmVyEgoKAmlkGAEgASgJEgwKBGNvZGUYAiABKAkSDgoGcGFyZW50GAMgASgJEjAKDHBhcmVudF91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIY3VzdG9tZXIYBSABKAkSKAoGc3RhdHVzGAYgASgOMhguYWNjcnVlLnYxLlBhcnRuZXJTdGF0dXMSDAoEdGllchgHIAEoCRIOCgZ2b2x1bWUYCCABKAkSKgoHcHJpdmF0ZRgJIAEoCzIZLmFjY3J1ZS52MS5QYXJ0bmVyUHJpdmF0ZRIxCg1yZWdpc3RlcmVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKJAgoWUmVnaXN0ZXJQYXJ0bmVyUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGFydG5lchgEIAEoCRIMCgRjb2RlGAUgASgJEg4KBnBhcmVudBgGIAEoCRIwCgxwYXJlbnRfdW50aWwYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGN1c3RvbWVyGAggASgJEioKB3ByaXZhdGUYCSABKAsyGS5hY2NydWUudjEuUGFydG5lclByaXZhdGUiUAoXUmVnaXN0ZXJQYXJ0bmVyUmVzcG9uc2USIwoHcGFydG5lchgBIAEoCzISLmFjY3J1ZS52MS5QYXJ0bmVyEhAKCHJlcGxheWVkGAIgASgIItkCChRVcGRhdGVQYXJ0bmVyUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGFydG5lchgEIAEoCRIoCgZzdGF0dXMYBSABKA4yGC5hY2NydWUudjEuUGFydG5lclN0YXR1cxIOCgZwYXJlbnQYBiABKAkSFQoNZGV0YWNoX3BhcmVudBgHIAEoCBIwCgxwYXJlbnRfdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3ByaXZhdGUYCSABKAsyGS5hY2NydWUudjEuUGFydG5lclByaXZhdGUSLwoLdXBkYXRlX21hc2sYCiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIk4KFVVwZGF0ZVBhcnRuZXJSZXNwb25zZRIjCgdwYXJ0bmVyGAEgASgLMhIuYWNjcnVlLnYxLlBhcnRuZXISEAoIcmVwbGF5ZWQYAiABKAgiTgoRR2V0UGFydG5lclJlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIPCgdwYXJ0bmVyGAIgASgJEhcKD2luY2x1ZGVfcHJpdmF0ZRgDIAEoCCI5ChJHZXRQYXJ0bmVyUmVzcG9uc2USIwoHcGFydG5lchgBIAEoCzISLmFjY3J1ZS52MS5QYXJ0bmVyIk0KE0xpc3RQYXJ0bmVyc1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJVChRMaXN0UGFydG5lcnNSZXNwb25zZRIkCghwYXJ0bmVycxgBIAMoCzISLmFjY3J1ZS52MS5QYXJ0bmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRMaXN0UmVmZXJyYWxzUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEg8KB3BhcnRuZXIYAiABKAkSEQoJbWF4X2RlcHRoGAMgASgFEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIq4BCghSZWZlcnJhbBIPCgdwYXJ0bmVyGAEgASgJEg4KBnBhcmVudBgCIAEoCRINCgVkZXB0aBgDIAEoBRIoCgZzdGF0dXMYBCABKA4yGC5hY2NydWUudjEuUGFydG5lclN0YXR1cxIxCg1yZWdpc3RlcmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg11cGxpbmVfaW5jb21lGAYgASgJIlgKFUxpc3RSZWZlcnJhbHNSZXNwb25zZRImCglyZWZlcnJhbHMYASADKAsyEy5hY2NydWUudjEuUmVmZXJyYWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIokBChZHZXRSZWZlcnJhbExpbmtSZXF1ZXN0Eg8KB3Byb2dyYW0YASABKAkSDwoHcGFydG5lchgCIAEoCRIPCgdsYW5kaW5nGAMgASgJEhIKCnV0bV9zb3VyY2UYBCABKAkSEgoKdXRtX21lZGl1bRgFIAEoCRIUCgx1dG1fY2FtcGFpZ24YBiABKAkiNAoXR2V0UmVmZXJyYWxMaW5rUmVzcG9uc2USCwoDdXJsGAEgASgJEgwKBGNvZGUYAiABKAki5wEKElJlY29yZENsaWNrUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGFydG5lchgEIAEoCRIPCgd2aXNpdG9yGAUgASgJEg8KB2xhbmRpbmcYBiABKAkSDgoGYmFubmVyGAcgASgJEhIKCnV0bV9zb3VyY2UYCCABKAkSEgoKdXRtX21lZGl1bRgJIAEoCRIUCgx1dG1fY2FtcGFpZ24YCiABKAkiSgoTUmVjb3JkQ2xpY2tSZXNwb25zZRIQCghjbGlja19pZBgBIAEoAxIPCgdwYXJ0bmVyGAIgASgJEhAKCHJlcGxheWVkGAMgASgIIlUKE1JlY29yZENsaWNrc1JlcXVlc3QSDwoHcHJvZ3JhbRgBIAEoCRItCgZjbGlja3MYAiADKAsyHS5hY2NydWUudjEuUmVjb3JkQ2xpY2tSZXF1ZXN0Ij8KFFJlY29yZENsaWNrc1Jlc3BvbnNlEicKB3Jlc3VsdHMYASADKAsyFi5hY2NydWUudjEuQ2xpY2tSZXN1bHQicQoLQ2xpY2tSZXN1bHQSLwoFY2xpY2sYASABKAsyHi5hY2NydWUudjEuUmVjb3JkQ2xpY2tSZXNwb25zZUgAEiYKBWVycm9yGAIgASgLMhUuYWNjcnVlLnYxLkNsaWNrRXJyb3JIAEIJCgdvdXRjb21lIjoKCkNsaWNrRXJyb3ISDAoEY29kZRgBIAEoCRINCgVmaWVsZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIlkKD0dldFN0YXRzUmVxdWVzdBIPCgdwcm9ncmFtGAEgASgJEg8KB3BhcnRuZXIYAiABKAkSEgoKZnJvbV9tb250aBgDIAEoCRIQCgh0b19tb250aBgEIAEoCSK1AQoIU3RhdHNSb3cSDwoHcGFydG5lchgBIAEoCRISCgp1dG1fc291cmNlGAIgASgJEg0KBW1vbnRoGAMgASgJEg4KBmNsaWNrcxgEIAEoAxIXCg91bmlxdWVfdmlzaXRvcnMYBSABKAMSDgoGb3JkZXJzGAYgASgDEg8KB3JldmVudWUYByABKAkSEgoKY29tbWlzc2lvbhgIIAEoCRIXCg9jb252ZXJzaW9uX3JhdGUYCSABKAkiNQoQR2V0U3RhdHNSZXNwb25zZRIhCgRyb3dzGAEgAygLMhMuYWNjcnVlLnYxLlN0YXRzUm93KmgKDVBhcnRuZXJTdGF0dXMSHgoaUEFSVE5FUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVJUTkVSX1NUQVRVU19BQ1RJVkUQARIcChhQQVJUTkVSX1NUQVRVU19TVVNQRU5ERUQQAjKpAwoOUHJvZ3JhbVNlcnZpY2USRQoIUHV0UnVsZXMSGi5hY2NydWUudjEuUHV0UnVsZXNSZXF1ZXN0GhsuYWNjcnVlLnYxLlB1dFJ1bGVzUmVzcG9uc2UiABJFCghHZXRSdWxlcxIaLmFjY3J1ZS52MS5HZXRSdWxlc1JlcXVlc3QaGy5hY2NydWUudjEuR2V0UnVsZXNSZXNwb25zZSIAEl0KEExpc3RSdWxlVmVyc2lvbnMSIi5hY2NydWUudjEuTGlzdFJ1bGVWZXJzaW9uc1JlcXVlc3QaIy5hY2NydWUudjEuTGlzdFJ1bGVWZXJzaW9uc1Jlc3BvbnNlIgASVAoNU2ltdWxhdGVPcmRlchIfLmFjY3J1ZS52MS5TaW11bGF0ZU9yZGVyUmVxdWVzdBogLmFjY3J1ZS52MS5TaW11bGF0ZU9yZGVyUmVzcG9uc2UiABJUCg1WYWxpZGF0ZVJ1bGVzEh8uYWNjcnVlLnYxLlZhbGlkYXRlUnVsZXNSZXF1ZXN0GiAuYWNjcnVlLnYxLlZhbGlkYXRlUnVsZXNSZXNwb25zZSIAMpQECg5QYXJ0bmVyU2VydmljZRJaCg9SZWdpc3RlclBhcnRuZXISIS5hY2NydWUudjEuUmVnaXN0ZXJQYXJ0bmVyUmVxdWVzdBoiLmFjY3J1ZS52MS5SZWdpc3RlclBhcnRuZXJSZXNwb25zZSIAElQKDVVwZGF0ZVBhcnRuZXISHy5hY2NydWUudjEuVXBkYXRlUGFydG5lclJlcXVlc3QaIC5hY2NydWUudjEuVXBkYXRlUGFydG5lclJlc3BvbnNlIgASSwoKR2V0UGFydG5lchIcLmFjY3J1ZS52MS5HZXRQYXJ0bmVyUmVxdWVzdBodLmFjY3J1ZS52MS5HZXRQYXJ0bmVyUmVzcG9uc2UiABJRCgxMaXN0UGFydG5lcnMSHi5hY2NydWUudjEuTGlzdFBhcnRuZXJzUmVxdWVzdBofLmFjY3J1ZS52MS5MaXN0UGFydG5lcnNSZXNwb25zZSIAElQKDUxpc3RSZWZlcnJhbHMSHy5hY2NydWUudjEuTGlzdFJlZmVycmFsc1JlcXVlc3QaIC5hY2NydWUudjEuTGlzdFJlZmVycmFsc1Jlc3BvbnNlIgASWgoPR2V0UmVmZXJyYWxMaW5rEiEuYWNjcnVlLnYxLkdldFJlZmVycmFsTGlua1JlcXVlc3QaIi5hY2NydWUudjEuR2V0UmVmZXJyYWxMaW5rUmVzcG9uc2UiADL7AQoPVHJhY2tpbmdTZXJ2aWNlEk4KC1JlY29yZENsaWNrEh0uYWNjcnVlLnYxLlJlY29yZENsaWNrUmVxdWVzdBoeLmFjY3J1ZS52MS5SZWNvcmRDbGlja1Jlc3BvbnNlIgASUQoMUmVjb3JkQ2xpY2tzEh4uYWNjcnVlLnYxLlJlY29yZENsaWNrc1JlcXVlc3QaHy5hY2NydWUudjEuUmVjb3JkQ2xpY2tzUmVzcG9uc2UiABJFCghHZXRTdGF0cxIaLmFjY3J1ZS52MS5HZXRTdGF0c1JlcXVlc3QaGy5hY2NydWUudjEuR2V0U3RhdHNSZXNwb25zZSIAQjNaMWdpdGh1Yi5jb20vYWNjcnVlL2FjY3J1ZS9wcm90by9hY2NydWUvdjE7YWNjcnVldjFiBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+
+/**
+ * ValidateRulesRequest is a document to check.
+ *
+ * @generated from message accrue.v1.ValidateRulesRequest
+ */
+export type ValidateRulesRequest = Message<"accrue.v1.ValidateRulesRequest"> & {
+  /**
+   * Required. The program id (the key's scope; the program need not exist).
+   *
+   * @generated from field: string program = 1;
+   */
+  program: string;
+
+  /**
+   * The rules document, YAML, at most 256 KiB; an empty one is reported as
+   * faults.
+   *
+   * @generated from field: string document = 2;
+   */
+  document: string;
+};
+
+/**
+ * Describes the message accrue.v1.ValidateRulesRequest.
+ * Use `create(ValidateRulesRequestSchema)` to create a new message.
+ */
+export const ValidateRulesRequestSchema: GenMessage<ValidateRulesRequest> = /*@__PURE__*/
+  messageDesc(file_accrue_v1_program, 0);
+
+/**
+ * RulesFault is one fault of a rules document.
+ *
+ * @generated from message accrue.v1.RulesFault
+ */
+export type RulesFault = Message<"accrue.v1.RulesFault"> & {
+  /**
+   * The field at fault ("commission.rules[1].rate"); empty for the whole
+   * document (a YAML syntax error).
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * What is wrong.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * The 1-based line of the field (a missing field: its parent's line; a
+   * syntax error: the line YAML names); 0 when unknown.
+   *
+   * @generated from field: int32 line = 3;
+   */
+  line: number;
+};
+
+/**
+ * Describes the message accrue.v1.RulesFault.
+ * Use `create(RulesFaultSchema)` to create a new message.
+ */
+export const RulesFaultSchema: GenMessage<RulesFault> = /*@__PURE__*/
+  messageDesc(file_accrue_v1_program, 1);
+
+/**
+ * RulesTerms are a valid document's terms, as the pages show them.
+ *
+ * @generated from message accrue.v1.RulesTerms
+ */
+export type RulesTerms = Message<"accrue.v1.RulesTerms"> & {
+  /**
+   * The ISO 4217 currency.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency: string;
+
+  /**
+   * The IANA time zone of its periods.
+   *
+   * @generated from field: string timezone = 2;
+   */
+  timezone: string;
+
+  /**
+   * The payout minimum, in the currency's scale ("100.00").
+   *
+   * @generated from field: string payout_minimum = 3;
+   */
+  payoutMinimum: string;
+};
+
+/**
+ * Describes the message accrue.v1.RulesTerms.
+ * Use `create(RulesTermsSchema)` to create a new message.
+ */
+export const RulesTermsSchema: GenMessage<RulesTerms> = /*@__PURE__*/
+  messageDesc(file_accrue_v1_program, 2);
+
+/**
+ * ValidateRulesResponse is the check's result.
+ *
+ * @generated from message accrue.v1.ValidateRulesResponse
+ */
+export type ValidateRulesResponse = Message<"accrue.v1.ValidateRulesResponse"> & {
+  /**
+   * True when the document is valid (faults is then empty).
+   *
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * Every fault found, in document order as the parser reports them.
+   *
+   * @generated from field: repeated accrue.v1.RulesFault faults = 2;
+   */
+  faults: RulesFault[];
+
+  /**
+   * The terms of a valid document; unset otherwise.
+   *
+   * @generated from field: accrue.v1.RulesTerms terms = 3;
+   */
+  terms?: RulesTerms | undefined;
+};
+
+/**
+ * Describes the message accrue.v1.ValidateRulesResponse.
+ * Use `create(ValidateRulesResponseSchema)` to create a new message.
+ */
+export const ValidateRulesResponseSchema: GenMessage<ValidateRulesResponse> = /*@__PURE__*/
+  messageDesc(file_accrue_v1_program, 3);
 
 /**
  * RuleVersion is one version of a program's rules document.
@@ -47,7 +183,7 @@ export type RuleVersion = Message<"accrue.v1.RuleVersion"> & {
  * Use `create(RuleVersionSchema)` to create a new message.
  */
 export const RuleVersionSchema: GenMessage<RuleVersion> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 0);
+  messageDesc(file_accrue_v1_program, 4);
 
 /**
  * PutRulesRequest stores one rules version.
@@ -90,7 +226,7 @@ export type PutRulesRequest = Message<"accrue.v1.PutRulesRequest"> & {
  * Use `create(PutRulesRequestSchema)` to create a new message.
  */
 export const PutRulesRequestSchema: GenMessage<PutRulesRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 1);
+  messageDesc(file_accrue_v1_program, 5);
 
 /**
  * PutRulesResponse is the stored version.
@@ -118,7 +254,7 @@ export type PutRulesResponse = Message<"accrue.v1.PutRulesResponse"> & {
  * Use `create(PutRulesResponseSchema)` to create a new message.
  */
 export const PutRulesResponseSchema: GenMessage<PutRulesResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 2);
+  messageDesc(file_accrue_v1_program, 6);
 
 /**
  * GetRulesRequest names a version, directly or by instant.
@@ -155,7 +291,7 @@ export type GetRulesRequest = Message<"accrue.v1.GetRulesRequest"> & {
  * Use `create(GetRulesRequestSchema)` to create a new message.
  */
 export const GetRulesRequestSchema: GenMessage<GetRulesRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 3);
+  messageDesc(file_accrue_v1_program, 7);
 
 /**
  * GetRulesResponse is one version.
@@ -176,7 +312,7 @@ export type GetRulesResponse = Message<"accrue.v1.GetRulesResponse"> & {
  * Use `create(GetRulesResponseSchema)` to create a new message.
  */
 export const GetRulesResponseSchema: GenMessage<GetRulesResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 4);
+  messageDesc(file_accrue_v1_program, 8);
 
 /**
  * ListRuleVersionsRequest names the program.
@@ -197,7 +333,7 @@ export type ListRuleVersionsRequest = Message<"accrue.v1.ListRuleVersionsRequest
  * Use `create(ListRuleVersionsRequestSchema)` to create a new message.
  */
 export const ListRuleVersionsRequestSchema: GenMessage<ListRuleVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 5);
+  messageDesc(file_accrue_v1_program, 9);
 
 /**
  * ListRuleVersionsResponse lists every version.
@@ -218,7 +354,7 @@ export type ListRuleVersionsResponse = Message<"accrue.v1.ListRuleVersionsRespon
  * Use `create(ListRuleVersionsResponseSchema)` to create a new message.
  */
 export const ListRuleVersionsResponseSchema: GenMessage<ListRuleVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 6);
+  messageDesc(file_accrue_v1_program, 10);
 
 /**
  * OrderLine is one product line of an order: what the customer paid for it,
@@ -250,7 +386,7 @@ export type OrderLine = Message<"accrue.v1.OrderLine"> & {
  * Use `create(OrderLineSchema)` to create a new message.
  */
 export const OrderLineSchema: GenMessage<OrderLine> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 7);
+  messageDesc(file_accrue_v1_program, 11);
 
 /**
  * SimulateOrderRequest is a hypothetical order.
@@ -303,7 +439,7 @@ export type SimulateOrderRequest = Message<"accrue.v1.SimulateOrderRequest"> & {
  * Use `create(SimulateOrderRequestSchema)` to create a new message.
  */
 export const SimulateOrderRequestSchema: GenMessage<SimulateOrderRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 8);
+  messageDesc(file_accrue_v1_program, 12);
 
 /**
  * SimulateOrderResponse is what the order would post.
@@ -324,7 +460,7 @@ export type SimulateOrderResponse = Message<"accrue.v1.SimulateOrderResponse"> &
  * Use `create(SimulateOrderResponseSchema)` to create a new message.
  */
 export const SimulateOrderResponseSchema: GenMessage<SimulateOrderResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 9);
+  messageDesc(file_accrue_v1_program, 13);
 
 /**
  * Plan is the money consequence of one order event, with provenance.
@@ -388,7 +524,7 @@ export type Plan = Message<"accrue.v1.Plan"> & {
  * Use `create(PlanSchema)` to create a new message.
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 10);
+  messageDesc(file_accrue_v1_program, 14);
 
 /**
  * PlanLine is one line's share of a plan.
@@ -454,7 +590,7 @@ export type PlanLine = Message<"accrue.v1.PlanLine"> & {
  * Use `create(PlanLineSchema)` to create a new message.
  */
 export const PlanLineSchema: GenMessage<PlanLine> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 11);
+  messageDesc(file_accrue_v1_program, 15);
 
 /**
  * PlanUplineLevel is one upline level's bonus in a plan.
@@ -510,7 +646,7 @@ export type PlanUplineLevel = Message<"accrue.v1.PlanUplineLevel"> & {
  * Use `create(PlanUplineLevelSchema)` to create a new message.
  */
 export const PlanUplineLevelSchema: GenMessage<PlanUplineLevel> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 12);
+  messageDesc(file_accrue_v1_program, 16);
 
 /**
  * PartnerPrivate holds contact and bank details, visible to admins and the
@@ -553,7 +689,7 @@ export type PartnerPrivate = Message<"accrue.v1.PartnerPrivate"> & {
  * Use `create(PartnerPrivateSchema)` to create a new message.
  */
 export const PartnerPrivateSchema: GenMessage<PartnerPrivate> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 13);
+  messageDesc(file_accrue_v1_program, 17);
 
 /**
  * Partner is one partner of a program, as seen at one instant.
@@ -640,7 +776,7 @@ export type Partner = Message<"accrue.v1.Partner"> & {
  * Use `create(PartnerSchema)` to create a new message.
  */
 export const PartnerSchema: GenMessage<Partner> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 14);
+  messageDesc(file_accrue_v1_program, 18);
 
 /**
  * RegisterPartnerRequest registers one partner.
@@ -720,7 +856,7 @@ export type RegisterPartnerRequest = Message<"accrue.v1.RegisterPartnerRequest">
  * Use `create(RegisterPartnerRequestSchema)` to create a new message.
  */
 export const RegisterPartnerRequestSchema: GenMessage<RegisterPartnerRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 15);
+  messageDesc(file_accrue_v1_program, 19);
 
 /**
  * RegisterPartnerResponse is the registered partner.
@@ -748,7 +884,7 @@ export type RegisterPartnerResponse = Message<"accrue.v1.RegisterPartnerResponse
  * Use `create(RegisterPartnerResponseSchema)` to create a new message.
  */
 export const RegisterPartnerResponseSchema: GenMessage<RegisterPartnerResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 16);
+  messageDesc(file_accrue_v1_program, 20);
 
 /**
  * UpdatePartnerRequest changes a partner; unset fields leave it as it is.
@@ -845,7 +981,7 @@ export type UpdatePartnerRequest = Message<"accrue.v1.UpdatePartnerRequest"> & {
  * Use `create(UpdatePartnerRequestSchema)` to create a new message.
  */
 export const UpdatePartnerRequestSchema: GenMessage<UpdatePartnerRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 17);
+  messageDesc(file_accrue_v1_program, 21);
 
 /**
  * UpdatePartnerResponse is the updated partner.
@@ -873,7 +1009,7 @@ export type UpdatePartnerResponse = Message<"accrue.v1.UpdatePartnerResponse"> &
  * Use `create(UpdatePartnerResponseSchema)` to create a new message.
  */
 export const UpdatePartnerResponseSchema: GenMessage<UpdatePartnerResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 18);
+  messageDesc(file_accrue_v1_program, 22);
 
 /**
  * GetPartnerRequest names one partner.
@@ -909,7 +1045,7 @@ export type GetPartnerRequest = Message<"accrue.v1.GetPartnerRequest"> & {
  * Use `create(GetPartnerRequestSchema)` to create a new message.
  */
 export const GetPartnerRequestSchema: GenMessage<GetPartnerRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 19);
+  messageDesc(file_accrue_v1_program, 23);
 
 /**
  * GetPartnerResponse is one partner.
@@ -930,7 +1066,7 @@ export type GetPartnerResponse = Message<"accrue.v1.GetPartnerResponse"> & {
  * Use `create(GetPartnerResponseSchema)` to create a new message.
  */
 export const GetPartnerResponseSchema: GenMessage<GetPartnerResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 20);
+  messageDesc(file_accrue_v1_program, 24);
 
 /**
  * ListPartnersRequest asks for one page of partners.
@@ -965,7 +1101,7 @@ export type ListPartnersRequest = Message<"accrue.v1.ListPartnersRequest"> & {
  * Use `create(ListPartnersRequestSchema)` to create a new message.
  */
 export const ListPartnersRequestSchema: GenMessage<ListPartnersRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 21);
+  messageDesc(file_accrue_v1_program, 25);
 
 /**
  * ListPartnersResponse is one page of partners.
@@ -994,7 +1130,7 @@ export type ListPartnersResponse = Message<"accrue.v1.ListPartnersResponse"> & {
  * Use `create(ListPartnersResponseSchema)` to create a new message.
  */
 export const ListPartnersResponseSchema: GenMessage<ListPartnersResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 22);
+  messageDesc(file_accrue_v1_program, 26);
 
 /**
  * ListReferralsRequest asks for one page of a partner's referral tree.
@@ -1044,7 +1180,7 @@ export type ListReferralsRequest = Message<"accrue.v1.ListReferralsRequest"> & {
  * Use `create(ListReferralsRequestSchema)` to create a new message.
  */
 export const ListReferralsRequestSchema: GenMessage<ListReferralsRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 23);
+  messageDesc(file_accrue_v1_program, 27);
 
 /**
  * Referral is a partner below another, with its depth.
@@ -1079,6 +1215,22 @@ export type Referral = Message<"accrue.v1.Referral"> & {
    * @generated from field: accrue.v1.PartnerStatus status = 4;
    */
   status: PartnerStatus;
+
+  /**
+   * When it registered (joined the program).
+   *
+   * @generated from field: google.protobuf.Timestamp registered_at = 5;
+   */
+  registeredAt?: Timestamp | undefined;
+
+  /**
+   * What the requested partner earned from this referral's own orders
+   * (upline commission of every level, net of refunds), in the program's
+   * currency: "Income from referral program from <partner>".
+   *
+   * @generated from field: string upline_income = 6;
+   */
+  uplineIncome: string;
 };
 
 /**
@@ -1086,7 +1238,7 @@ export type Referral = Message<"accrue.v1.Referral"> & {
  * Use `create(ReferralSchema)` to create a new message.
  */
 export const ReferralSchema: GenMessage<Referral> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 24);
+  messageDesc(file_accrue_v1_program, 28);
 
 /**
  * ListReferralsResponse is one page of the tree.
@@ -1114,7 +1266,7 @@ export type ListReferralsResponse = Message<"accrue.v1.ListReferralsResponse"> &
  * Use `create(ListReferralsResponseSchema)` to create a new message.
  */
 export const ListReferralsResponseSchema: GenMessage<ListReferralsResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 25);
+  messageDesc(file_accrue_v1_program, 29);
 
 /**
  * GetReferralLinkRequest describes the link to build.
@@ -1170,7 +1322,7 @@ export type GetReferralLinkRequest = Message<"accrue.v1.GetReferralLinkRequest">
  * Use `create(GetReferralLinkRequestSchema)` to create a new message.
  */
 export const GetReferralLinkRequestSchema: GenMessage<GetReferralLinkRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 26);
+  messageDesc(file_accrue_v1_program, 30);
 
 /**
  * GetReferralLinkResponse is the link.
@@ -1198,7 +1350,7 @@ export type GetReferralLinkResponse = Message<"accrue.v1.GetReferralLinkResponse
  * Use `create(GetReferralLinkResponseSchema)` to create a new message.
  */
 export const GetReferralLinkResponseSchema: GenMessage<GetReferralLinkResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 27);
+  messageDesc(file_accrue_v1_program, 31);
 
 /**
  * RecordClickRequest is one click.
@@ -1283,7 +1435,7 @@ export type RecordClickRequest = Message<"accrue.v1.RecordClickRequest"> & {
  * Use `create(RecordClickRequestSchema)` to create a new message.
  */
 export const RecordClickRequestSchema: GenMessage<RecordClickRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 28);
+  messageDesc(file_accrue_v1_program, 32);
 
 /**
  * RecordClickResponse is the recorded click.
@@ -1318,7 +1470,7 @@ export type RecordClickResponse = Message<"accrue.v1.RecordClickResponse"> & {
  * Use `create(RecordClickResponseSchema)` to create a new message.
  */
 export const RecordClickResponseSchema: GenMessage<RecordClickResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 29);
+  messageDesc(file_accrue_v1_program, 33);
 
 /**
  * RecordClicksRequest is a batch of clicks.
@@ -1347,7 +1499,7 @@ export type RecordClicksRequest = Message<"accrue.v1.RecordClicksRequest"> & {
  * Use `create(RecordClicksRequestSchema)` to create a new message.
  */
 export const RecordClicksRequestSchema: GenMessage<RecordClicksRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 30);
+  messageDesc(file_accrue_v1_program, 34);
 
 /**
  * RecordClicksResponse has one result per click, in the order of the
@@ -1370,7 +1522,7 @@ export type RecordClicksResponse = Message<"accrue.v1.RecordClicksResponse"> & {
  * Use `create(RecordClicksResponseSchema)` to create a new message.
  */
 export const RecordClicksResponseSchema: GenMessage<RecordClicksResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 31);
+  messageDesc(file_accrue_v1_program, 35);
 
 /**
  * ClickResult is the outcome of one click of a RecordClicks call: its
@@ -1407,7 +1559,7 @@ export type ClickResult = Message<"accrue.v1.ClickResult"> & {
  * Use `create(ClickResultSchema)` to create a new message.
  */
 export const ClickResultSchema: GenMessage<ClickResult> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 32);
+  messageDesc(file_accrue_v1_program, 36);
 
 /**
  * ClickError is why one click of a batch was refused: what RecordClick
@@ -1443,7 +1595,7 @@ export type ClickError = Message<"accrue.v1.ClickError"> & {
  * Use `create(ClickErrorSchema)` to create a new message.
  */
 export const ClickErrorSchema: GenMessage<ClickError> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 33);
+  messageDesc(file_accrue_v1_program, 37);
 
 /**
  * GetStatsRequest filters the statistics.
@@ -1486,7 +1638,7 @@ export type GetStatsRequest = Message<"accrue.v1.GetStatsRequest"> & {
  * Use `create(GetStatsRequestSchema)` to create a new message.
  */
 export const GetStatsRequestSchema: GenMessage<GetStatsRequest> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 34);
+  messageDesc(file_accrue_v1_program, 38);
 
 /**
  * StatsRow is one partner × UTM source × month.
@@ -1565,7 +1717,7 @@ export type StatsRow = Message<"accrue.v1.StatsRow"> & {
  * Use `create(StatsRowSchema)` to create a new message.
  */
 export const StatsRowSchema: GenMessage<StatsRow> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 35);
+  messageDesc(file_accrue_v1_program, 39);
 
 /**
  * GetStatsResponse lists the statistics.
@@ -1586,7 +1738,7 @@ export type GetStatsResponse = Message<"accrue.v1.GetStatsResponse"> & {
  * Use `create(GetStatsResponseSchema)` to create a new message.
  */
 export const GetStatsResponseSchema: GenMessage<GetStatsResponse> = /*@__PURE__*/
-  messageDesc(file_accrue_v1_program, 36);
+  messageDesc(file_accrue_v1_program, 40);
 
 /**
  * PartnerStatus is whether a partner earns.
@@ -1704,6 +1856,21 @@ export const ProgramService: GenService<{
     methodKind: "unary";
     input: typeof SimulateOrderRequestSchema;
     output: typeof SimulateOrderResponseSchema;
+  },
+  /**
+   * ValidateRules checks a rules document as PutRules would, stores
+   * nothing and reads nothing: every fault with its path and its line in
+   * the document, or, for a valid document, its terms. The console's rules
+   * editor calls it as one types; the cabinet reads the program's terms
+   * through it. Any key of the program (a partner's too); the program need
+   * not exist yet.
+   *
+   * @generated from rpc accrue.v1.ProgramService.ValidateRules
+   */
+  validateRules: {
+    methodKind: "unary";
+    input: typeof ValidateRulesRequestSchema;
+    output: typeof ValidateRulesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_accrue_v1_program, 0);

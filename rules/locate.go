@@ -1,89 +1,47 @@
-package webui
+package rules
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/accrue/accrue/rules"
 )
 
-// ValidatePath checks a rules document without storing it: the console's
-// editor posts {"document": "..."} as one types and gets back every fault
-// with its path and line; the cabinet reads the program's terms (currency,
-// payout minimum) from GetRules' document through it. It reads nothing and
-// writes nothing, so it needs no credentials (docs/decisions.md, "Issue 11:
-// web UI").
-const ValidatePath = "/portal/api/check-rules"
-
-// Fault is one fault of a rules document.
+// Fault is one fault of a rules document, located in it.
 type Fault struct {
 	// Path is the field at fault ("commission.rules[1].rate"), "" for the
 	// whole document.
-	Path string `json:"path"`
+	Path string
 	// Reason says what is wrong.
-	Reason string `json:"reason"`
+	Reason string
 	// Line is the 1-based line of the field, 0 when unknown.
-	Line int `json:"line"`
+	Line int
 }
 
-// Check is the answer of ValidatePath.
-type Check struct {
-	OK     bool    `json:"ok"`
-	Faults []Fault `json:"faults"`
-	// Terms is set when the document is valid.
-	Terms *Terms `json:"terms,omitempty"`
-}
-
-// Terms are what the pages show of a valid document.
-type Terms struct {
-	Currency      string `json:"currency"`
-	Timezone      string `json:"timezone"`
-	PayoutMinimum string `json:"payout_minimum"`
-}
-
-// validateRules answers ValidatePath.
-func validateRules(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Document string `json:"document"`
-	}
-	body := http.MaxBytesReader(w, r.Body, 2*rules.DocumentSizeMax)
-	if err := json.NewDecoder(body).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
-		http.Error(w, "want a JSON body {\"document\": \"...\"}", http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(Validate(in.Document))
-}
-
-// Validate parses a rules document as PutRules would and locates each
-// fault in it.
-func Validate(doc string) Check {
-	p, err := rules.Parse([]byte(doc))
+// Check parses a rules document as Parse does and locates each fault in
+// it: the program of a valid document, else every fault at its line (a
+// field's own line, a missing field's parent's, or the line a YAML syntax
+// error names). For editors that show faults as one types.
+func Check(doc []byte) (*Program, []Fault) {
+	p, err := Parse(doc)
 	if err == nil {
-		return Check{OK: true, Faults: []Fault{},
-			Terms: &Terms{Currency: p.Currency, Timezone: p.Timezone, PayoutMinimum: p.Format(p.PayoutMinimum)}}
+		return p, nil
 	}
 	var root yaml.Node
-	_ = yaml.Unmarshal([]byte(doc), &root)
+	_ = yaml.Unmarshal(doc, &root)
 	var faults []Fault
 	for _, e := range flatten(err) {
 		f := Fault{Reason: e.Error()}
-		var fe *rules.FieldError
+		var fe *FieldError
 		if errors.As(e, &fe) {
 			f.Path, f.Reason = fe.Path, fe.Reason
 		}
 		f.Line = lineOf(&root, f.Path, f.Reason)
 		faults = append(faults, f)
 	}
-	return Check{Faults: faults}
+	return nil, faults
 }
 
 // flatten lists the errors joined in err.
