@@ -127,16 +127,18 @@ func TestJSONEverywhere(t *testing.T) {
 	}
 }
 
-// TestRulesValidateNamesTheFields: an invalid document is refused locally
-// with the path of each fault, and nothing is sent.
+// TestRulesValidateNamesTheFields: an invalid document is refused by the
+// server's check with the path and line of each fault, in one request that
+// saves nothing.
 func TestRulesValidateNamesTheFields(t *testing.T) {
 	s := newDemoServer(t)
 	bad := strings.Replace(strings.Replace(demo.Rules, "due_day: 15", "due_day: 40", 1), "default: 10%", "default: 10 percent", 1)
 	_, _, err := s.run("rules", "validate", writeFile(t, t.TempDir(), "bad.yaml", bad))
-	if err == nil || !strings.Contains(err.Error(), "statements.due_day") || !strings.Contains(err.Error(), "commission.default") {
+	if err == nil || !strings.Contains(err.Error(), "statements.due_day") || !strings.Contains(err.Error(), "commission.default") ||
+		!strings.Contains(err.Error(), "line ") {
 		t.Errorf("rules validate of a bad document: %v", err)
 	}
-	if n := s.requests.Load(); n != 0 {
-		t.Errorf("rules validate sent %d requests", n)
+	if n := s.requests.Load(); n != 1 {
+		t.Errorf("rules validate sent %d requests, want 1", n)
 	}
 }

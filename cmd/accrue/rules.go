@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -101,44 +100,33 @@ func (c *cli) rulesVersions() *cobra.Command {
 	return cmd
 }
 
-// rulesValidate checks a document with the server's own parser, locally:
-// nothing is sent or saved.
+// rulesValidate checks a document with the server (ProgramService/
+// ValidateRules): every fault with its path and line, nothing saved.
 func (c *cli) rulesValidate() *cobra.Command {
-	cmd := &cobra.Command{Use: "validate FILE", Short: "check a rules document (- for stdin) without sending or saving it", Args: cobra.ExactArgs(1)}
+	cmd := &cobra.Command{Use: "validate FILE", Short: "check a rules document (- for stdin) on the server without saving it", Args: cobra.ExactArgs(1)}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		doc, err := readDocument(args[0])
 		if err != nil {
 			return err
 		}
-		p, err := rules.Parse(doc)
+		resp, err := c.programs.ValidateRules(cmd.Context(), connect.NewRequest(&accruev1.ValidateRulesRequest{Program: c.program, Document: string(doc)}))
 		if err != nil {
-			var msgs []error
-			for _, e := range flatten(err) {
-				msgs = append(msgs, fmt.Errorf("  %w", e))
+			return connectMessage(err)
+		}
+		res := resp.Msg
+		if !res.GetOk() {
+			msgs := make([]error, 0, len(res.GetFaults()))
+			for _, f := range res.GetFaults() {
+				msgs = append(msgs, fmt.Errorf("  line %d: %s: %s", f.GetLine(), f.GetPath(), f.GetReason()))
 			}
 			return fmt.Errorf("%s is not a valid rules document:\n%w", args[0], errors.Join(msgs...))
 		}
-		if c.json {
-			b, err := json.MarshalIndent(map[string]any{"valid": true, "currency": p.Currency, "timezone": p.Timezone,
-				"payoutMinimum": p.PayoutMinimum.String()}, "", "  ")
-			if err != nil {
-				return fmt.Errorf("encoding JSON: %w", err)
-			}
-			_, err = fmt.Fprintln(c.out, string(b))
-			return err
-		}
-		_, err = fmt.Fprintf(c.out, "%s is valid: currency %s, time zone %s, payout minimum %s\n", args[0], p.Currency, p.Timezone, p.PayoutMinimum.String())
-		return err
+		t := res.GetTerms()
+		return c.show(res, func(w *tabwriter.Writer) {
+			fmt.Fprintf(w, "%s is valid: currency %s, time zone %s, payout minimum %s\n", args[0], t.GetCurrency(), t.GetTimezone(), t.GetPayoutMinimum())
+		})
 	}
 	return cmd
-}
-
-// flatten lists the errors errors.Join put together, or err alone.
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 func versionRow(w *tabwriter.Writer, v *accruev1.RuleVersion) {
