@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/accrue/accrue/internal/metrics"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -31,7 +34,15 @@ func TestCLIAgainstAServer(t *testing.T) {
 	}
 	t.Cleanup(db.Pool.Close)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	hs := httptest.NewServer(server.New(db, clock.NewSim(now), nil).Handler())
+	srv := server.New(db, clock.NewSim(now), nil)
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg)
+	srv.Observe(m)
+	srv.UseOuterInterceptors(m.Interceptor())
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg))
+	mux.Handle("/", srv.Handler())
+	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	if err := demo.Load(ctx, hs.URL, now); err != nil {
 		t.Fatal(err)
@@ -49,6 +60,31 @@ func TestCLIAgainstAServer(t *testing.T) {
 	}
 	if out := cli("--json", "order", "get", "o-9"); !strings.Contains(out, `"commission.rules[0]"`) || !strings.Contains(out, `"partner"`) {
 		t.Errorf("--json order get: %s", out)
+	}
+	checkTourMetrics(t, hs.URL)
+}
+
+// checkTourMetrics: after the tour, /metrics counts its RPCs by procedure
+// and code, with latency histograms.
+func checkTourMetrics(t *testing.T, base string) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`accrue_rpc_requests_total{code="ok",procedure="/accrue.v1.OrderService/GetOrder"}`,
+		`accrue_rpc_requests_total{code="ok",procedure="/accrue.v1.LedgerService/GetBalances"}`,
+		`accrue_rpc_duration_seconds_bucket{code="ok",procedure="/accrue.v1.OrderService/GetOrder"`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics after the tour lacks %s", want)
+		}
 	}
 }
 
