@@ -6,6 +6,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
@@ -49,10 +50,7 @@ func (c *cli) orderPay() *cobra.Command {
 		req.Program, req.Order = c.program, args[0]
 		req.IdempotencyKey = c.idempotencyKey(*ow.key, derivedKey("order", args[0], "paid"))
 		resp, err := c.orders.PayOrder(cmd.Context(), connect.NewRequest(req))
-		if err != nil {
-			return connectMessage(err)
-		}
-		return c.showWrite(resp.Msg, resp.Msg.GetReplayed(), func(w *tabwriter.Writer) { orderTable(w, resp.Msg.GetOrder()) })
+		return showOrderWrite(c, resp, err)
 	}
 	return cmd
 }
@@ -68,10 +66,7 @@ func (c *cli) orderComplete() *cobra.Command {
 		req := &accruev1.CompleteOrderRequest{Program: c.program, Order: args[0], At: at,
 			IdempotencyKey: c.idempotencyKey(*ow.key, derivedKey("order", args[0], "completed"))}
 		resp, err := c.orders.CompleteOrder(cmd.Context(), connect.NewRequest(req))
-		if err != nil {
-			return connectMessage(err)
-		}
-		return c.showWrite(resp.Msg, resp.Msg.GetReplayed(), func(w *tabwriter.Writer) { orderTable(w, resp.Msg.GetOrder()) })
+		return showOrderWrite(c, resp, err)
 	}
 	return cmd
 }
@@ -92,10 +87,7 @@ func (c *cli) orderRefund() *cobra.Command {
 		req.Program, req.Order = c.program, args[0]
 		req.IdempotencyKey = c.idempotencyKey(*ow.key, randomKey("refund"))
 		resp, err := c.orders.RefundOrder(cmd.Context(), connect.NewRequest(req))
-		if err != nil {
-			return connectMessage(err)
-		}
-		return c.showWrite(resp.Msg, resp.Msg.GetReplayed(), func(w *tabwriter.Writer) { orderTable(w, resp.Msg.GetOrder()) })
+		return showOrderWrite(c, resp, err)
 	}
 	return cmd
 }
@@ -115,10 +107,7 @@ func (c *cli) orderAmend() *cobra.Command {
 		req.Program, req.Order = c.program, args[0]
 		req.IdempotencyKey = c.idempotencyKey(*ow.key, randomKey("amend"))
 		resp, err := c.orders.AmendOrder(cmd.Context(), connect.NewRequest(req))
-		if err != nil {
-			return connectMessage(err)
-		}
-		return c.showWrite(resp.Msg, resp.Msg.GetReplayed(), func(w *tabwriter.Writer) { orderTable(w, resp.Msg.GetOrder()) })
+		return showOrderWrite(c, resp, err)
 	}
 	return cmd
 }
@@ -134,10 +123,7 @@ func (c *cli) orderCancel() *cobra.Command {
 		req := &accruev1.CancelOrderRequest{Program: c.program, Order: args[0], At: at,
 			IdempotencyKey: c.idempotencyKey(*ow.key, derivedKey("order", args[0], "cancelled"))}
 		resp, err := c.orders.CancelOrder(cmd.Context(), connect.NewRequest(req))
-		if err != nil {
-			return connectMessage(err)
-		}
-		return c.showWrite(resp.Msg, resp.Msg.GetReplayed(), func(w *tabwriter.Writer) { orderTable(w, resp.Msg.GetOrder()) })
+		return showOrderWrite(c, resp, err)
 	}
 	return cmd
 }
@@ -179,6 +165,27 @@ func (c *cli) orderSimulate() *cobra.Command {
 }
 
 // orderTable shows an order with the provenance of every amount.
+// orderWriteResponse is the answer of an order event: the order as it
+// left it, and whether it was a replay.
+type orderWriteResponse interface {
+	proto.Message
+	GetOrder() *accruev1.Order
+	GetReplayed() bool
+}
+
+// showOrderWrite prints an order event's answer (or its error) as every
+// order write does: the order's table, marked when replayed.
+func showOrderWrite[R any, M interface {
+	*R
+	orderWriteResponse
+}](c *cli, resp *connect.Response[R], err error) error {
+	if err != nil {
+		return connectMessage(err)
+	}
+	msg := M(resp.Msg)
+	return c.showWrite(msg, msg.GetReplayed(), func(w *tabwriter.Writer) { orderTable(w, msg.GetOrder()) })
+}
+
 func orderTable(w *tabwriter.Writer, o *accruev1.Order) {
 	fmt.Fprintf(w, "order %s\tcustomer %s\tstatus %s\n", o.GetId(), o.GetCustomer(), enumName(o.GetStatus(), "ORDER_STATUS_"))
 	fmt.Fprintf(w, "partner %s\tvia %s\trules v%d\ttier %s\t%s\n", o.GetPartner(), o.GetAttribution(), o.GetRulesVersion(), o.GetTier(), o.GetNoEarnReason())
