@@ -27,13 +27,44 @@ type shardDelta struct {
 // balanceDeltas accumulates what a batch adds to each balance shard row.
 type balanceDeltas map[shardKey]shardDelta
 
-func (d balanceDeltas) add(t Transaction, accounts map[string]Account) {
+// add adds t's entries, each to the shard seed picks of its account.
+func (d balanceDeltas) add(t Transaction, accounts map[string]Account, seed int64) {
 	for _, e := range t.Entries {
 		a := accounts[e.Account]
-		k := shardKey{a.ID, int16(t.ID % int64(a.Shards))}
+		k := shardKey{a.ID, int16(seed % int64(a.Shards))}
 		cur := d[k]
 		d[k] = shardDelta{cur.amount.Add(e.Amount), cur.entries + 1}
 	}
+}
+
+// Owed is what a batch of postings adds to the stored balances, until it
+// is applied (PostBatchOwing).
+type Owed struct {
+	deltas balanceDeltas
+	seed   int64 // picks the batch's shard of each hot account; 0 = unset
+}
+
+// shardSeed is the seed of the batch's shards: its first transaction's
+// id. A batch adds to one shard row of each account, whatever its size, so
+// that concurrent batches (ids apart) meet on a hot account's row only when
+// their seeds fall on the same shard, instead of each batch of more than a
+// few postings locking every shard and the batches queueing on them all.
+func (o *Owed) shardSeed(id int64) int64 {
+	if o.seed == 0 {
+		o.seed = id
+	}
+	return o.seed
+}
+
+// Apply adds what the batch owes to the stored balances, in one statement;
+// it does nothing the second time.
+func (o *Owed) Apply(ctx context.Context, q Querier) error {
+	if o == nil || len(o.deltas) == 0 {
+		return nil
+	}
+	d := o.deltas
+	o.deltas = nil
+	return d.apply(ctx, q)
 }
 
 // apply upserts the shard rows in (account, shard) order, so two batches

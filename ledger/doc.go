@@ -13,8 +13,9 @@
 //   - every transaction's hash matches its content, and the seals chain the
 //     hashes of all sealed transactions in id order.
 //
-// Hot accounts: a posting adds to one of an account's balance shards (chosen
-// by transaction id), and does so last, just before commit, so writers to a
-// hot account rarely queue on one row lock. Entries carry no foreign key to
+// Hot accounts: a batch of postings adds to one of an account's balance
+// shards (chosen by its first transaction's id), and does so last, just
+// before commit (PostBatchOwing lets the caller write its own rows first),
+// so writers to a hot account rarely queue on one row lock. Entries carry no foreign key to
 // accounts, for the same reason (see docs/journal.md).
 package ledger

@@ -33,8 +33,26 @@ func Post(ctx context.Context, tx pgx.Tx, p Posting) (Transaction, bool, error) 
 // lock once and as late as possible. Each posting's rows are recorded at
 // its Recorded time.
 func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []bool, error) {
+	txs, replayed, owed, err := PostBatchOwing(ctx, tx, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := owed.Apply(ctx, tx); err != nil {
+		return nil, nil, err
+	}
+	return txs, replayed, nil
+}
+
+// PostBatchOwing is PostBatch without the stored balances: it writes the
+// transactions and entries and returns what they add to the balances,
+// which the caller must Apply in tx before it commits, as the last
+// statement it can: a hot balance row stays locked from its update to the
+// commit, so the caller's other writes go before it. A transaction that
+// commits without applying what it owes breaks the journal's balance
+// invariant, and Verify reports it.
+func PostBatchOwing(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []bool, *Owed, error) {
 	if len(ps) == 0 {
-		return nil, nil, nil
+		return nil, nil, &Owed{}, nil
 	}
 	var codes []string
 	for _, p := range ps {
@@ -45,52 +63,49 @@ func PostBatch(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction, []b
 	slices.Sort(codes)
 	journal, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for i := range ps {
 		if ps[i].Program != journal.ID {
-			return nil, nil, fault.InvalidArgument("program", "a batch posts to one program")
+			return nil, nil, nil, fault.InvalidArgument("program", "a batch posts to one program")
 		}
 		if ps[i].Recorded.IsZero() {
-			return nil, nil, fmt.Errorf("ledger: posting %s has no recorded time", ps[i].Key)
+			return nil, nil, nil, fmt.Errorf("ledger: posting %s has no recorded time", ps[i].Key)
 		}
 		if err := validate(&ps[i], journal.Scale); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	var (
 		txs      = make([]Transaction, len(ps))
 		replayed = make([]bool, len(ps))
-		deltas   = balanceDeltas{}
+		owed     = &Owed{deltas: balanceDeltas{}}
 	)
 	// One statement for every insert of the batch (post_set.go).
 	set := &insertSet{}
 	hashes := make([][]byte, len(ps))
 	for i := range ps {
 		if hashes[i], err = set.add(journal, accounts, ps[i], &txs[i]); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	fresh, err := insertAll(ctx, tx, journal.ID, set, accounts, txs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for i := range ps {
 		replayed[i] = !fresh[i]
 	}
 	for i := range ps {
 		if !replayed[i] {
-			deltas.add(txs[i], accounts)
+			owed.deltas.add(txs[i], accounts, owed.shardSeed(txs[i].ID))
 			continue
 		}
 		if txs[i], _, err = replay(ctx, tx, journal, ps[i].Key, hashes[i]); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	if err := deltas.apply(ctx, tx); err != nil {
-		return nil, nil, err
-	}
-	return txs, replayed, nil
+	return txs, replayed, owed, nil
 }
 
 func validate(p *Posting, scale int32) error {
