@@ -78,7 +78,7 @@ func uplineMembers(partner string, ancestors []store.Ancestor, levels int) []rul
 // statement for the batch, reading out[i].View of the Fresh outcomes
 // (the commands of fresh; items is every command of the attempt).
 func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledger.Program, items, fresh []*orderItem, postings []ledger.Posting, out []orderOutcome) error {
-	txs, replayed, err := ledger.PostBatch(ctx, tx, postings)
+	txs, replayed, owed, err := ledger.PostBatchOwing(ctx, tx, postings)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,11 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 	if err := w.Send(ctx, tx); err != nil {
 		return err
 	}
-	return s.emitPaidEvents(ctx, tx, journal.ID, fresh, out)
+	if err := s.emitPaidEvents(ctx, tx, journal.ID, fresh, out); err != nil {
+		return err
+	}
+	// Last: the hot balance rows stay locked from here to the commit.
+	return owed.Apply(ctx, tx)
 }
 
 // emitPaidEvents appends the outbox events of the batch's fresh payments

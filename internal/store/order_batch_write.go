@@ -9,49 +9,102 @@ import (
 	"github.com/accrue/accrue/internal/affiliate"
 )
 
-// OrderWrites queues the writes a batch of order commands makes after its
-// postings, sent in one round trip by Send: each order's row as the
-// command left it, its events, and the commands' responses.
+// OrderWrites gathers the writes a batch of order commands makes after its
+// postings and sends them by Send in one round trip of one statement each,
+// whatever the batch's size: the orders' rows as the commands left them,
+// their events, and the commands' responses.
 type OrderWrites struct {
-	program string
-	batch   pgx.Batch
+	program   string
+	orders    [][]any // saveOrderArgs of each order, without the program
+	events    [][]any // orderEventArgs of each event, without the program
+	responses struct {
+		keys   []string
+		bodies [][]byte
+	}
 }
 
 // NewOrderWrites returns the writes of a batch of program.
 func NewOrderWrites(program string) *OrderWrites { return &OrderWrites{program: program} }
 
-// SaveOrder queues SaveOrder of o.
+// SaveOrder adds SaveOrder of o. An order saved twice keeps the last.
 func (w *OrderWrites) SaveOrder(o affiliate.Order) error {
 	args, err := saveOrderArgs(w.program, o)
 	if err == nil {
-		w.batch.Queue(saveOrderSQL, args...)
+		w.orders = append(w.orders, args[1:])
 	}
 	return err
 }
 
-// InsertOrderEvent queues InsertOrderEvent of ev of order.
+// InsertOrderEvent adds InsertOrderEvent of ev of order; events of one
+// order take its next sequence numbers in the order they were added.
 func (w *OrderWrites) InsertOrderEvent(order string, ev OrderEvent) error {
 	args, err := orderEventArgs(w.program, order, ev)
 	if err == nil {
-		w.batch.Queue(insertOrderEventSQL, args...)
+		w.events = append(w.events, args[1:])
 	}
 	return err
 }
 
-// SetCommandResponses queues SetCommandResponses of keys and bodies.
+// SetCommandResponses adds SetCommandResponses of keys and bodies.
 func (w *OrderWrites) SetCommandResponses(keys []string, bodies [][]byte) {
-	if len(keys) > 0 {
-		w.batch.Queue(setCommandResponsesSQL, w.program, keys, bodies)
-	}
+	w.responses.keys = append(w.responses.keys, keys...)
+	w.responses.bodies = append(w.responses.bodies, bodies...)
 }
 
-// Send runs the queued writes in tx, in one round trip.
+// saveOrdersSQL is SaveOrder's statement for many orders, of columns of
+// saveOrderArgs; the last of an order's rows wins.
+const saveOrdersSQL = `UPDATE orders o SET status = u.status, lines = u.lines, shipping = u.shipping,
+		partner_id = u.partner_id, attribution = u.attribution, click_id = u.click_id,
+		no_earn_reason = u.no_earn_reason, accrued = u.accrued, rules_version = u.rules_version,
+		state = u.state, accrued_at = u.accrued_at, matures_at = u.matures_at, matured = u.matured
+	FROM (SELECT DISTINCT ON (id) * FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::numeric[], $6::text[],
+			$7::text[], $8::bigint[], $9::text[], $10::bool[], $11::int[], $12::jsonb[], $13::timestamptz[],
+			$14::timestamptz[], $15::bool[]) WITH ORDINALITY
+		AS v(id, status, lines, shipping, partner_id, attribution, click_id, no_earn_reason, accrued,
+			rules_version, state, accrued_at, matures_at, matured, n)
+		ORDER BY id, n DESC) u
+	WHERE o.program_id = $1 AND o.id = u.id`
+
+// insertOrderEventsSQL is InsertOrderEvent's statement for many events, of
+// columns of orderEventArgs: each order's events follow its last, in order.
+const insertOrderEventsSQL = `INSERT INTO order_events (program_id, order_id, seq, kind, at, plan, transaction_id)
+	SELECT $1, u.order_id,
+		COALESCE((SELECT max(e.seq) FROM order_events e WHERE e.program_id = $1 AND e.order_id = u.order_id), 0)
+			+ row_number() OVER (PARTITION BY u.order_id ORDER BY u.n),
+		u.kind, u.at, u.plan, u.transaction_id
+	FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY
+		AS u(order_id, kind, at, plan, transaction_id, n)`
+
+// Send runs the gathered writes in tx, in one round trip.
 func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
-	if w.batch.Len() == 0 {
+	var b pgx.Batch
+	if len(w.orders) > 0 {
+		b.Queue(saveOrdersSQL, append([]any{w.program}, columns(w.orders)...)...)
+	}
+	if len(w.events) > 0 {
+		b.Queue(insertOrderEventsSQL, append([]any{w.program}, columns(w.events)...)...)
+	}
+	if len(w.responses.keys) > 0 {
+		b.Queue(setCommandResponsesSQL, w.program, w.responses.keys, w.responses.bodies)
+	}
+	if b.Len() == 0 {
 		return nil
 	}
-	if err := tx.SendBatch(ctx, &w.batch).Close(); err != nil {
-		return fmt.Errorf("store: writing %d orders' rows: %w", w.batch.Len(), err)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("store: writing %d orders' rows: %w", len(w.orders), err)
 	}
 	return nil
+}
+
+// columns turns rows of arguments into one slice per column, for unnest.
+func columns(rows [][]any) []any {
+	cols := make([]any, len(rows[0]))
+	for c := range cols {
+		col := make([]any, len(rows))
+		for r, row := range rows {
+			col[r] = row[c]
+		}
+		cols[c] = col
+	}
+	return cols
 }
