@@ -77,7 +77,15 @@ func OpenWith(ctx context.Context, opts Options) (*txn.DB, error) {
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		// Bound how long a transaction may hold locks or delay sealing.
-		_, err := c.Exec(ctx, "SET idle_in_transaction_session_timeout = '30s'")
+		set := "SET idle_in_transaction_session_timeout = '30s'"
+		if c.PgConn().ParameterStatus("crdb_version") == "" {
+			// PostgreSQL's JIT compiles a plan whose cost estimate is
+			// high, as the webhook fan-out's and the snapshotter's can
+			// be: milliseconds of CPU each time, for statements that run
+			// in a fraction of that. (CockroachDB has no such setting.)
+			set += "; SET jit = off"
+		}
+		_, err := c.Exec(ctx, set)
 		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

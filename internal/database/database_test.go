@@ -69,3 +69,22 @@ func TestOpenRefusesAPrivilegedApplicationUser(t *testing.T) {
 		t.Fatalf("OpenWith as the superuser: %v, want ErrPrivileged", err)
 	}
 }
+
+// TestConnectionsRunWithoutJIT checks the settings every pooled connection
+// gets: PostgreSQL's JIT compiled the webhook fan-out (a plan estimated
+// high on empty tables) for tens of milliseconds a call.
+func TestConnectionsRunWithoutJIT(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
+	if err != nil {
+		t.Fatalf("database.Open: %v", err)
+	}
+	defer db.Pool.Close()
+	var jit, idle string
+	if err := db.Pool.QueryRow(ctx, "SELECT current_setting('jit'), current_setting('idle_in_transaction_session_timeout')").Scan(&jit, &idle); err != nil {
+		t.Fatal(err)
+	}
+	if jit != "off" || idle != "30s" {
+		t.Errorf("a pooled connection has jit = %s, idle_in_transaction_session_timeout = %s; want off and 30s", jit, idle)
+	}
+}

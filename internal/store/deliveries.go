@@ -49,12 +49,18 @@ type Attempt struct {
 // at most perEndpoint events each, and moves the positions past them.
 // The caller holds the delivery lease, so fan-outs do not overlap.
 func FanOut(ctx context.Context, q ledger.Querier, now time.Time, perEndpoint int) (int64, error) {
+	// Each endpoint's events are read through events_feed, a range of its
+	// program's feed: the cost follows what is fanned out, not the size of
+	// the events table (a join the planner may hash scans all of it).
 	tag, err := q.Exec(ctx, `WITH h AS (SELECT seq FROM event_feed),
 		ins AS (INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, status, next_attempt_at, created_at)
 			SELECT w.id, e.id, e.seq, 'pending', $1, $1
-			FROM webhook_endpoints w, h, events e
-			WHERE NOT w.disabled AND e.program_id = w.program_id AND e.seq > w.position
-				AND e.seq <= LEAST(h.seq, w.position + $2)
+			FROM webhook_endpoints w CROSS JOIN h CROSS JOIN LATERAL (
+				SELECT e.id, e.seq, e.type FROM events e
+				WHERE e.program_id = w.program_id AND e.seq IS NOT NULL AND e.seq > w.position
+					AND e.seq <= LEAST(h.seq, w.position + $2)
+				ORDER BY e.seq) e
+			WHERE NOT w.disabled AND w.position < h.seq
 				AND (cardinality(w.types) = 0 OR e.type = ANY(w.types))
 			ORDER BY w.id, e.seq
 			RETURNING 1)
