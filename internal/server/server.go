@@ -67,6 +67,10 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Server {
 	return &Server{svc: svc, clock: clk, log: log, inFlightMax: InFlightMaxDefault}
 }
 
+// compressMinBytes is the smallest response body gzipped for a client that
+// accepts it.
+const compressMinBytes = 1 << 10
+
 // Handler returns an http.Handler serving every accrue service, gRPC health
 // and server reflection, and /livez and /readyz for Kubernetes. The
 // interceptors run first, in order, before accrue's own (authentication
@@ -82,6 +86,9 @@ func (s *Server) Handler(interceptors ...connect.Interceptor) http.Handler {
 		connect.WithReadMaxBytes(RequestBytesMax),
 		connect.WithRecover(s.recovered),
 		boundedGzip(),
+		// A response of a few hundred bytes gains nothing from gzip and
+		// costs both ends CPU: compress only larger ones.
+		connect.WithCompressMinBytes(compressMinBytes),
 	}, strictCodecs()...)
 	services := http.NewServeMux()
 	services.Handle(accruev1connect.NewLedgerServiceHandler(&ledgerService{s}, opts...))
