@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +25,8 @@ type benchFlags struct {
 	quick, markdown                      bool
 	duration                             time.Duration
 	asOf                                 int
+	cases                                []string
+	orderConns                           []int
 }
 
 // bench runs the end-to-end benchmark (internal/bench) and prints its
@@ -38,6 +41,8 @@ func (c *cli) bench() *cobra.Command {
 	cmd.Flags().DurationVar(&f.duration, "duration", 0, "each load case's length (default: the preset's)")
 	cmd.Flags().StringVar(&f.closeSizes, "close-partners", "", "comma-separated partner counts of the timed closes (default: the preset's)")
 	cmd.Flags().IntVar(&f.asOf, "asof-entries", 0, "entries of the account read as of a time (default: the preset's)")
+	cmd.Flags().IntSliceVar(&f.orderConns, "order-conns", nil, "connection counts of the PayOrder cases (default: the preset's, 8,32)")
+	cmd.Flags().StringSliceVar(&f.cases, "cases", nil, "run only these cases ("+strings.Join(bench.CaseNames, ", ")+"); the ceiling always runs")
 	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "keep the cluster and accrued's log here (default: a temporary directory, removed)")
 	cmd.Flags().BoolVar(&f.markdown, "markdown", false, "print a Markdown table (as in docs/performance.md)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return c.runBench(cmd.Context(), f) }
@@ -67,7 +72,10 @@ func (c *cli) runBench(ctx context.Context, f benchFlags) error {
 	if f.asOf > 0 {
 		opts.AsOfEntries = f.asOf
 	}
-	opts.WorkDir, opts.Progress = f.workDir, c.errOut
+	opts.WorkDir, opts.Progress, opts.Cases = f.workDir, c.errOut, f.cases
+	if len(f.orderConns) > 0 {
+		opts.OrderConns = f.orderConns
+	}
 	// Interrupted, the run ends its cases and still stops its accrued
 	// and its cluster.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

@@ -29,6 +29,7 @@ type config struct {
 	tlsCert, tlsKey                    string
 	webhooks                           webhook.Options
 	clickEvents                        bool
+	debugListen                        string
 }
 
 // newCommand is accrued's root command; serve runs the server with the
@@ -78,6 +79,7 @@ func defineFlags(fs *pflag.FlagSet, c *config) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "lowest level logged: debug, info, warn or error")
 	fs.StringSliceVar(&c.corsOrigins, "cors-origin", nil, "origin a browser app may call from (repeatable or comma-separated; * for any); none = no CORS")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "address of a second listener serving Go's /debug/pprof/ (loopback only; empty = none)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve TLS with; needs --tls-key")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 }

@@ -176,6 +176,9 @@ func run(cfg config, log *slog.Logger) error {
 	if cfg.dbURL == "" && cfg.loadDemo && keys == nil {
 		loadDemo(ctx, ln.Addr().String(), tlsCfg != nil, clk, log)
 	}
+	if err := serveDebug(ctx, cfg.debugListen, log); err != nil {
+		return err
+	}
 	go schedule.Run(ctx, srv, clk, log)
 	go srv.WebhookWorker(cfg.webhooks).Run(ctx)
 	return awaitShutdown(ctx, hs, serveErr, log)

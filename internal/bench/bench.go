@@ -56,6 +56,10 @@ type Options struct {
 	AsOfEntries int
 	// SetupConns is the concurrency of set-up calls (partners, orders).
 	SetupConns int
+	// Cases names the cases to run (orders, webhook, clicks, import,
+	// close, asof); empty = all. The ceiling always runs: it is the
+	// yardstick of every ratio.
+	Cases []string
 	// WorkDir holds the cluster, accrued's log and key; empty = a fresh
 	// temporary directory, removed at the end.
 	WorkDir string
@@ -111,7 +115,20 @@ func ParseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
+// CaseNames are the cases Options.Cases may name, in the order they run.
+var CaseNames = []string{"orders", "webhook", "clicks", "import", "close", "asof"}
+
+// runs reports whether the run includes the named case.
+func (o Options) runs(name string) bool {
+	return len(o.Cases) == 0 || slices.Contains(o.Cases, name)
+}
+
 func (o Options) check() error {
+	for _, c := range o.Cases {
+		if !slices.Contains(CaseNames, c) {
+			return fmt.Errorf("bench: unknown case %q (want %s)", c, strings.Join(CaseNames, ", "))
+		}
+	}
 	switch {
 	case o.Accrued == "":
 		return errors.New("bench: the accrued binary is required (build it with go build -o bin/accrued ./cmd/accrued)")
@@ -165,15 +182,27 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.owner = cl.accrueURL
 	r.now = time.Now()
 
-	r.orderCases(ctx)
-	r.webhookCase(ctx)
-	r.clickCases(ctx)
-	r.importCase(ctx)
-	for _, n := range opts.ClosePartners {
-		r.closeCase(ctx, n)
+	if opts.runs("orders") {
+		r.orderCases(ctx)
 	}
-	r.closeLinearity()
-	r.asOfCase(ctx)
+	if opts.runs("webhook") {
+		r.webhookCase(ctx)
+	}
+	if opts.runs("clicks") {
+		r.clickCases(ctx)
+	}
+	if opts.runs("import") {
+		r.importCase(ctx)
+	}
+	if opts.runs("close") {
+		for _, n := range opts.ClosePartners {
+			r.closeCase(ctx, n)
+		}
+		r.closeLinearity()
+	}
+	if opts.runs("asof") {
+		r.asOfCase(ctx)
+	}
 	r.report.Finished = time.Now().UTC()
 	return r.report, r.report.failures()
 }
