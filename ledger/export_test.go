@@ -35,3 +35,6 @@ func ExplainAsOf(ctx context.Context, q Querier, account int64, asOf time.Time) 
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return strings.Join(lines, "\n"), err
 }
+
+// ProgramAccountsSQL is loadProgramAccounts' statement, for plan tests.
+const ProgramAccountsSQL = programAccountsSQL

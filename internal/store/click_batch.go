@@ -34,13 +34,17 @@ func ResolveClicks(ctx context.Context, q ledger.Querier, program string, refs [
 	for i, r := range refs {
 		codes[i], ids[i], keys[i] = r.Code, r.ID, r.Key
 	}
-	rows, err := q.Query(ctx, `SELECT u.n, COALESCE(bc.id, bi.id, ''), c.idempotency_key IS NOT NULL,
-			c.request_hash, c.response, COALESCE(c.expired, false), COALESCE(c.running, false)
+	// Each ref is looked up by its own index probes (correlated, fenced by
+	// LIMIT): a join the planner may hash would read every partner and
+	// command of the program while its statistics are young.
+	rows, err := q.Query(ctx, `SELECT u.n, COALESCE(
+				(SELECT bc.id FROM partners bc WHERE bc.program_id = pr.id AND lower(bc.code) = u.code LIMIT 1),
+				(SELECT bi.id FROM partners bi WHERE bi.program_id = pr.id AND bi.id = u.id LIMIT 1), ''),
+			c.idempotency_key IS NOT NULL, c.request_hash, c.response, COALESCE(c.expired, false), COALESCE(c.running, false)
 		FROM programs pr
 		LEFT JOIN unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(code, id, ikey, n) ON true
-		LEFT JOIN partners bc ON bc.program_id = pr.id AND lower(bc.code) = u.code
-		LEFT JOIN partners bi ON bi.program_id = pr.id AND bi.id = u.id
-		LEFT JOIN commands c ON c.program_id = pr.id AND c.idempotency_key = u.ikey
+		LEFT JOIN LATERAL (SELECT c.idempotency_key, c.request_hash, c.response, c.expired, c.running FROM commands c
+			WHERE c.program_id = pr.id AND c.idempotency_key = u.ikey LIMIT 1) c ON true
 		WHERE pr.id = $1`, program, codes, ids, keys)
 	if err != nil {
 		return false, nil, fmt.Errorf("store: resolving clicks: %w", err)

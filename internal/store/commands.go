@@ -82,8 +82,11 @@ func SetCommandResponses(ctx context.Context, q ledger.Querier, program string, 
 	return nil
 }
 
-const setCommandResponsesSQL = `UPDATE commands SET response = u.r FROM unnest($2::text[], $3::bytea[]) AS u(k, r)
-	WHERE program_id = $1 AND idempotency_key = u.k`
+// The keys are index conditions (= ANY) and each row finds its body by
+// position, with no join the planner could hash over the whole program's
+// commands while its statistics are young.
+const setCommandResponsesSQL = `UPDATE commands SET response = ($3::bytea[])[array_position($2::text[], idempotency_key)]
+	WHERE program_id = $1 AND idempotency_key = ANY($2::text[])`
 
 // FinishCommand stores the response of a running command and marks it
 // done. It reports false, writing nothing, when the command is no longer

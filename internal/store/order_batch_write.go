@@ -52,7 +52,9 @@ func (w *OrderWrites) SetCommandResponses(keys []string, bodies [][]byte) {
 }
 
 // saveOrdersSQL is SaveOrder's statement for many orders, of columns of
-// saveOrderArgs; the last of an order's rows wins.
+// saveOrderArgs; the last of an order's rows wins. The ids are also an
+// index condition (= ANY), so the orders are found by the primary key
+// however young the table's statistics.
 const saveOrdersSQL = `UPDATE orders o SET status = u.status, lines = u.lines, shipping = u.shipping,
 		partner_id = u.partner_id, attribution = u.attribution, click_id = u.click_id,
 		no_earn_reason = u.no_earn_reason, accrued = u.accrued, rules_version = u.rules_version,
@@ -63,7 +65,7 @@ const saveOrdersSQL = `UPDATE orders o SET status = u.status, lines = u.lines, s
 		AS v(id, status, lines, shipping, partner_id, attribution, click_id, no_earn_reason, accrued,
 			rules_version, state, accrued_at, matures_at, matured, n)
 		ORDER BY id, n DESC) u
-	WHERE o.program_id = $1 AND o.id = u.id`
+	WHERE o.program_id = $1 AND o.id = ANY($2::text[]) AND o.id = u.id`
 
 // insertOrderEventsSQL is InsertOrderEvent's statement for many events, of
 // columns of orderEventArgs: each order's events follow its last, in order.

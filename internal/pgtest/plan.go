@@ -1,0 +1,42 @@
+package pgtest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// GenericPlan returns PostgreSQL's generic plan (the one a prepared
+// statement caches after its first executions) of sql with the SQL
+// literals args, as EXPLAIN's text, read on a connection of pool. On
+// tables never analyzed it is the plan a young database runs.
+func GenericPlan(t testing.TB, pool *pgxpool.Pool, sql, args string) string {
+	t.Helper()
+	ctx := context.Background()
+	var plan []string
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "PREPARE generic_plan_test AS "+sql); err != nil {
+			return err
+		}
+		defer tx.Exec(ctx, "DEALLOCATE generic_plan_test") //nolint:errcheck // the rollback ends it anyway
+		rows, err := tx.Query(ctx, "EXPLAIN EXECUTE generic_plan_test("+args+")")
+		if err != nil {
+			return err
+		}
+		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		return pgx.ErrTxClosed // roll back: an UPDATE explained is not run, but be sure
+	})
+	if err != nil && err != pgx.ErrTxClosed {
+		t.Fatalf("explaining %s: %v", sql, err)
+	}
+	return strings.Join(plan, "\n")
+}
