@@ -215,6 +215,8 @@ type run struct {
 	api    *api
 	owner  string    // the schema owner's URL of accrued's database
 	now    time.Time // when the API cases began (wall clock, as accrued's)
+	// loadReady is set once the load program and its partners exist.
+	loadReady bool
 }
 
 func (r *run) logf(format string, args ...any) {

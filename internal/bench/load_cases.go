@@ -19,7 +19,7 @@ const loadProgram = "bench-load"
 // the hot platform accounts), at each connection count.
 func (r *run) orderCases(ctx context.Context) {
 	setupErr := r.setUpLoadProgram(ctx)
-	for _, conns := range r.opts.OrderConns {
+	for run, conns := range r.opts.OrderConns {
 		id := func(s string) string { return fmt.Sprintf("orders_%d_%s", conns, s) }
 		name := func(s string) string {
 			return fmt.Sprintf("PayOrder%s, 2 lines, an upline level, %d connections", s, conns)
@@ -40,7 +40,7 @@ func (r *run) orderCases(ctx context.Context) {
 		c := r.api.withConns(conns)
 		r.logf("PayOrder at %d connections for %v", conns, r.opts.Duration)
 		res := runLoad(ctx, conns, r.opts.Duration, 1, func(ctx context.Context, seq int64) error {
-			return c.payOrder(ctx, loadProgram, fmt.Sprintf("o%d-%d", conns, seq), rand.IntN(r.opts.Partners), time.Time{})
+			return c.payOrder(ctx, loadProgram, fmt.Sprintf("o%d-%d-%d", run, conns, seq), rand.IntN(r.opts.Partners), time.Time{})
 		})
 		if err := res.err(); err != nil {
 			r.failAll(err, rate, p50, p99)
@@ -56,13 +56,21 @@ func (r *run) orderCases(ctx context.Context) {
 	}
 }
 
-// setUpLoadProgram creates the load program and its partners once.
+// setUpLoadProgram creates the load program and its partners, once a
+// run: the order and click cases share them.
 func (r *run) setUpLoadProgram(ctx context.Context) error {
+	if r.loadReady {
+		return nil
+	}
 	r.logf("setting up %s with %d partners", loadProgram, r.opts.Partners)
 	if err := r.createProgram(ctx, loadProgram); err != nil {
 		return err
 	}
-	return r.registerPartners(ctx, loadProgram, r.opts.Partners)
+	if err := r.registerPartners(ctx, loadProgram, r.opts.Partners); err != nil {
+		return err
+	}
+	r.loadReady = true
+	return nil
 }
 
 // failAll records err on every figure of a case.
@@ -80,6 +88,10 @@ func (r *run) clickCases(ctx context.Context) {
 	conns := r.opts.ClickConns
 	single := Figure{ID: "clicks_per_s", Name: fmt.Sprintf("RecordClick, %d connections", conns),
 		Unit: "clicks/s", Target: "≥ 1.0 of the ceiling"}
+	if err := r.setUpLoadProgram(ctx); err != nil {
+		r.failAll(err, single)
+		return
+	}
 	c := r.api.withConns(conns)
 	r.logf("RecordClick at %d connections for %v", conns, r.opts.Duration)
 	res := runLoad(ctx, conns, r.opts.Duration, 1, func(ctx context.Context, seq int64) error {

@@ -53,6 +53,12 @@ var serverSettings = []string{
 	"fsync=on",
 	"max_connections=200",
 	"shared_buffers=128MB",
+	// Autovacuum looks at each database every 10 s instead of every
+	// minute: a young table that grows from nothing (a new program, an
+	// import, a benchmark) otherwise keeps the planner's guess for an
+	// empty table, and the plans cached for it read whole programs where
+	// an index probe would do, for its first minute or more.
+	"autovacuum_naptime=10s",
 }
 
 // Options configure Start.
