@@ -66,12 +66,11 @@ func (s *Service) ImportEvents(ctx context.Context, program string, events []Imp
 		}
 	}
 	out := make([]Reply, len(events))
-	var err error
-	for range raceRetriesMax {
-		err = s.db.Run(ctx, func(tx pgx.Tx) error { return s.importIn(ctx, tx, program, events, enc, out) })
-		if !errors.Is(err, errKeyRaced) {
-			break
-		}
+	err := s.importAttempts(ctx, program, events, enc, out, true)
+	if errors.Is(err, errBatchRefused) {
+		// A batch refused one of its events: the one-by-one path refuses
+		// the call as it always did, naming the first event refused.
+		err = s.importAttempts(ctx, program, events, enc, out, false)
 	}
 	if err != nil {
 		return nil, err
@@ -79,10 +78,23 @@ func (s *Service) ImportEvents(ctx context.Context, program string, events []Imp
 	return out, nil
 }
 
+// importAttempts runs importIn in one retried transaction, again when a
+// key was recorded concurrently; batch is importCall's.
+func (s *Service) importAttempts(ctx context.Context, program string, events []ImportEvent, enc ImportEncoders, out []Reply, batch bool) error {
+	var err error
+	for range raceRetriesMax {
+		err = s.db.Run(ctx, func(tx pgx.Tx) error { return s.importIn(ctx, tx, program, events, enc, out, batch) })
+		if !errors.Is(err, errKeyRaced) {
+			break
+		}
+	}
+	return err
+}
+
 // importIn is one attempt of ImportEvents in tx, filling out. It locks the
 // program (shared, as every posting) and then its import row, so the calls
 // of one import run one at a time.
-func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, enc ImportEncoders, out []Reply) error {
+func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, enc ImportEncoders, out []Reply, batch bool) error {
 	journal, err := ledger.LockProgram(ctx, tx, program)
 	if err != nil {
 		return err
@@ -94,9 +106,10 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 	if !st.Importing {
 		return fault.FailedPrecondition("program", "program %q is not importing: call BeginImport first", program)
 	}
+	ic := &importCall{journal: journal, events: events, enc: enc, out: out, batch: batch}
 	for i := 0; i < len(events); {
 		j := segmentEnd(events, i)
-		if err := s.importSegment(ctx, tx, program, events, i, j, enc, out); err != nil {
+		if err := s.importSegment(ctx, tx, ic, i, j); err != nil {
 			return err
 		}
 		i = j
@@ -136,27 +149,38 @@ func segmentEnd(events []ImportEvent, i int) int {
 }
 
 // importSegment runs the events [i, j): their clicks as one batch, then
-// the others one by one, in order.
-func (s *Service) importSegment(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, i, j int, enc ImportEncoders, out []Reply) error {
+// the others in order: each run of payments through the batch path when
+// ic.batch (importOrders), the others one by one.
+func (s *Service) importSegment(ctx context.Context, tx pgx.Tx, ic *importCall, i, j int) error {
 	var clicks []int
 	for k := i; k < j; k++ {
-		if events[k].Click != nil {
+		if ic.events[k].Click != nil {
 			clicks = append(clicks, k)
 		}
 	}
 	if len(clicks) > 0 {
-		if err := s.importClicks(ctx, tx, program, events, clicks, enc.Click, out); err != nil {
+		if err := s.importClicks(ctx, tx, ic.journal.ID, ic.events, clicks, ic.enc.Click, ic.out); err != nil {
 			return err
 		}
 	}
-	for k := i; k < j; k++ {
-		if events[k].Click != nil {
+	for k := i; k < j; {
+		e := ic.events[k]
+		if e.Click != nil {
+			k++
+			continue
+		}
+		if run := payRun(ic.events, k, j); ic.batch && len(run) > 1 {
+			if err := s.importOrders(ctx, tx, ic, run); err != nil {
+				return err
+			}
+			k = run[len(run)-1] + 1
 			continue
 		}
 		var err error
-		if out[k], err = s.importOne(ctx, tx, events[k], enc); err != nil {
+		if ic.out[k], err = s.importOne(ctx, tx, e, ic.enc); err != nil {
 			return err
 		}
+		k++
 	}
 	return nil
 }
