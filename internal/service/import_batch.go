@@ -30,14 +30,14 @@ type importCall struct {
 // first one refused.
 var errBatchRefused = errors.New("service: an import batch refused an event")
 
-// payRun is the indices of the run of payments from k, below j: the
-// PayOrder events from k on, skipping clicks (recorded before), up to the
-// first other event.
-func payRun(events []ImportEvent, k, j int) []int {
+// runOf is the indices of the run of events from k, below j, that in
+// takes (a kind of event): those from k on, skipping clicks (recorded
+// before), up to the first other event.
+func runOf(events []ImportEvent, k, j int, in func(ImportEvent) bool) []int {
 	var run []int
 	for ; k < j; k++ {
 		switch e := events[k]; {
-		case e.Pay != nil:
+		case in(e):
 			run = append(run, k)
 		case e.Click == nil:
 			return run
@@ -45,6 +45,11 @@ func payRun(events []ImportEvent, k, j int) []int {
 	}
 	return run
 }
+
+// isPay takes payments; isCodedPartner registrations with their code (a
+// generated code is drawn again when taken: registerIn, one by one).
+func isPay(e ImportEvent) bool          { return e.Pay != nil }
+func isCodedPartner(e ImportEvent) bool { return e.Partner != nil && e.Partner.Code != "" }
 
 // importOrders pays the PayOrder events events[run[0]], events[run[1]],
 // ... in tx through the steps of the group path (payOrdersLocked), under
@@ -76,4 +81,28 @@ func (s *Service) importOrders(ctx context.Context, tx pgx.Tx, ic *importCall, r
 		ic.out[run[k]] = o.Reply
 	}
 	return nil
+}
+
+// importRun is the run of events from k, below j, that ic applies as a
+// batch, with the function applying it; nil when the event at k runs
+// alone (its use case, importOne): ic.batch unset, an event of another
+// kind, or a run of one.
+func (s *Service) importRun(ic *importCall, k, j int) ([]int, func(context.Context, pgx.Tx, *importCall, []int) error) {
+	if !ic.batch {
+		return nil, nil
+	}
+	var (
+		run   []int
+		apply func(context.Context, pgx.Tx, *importCall, []int) error
+	)
+	switch e := ic.events[k]; {
+	case isPay(e):
+		run, apply = runOf(ic.events, k, j, isPay), s.importOrders
+	case isCodedPartner(e):
+		run, apply = runOf(ic.events, k, j, isCodedPartner), s.importPartners
+	}
+	if len(run) < 2 {
+		return nil, nil
+	}
+	return run, apply
 }

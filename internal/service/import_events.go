@@ -122,7 +122,7 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 }
 
 // segmentEnd is the end of the segment of events from i that
-// importSegment runs: a registration alone, else the run of clicks and
+// importSegment runs: a run of registrations, else the run of clicks and
 // order events whose clicks may all be recorded first, in one batch. A
 // click counts for an order's attribution only when dated at or before
 // the order (store.Attribute), so a click may move ahead of an order dated
@@ -130,7 +130,9 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 // there), nor of a registration (its partner may be the click's).
 func segmentEnd(events []ImportEvent, i int) int {
 	if events[i].Partner != nil {
-		return i + 1
+		for i++; i < len(events) && events[i].Partner != nil; i++ {
+		}
+		return i
 	}
 	var (
 		orders    bool
@@ -169,8 +171,8 @@ func (s *Service) importSegment(ctx context.Context, tx pgx.Tx, ic *importCall, 
 			k++
 			continue
 		}
-		if run := payRun(ic.events, k, j); ic.batch && len(run) > 1 {
-			if err := s.importOrders(ctx, tx, ic, run); err != nil {
+		if run, apply := s.importRun(ic, k, j); run != nil {
+			if err := apply(ctx, tx, ic, run); err != nil {
 				return err
 			}
 			k = run[len(run)-1] + 1
