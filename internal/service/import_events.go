@@ -50,8 +50,15 @@ type ImportEncoders struct {
 // event. The events must come in time order, none earlier than the latest
 // event applied by an earlier call of the import, none in a closed month;
 // any refused event refuses the call, its fault naming the event's field.
-// Clicks are recorded in batches (RecordClicks' statements, segmentEnd);
-// registrations and order events run their use cases in the transaction.
+// The events run set-based where they can, each batch equal to its events
+// run one by one in order: a segment's clicks are recorded first in one
+// batch (RecordClicks' statements, segmentEnd), each run of payments is
+// paid through PayOrder's group path (importOrders), each run of
+// registrations with their codes is registered in a few statements
+// (importPartners); the other order events, and a registration drawing
+// its code, run their use cases one by one. When a batch refuses one of
+// its events the call is run again one by one, which names the first
+// event refused, as before.
 func (s *Service) ImportEvents(ctx context.Context, program string, events []ImportEvent, enc ImportEncoders) ([]Reply, error) {
 	if program == "" {
 		return nil, fault.InvalidArgument("program", "required")
