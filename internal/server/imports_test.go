@@ -34,6 +34,12 @@ var importRulesAt = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 // program's rules are put, as README's procedure says.
 func newImportHarness(t *testing.T, begin bool) *harness {
 	t.Helper()
+	return newImportHarnessWith(t, begin, fmt.Sprintf(closeRules, "0d"))
+}
+
+// newImportHarnessWith is newImportHarness with the rules document doc.
+func newImportHarnessWith(t *testing.T, begin bool, doc string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
 	if err != nil {
@@ -47,7 +53,7 @@ func newImportHarness(t *testing.T, begin bool) *harness {
 	}
 	_, err = (&programService{h.srv}).PutRules(ctx, connect.NewRequest(&accruev1.PutRulesRequest{
 		Program: testProgram, IdempotencyKey: "rules", At: timestamppb.New(importRulesAt),
-		Document: fmt.Sprintf(closeRules, "0d"),
+		Document: doc,
 	}))
 	h.must(err)
 	return h
@@ -84,28 +90,42 @@ func (h *harness) importEvents(events []*accruev1.ImportEvent) (*accruev1.Import
 
 // sendSingle sends e through its single-event RPC.
 func (h *harness) sendSingle(e *accruev1.ImportEvent) error {
+	_, err := h.sendSingleResp(e)
+	return err
+}
+
+// sendSingleResp sends e through its single-event RPC and returns its
+// response.
+func (h *harness) sendSingleResp(e *accruev1.ImportEvent) (proto.Message, error) {
 	e = proto.CloneOf(e)
 	r := e.ProtoReflect()
 	msg := r.Get(r.WhichOneof(r.Descriptor().Oneofs().Get(0))).Message()
 	msg.Set(msg.Descriptor().Fields().ByName("program"), protoreflect.ValueOfString(testProgram))
-	var err error
 	switch x := e.GetEvent().(type) {
 	case *accruev1.ImportEvent_RegisterPartner:
-		_, err = (&partnerService{h.srv}).RegisterPartner(h.ctx, connect.NewRequest(x.RegisterPartner))
+		return msgOf((&partnerService{h.srv}).RegisterPartner(h.ctx, connect.NewRequest(x.RegisterPartner)))
 	case *accruev1.ImportEvent_RecordClick:
-		_, err = (&trackingService{h.srv}).RecordClick(h.ctx, connect.NewRequest(x.RecordClick))
+		return msgOf((&trackingService{h.srv}).RecordClick(h.ctx, connect.NewRequest(x.RecordClick)))
 	case *accruev1.ImportEvent_PayOrder:
-		_, err = (&orderService{h.srv}).PayOrder(h.ctx, connect.NewRequest(x.PayOrder))
+		return msgOf((&orderService{h.srv}).PayOrder(h.ctx, connect.NewRequest(x.PayOrder)))
 	case *accruev1.ImportEvent_CompleteOrder:
-		_, err = (&orderService{h.srv}).CompleteOrder(h.ctx, connect.NewRequest(x.CompleteOrder))
+		return msgOf((&orderService{h.srv}).CompleteOrder(h.ctx, connect.NewRequest(x.CompleteOrder)))
 	case *accruev1.ImportEvent_RefundOrder:
-		_, err = (&orderService{h.srv}).RefundOrder(h.ctx, connect.NewRequest(x.RefundOrder))
+		return msgOf((&orderService{h.srv}).RefundOrder(h.ctx, connect.NewRequest(x.RefundOrder)))
 	case *accruev1.ImportEvent_AmendOrder:
-		_, err = (&orderService{h.srv}).AmendOrder(h.ctx, connect.NewRequest(x.AmendOrder))
+		return msgOf((&orderService{h.srv}).AmendOrder(h.ctx, connect.NewRequest(x.AmendOrder)))
 	case *accruev1.ImportEvent_CancelOrder:
-		_, err = (&orderService{h.srv}).CancelOrder(h.ctx, connect.NewRequest(x.CancelOrder))
+		return msgOf((&orderService{h.srv}).CancelOrder(h.ctx, connect.NewRequest(x.CancelOrder)))
 	}
-	return err
+	return nil, fmt.Errorf("event %v has no input", e)
+}
+
+// msgOf is a Connect response's message.
+func msgOf[T any](r *connect.Response[T], err error) (proto.Message, error) {
+	if err != nil {
+		return nil, err
+	}
+	return any(r.Msg).(proto.Message), nil
 }
 
 func bag(amount string) []*accruev1.OrderLine {

@@ -50,8 +50,15 @@ type ImportEncoders struct {
 // event. The events must come in time order, none earlier than the latest
 // event applied by an earlier call of the import, none in a closed month;
 // any refused event refuses the call, its fault naming the event's field.
-// Clicks are recorded in batches (RecordClicks' statements, segmentEnd);
-// registrations and order events run their use cases in the transaction.
+// The events run set-based where they can, each batch equal to its events
+// run one by one in order: a segment's clicks are recorded first in one
+// batch (RecordClicks' statements, segmentEnd), each run of payments is
+// paid through PayOrder's group path (importOrders), each run of
+// registrations with their codes is registered in a few statements
+// (importPartners); the other order events, and a registration drawing
+// its code, run their use cases one by one. When a batch refuses one of
+// its events the call is run again one by one, which names the first
+// event refused, as before.
 func (s *Service) ImportEvents(ctx context.Context, program string, events []ImportEvent, enc ImportEncoders) ([]Reply, error) {
 	if program == "" {
 		return nil, fault.InvalidArgument("program", "required")
@@ -66,12 +73,11 @@ func (s *Service) ImportEvents(ctx context.Context, program string, events []Imp
 		}
 	}
 	out := make([]Reply, len(events))
-	var err error
-	for range raceRetriesMax {
-		err = s.db.Run(ctx, func(tx pgx.Tx) error { return s.importIn(ctx, tx, program, events, enc, out) })
-		if !errors.Is(err, errKeyRaced) {
-			break
-		}
+	err := s.importAttempts(ctx, program, events, enc, out, true)
+	if errors.Is(err, errBatchRefused) {
+		// A batch refused one of its events: the one-by-one path refuses
+		// the call as it always did, naming the first event refused.
+		err = s.importAttempts(ctx, program, events, enc, out, false)
 	}
 	if err != nil {
 		return nil, err
@@ -79,10 +85,23 @@ func (s *Service) ImportEvents(ctx context.Context, program string, events []Imp
 	return out, nil
 }
 
+// importAttempts runs importIn in one retried transaction, again when a
+// key was recorded concurrently; batch is importCall's.
+func (s *Service) importAttempts(ctx context.Context, program string, events []ImportEvent, enc ImportEncoders, out []Reply, batch bool) error {
+	var err error
+	for range raceRetriesMax {
+		err = s.db.Run(ctx, func(tx pgx.Tx) error { return s.importIn(ctx, tx, program, events, enc, out, batch) })
+		if !errors.Is(err, errKeyRaced) {
+			break
+		}
+	}
+	return err
+}
+
 // importIn is one attempt of ImportEvents in tx, filling out. It locks the
 // program (shared, as every posting) and then its import row, so the calls
 // of one import run one at a time.
-func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, enc ImportEncoders, out []Reply) error {
+func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, enc ImportEncoders, out []Reply, batch bool) error {
 	journal, err := ledger.LockProgram(ctx, tx, program)
 	if err != nil {
 		return err
@@ -94,9 +113,10 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 	if !st.Importing {
 		return fault.FailedPrecondition("program", "program %q is not importing: call BeginImport first", program)
 	}
+	ic := &importCall{journal: journal, events: events, enc: enc, out: out, batch: batch}
 	for i := 0; i < len(events); {
 		j := segmentEnd(events, i)
-		if err := s.importSegment(ctx, tx, program, events, i, j, enc, out); err != nil {
+		if err := s.importSegment(ctx, tx, ic, i, j); err != nil {
 			return err
 		}
 		i = j
@@ -109,7 +129,7 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 }
 
 // segmentEnd is the end of the segment of events from i that
-// importSegment runs: a registration alone, else the run of clicks and
+// importSegment runs: a run of registrations, else the run of clicks and
 // order events whose clicks may all be recorded first, in one batch. A
 // click counts for an order's attribution only when dated at or before
 // the order (store.Attribute), so a click may move ahead of an order dated
@@ -117,7 +137,9 @@ func (s *Service) importIn(ctx context.Context, tx pgx.Tx, program string, event
 // there), nor of a registration (its partner may be the click's).
 func segmentEnd(events []ImportEvent, i int) int {
 	if events[i].Partner != nil {
-		return i + 1
+		for i++; i < len(events) && events[i].Partner != nil; i++ {
+		}
+		return i
 	}
 	var (
 		orders    bool
@@ -136,27 +158,38 @@ func segmentEnd(events []ImportEvent, i int) int {
 }
 
 // importSegment runs the events [i, j): their clicks as one batch, then
-// the others one by one, in order.
-func (s *Service) importSegment(ctx context.Context, tx pgx.Tx, program string, events []ImportEvent, i, j int, enc ImportEncoders, out []Reply) error {
+// the others in order: each run of payments through the batch path when
+// ic.batch (importOrders), the others one by one.
+func (s *Service) importSegment(ctx context.Context, tx pgx.Tx, ic *importCall, i, j int) error {
 	var clicks []int
 	for k := i; k < j; k++ {
-		if events[k].Click != nil {
+		if ic.events[k].Click != nil {
 			clicks = append(clicks, k)
 		}
 	}
 	if len(clicks) > 0 {
-		if err := s.importClicks(ctx, tx, program, events, clicks, enc.Click, out); err != nil {
+		if err := s.importClicks(ctx, tx, ic.journal.ID, ic.events, clicks, ic.enc.Click, ic.out); err != nil {
 			return err
 		}
 	}
-	for k := i; k < j; k++ {
-		if events[k].Click != nil {
+	for k := i; k < j; {
+		e := ic.events[k]
+		if e.Click != nil {
+			k++
+			continue
+		}
+		if run, apply := s.importRun(ic, k, j); run != nil {
+			if err := apply(ctx, tx, ic, run); err != nil {
+				return err
+			}
+			k = run[len(run)-1] + 1
 			continue
 		}
 		var err error
-		if out[k], err = s.importOne(ctx, tx, events[k], enc); err != nil {
+		if ic.out[k], err = s.importOne(ctx, tx, e, ic.enc); err != nil {
 			return err
 		}
+		k++
 	}
 	return nil
 }

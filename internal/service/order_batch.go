@@ -45,6 +45,12 @@ func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, call
 	if err != nil {
 		return err
 	}
+	return s.payOrdersLocked(ctx, tx, journal, calls, dropped, out, posted)
+}
+
+// payOrdersLocked is payOrders' steps in tx, whose caller holds journal's
+// program lock (ledger.LockProgram): the group path, or an import.
+func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledger.Program, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
 	items, err := s.prepareOrders(ctx, tx, journal.ID, calls, dropped)
 	if err != nil {
 		return err
