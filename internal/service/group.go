@@ -14,8 +14,8 @@ import (
 // or after the window when fewer than groupParallel batches of the lane
 // are in flight, whichever comes first. Past groupParallel the queue waits
 // for a batch to end: under load a batch gathers what arrived while the
-// ones before it committed, instead of many batches of one each, and
-// enough stay in flight to hide commit latency (docs/decisions.md).
+// ones before it committed, instead of many batches of one each; two in
+// flight hide one's commit behind the other's work (docs/decisions.md).
 
 // groupWindow is how long a queued command waits for its batch to go
 // while the lane has room for another batch in flight.
@@ -23,7 +23,7 @@ const groupWindow = time.Millisecond
 
 // groupParallel bounds the batches of one lane in flight at once before
 // the size is reached.
-const groupParallel = 8
+const groupParallel = 2
 
 // group batches calls of input type I answered by outcomes of type O, per
 // lane (a program). run answers a batch with one outcome per input, in
