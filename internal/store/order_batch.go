@@ -193,31 +193,48 @@ type UplineQuery struct {
 	At      time.Time
 }
 
-// UplinesAt is UplineAt of each query, in order, in one round trip.
+// uplinesAtSQL walks the uplines of many (partner $2[n], time $3[n]) at
+// once, as chainAt walks one: each step probes the link active at its
+// query's time, and each ancestor's status is probed by key.
+const uplinesAtSQL = `
+	WITH RECURSIVE chain (n, at, level, id, path, looped) AS (
+		SELECT q.n, q.at, 0, q.partner, ARRAY[q.partner], false
+		FROM unnest($2::text[], $3::timestamptz[]) WITH ORDINALITY AS q(partner, at, n)
+		UNION ALL
+		SELECT c.n, c.at, c.level + 1, l.parent_id, c.path || l.parent_id, l.parent_id = ANY(c.path) FROM chain c
+		CROSS JOIN LATERAL (SELECT l.parent_id FROM partner_links l
+			WHERE l.program_id = $1 AND l.partner_id = c.id
+				AND l.valid_from <= c.at AND (l.valid_until IS NULL OR c.at < l.valid_until)
+			ORDER BY l.valid_from DESC LIMIT 1) l
+		WHERE c.level < $4 AND NOT c.looped)
+	SELECT c.n, c.id, p.status FROM chain c
+	CROSS JOIN LATERAL (SELECT p.status FROM partners p WHERE p.program_id = $1 AND p.id = c.id LIMIT 1) p
+	WHERE c.level > 0 ORDER BY c.n, c.level`
+
+// UplinesAt is UplineAt of each query, in order, in one statement.
 func UplinesAt(ctx context.Context, tx pgx.Tx, program string, qs []UplineQuery, levels int) ([][]Ancestor, error) {
 	out := make([][]Ancestor, len(qs))
 	if len(qs) == 0 || levels <= 0 {
 		return out, nil
 	}
-	b := &pgx.Batch{}
-	for _, uq := range qs {
-		b.Queue(chainAt+`
-		SELECT c.id, p.status FROM chain c JOIN partners p ON p.program_id = $1 AND p.id = c.id
-		WHERE c.level > 0 ORDER BY c.level`, program, uq.Partner, uq.At, levels)
-	}
-	results := tx.SendBatch(ctx, b)
-	defer results.Close()
+	partners, ats := make([]string, len(qs)), make([]time.Time, len(qs))
 	for i, uq := range qs {
-		rows, err := results.Query()
-		if err == nil {
-			out[i], err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Ancestor, error) {
-				var a Ancestor
-				return a, row.Scan(&a.Partner, &a.Status)
-			})
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: walking the upline of %s: %w", uq.Partner, err)
-		}
+		partners[i], ats[i] = uq.Partner, uq.At
 	}
-	return out, results.Close()
+	rows, err := tx.Query(ctx, uplinesAtSQL, program, partners, ats, levels)
+	if err != nil {
+		return nil, fmt.Errorf("store: walking %d uplines: %w", len(qs), err)
+	}
+	var (
+		n int64
+		a Ancestor
+	)
+	_, err = pgx.ForEachRow(rows, []any{&n, &a.Partner, &a.Status}, func() error {
+		out[n-1] = append(out[n-1], a)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: walking %d uplines: %w", len(qs), err)
+	}
+	return out, nil
 }

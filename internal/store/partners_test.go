@@ -188,3 +188,40 @@ func TestChainOneQuery(t *testing.T) {
 		t.Fatalf("a looping chain: %v, %v", chain, err)
 	}
 }
+
+// UplinesAt answers many queries in one statement, each as UplineAt
+// answers it alone: at its own time (the link of p14 that ended), through
+// a cycle, and for a partner with no parent.
+func TestUplinesAtEqualsUplineAt(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	tree(t, db, 15)
+	at, later := t0.Add(time.Minute), t0.Add(2*time.Hour)
+	// p00 is below p14 (a cycle) from t0+1h to t0+3h only.
+	until := t0.Add(3 * time.Hour)
+	if err := store.LinkParent(ctx, db.Pool, "p", "p00", "p14", t0.Add(time.Hour), &until); err != nil {
+		t.Fatal(err)
+	}
+	qs := []store.UplineQuery{{"p14", at}, {"p14", t0.Add(-time.Minute)}, {"p06", later}, {"p00", at},
+		{"p14", at}, {"p09", later}, {"p06", until.Add(time.Minute)}}
+	err := db.Run(ctx, func(tx pgx.Tx) error {
+		c := &counting{q: tx}
+		got, err := store.UplinesAt(ctx, tx, "p", qs, 5)
+		if err != nil {
+			return err
+		}
+		for i, q := range qs {
+			want, err := store.UplineAt(ctx, c, "p", q.Partner, q.At, 5)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(got[i], want) {
+				t.Errorf("query %d (%s at %v): UplinesAt %v, UplineAt %v", i, q.Partner, q.At, got[i], want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
