@@ -127,11 +127,21 @@ func (strictJSON) Unmarshal(data []byte, v any) error {
 	if len(data) == 0 {
 		return carryFault(m, fault.InvalidArgument("", "the request body is empty; send a JSON object"))
 	}
-	if f := unknownJSON(data, md, ""); f != nil {
-		return carryFault(m, f)
-	}
+	// protojson refuses unknown members and enum names itself, but names
+	// no field: the JSON walk (unknownJSON) runs when it refuses, to say
+	// which member, and otherwise only for messages holding a field mask,
+	// whose paths protojson may misread. The walk decodes every level of
+	// the body again, a third of the CPU of a RecordClicks call of 1,000.
 	if err := (protojson.UnmarshalOptions{}).Unmarshal(data, m); err != nil {
+		if f := unknownJSON(data, md, ""); f != nil {
+			return carryFault(m, f)
+		}
 		return carryFault(m, jsonDecodeFault(data, md, err))
+	}
+	if holdsFieldMask(md) {
+		if f := unknownJSON(data, md, ""); f != nil {
+			return carryFault(m, f)
+		}
 	}
 	if f := strictFault(m.ProtoReflect(), ""); f != nil {
 		return carryFault(m, f)

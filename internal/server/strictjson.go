@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -342,4 +343,40 @@ func snakeCase(name string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// fieldMaskHolders caches holdsFieldMask by message name.
+var fieldMaskHolders sync.Map // protoreflect.FullName -> bool
+
+// holdsFieldMask reports whether a message of md can hold a FieldMask, in
+// a field of its own or of a message below it.
+func holdsFieldMask(md protoreflect.MessageDescriptor) bool {
+	if v, ok := fieldMaskHolders.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	holds := reachesFieldMask(md, map[protoreflect.FullName]bool{})
+	fieldMaskHolders.Store(md.FullName(), holds)
+	return holds
+}
+
+// reachesFieldMask is holdsFieldMask's walk; seen breaks recursive types.
+func reachesFieldMask(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if md.FullName() == fieldMaskName {
+		return true
+	}
+	if seen[md.FullName()] || isWellKnown(md) {
+		return false
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if fd.IsMap() {
+			fd = fd.MapValue()
+		}
+		if fd.Message() != nil && reachesFieldMask(fd.Message(), seen) {
+			return true
+		}
+	}
+	return false
 }
