@@ -118,19 +118,20 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 		}
 	}
 	w.SetCommandResponses(keys, bodies)
-	if err := w.Send(ctx, tx); err != nil {
+	// One round trip for the rest: the rows above, the outbox events, and
+	// last the balances, whose hot rows stay locked from there to commit.
+	if err := s.emitPaidEvents(ctx, w, journal.ID, fresh, out); err != nil {
 		return err
 	}
-	if err := s.emitPaidEvents(ctx, tx, journal.ID, fresh, out); err != nil {
+	if err := owed.Apply(ctx, w); err != nil {
 		return err
 	}
-	// Last: the hot balance rows stay locked from here to the commit.
-	return owed.Apply(ctx, tx)
+	return w.Send(ctx, tx)
 }
 
 // emitPaidEvents appends the outbox events of the batch's fresh payments
 // (order.paid, and order.accrued when it accrued) in one statement.
-func (s *Service) emitPaidEvents(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem, out []orderOutcome) error {
+func (s *Service) emitPaidEvents(ctx context.Context, q ledger.Querier, program string, fresh []*orderItem, out []orderOutcome) error {
 	var events []Emitted
 	for _, it := range fresh {
 		view := out[it.i].View
@@ -138,5 +139,5 @@ func (s *Service) emitPaidEvents(ctx context.Context, tx pgx.Tx, program string,
 			events = append(events, Emitted{Type: t, Resource: view})
 		}
 	}
-	return s.emit(ctx, tx, program, events...)
+	return s.emit(ctx, q, program, events...)
 }

@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/accrue/accrue/internal/affiliate"
+	"github.com/accrue/accrue/ledger"
 )
 
 // OrderWrites gathers the writes a batch of order commands makes after its
@@ -15,13 +18,49 @@ import (
 // their events, and the commands' responses.
 type OrderWrites struct {
 	program   string
-	orders    [][]any // saveOrderArgs of each order, without the program
-	events    [][]any // orderEventArgs of each event, without the program
+	queued    []queued // Exec statements of other writers, sent last
+	orders    [][]any  // saveOrderArgs of each order, without the program
+	events    [][]any  // orderEventArgs of each event, without the program
 	responses struct {
 		keys   []string
 		bodies [][]byte
 	}
 }
+
+// queued is one statement queued by Exec.
+type queued struct {
+	sql  string
+	args []any
+}
+
+// OrderWrites is also a ledger.Querier that only writes: Exec queues the
+// statement to be sent by Send after the batch's own, in the same round
+// trip (the outbox events, then the balances a posting owes, so that the
+// hot balance rows are locked last); Query and QueryRow fail.
+var _ ledger.Querier = (*OrderWrites)(nil)
+
+// Exec queues sql; it answers an empty tag, the statement's outcome comes
+// with Send's.
+func (w *OrderWrites) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	w.queued = append(w.queued, queued{sql, args})
+	return pgconn.CommandTag{}, nil
+}
+
+// errWriteOnly is the failure of a read through OrderWrites.
+var errWriteOnly = errors.New("store: OrderWrites only queues writes")
+
+// Query fails: OrderWrites only queues writes.
+func (w *OrderWrites) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errWriteOnly
+}
+
+// QueryRow fails: OrderWrites only queues writes.
+func (w *OrderWrites) QueryRow(context.Context, string, ...any) pgx.Row { return errRow{} }
+
+// errRow is a row whose Scan fails with errWriteOnly.
+type errRow struct{}
+
+func (errRow) Scan(...any) error { return errWriteOnly }
 
 // NewOrderWrites returns the writes of a batch of program.
 func NewOrderWrites(program string) *OrderWrites { return &OrderWrites{program: program} }
@@ -77,7 +116,8 @@ const insertOrderEventsSQL = `INSERT INTO order_events (program_id, order_id, se
 	FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY
 		AS u(order_id, kind, at, plan, transaction_id, n)`
 
-// Send runs the gathered writes in tx, in one round trip.
+// Send runs the gathered writes in tx, in one round trip: the orders'
+// rows, their events and responses, then what Exec queued, in order.
 func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 	var b pgx.Batch
 	if len(w.orders) > 0 {
@@ -88,6 +128,9 @@ func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 	}
 	if len(w.responses.keys) > 0 {
 		b.Queue(setCommandResponsesSQL, w.program, w.responses.keys, w.responses.bodies)
+	}
+	for _, q := range w.queued {
+		b.Queue(q.sql, q.args...)
 	}
 	if b.Len() == 0 {
 		return nil

@@ -252,3 +252,39 @@ func mustExec(t *testing.T, db *txn.DB, sql string, args ...any) {
 		t.Fatal(err)
 	}
 }
+
+// OrderWrites runs nothing before Send, then everything, the statements
+// other writers queued through Exec last and in order; it reads nothing.
+func TestOrderWritesQueueUntilSend(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	err := db.Run(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE queued_log (n int, v text) ON COMMIT DROP"); err != nil {
+			return err
+		}
+		w := store.NewOrderWrites("shop")
+		for i, v := range []string{"first", "second"} {
+			if _, err := w.Exec(ctx, "INSERT INTO queued_log VALUES ($1, $2)", i, v); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM queued_log").Scan(&n); err != nil || n != 0 {
+			t.Errorf("before Send: %d rows (%v), want none", n, err)
+		}
+		if _, err := w.Query(ctx, "SELECT 1"); err == nil {
+			t.Error("a read through OrderWrites succeeded")
+		}
+		if err := w.Send(ctx, tx); err != nil {
+			return err
+		}
+		var got string
+		if err := tx.QueryRow(ctx, "SELECT string_agg(v, ',' ORDER BY n) FROM queued_log").Scan(&got); err != nil || got != "first,second" {
+			t.Errorf("after Send: %q (%v), want first,second", got, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
