@@ -59,7 +59,7 @@ func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledge
 	if err != nil || len(fresh) == 0 {
 		return err
 	}
-	if err := insertOrderRows(ctx, tx, journal.ID, fresh); err != nil {
+	if err := checkOrderRows(ctx, tx, journal.ID, fresh); err != nil {
 		return err
 	}
 	facts, err := loadOrderFacts(ctx, tx, journal.ID, fresh)
@@ -165,25 +165,27 @@ func (s *Service) claimOrders(ctx context.Context, tx pgx.Tx, program string, it
 	return fresh, nil
 }
 
-// insertOrderRows adds the orders' rows (one statement); an order paid
-// before, or earlier in the batch, fails its command.
-func insertOrderRows(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem) error {
-	orders := make([]affiliate.Order, len(fresh))
+// checkOrderRows refuses the command of an order paid before, or earlier
+// in the batch (one probe of the orders' keys), and ties the orders'
+// visitors to their customers; the rows themselves are written whole with
+// the batch's other writes (writeOrderBatch).
+func checkOrderRows(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem) error {
+	ids, orders := make([]string, len(fresh)), make([]affiliate.Order, len(fresh))
 	for k, it := range fresh {
-		orders[k] = it.order
+		ids[k], orders[k] = it.order.ID, it.order
 	}
-	added, err := store.InsertOrders(ctx, tx, program, orders)
+	paid, err := store.PaidOrders(ctx, tx, program, ids)
 	if err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(fresh))
-	for k, it := range fresh {
-		if !added[k] || seen[it.order.ID] {
+	for _, it := range fresh {
+		if paid[it.order.ID] || seen[it.order.ID] {
 			return droppedCommand{it.i, affiliate.AlreadyPaid(it.order.ID)}
 		}
 		seen[it.order.ID] = true
 	}
-	return nil
+	return store.TieVisitors(ctx, tx, program, orders)
 }
 
 // loadOrderFacts attributes each order (partner codes in one query, a

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,7 +103,7 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 				return err
 			}
 		}
-		if err := w.SaveOrder(it.order); err != nil {
+		if err := w.InsertOrder(it.order); err != nil {
 			return err
 		}
 		view := OrderView{Order: it.order, Scale: journal.Scale}
@@ -126,7 +128,23 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 	if err := owed.Apply(ctx, w); err != nil {
 		return err
 	}
-	return w.Send(ctx, tx)
+	return orderTakenDrop(w.Send(ctx, tx), fresh)
+}
+
+// orderTakenDrop is err, but for an order a concurrent payment inserted
+// since the batch looked (store.OrdersTaken): the first such command is
+// dropped, and the batch's rerun finds the order paid.
+func orderTakenDrop(err error, fresh []*orderItem) error {
+	var taken store.OrdersTaken
+	if !errors.As(err, &taken) {
+		return err
+	}
+	for _, it := range fresh {
+		if slices.Contains(taken.IDs, it.order.ID) {
+			return droppedCommand{it.i, affiliate.AlreadyPaid(it.order.ID)}
+		}
+	}
+	return err
 }
 
 // emitPaidEvents appends the outbox events of the batch's fresh payments

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -87,51 +86,41 @@ func VersionsAt(ctx context.Context, q ledger.Querier, program string, ts []time
 	return vs, nil
 }
 
-// InsertOrders is InsertOrder of each of os in one statement (and their
-// visitors' ties to customers in a second): fresh[i] reports whether
-// os[i]'s row was added.
-func InsertOrders(ctx context.Context, q ledger.Querier, program string, os []affiliate.Order) (fresh []bool, err error) {
-	n := len(os)
-	ids, customers, visitors, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	lines, shipping, paid := make([]string, n), make([]string, n), make([]time.Time, n)
-	for i, o := range os {
-		l, err := json.Marshal(o.Lines)
-		if err != nil {
-			return nil, fmt.Errorf("store: encoding order %s lines: %w", o.ID, err)
-		}
-		ids[i], customers[i], visitors[i], statuses[i] = o.ID, o.Customer, o.Visitor, o.Status
-		lines[i], shipping[i], paid[i] = string(l), o.Shipping.String(), o.PaidAt
-	}
-	rows, err := q.Query(ctx, `INSERT INTO orders (program_id, id, customer, visitor, status, lines, shipping, paid_at)
-		SELECT $1, i, c, v, s, l::jsonb, sh::numeric, p
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS u(i, c, v, s, l, sh, p)
-		ON CONFLICT DO NOTHING RETURNING id`, program, ids, customers, visitors, statuses, lines, shipping, paid)
+// PaidOrders reports which of ids name an order of program already, in
+// one probe of the primary key each.
+func PaidOrders(ctx context.Context, q ledger.Querier, program string, ids []string) (map[string]bool, error) {
+	rows, err := q.Query(ctx, `SELECT id FROM orders WHERE program_id = $1 AND id = ANY($2::text[])`, program, ids)
 	if err != nil {
-		return nil, fmt.Errorf("store: recording %d orders: %w", n, err)
+		return nil, fmt.Errorf("store: looking up %d orders: %w", len(ids), err)
 	}
-	added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("store: recording %d orders: %w", n, err)
+		return nil, fmt.Errorf("store: looking up %d orders: %w", len(ids), err)
 	}
-	isAdded := make(map[string]bool, len(added))
-	for _, id := range added {
-		isAdded[id] = true
+	paid := make(map[string]bool, len(found))
+	for _, id := range found {
+		paid[id] = true
 	}
-	fresh = make([]bool, n)
-	var tieCustomers, tieVisitors []string
-	for i, o := range os {
-		fresh[i] = isAdded[o.ID]
-		if fresh[i] && o.Visitor != "" {
-			tieCustomers, tieVisitors = append(tieCustomers, o.Customer), append(tieVisitors, o.Visitor)
+	return paid, nil
+}
+
+// TieVisitors records that each of os's customers was its visitor (an
+// order names both), in one statement; a tie known already is kept.
+func TieVisitors(ctx context.Context, q ledger.Querier, program string, os []affiliate.Order) error {
+	var customers, visitors []string
+	for _, o := range os {
+		if o.Visitor != "" {
+			customers, visitors = append(customers, o.Customer), append(visitors, o.Visitor)
 		}
 	}
-	if len(tieCustomers) > 0 {
-		if _, err := q.Exec(ctx, `INSERT INTO customer_visitors (program_id, customer, visitor)
-			SELECT $1, c, v FROM unnest($2::text[], $3::text[]) AS u(c, v) ON CONFLICT DO NOTHING`, program, tieCustomers, tieVisitors); err != nil {
-			return nil, fmt.Errorf("store: tying visitors to customers: %w", err)
-		}
+	if len(customers) == 0 {
+		return nil
 	}
-	return fresh, nil
+	if _, err := q.Exec(ctx, `INSERT INTO customer_visitors (program_id, customer, visitor)
+		SELECT $1, c, v FROM unnest($2::text[], $3::text[]) AS u(c, v) ON CONFLICT DO NOTHING`, program, customers, visitors); err != nil {
+		return fmt.Errorf("store: tying visitors to customers: %w", err)
+	}
+	return nil
 }
 
 // PartnersByCode resolves referral codes (folded to lower case) to

@@ -18,6 +18,7 @@ import (
 // their events, and the commands' responses.
 type OrderWrites struct {
 	program   string
+	inserts   [][]any  // insertOrderArgs of each new order
 	queued    []queued // Exec statements of other writers, sent last
 	orders    [][]any  // saveOrderArgs of each order, without the program
 	events    [][]any  // orderEventArgs of each event, without the program
@@ -74,6 +75,32 @@ func (w *OrderWrites) SaveOrder(o affiliate.Order) error {
 	return err
 }
 
+// InsertOrder adds the row of o, a new order, whole: Send fails with
+// OrdersTaken when its id exists by then (a concurrent payment of it).
+func (w *OrderWrites) InsertOrder(o affiliate.Order) error {
+	args, err := saveOrderArgs(w.program, o)
+	if err == nil {
+		w.inserts = append(w.inserts, append(args[1:], o.Customer, o.Visitor, o.PaidAt))
+	}
+	return err
+}
+
+// OrdersTaken is Send's failure when orders it was to insert exist.
+type OrdersTaken struct{ IDs []string }
+
+func (e OrdersTaken) Error() string {
+	return fmt.Sprintf("store: orders %v exist", e.IDs)
+}
+
+// insertOrdersSQL is InsertOrder's statement, of columns of saveOrderArgs
+// then customer, visitor and paid_at; it returns the ids it inserted.
+const insertOrdersSQL = `INSERT INTO orders (program_id, id, status, lines, shipping, partner_id, attribution, click_id,
+		no_earn_reason, accrued, rules_version, state, accrued_at, matures_at, matured, customer, visitor, paid_at)
+	SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::numeric[], $6::text[], $7::text[], $8::bigint[],
+		$9::text[], $10::bool[], $11::int[], $12::jsonb[], $13::timestamptz[], $14::timestamptz[], $15::bool[],
+		$16::text[], $17::text[], $18::timestamptz[]) AS u
+	ON CONFLICT DO NOTHING RETURNING id`
+
 // InsertOrderEvent adds InsertOrderEvent of ev of order; events of one
 // order take its next sequence numbers in the order they were added.
 func (w *OrderWrites) InsertOrderEvent(order string, ev OrderEvent) error {
@@ -116,10 +143,19 @@ const insertOrderEventsSQL = `INSERT INTO order_events (program_id, order_id, se
 	FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY
 		AS u(order_id, kind, at, plan, transaction_id, n)`
 
-// Send runs the gathered writes in tx, in one round trip: the orders'
-// rows, their events and responses, then what Exec queued, in order.
+// Send runs the gathered writes in tx, in one round trip: the new orders'
+// rows, the others' rows, their events and responses, then what Exec
+// queued, in order.
 func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 	var b pgx.Batch
+	var inserted []string
+	if len(w.inserts) > 0 {
+		b.Queue(insertOrdersSQL, append([]any{w.program}, columns(w.inserts)...)...).Query(func(rows pgx.Rows) error {
+			var err error
+			inserted, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+	}
 	if len(w.orders) > 0 {
 		b.Queue(saveOrdersSQL, append([]any{w.program}, columns(w.orders)...)...)
 	}
@@ -136,9 +172,27 @@ func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("store: writing %d orders' rows: %w", len(w.orders), err)
+		return fmt.Errorf("store: writing %d orders' rows: %w", len(w.orders)+len(w.inserts), err)
 	}
-	return nil
+	return w.checkInserted(inserted)
+}
+
+// checkInserted fails with OrdersTaken unless every new order was inserted.
+func (w *OrderWrites) checkInserted(inserted []string) error {
+	if len(inserted) == len(w.inserts) {
+		return nil
+	}
+	done := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		done[id] = true
+	}
+	var taken []string
+	for _, row := range w.inserts {
+		if id := row[0].(string); !done[id] {
+			taken = append(taken, id)
+		}
+	}
+	return OrdersTaken{IDs: taken}
 }
 
 // columns turns rows of arguments into one slice per column, for unnest.

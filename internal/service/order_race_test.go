@@ -1,0 +1,47 @@
+package service
+
+import (
+	"context"
+	"testing"
+
+	"github.com/accrue/accrue/internal/fault"
+)
+
+// An order paid by another batch, under another key, after this batch
+// looked and before it wrote: this batch's insert of the order finds it,
+// the command is dropped and refused as already paid, and the rest of the
+// batch commits once.
+func TestPayOrderBatchLosesARaceForTheOrder(t *testing.T) {
+	s := groupService(t)
+	looked, release := make(chan struct{}), make(chan struct{})
+	calls := 0
+	s.orderHook = func() error {
+		if calls++; calls == 1 {
+			close(looked)
+			<-release
+		}
+		return nil
+	}
+	done := make(chan []orderOutcome)
+	go func() {
+		done <- s.payOrderGroup(context.Background(), groupProgram, []orderCall{orderOf("o1", "a-o1", "100.00"), orderOf("o3", "", "30.00")})
+	}()
+	<-looked
+	// The other batch pays o1 and o2 for the parent (no partner lock in
+	// common with the first, which holds the child's).
+	rival, other := orderOf("o1", "b-o1", "100.00"), orderOf("o2", "", "20.00")
+	rival.in.CodeKey, other.in.CodeKey = "parent", "parent"
+	if out := s.payOrderGroup(context.Background(), groupProgram, []orderCall{rival, other}); out[0].Err != nil || out[1].Err != nil {
+		t.Fatalf("the rival batch: %s, %s", describe(out[0]), describe(out[1]))
+	}
+	close(release)
+	out := <-done
+	wantCode(t, "the order paid meanwhile", out[0].Err, fault.CodeFailedPrecondition, "order")
+	if out[1].Err != nil || out[1].Replayed {
+		t.Errorf("o3: %s, want applied", describe(out[1]))
+	}
+	if orders, accruals := countOrders(t, s); orders != 3 || accruals != 3 {
+		t.Errorf("%d orders, %d accruals; want 3 and 3", orders, accruals)
+	}
+	verifyJournal(t, s)
+}
