@@ -113,34 +113,33 @@ func (s *Service) prepareOrders(ctx context.Context, tx pgx.Tx, program string, 
 	return items, nil
 }
 
-// claimOrders claims the key of the first valid command of each key (one
-// statement) and answers the others as Exec would have, in order: a key
-// recorded before replays or is refused by its record, a key an earlier
-// command of the batch claimed answers as that command (once it is
-// known), and an invalid command whose key is free fails with its error.
-// It returns the commands to pay.
+// claimOrders looks up the keys of the batch (one query) and answers the
+// commands as Exec would have, in order: a key recorded before replays or
+// is refused by its record, a key an earlier command of the batch holds
+// answers as that command (once it is known), and an invalid command
+// whose key is free fails with its error. It returns the commands to pay:
+// the first valid one of each free key. Their keys are recorded, with
+// their responses, by the batch's last writes (writeOrderBatch); a key a
+// concurrent request recorded meanwhile makes the batch run again
+// (errKeyRaced), and that run replays it.
 func (s *Service) claimOrders(ctx context.Context, tx pgx.Tx, program string, items []*orderItem, out []orderOutcome) ([]*orderItem, error) {
-	now := s.clock.Now()
 	first := map[string]*orderItem{}
-	var cands []store.Command
+	keys := make([]string, 0, len(items))
 	for _, it := range items {
 		if k := it.call.c.Key; it.err == nil && first[k] == nil {
-			first[k], cands = it, append(cands, it.call.c.record(now))
+			first[k] = it
 		}
+		keys = append(keys, it.call.c.Key)
 	}
-	claimed, err := store.ClaimCommands(ctx, tx, program, cands, now)
+	recs, err := store.LoadCommands(ctx, tx, program, keys)
 	if err != nil {
 		return nil, err
 	}
-	var lookup []string
-	for _, it := range items {
-		if !claimed[it.call.c.Key] {
-			lookup = append(lookup, it.call.c.Key)
+	claimed := make(map[string]bool, len(first))
+	for k := range first {
+		if _, recorded := recs[k]; !recorded {
+			claimed[k] = true
 		}
-	}
-	recs, err := store.LoadCommands(ctx, tx, program, lookup)
-	if err != nil {
-		return nil, err
 	}
 	var fresh []*orderItem
 	for _, it := range items {

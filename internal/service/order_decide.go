@@ -86,8 +86,8 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 	}
 	w := store.NewOrderWrites(journal.ID)
 	var (
-		keys   []string
-		bodies [][]byte
+		records []store.Command
+		bodies  [][]byte
 	)
 	for _, it := range fresh {
 		if it.posting >= 0 {
@@ -112,14 +112,14 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 			return err
 		}
 		out[it.i] = orderOutcome{Reply: Reply{Body: body}, Fresh: true, View: view}
-		keys, bodies = append(keys, it.call.c.Key), append(bodies, body)
+		records, bodies = append(records, it.call.c.record(s.clock.Now())), append(bodies, body)
 	}
 	for _, it := range items {
 		if it.first != nil {
 			out[it.i] = repeatedKey(it.first.call, out[it.first.i], it.call)
 		}
 	}
-	w.SetCommandResponses(keys, bodies)
+	w.RecordCommands(records, bodies, s.clock.Now())
 	// One round trip for the rest: the rows above, the outbox events, and
 	// last the balances, whose hot rows stay locked from there to commit.
 	if err := s.emitPaidEvents(ctx, w, journal.ID, fresh, out); err != nil {
@@ -128,7 +128,11 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 	if err := owed.Apply(ctx, w); err != nil {
 		return err
 	}
-	return orderTakenDrop(w.Send(ctx, tx), fresh)
+	err = w.Send(ctx, tx)
+	if errors.Is(err, store.ErrKeysTaken) {
+		return errKeyRaced
+	}
+	return orderTakenDrop(err, fresh)
 }
 
 // orderTakenDrop is err, but for an order a concurrent payment inserted

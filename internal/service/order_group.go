@@ -67,11 +67,17 @@ func (d droppedCommand) Unwrap() error { return d.err }
 func (s *Service) payOrderGroup(ctx context.Context, program string, calls []orderCall) []orderOutcome {
 	out := make([]orderOutcome, len(calls))
 	dropped := make([]bool, len(calls))
-	for live := len(calls); ; live-- {
+	for live, raced := len(calls), 0; ; live-- {
 		posted := 0
 		err := s.db.Run(ctx, func(tx pgx.Tx) error {
 			return s.payOrders(ctx, tx, program, calls, dropped, out, &posted)
 		})
+		if errors.Is(err, errKeyRaced) && raced < raceRetriesMax {
+			// A key was recorded by a concurrent request meanwhile: the
+			// next run replays it (claimOrders).
+			raced, live = raced+1, live+1
+			continue
+		}
 		if err == nil && posted > 0 {
 			s.observer.Posted(affiliate.KindAccrual, posted)
 		}

@@ -45,3 +45,42 @@ func TestPayOrderBatchLosesARaceForTheOrder(t *testing.T) {
 	}
 	verifyJournal(t, s)
 }
+
+// A key recorded by another batch after this batch looked it up: this
+// batch's record of it comes back short, the batch runs again, and that
+// run replays the other's response; the order is paid once.
+func TestPayOrderBatchLosesARaceForTheKey(t *testing.T) {
+	s := groupService(t)
+	looked, release := make(chan struct{}), make(chan struct{})
+	calls := 0
+	s.orderHook = func() error {
+		if calls++; calls == 1 {
+			close(looked)
+			<-release
+		}
+		return nil
+	}
+	done := make(chan []orderOutcome)
+	go func() {
+		done <- s.payOrderGroup(context.Background(), groupProgram, []orderCall{orderOf("o1", "k", "100.00"), orderOf("o3", "", "30.00")})
+	}()
+	<-looked
+	rival := orderOf("o1", "k", "100.00")
+	rival.in.CodeKey = "parent"
+	first := s.payOrderGroup(context.Background(), groupProgram, []orderCall{rival})[0]
+	if first.Err != nil || first.Replayed {
+		t.Fatalf("the rival: %s", describe(first))
+	}
+	close(release)
+	out := <-done
+	if out[0].Err != nil || !out[0].Replayed || string(out[0].Body) != string(first.Body) {
+		t.Errorf("the raced key: %s, want a replay of %q", describe(out[0]), first.Body)
+	}
+	if out[1].Err != nil || out[1].Replayed {
+		t.Errorf("o3: %s, want applied", describe(out[1]))
+	}
+	if orders, accruals := countOrders(t, s); orders != 2 || accruals != 2 {
+		t.Errorf("%d orders, %d accruals; want 2 and 2", orders, accruals)
+	}
+	verifyJournal(t, s)
+}

@@ -122,17 +122,25 @@ func InsertClicks(ctx context.Context, q ledger.Querier, program string, clicks 
 	return ids, nil
 }
 
-// RecordCommands records done commands with their responses (bodies[i]
-// is cs[i]'s) in one statement, all created at `at`, and reports how many
-// it recorded: a key recorded already is left as it is.
-func RecordCommands(ctx context.Context, q ledger.Querier, program string, cs []Command, bodies [][]byte, at time.Time) (int, error) {
+// recordCommandsSQL is RecordCommands' statement, of recordCommandsArgs.
+const recordCommandsSQL = `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running, created_at)
+	SELECT $1, k, m, h, r, false, $6 FROM unnest($2::text[], $3::text[], $4::bytea[], $5::bytea[]) AS u(k, m, h, r)
+	ON CONFLICT DO NOTHING`
+
+// recordCommandsArgs are recordCommandsSQL's arguments.
+func recordCommandsArgs(program string, cs []Command, bodies [][]byte, at time.Time) []any {
 	keys, methods, hashes := make([]string, len(cs)), make([]string, len(cs)), make([][]byte, len(cs))
 	for i, c := range cs {
 		keys[i], methods[i], hashes[i] = c.Key, c.Method, c.Hash
 	}
-	tag, err := q.Exec(ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running, created_at)
-		SELECT $1, k, m, h, r, false, $6 FROM unnest($2::text[], $3::text[], $4::bytea[], $5::bytea[]) AS u(k, m, h, r)
-		ON CONFLICT DO NOTHING`, program, keys, methods, hashes, bodies, at)
+	return []any{program, keys, methods, hashes, bodies, at}
+}
+
+// RecordCommands records done commands with their responses (bodies[i]
+// is cs[i]'s) in one statement, all created at `at`, and reports how many
+// it recorded: a key recorded already is left as it is.
+func RecordCommands(ctx context.Context, q ledger.Querier, program string, cs []Command, bodies [][]byte, at time.Time) (int, error) {
+	tag, err := q.Exec(ctx, recordCommandsSQL, recordCommandsArgs(program, cs, bodies, at)...)
 	if err != nil {
 		return 0, fmt.Errorf("store: recording %d keys: %w", len(cs), err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -25,6 +26,11 @@ type OrderWrites struct {
 	responses struct {
 		keys   []string
 		bodies [][]byte
+	}
+	records struct {
+		cs     []Command
+		bodies [][]byte
+		at     time.Time
 	}
 }
 
@@ -117,6 +123,19 @@ func (w *OrderWrites) SetCommandResponses(keys []string, bodies [][]byte) {
 	w.responses.bodies = append(w.responses.bodies, bodies...)
 }
 
+// RecordCommands adds RecordCommands of cs with their responses: Send
+// fails with ErrKeysTaken unless it records every one of them (a
+// concurrent request recorded one meanwhile).
+func (w *OrderWrites) RecordCommands(cs []Command, bodies [][]byte, at time.Time) {
+	w.records.cs = append(w.records.cs, cs...)
+	w.records.bodies = append(w.records.bodies, bodies...)
+	w.records.at = at
+}
+
+// ErrKeysTaken is Send's failure when a key RecordCommands was to record
+// exists by then.
+var ErrKeysTaken = errors.New("store: an idempotency key was recorded concurrently")
+
 // saveOrdersSQL is SaveOrder's statement for many orders, of columns of
 // saveOrderArgs; the last of an order's rows wins. The ids are also an
 // index condition (= ANY), so the orders are found by the primary key
@@ -165,6 +184,11 @@ func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 	if len(w.responses.keys) > 0 {
 		b.Queue(setCommandResponsesSQL, w.program, w.responses.keys, w.responses.bodies)
 	}
+	recorded := int64(len(w.records.cs))
+	if len(w.records.cs) > 0 {
+		b.Queue(recordCommandsSQL, recordCommandsArgs(w.program, w.records.cs, w.records.bodies, w.records.at)...).
+			Exec(func(tag pgconn.CommandTag) error { recorded = tag.RowsAffected(); return nil })
+	}
 	for _, q := range w.queued {
 		b.Queue(q.sql, q.args...)
 	}
@@ -173,6 +197,9 @@ func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("store: writing %d orders' rows: %w", len(w.orders)+len(w.inserts), err)
+	}
+	if recorded != int64(len(w.records.cs)) {
+		return ErrKeysTaken
 	}
 	return w.checkInserted(inserted)
 }
