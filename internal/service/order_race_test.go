@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/accrue/accrue/internal/fault"
@@ -13,19 +14,7 @@ import (
 // batch commits once.
 func TestPayOrderBatchLosesARaceForTheOrder(t *testing.T) {
 	s := groupService(t)
-	looked, release := make(chan struct{}), make(chan struct{})
-	calls := 0
-	s.orderHook = func() error {
-		if calls++; calls == 1 {
-			close(looked)
-			<-release
-		}
-		return nil
-	}
-	done := make(chan []orderOutcome)
-	go func() {
-		done <- s.payOrderGroup(context.Background(), groupProgram, []orderCall{orderOf("o1", "a-o1", "100.00"), orderOf("o3", "", "30.00")})
-	}()
+	looked, release, done := pauseFirstBatch(s, []orderCall{orderOf("o1", "a-o1", "100.00"), orderOf("o3", "", "30.00")})
 	<-looked
 	// The other batch pays o1 and o2 for the parent (no partner lock in
 	// common with the first, which holds the child's).
@@ -51,19 +40,7 @@ func TestPayOrderBatchLosesARaceForTheOrder(t *testing.T) {
 // run replays the other's response; the order is paid once.
 func TestPayOrderBatchLosesARaceForTheKey(t *testing.T) {
 	s := groupService(t)
-	looked, release := make(chan struct{}), make(chan struct{})
-	calls := 0
-	s.orderHook = func() error {
-		if calls++; calls == 1 {
-			close(looked)
-			<-release
-		}
-		return nil
-	}
-	done := make(chan []orderOutcome)
-	go func() {
-		done <- s.payOrderGroup(context.Background(), groupProgram, []orderCall{orderOf("o1", "k", "100.00"), orderOf("o3", "", "30.00")})
-	}()
+	looked, release, done := pauseFirstBatch(s, []orderCall{orderOf("o1", "k", "100.00"), orderOf("o3", "", "30.00")})
 	<-looked
 	rival := orderOf("o1", "k", "100.00")
 	rival.in.CodeKey = "parent"
@@ -83,4 +60,21 @@ func TestPayOrderBatchLosesARaceForTheKey(t *testing.T) {
 		t.Errorf("%d orders, %d accruals; want 2 and 2", orders, accruals)
 	}
 	verifyJournal(t, s)
+}
+
+// pauseFirstBatch runs calls as one batch in the background, paused after
+// its reads and decisions until release is closed; looked is closed when
+// it pauses, and done receives its outcomes. Later batches do not pause.
+func pauseFirstBatch(s *Service, calls []orderCall) (looked, release chan struct{}, done chan []orderOutcome) {
+	looked, release, done = make(chan struct{}), make(chan struct{}), make(chan []orderOutcome)
+	var paused atomic.Bool
+	s.orderHook = func() error {
+		if paused.CompareAndSwap(false, true) {
+			close(looked)
+			<-release
+		}
+		return nil
+	}
+	go func() { done <- s.payOrderGroup(context.Background(), groupProgram, calls) }()
+	return looked, release, done
 }
