@@ -1,8 +1,4 @@
 package store
 
-// SetCommandResponsesSQL and SaveOrdersSQL are the statements of the batch
-// writes, for plan tests.
-const (
-	SetCommandResponsesSQL = setCommandResponsesSQL
-	SaveOrdersSQL          = saveOrdersSQL
-)
+// SetCommandResponsesSQL is SetCommandResponses' statement, for plan tests.
+const SetCommandResponsesSQL = setCommandResponsesSQL

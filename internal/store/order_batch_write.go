@@ -13,20 +13,16 @@ import (
 	"github.com/accrue/accrue/ledger"
 )
 
-// OrderWrites gathers the writes a batch of order commands makes after its
-// postings and sends them by Send in one round trip of one statement each,
-// whatever the batch's size: the orders' rows as the commands left them,
-// their events, and the commands' responses.
+// OrderWrites gathers the writes a batch of PayOrder commands makes after
+// its postings and sends them by Send in one round trip of one statement
+// each, whatever the batch's size: the new orders' rows, their events, the
+// commands' keys with their responses, and what other writers queue
+// through Exec.
 type OrderWrites struct {
-	program   string
-	inserts   [][]any  // insertOrderArgs of each new order
-	queued    []queued // Exec statements of other writers, sent last
-	orders    [][]any  // saveOrderArgs of each order, without the program
-	events    [][]any  // orderEventArgs of each event, without the program
-	responses struct {
-		keys   []string
-		bodies [][]byte
-	}
+	program string
+	inserts [][]any  // saveOrderArgs of each new order, then customer, visitor and paid_at
+	queued  []queued // Exec statements of other writers, sent last
+	events  [][]any  // orderEventArgs of each event, without the program
 	records struct {
 		cs     []Command
 		bodies [][]byte
@@ -72,15 +68,6 @@ func (errRow) Scan(...any) error { return errWriteOnly }
 // NewOrderWrites returns the writes of a batch of program.
 func NewOrderWrites(program string) *OrderWrites { return &OrderWrites{program: program} }
 
-// SaveOrder adds SaveOrder of o. An order saved twice keeps the last.
-func (w *OrderWrites) SaveOrder(o affiliate.Order) error {
-	args, err := saveOrderArgs(w.program, o)
-	if err == nil {
-		w.orders = append(w.orders, args[1:])
-	}
-	return err
-}
-
 // InsertOrder adds the row of o, a new order, whole: Send fails with
 // OrdersTaken when its id exists by then (a concurrent payment of it).
 func (w *OrderWrites) InsertOrder(o affiliate.Order) error {
@@ -117,12 +104,6 @@ func (w *OrderWrites) InsertOrderEvent(order string, ev OrderEvent) error {
 	return err
 }
 
-// SetCommandResponses adds SetCommandResponses of keys and bodies.
-func (w *OrderWrites) SetCommandResponses(keys []string, bodies [][]byte) {
-	w.responses.keys = append(w.responses.keys, keys...)
-	w.responses.bodies = append(w.responses.bodies, bodies...)
-}
-
 // RecordCommands adds RecordCommands of cs with their responses: Send
 // fails with ErrKeysTaken unless it records every one of them (a
 // concurrent request recorded one meanwhile).
@@ -136,22 +117,6 @@ func (w *OrderWrites) RecordCommands(cs []Command, bodies [][]byte, at time.Time
 // exists by then.
 var ErrKeysTaken = errors.New("store: an idempotency key was recorded concurrently")
 
-// saveOrdersSQL is SaveOrder's statement for many orders, of columns of
-// saveOrderArgs; the last of an order's rows wins. The ids are also an
-// index condition (= ANY), so the orders are found by the primary key
-// however young the table's statistics.
-const saveOrdersSQL = `UPDATE orders o SET status = u.status, lines = u.lines, shipping = u.shipping,
-		partner_id = u.partner_id, attribution = u.attribution, click_id = u.click_id,
-		no_earn_reason = u.no_earn_reason, accrued = u.accrued, rules_version = u.rules_version,
-		state = u.state, accrued_at = u.accrued_at, matures_at = u.matures_at, matured = u.matured
-	FROM (SELECT DISTINCT ON (id) * FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::numeric[], $6::text[],
-			$7::text[], $8::bigint[], $9::text[], $10::bool[], $11::int[], $12::jsonb[], $13::timestamptz[],
-			$14::timestamptz[], $15::bool[]) WITH ORDINALITY
-		AS v(id, status, lines, shipping, partner_id, attribution, click_id, no_earn_reason, accrued,
-			rules_version, state, accrued_at, matures_at, matured, n)
-		ORDER BY id, n DESC) u
-	WHERE o.program_id = $1 AND o.id = ANY($2::text[]) AND o.id = u.id`
-
 // insertOrderEventsSQL is InsertOrderEvent's statement for many events, of
 // columns of orderEventArgs: each order's events follow its last, in order.
 const insertOrderEventsSQL = `INSERT INTO order_events (program_id, order_id, seq, kind, at, plan, transaction_id)
@@ -163,7 +128,7 @@ const insertOrderEventsSQL = `INSERT INTO order_events (program_id, order_id, se
 		AS u(order_id, kind, at, plan, transaction_id, n)`
 
 // Send runs the gathered writes in tx, in one round trip: the new orders'
-// rows, the others' rows, their events and responses, then what Exec
+// rows, their events, the keys with their responses, then what Exec
 // queued, in order.
 func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 	var b pgx.Batch
@@ -175,14 +140,8 @@ func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 			return err
 		})
 	}
-	if len(w.orders) > 0 {
-		b.Queue(saveOrdersSQL, append([]any{w.program}, columns(w.orders)...)...)
-	}
 	if len(w.events) > 0 {
 		b.Queue(insertOrderEventsSQL, append([]any{w.program}, columns(w.events)...)...)
-	}
-	if len(w.responses.keys) > 0 {
-		b.Queue(setCommandResponsesSQL, w.program, w.responses.keys, w.responses.bodies)
 	}
 	recorded := int64(len(w.records.cs))
 	if len(w.records.cs) > 0 {
@@ -196,7 +155,7 @@ func (w *OrderWrites) Send(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("store: writing %d orders' rows: %w", len(w.orders)+len(w.inserts), err)
+		return fmt.Errorf("store: writing %d orders' rows: %w", len(w.inserts), err)
 	}
 	if recorded != int64(len(w.records.cs)) {
 		return ErrKeysTaken
