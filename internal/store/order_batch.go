@@ -185,15 +185,14 @@ type UplineQuery struct {
 // uplinesAtSQL walks the uplines of many (partner $2[n], time $3[n]) at
 // once, as chainAt walks one: each step probes the link active at its
 // query's time, and each ancestor's status is probed by key.
-const uplinesAtSQL = `
+var uplinesAtSQL = `
 	WITH RECURSIVE chain (n, at, level, id, path, looped) AS (
 		SELECT q.n, q.at, 0, q.partner, ARRAY[q.partner], false
 		FROM unnest($2::text[], $3::timestamptz[]) WITH ORDINALITY AS q(partner, at, n)
 		UNION ALL
 		SELECT c.n, c.at, c.level + 1, l.parent_id, c.path || l.parent_id, l.parent_id = ANY(c.path) FROM chain c
 		CROSS JOIN LATERAL (SELECT l.parent_id FROM partner_links l
-			WHERE l.program_id = $1 AND l.partner_id = c.id
-				AND l.valid_from <= c.at AND (l.valid_until IS NULL OR c.at < l.valid_until)
+			WHERE l.program_id = $1 AND l.partner_id = c.id AND ` + linkActiveAt("c.at") + `
 			ORDER BY l.valid_from DESC LIMIT 1) l
 		WHERE c.level < $4 AND NOT c.looped)
 	SELECT c.n, c.id, p.status FROM chain c

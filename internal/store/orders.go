@@ -31,13 +31,7 @@ func InsertOrder(ctx context.Context, q ledger.Querier, program string, o affili
 	if tag.RowsAffected() == 0 {
 		return false, nil
 	}
-	if o.Visitor != "" {
-		if _, err := q.Exec(ctx, `INSERT INTO customer_visitors (program_id, customer, visitor) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, program, o.Customer, o.Visitor); err != nil {
-			return false, fmt.Errorf("store: tying visitor to customer: %w", err)
-		}
-	}
-	return true, nil
+	return true, TieVisitors(ctx, q, program, []affiliate.Order{o})
 }
 
 // LoadOrder reads an order, taking lock on its row; found is false when

@@ -11,8 +11,14 @@ import (
 	"github.com/accrue/accrue/ledger"
 )
 
+// linkActiveAt is the condition of a partner_links row l active at the
+// time t (an SQL expression).
+func linkActiveAt(t string) string {
+	return `l.valid_from <= ` + t + ` AND (l.valid_until IS NULL OR ` + t + ` < l.valid_until)`
+}
+
 // activeAt is the condition of a partner_links row l active at $3.
-const activeAt = `l.valid_from <= $3 AND (l.valid_until IS NULL OR $3 < l.valid_until)`
+var activeAt = linkActiveAt("$3")
 
 // LinkParent starts partner's link to parent at from, ending at until
 // when given (a link starting at the same time is replaced).
@@ -82,7 +88,7 @@ func SetLinkEnd(ctx context.Context, q ledger.Querier, program, partner string, 
 // row per level from level 1 (partner's parent), to at most $4 levels. A
 // walk stops after the first partner met twice (looped), so a cycle in
 // historical links ends it.
-const chainAt = `
+var chainAt = `
 	WITH RECURSIVE chain (level, id, path, looped) AS (
 		SELECT 0, $2::text, ARRAY[$2::text], false
 		UNION ALL
