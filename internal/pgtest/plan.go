@@ -2,12 +2,16 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// errRollBack ends GenericPlan's transaction by rolling it back.
+var errRollBack = errors.New("pgtest: roll back")
 
 // GenericPlan returns PostgreSQL's generic plan (the one a prepared
 // statement caches after its first executions) of sql with the SQL
@@ -33,9 +37,9 @@ func GenericPlan(t testing.TB, pool *pgxpool.Pool, sql, args string) string {
 		if err != nil {
 			return err
 		}
-		return pgx.ErrTxClosed // roll back: an UPDATE explained is not run, but be sure
+		return errRollBack // an UPDATE explained is not run, but roll back to be sure
 	})
-	if err != nil && err != pgx.ErrTxClosed {
+	if err != nil && !errors.Is(err, errRollBack) {
 		t.Fatalf("explaining %s: %v", sql, err)
 	}
 	return strings.Join(plan, "\n")

@@ -84,7 +84,7 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 	if err != nil {
 		return err
 	}
-	w := store.NewOrderWrites(journal.ID)
+	w, now := store.NewOrderWrites(journal.ID), s.clock.Now()
 	var (
 		records []store.Command
 		bodies  [][]byte
@@ -112,14 +112,14 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 			return err
 		}
 		out[it.i] = orderOutcome{Reply: Reply{Body: body}, Fresh: true, View: view}
-		records, bodies = append(records, it.call.c.record(s.clock.Now())), append(bodies, body)
+		records, bodies = append(records, it.call.c.record(now)), append(bodies, body)
 	}
 	for _, it := range items {
 		if it.first != nil {
 			out[it.i] = repeatedKey(it.first.call, out[it.first.i], it.call)
 		}
 	}
-	w.RecordCommands(records, bodies, s.clock.Now())
+	w.RecordCommands(records, bodies, now)
 	// One round trip for the rest: the rows above, the outbox events, and
 	// last the balances, whose hot rows stay locked from there to commit.
 	if err := s.emitPaidEvents(ctx, w, journal.ID, fresh, out); err != nil {
