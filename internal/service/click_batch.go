@@ -56,10 +56,17 @@ func (s *Service) RecordClicks(ctx context.Context, program string, clicks []Bat
 		return nil, fault.InvalidArgument("program", "required")
 	}
 	out := make([]ClickOutcome, len(clicks))
-	var err error
+	todo := firstClicks(clicks, out)
+	todo, err := s.recordKnownClicks(ctx, program, clicks, todo, encode, out)
+	if err != nil {
+		return nil, err
+	}
 	for range raceRetriesMax {
+		if len(todo) == 0 {
+			break
+		}
 		err = s.db.Run(ctx, func(tx pgx.Tx) error {
-			return s.recordClicks(ctx, tx, program, clicks, encode, out)
+			return s.recordClicks(ctx, tx, program, clicks, todo, encode, out)
 		})
 		if !errors.Is(err, errKeyRaced) {
 			break
@@ -72,9 +79,16 @@ func (s *Service) RecordClicks(ctx context.Context, program string, clicks []Bat
 	return out, nil
 }
 
-// recordClicks is one attempt of RecordClicks in tx, filling out.
-func (s *Service) recordClicks(ctx context.Context, tx pgx.Tx, program string, clicks []BatchClick, encode Encode[RecordedClick], out []ClickOutcome) error {
-	todo, refs := firstClicks(clicks, out)
+// recordClicks is one attempt of RecordClicks in tx for the clicks of
+// todo, filling their outcomes, and remembers the partners their
+// references resolve to (click_known.go).
+func (s *Service) recordClicks(ctx context.Context, tx pgx.Tx, program string, clicks []BatchClick, todo []int, encode Encode[RecordedClick], out []ClickOutcome) error {
+	refs := make([]store.ClickRef, len(todo))
+	for k, i := range todo {
+		c := clicks[i]
+		code, _ := affiliate.CodeKey(c.Click.Partner) // "" matches no code
+		refs[k], out[i] = store.ClickRef{Code: code, ID: c.Click.Partner, Key: c.Key}, ClickOutcome{}
+	}
 	found, facts, err := store.ResolveClicks(ctx, tx, program, refs)
 	if err != nil {
 		return err
@@ -87,6 +101,9 @@ func (s *Service) recordClicks(ctx context.Context, tx pgx.Tx, program string, c
 		partners []string
 	)
 	for k, i := range todo {
+		if facts[k].Partner != "" {
+			s.known.remember(program, clicks[i].Click.Partner, facts[k].Partner)
+		}
 		var partner string
 		out[i], partner = decideClick(clicks[i], facts[k])
 		var f *fault.Error
@@ -103,10 +120,10 @@ func (s *Service) recordClicks(ctx context.Context, tx pgx.Tx, program string, c
 	return s.insertClicks(ctx, tx, program, clicks, fresh, partners, encode, out)
 }
 
-// firstClicks resets out and returns the clicks to look up: those not
-// refused already whose key is the first of its kind in the batch, and
-// their references.
-func firstClicks(clicks []BatchClick, out []ClickOutcome) (todo []int, refs []store.ClickRef) {
+// firstClicks sets the outcome of each click refused already and returns
+// the clicks to record: those not refused whose key is the first of its
+// kind in the batch (settleRepeatedKeys answers the others).
+func firstClicks(clicks []BatchClick, out []ClickOutcome) (todo []int) {
 	seen := make(map[string]bool, len(clicks))
 	for i, c := range clicks {
 		out[i] = ClickOutcome{Err: c.Err}
@@ -114,11 +131,9 @@ func firstClicks(clicks []BatchClick, out []ClickOutcome) (todo []int, refs []st
 			continue
 		}
 		seen[c.Key] = true
-		code, _ := affiliate.CodeKey(c.Click.Partner) // "" matches no code
 		todo = append(todo, i)
-		refs = append(refs, store.ClickRef{Code: code, ID: c.Click.Partner, Key: c.Key})
 	}
-	return todo, refs
+	return todo
 }
 
 // decideClick is what becomes of a click given its facts: a replay (Body
@@ -147,7 +162,7 @@ func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, c
 	rows := make([]store.Click, len(fresh))
 	for k, i := range fresh {
 		rows[k] = clicks[i].Click
-		rows[k].Partner, rows[k].At = partners[k], rows[k].At.Truncate(time.Microsecond)
+		rows[k].Partner, rows[k].At = partners[k], truncateClickAt(rows[k].At)
 	}
 	ids, err := store.InsertClicks(ctx, tx, program, rows)
 	if err != nil {
@@ -180,6 +195,10 @@ func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, c
 	}
 	return err
 }
+
+// truncateClickAt is a click's time at the database's precision, as it is
+// stored and hashed back.
+func truncateClickAt(at time.Time) time.Time { return at.Truncate(time.Microsecond) }
 
 // settleRepeatedKeys answers each click whose key an earlier click of the
 // batch used, as a retry of that click would be answered: the same

@@ -202,7 +202,8 @@ func (s *Service) importClicks(ctx context.Context, tx pgx.Tx, program string, e
 		clicks[k] = BatchClick{Command: events[i].Command, Click: *events[i].Click}
 	}
 	outcomes := make([]ClickOutcome, len(idx))
-	if err := s.recordClicks(ctx, tx, program, clicks, encode, outcomes); err != nil {
+	todo := firstClicks(clicks, outcomes)
+	if err := s.recordClicks(ctx, tx, program, clicks, todo, encode, outcomes); err != nil {
 		return err
 	}
 	settleRepeatedKeys(clicks, outcomes)

@@ -36,6 +36,9 @@ type Service struct {
 	// clicks and orders coalesce concurrent RecordClick and PayOrder
 	// commands into batches, one transaction each (group.go).
 	clicks *group[BatchClick, ClickOutcome]
+	// known is what the one-statement path of clicks remembers
+	// (click_known.go).
+	known  knownClicks
 	orders *group[orderCall, orderOutcome]
 	// orderHook, when set (tests), runs in every attempt of a PayOrder
 	// batch before its writes; an error rolls the attempt back.

@@ -542,8 +542,8 @@ type TrackingServiceClient interface {
 	// not_found when the partner matches no code or id. Admin only.
 	RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error)
 	// RecordClicks records up to 1,000 clicks buffered by a tracker, each
-	// under its own idempotency key, in one transaction, with one result per
-	// click: each click is recorded, replayed or refused on its own, exactly
+	// under its own idempotency key and written exactly once, with one result
+	// per click: each click is recorded, replayed or refused on its own, exactly
 	// as RecordClick would answer it (a click and a RecordClick with the same
 	// key and payload are one command). A malformed call as a whole (no
 	// program, an unknown program, no clicks or too many) fails whole and
@@ -616,8 +616,8 @@ type TrackingServiceHandler interface {
 	// not_found when the partner matches no code or id. Admin only.
 	RecordClick(context.Context, *connect.Request[v1.RecordClickRequest]) (*connect.Response[v1.RecordClickResponse], error)
 	// RecordClicks records up to 1,000 clicks buffered by a tracker, each
-	// under its own idempotency key, in one transaction, with one result per
-	// click: each click is recorded, replayed or refused on its own, exactly
+	// under its own idempotency key and written exactly once, with one result
+	// per click: each click is recorded, replayed or refused on its own, exactly
 	// as RecordClick would answer it (a click and a RecordClick with the same
 	// key and payload are one command). A malformed call as a whole (no
 	// program, an unknown program, no clicks or too many) fails whole and

@@ -1980,8 +1980,8 @@ export const TrackingService: GenService<{
   },
   /**
    * RecordClicks records up to 1,000 clicks buffered by a tracker, each
-   * under its own idempotency key, in one transaction, with one result per
-   * click: each click is recorded, replayed or refused on its own, exactly
+   * under its own idempotency key and written exactly once, with one result
+   * per click: each click is recorded, replayed or refused on its own, exactly
    * as RecordClick would answer it (a click and a RecordClick with the same
    * key and payload are one command). A malformed call as a whole (no
    * program, an unknown program, no clicks or too many) fails whole and
