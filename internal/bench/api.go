@@ -122,12 +122,18 @@ func (r *run) registerPartners(ctx context.Context, program string, n int) error
 	return nil
 }
 
+// payOrderRequest is the PayOrder of bench order id for the partner with
+// code, without a time.
+func payOrderRequest(program, id, code string) *accruev1.PayOrderRequest {
+	return &accruev1.PayOrderRequest{
+		Program: program, IdempotencyKey: "bench:order:" + id, Order: id,
+		Customer: "c-" + id, PartnerCode: code, Lines: orderLines(),
+	}
+}
+
 // payOrder pays bench order id for partner i; a zero at means now.
 func (a *api) payOrder(ctx context.Context, program, id string, partner int, at time.Time) error {
-	req := &accruev1.PayOrderRequest{
-		Program: program, IdempotencyKey: "bench:order:" + id, Order: id,
-		Customer: "c-" + id, PartnerCode: partnerCode(partner), Lines: orderLines(),
-	}
+	req := payOrderRequest(program, id, partnerCode(partner))
 	if !at.IsZero() {
 		req.At = timestamppb.New(at)
 	}

@@ -39,7 +39,7 @@ func (r *run) batchClickCase(ctx context.Context, c *api, singleRate float64) {
 	res := runLoad(ctx, r.opts.ClickConns, r.opts.Duration, batch, func(ctx context.Context, seq int64) error {
 		clicks := make([]any, batch)
 		for k := range clicks {
-			clicks[k] = jsonOf(clickRequest(seq*int64(batch)+int64(k)+1<<40, r.opts.Partners))
+			clicks[k] = jsonOf(clickRequest(seq*int64(batch)+int64(k)+1<<40, partnerCode(rand.IntN(r.opts.Partners))))
 		}
 		body, err := encodeAs(m.Input(), map[string]any{
 			"program": loadProgram, "idempotencyKey": fmt.Sprintf("bench:clicks:%d", seq), field.JSONName(): clicks,

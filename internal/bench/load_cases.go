@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"connectrpc.com/connect"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // loadProgram is the program the order and click cases load.
@@ -40,7 +40,8 @@ func (r *run) orderCases(ctx context.Context) {
 		c := r.api.withConns(conns)
 		r.logf("PayOrder at %d connections for %v", conns, r.opts.Duration)
 		res := runLoad(ctx, conns, r.opts.Duration, 1, func(ctx context.Context, seq int64) error {
-			return c.payOrder(ctx, loadProgram, fmt.Sprintf("o%d-%d-%d", run, conns, seq), rand.IntN(r.opts.Partners), time.Time{})
+			id := fmt.Sprintf("o%d-%d-%d", run, conns, seq)
+			return c.post(ctx, accruev1connect.OrderServicePayOrderProcedure, payOrderBody(loadProgram, id, partnerCode(rand.IntN(r.opts.Partners))))
 		})
 		if err := res.err(); err != nil {
 			r.failAll(err, rate, p50, p99)
@@ -95,8 +96,7 @@ func (r *run) clickCases(ctx context.Context) {
 	c := r.api.withConns(conns)
 	r.logf("RecordClick at %d connections for %v", conns, r.opts.Duration)
 	res := runLoad(ctx, conns, r.opts.Duration, 1, func(ctx context.Context, seq int64) error {
-		_, err := c.tracking.RecordClick(ctx, connect.NewRequest(clickRequest(seq, r.opts.Partners)))
-		return err
+		return c.post(ctx, accruev1connect.TrackingServiceRecordClickProcedure, clickBody(seq, partnerCode(rand.IntN(r.opts.Partners))))
 	})
 	if err := res.err(); err != nil {
 		r.failAll(err, single)
@@ -109,11 +109,11 @@ func (r *run) clickCases(ctx context.Context) {
 	r.batchClickCase(ctx, c, single.Value)
 }
 
-// clickRequest is the seq-th bench click, to a random partner.
-func clickRequest(seq int64, partners int) *accruev1.RecordClickRequest {
+// clickRequest is the seq-th bench click, to the partner with code.
+func clickRequest(seq int64, code string) *accruev1.RecordClickRequest {
 	return &accruev1.RecordClickRequest{
 		Program: loadProgram, IdempotencyKey: fmt.Sprintf("bench:click:%d", seq),
-		Partner: partnerCode(rand.IntN(partners)), Visitor: fmt.Sprintf("v%d", seq),
+		Partner: code, Visitor: fmt.Sprintf("v%d", seq),
 		Landing: "https://shop.example/bags", UtmSource: "bench",
 	}
 }
