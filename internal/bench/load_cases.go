@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
