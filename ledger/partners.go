@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/accrue/accrue/internal/fault"
@@ -14,12 +15,30 @@ import (
 // trip; fault NotFound naming the first code (in codes' order) that is not
 // an account of the program.
 func AccountBalances(ctx context.Context, q Querier, program string, codes []string) (map[string]decimal.Decimal, error) {
-	rows, err := q.Query(ctx, `SELECT a.code, (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
-		FROM accounts a WHERE a.program_id = $1 AND a.code = ANY($2)`, program, codes)
+	rows, err := q.Query(ctx, accountBalancesSQL, program, codes)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: reading balances: %w", err)
 	}
 	defer rows.Close()
+	return scanAccountBalances(rows, program, codes)
+}
+
+// QueueAccountBalances queues AccountBalances into r: *out is the
+// balances once r is sent.
+func QueueAccountBalances(r *Reads, program string, codes []string, out *map[string]decimal.Decimal) {
+	r.Query(accountBalancesSQL, []any{program, codes}, func(rows pgx.Rows) error {
+		var err error
+		*out, err = scanAccountBalances(rows, program, codes)
+		return err
+	})
+}
+
+// accountBalancesSQL is AccountBalances' statement.
+const accountBalancesSQL = `SELECT a.code, (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
+		FROM accounts a WHERE a.program_id = $1 AND a.code = ANY($2)`
+
+// scanAccountBalances reads the rows of accountBalancesSQL.
+func scanAccountBalances(rows pgx.Rows, program string, codes []string) (map[string]decimal.Decimal, error) {
 	out := make(map[string]decimal.Decimal, len(codes))
 	for rows.Next() {
 		var code, amount string

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -203,16 +202,35 @@ func loadAccounts(ctx context.Context, q Querier, program string, codes []string
 // booking period and committing it.
 func LockProgram(ctx context.Context, tx pgx.Tx, id string) (*Program, error) {
 	var (
-		currency, tz string
-		openFrom     *time.Time
+		r Reads
+		p *Program
 	)
-	err := tx.QueryRow(ctx, `SELECT currency, timezone, open_from FROM programs WHERE id = $1 FOR SHARE`, id).
-		Scan(&currency, &tz, &openFrom)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fault.NotFound("program", "no program %q", id)
+	QueueLockProgram(&r, id, &p)
+	if err := r.Send(ctx, tx); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger: locking program %s: %w", id, err)
-	}
-	return newProgram(id, currency, tz, openFrom)
+	return p, nil
+}
+
+// QueueLockProgram queues LockProgram into r: *out is the program once r
+// is sent, and Send fails with fault NotFound when there is none.
+func QueueLockProgram(r *Reads, id string, out **Program) {
+	r.Query(`SELECT currency, timezone, open_from FROM programs WHERE id = $1 FOR SHARE`, []any{id}, func(rows pgx.Rows) error {
+		var (
+			currency, tz string
+			openFrom     *time.Time
+		)
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("ledger: locking program %s: %w", id, err)
+			}
+			return fault.NotFound("program", "no program %q", id)
+		}
+		if err := rows.Scan(&currency, &tz, &openFrom); err != nil {
+			return fmt.Errorf("ledger: locking program %s: %w", id, err)
+		}
+		p, err := newProgram(id, currency, tz, openFrom)
+		*out = p
+		return err
+	})
 }

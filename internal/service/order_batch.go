@@ -38,35 +38,60 @@ type orderFacts struct {
 
 // payOrders is one attempt of a batch in tx: the steps in order, each for
 // every command not dropped; a command's own failure after its key was
-// claimed is a droppedCommand.
+// claimed is a droppedCommand. The program's share lock goes in the
+// first round trip, with the batch's first reads.
 func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
-	*posted = 0
-	journal, err := ledger.LockProgram(ctx, tx, program)
-	if err != nil {
-		return err
-	}
-	return s.payOrdersLocked(ctx, tx, journal, calls, dropped, out, posted)
+	var (
+		r       ledger.Reads
+		journal *ledger.Program
+	)
+	ledger.QueueLockProgram(&r, program, &journal)
+	return s.payOrderSteps(ctx, tx, &r, program, &journal, calls, dropped, out, posted)
 }
 
 // payOrdersLocked is payOrders' steps in tx, whose caller holds journal's
 // program lock (ledger.LockProgram): the group path, or an import.
 func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledger.Program, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
-	items, err := s.prepareOrders(ctx, tx, journal.ID, calls, dropped)
-	if err != nil {
+	return s.payOrderSteps(ctx, tx, &ledger.Reads{}, journal.ID, &journal, calls, dropped, out, posted)
+}
+
+// firstReads are what a batch reads before deciding anything, in one
+// round trip: the rules version in force at each order's time, the keys'
+// records, the orders paid already, and the partners of the orders'
+// codes.
+type firstReads struct {
+	versions []int32
+	records  map[string]store.StoredCommand
+	paid     map[string]bool
+	byCode   map[string]string
+}
+
+// payOrderSteps runs the steps of a batch in tx. r holds what the caller
+// queued for the first round trip, and *journal is the program once it
+// is sent.
+func (s *Service) payOrderSteps(ctx context.Context, tx pgx.Tx, r *ledger.Reads, program string, journal **ledger.Program,
+	calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
+	*posted = 0
+	items := batchItems(calls, dropped)
+	first := queueFirstReads(r, program, items)
+	if err := r.Send(ctx, tx); err != nil {
 		return err
 	}
-	fresh, err := s.claimOrders(ctx, tx, journal.ID, items, out)
+	if err := s.prepareOrders(ctx, tx, program, items, first.versions); err != nil {
+		return err
+	}
+	fresh, err := claimOrders(items, first.records, out)
 	if err != nil || len(fresh) == 0 {
 		return err
 	}
-	if err := checkOrderRows(ctx, tx, journal.ID, fresh); err != nil {
+	if err := checkPaid(fresh, first.paid); err != nil {
 		return err
 	}
-	facts, err := loadOrderFacts(ctx, tx, journal.ID, fresh)
+	facts, err := loadOrderFacts(ctx, tx, program, fresh, first.byCode)
 	if err != nil {
 		return err
 	}
-	postings, err := decideOrders(journal, fresh, facts, s.clock.Now())
+	postings, err := decideOrders(*journal, fresh, facts, s.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -76,33 +101,51 @@ func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledge
 		}
 	}
 	*posted = len(postings)
-	return s.writeOrderBatch(ctx, tx, journal, items, fresh, postings, out)
+	return s.writeOrderBatch(ctx, tx, *journal, items, fresh, postings, out)
 }
 
-// prepareOrders reads the rules version in force at each order's time
-// (one query) and checks each order's lines under it; a command refused
-// there keeps its error until its key is looked at.
-func (s *Service) prepareOrders(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, dropped []bool) ([]*orderItem, error) {
-	var (
-		items []*orderItem
-		ats   []time.Time
-	)
+// batchItems is the commands of a batch attempt: those not dropped.
+func batchItems(calls []orderCall, dropped []bool) []*orderItem {
+	var items []*orderItem
 	for i, c := range calls {
 		if !dropped[i] {
-			items, ats = append(items, &orderItem{i: i, call: c, posting: -1}), append(ats, c.in.At)
+			items = append(items, &orderItem{i: i, call: c, posting: -1})
 		}
 	}
-	versions, err := store.VersionsAt(ctx, tx, program, ats)
-	if err != nil {
-		return nil, err
+	return items
+}
+
+// queueFirstReads queues the batch's first reads into r.
+func queueFirstReads(r *ledger.Reads, program string, items []*orderItem) *firstReads {
+	ats, keys, ids := make([]time.Time, len(items)), make([]string, len(items)), make([]string, len(items))
+	var codes []string
+	for k, it := range items {
+		in := it.call.in
+		ats[k], keys[k], ids[k] = in.At, it.call.c.Key, in.Order
+		if in.CodeKey != "" {
+			codes = append(codes, in.CodeKey)
+		}
 	}
+	f := &firstReads{}
+	store.QueueVersionsAt(r, program, ats, &f.versions)
+	store.QueueLoadCommands(r, program, keys, &f.records)
+	store.QueuePaidOrders(r, program, ids, &f.paid)
+	store.QueuePartnersByCode(r, program, codes, &f.byCode)
+	return f
+}
+
+// prepareOrders checks each order's lines under the rules version in
+// force at its time (versions[k] is items[k]'s); a command refused there
+// keeps its error until its key is looked at.
+func (s *Service) prepareOrders(ctx context.Context, tx pgx.Tx, program string, items []*orderItem, versions []int32) error {
 	for k, it := range items {
 		if it.version = versions[k]; it.version == 0 {
 			it.err = fault.NotFound("program", "program %q has no rules", program)
 			continue
 		}
+		var err error
 		if it.prog, err = s.RulesVersion(ctx, tx, program, it.version); err != nil {
-			return nil, err
+			return err
 		}
 		in := it.call.in
 		lines, shipping, err := parseLines(it.prog, in.Lines, in.Shipping, true)
@@ -110,11 +153,11 @@ func (s *Service) prepareOrders(ctx context.Context, tx pgx.Tx, program string, 
 			it.order = affiliate.NewOrder(in.Order, in.Customer, in.Visitor, lines, shipping, in.At)
 		}
 	}
-	return items, nil
+	return nil
 }
 
-// claimOrders looks up the keys of the batch (one query) and answers the
-// commands as Exec would have, in order: a key recorded before replays or
+// claimOrders answers the commands of the batch by their keys' records
+// (recs) as Exec would have, in order: a key recorded before replays or
 // is refused by its record, a key an earlier command of the batch holds
 // answers as that command (once it is known), and an invalid command
 // whose key is free fails with its error. It returns the commands to pay:
@@ -122,18 +165,12 @@ func (s *Service) prepareOrders(ctx context.Context, tx pgx.Tx, program string, 
 // their responses, by the batch's last writes (writeOrderBatch); a key a
 // concurrent request recorded meanwhile makes the batch run again
 // (errKeyRaced), and that run replays it.
-func (s *Service) claimOrders(ctx context.Context, tx pgx.Tx, program string, items []*orderItem, out []orderOutcome) ([]*orderItem, error) {
+func claimOrders(items []*orderItem, recs map[string]store.StoredCommand, out []orderOutcome) ([]*orderItem, error) {
 	first := map[string]*orderItem{}
-	keys := make([]string, 0, len(items))
 	for _, it := range items {
 		if k := it.call.c.Key; it.err == nil && first[k] == nil {
 			first[k] = it
 		}
-		keys = append(keys, it.call.c.Key)
-	}
-	recs, err := store.LoadCommands(ctx, tx, program, keys)
-	if err != nil {
-		return nil, err
 	}
 	claimed := make(map[string]bool, len(first))
 	for k := range first {
@@ -164,19 +201,10 @@ func (s *Service) claimOrders(ctx context.Context, tx pgx.Tx, program string, it
 	return fresh, nil
 }
 
-// checkOrderRows refuses the command of an order paid before, or earlier
-// in the batch (one probe of the orders' keys), and ties the orders'
-// visitors to their customers; the rows themselves are written whole with
-// the batch's other writes (writeOrderBatch).
-func checkOrderRows(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem) error {
-	ids, orders := make([]string, len(fresh)), make([]affiliate.Order, len(fresh))
-	for k, it := range fresh {
-		ids[k], orders[k] = it.order.ID, it.order
-	}
-	paid, err := store.PaidOrders(ctx, tx, program, ids)
-	if err != nil {
-		return err
-	}
+// checkPaid refuses the command of an order paid before (paid, from the
+// first reads) or earlier in the batch; the rows themselves are written
+// whole with the batch's other writes (writeOrderBatch).
+func checkPaid(fresh []*orderItem, paid map[string]bool) error {
 	seen := make(map[string]bool, len(fresh))
 	for _, it := range fresh {
 		if paid[it.order.ID] || seen[it.order.ID] {
@@ -184,15 +212,31 @@ func checkOrderRows(ctx context.Context, tx pgx.Tx, program string, fresh []*ord
 		}
 		seen[it.order.ID] = true
 	}
-	return store.TieVisitors(ctx, tx, program, orders)
+	return nil
 }
 
-// loadOrderFacts attributes each order (partner codes in one query, a
-// click for the others) and reads the partners, locked in id order when
-// an order accrues on payment, their sales volumes and their uplines at
-// each order's time (one statement each, the uplines in one round trip).
-func loadOrderFacts(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem) (orderFacts, error) {
-	if err := attributeOrders(ctx, tx, program, fresh); err != nil {
+// loadOrderFacts ties the orders' visitors to their customers, attributes
+// each order (by its code's partner, byCode; else by a click), and reads
+// the partners, locked in id order when an order accrues on payment,
+// their sales volumes and their uplines at each order's time, in one round
+// trip with the ties. An order attributed by a click needs the ties
+// first, so they go alone then.
+func loadOrderFacts(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem, byCode map[string]string) (orderFacts, error) {
+	var r ledger.Reads
+	orders := make([]affiliate.Order, len(fresh))
+	byClick := false
+	for k, it := range fresh {
+		orders[k] = it.order
+		byClick = byClick || byCode[it.call.in.CodeKey] == ""
+	}
+	if byClick {
+		if err := store.TieVisitors(ctx, tx, program, orders); err != nil {
+			return orderFacts{}, err
+		}
+	} else {
+		store.QueueTieVisitors(&r, program, orders)
+	}
+	if err := attributeOrders(ctx, tx, program, fresh, byCode); err != nil {
 		return orderFacts{}, err
 	}
 	var (
@@ -200,6 +244,8 @@ func loadOrderFacts(ctx context.Context, tx pgx.Tx, program string, fresh []*ord
 		uplines    []store.UplineQuery
 		levels     int
 		lock       = store.NoLock
+		facts      orderFacts
+		chains     [][]store.Ancestor
 	)
 	for _, it := range fresh {
 		if p := it.attr.Partner; p != "" {
@@ -210,24 +256,26 @@ func loadOrderFacts(ctx context.Context, tx pgx.Tx, program string, fresh []*ord
 			lock = store.ForUpdate
 		}
 	}
-	partners, err := store.LoadPartners(ctx, tx, program, ids, lock)
-	if err != nil || len(ids) == 0 {
-		return orderFacts{partners: partners}, err
+	store.QueueLoadPartners(&r, program, ids, lock, &facts.partners)
+	if len(ids) > 0 {
+		ledger.QueueAccountBalances(&r, program, sales, &facts.volumes)
+		store.QueueUplinesAt(&r, program, uplines, levels, &chains)
 	}
-	facts := orderFacts{partners: partners}
+	err := r.Send(ctx, tx)
+	// The partners are read before the volumes: an order's partner that
+	// does not exist is its command's failure, whatever the volumes said.
 	for _, it := range fresh {
-		if _, ok := partners[it.attr.Partner]; it.attr.Partner != "" && !ok {
+		if _, ok := facts.partners[it.attr.Partner]; it.attr.Partner != "" && !ok {
 			return orderFacts{}, droppedCommand{it.i, fault.NotFound("partner_code", "no partner %q", it.attr.Partner)}
 		}
 	}
-	if facts.volumes, err = ledger.AccountBalances(ctx, tx, program, sales); err != nil {
+	if err != nil {
 		return orderFacts{}, err
 	}
-	chains, err := store.UplinesAt(ctx, tx, program, uplines, levels)
 	for k, it := range withPartner(fresh) {
 		it.upline = chains[k]
 	}
-	return facts, err
+	return facts, nil
 }
 
 // withPartner is the items of fresh attributed to a partner, in order.
@@ -241,20 +289,12 @@ func withPartner(fresh []*orderItem) []*orderItem {
 	return out
 }
 
-// attributeOrders sets each order's attribution: by partner code, for all
-// orders in one query; else by the order's clicks.
-func attributeOrders(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem) error {
-	var codes []string
+// attributeOrders sets each order's attribution: by partner code (the
+// partners of the batch's codes are byCode); else by the order's clicks,
+// one query each.
+func attributeOrders(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem, byCode map[string]string) error {
 	for _, it := range fresh {
-		if it.call.in.CodeKey != "" {
-			codes = append(codes, it.call.in.CodeKey)
-		}
-	}
-	byCode, err := store.PartnersByCode(ctx, tx, program, codes)
-	if err != nil {
-		return err
-	}
-	for _, it := range fresh {
+		var err error
 		a := affiliate.Attribution{Partner: byCode[it.call.in.CodeKey], How: affiliate.ByPartnerCode}
 		if it.call.in.CodeKey == "" || a.Partner == "" {
 			o := it.order

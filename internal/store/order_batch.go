@@ -43,136 +43,165 @@ func ClaimCommands(ctx context.Context, q ledger.Querier, program string, cs []C
 
 // LoadCommands reads the records of keys; a key without one is absent
 // from the map.
-func LoadCommands(ctx context.Context, q ledger.Querier, program string, keys []string) (map[string]StoredCommand, error) {
-	out := map[string]StoredCommand{}
+func LoadCommands(ctx context.Context, tx pgx.Tx, program string, keys []string) (map[string]StoredCommand, error) {
+	var (
+		r   ledger.Reads
+		out map[string]StoredCommand
+	)
+	QueueLoadCommands(&r, program, keys, &out)
+	return out, r.Send(ctx, tx)
+}
+
+// QueueLoadCommands queues LoadCommands into r: *out is the records once
+// r is sent.
+func QueueLoadCommands(r *ledger.Reads, program string, keys []string, out *map[string]StoredCommand) {
+	*out = map[string]StoredCommand{}
 	if len(keys) == 0 {
-		return out, nil
+		return
 	}
-	rows, err := q.Query(ctx, `SELECT idempotency_key, request_hash, response, expired, running FROM commands
-		WHERE program_id = $1 AND idempotency_key = ANY($2)`, program, keys)
-	if err != nil {
-		return nil, fmt.Errorf("store: reading %d keys: %w", len(keys), err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	r.Query(`SELECT idempotency_key, request_hash, response, expired, running FROM commands
+		WHERE program_id = $1 AND idempotency_key = ANY($2)`, []any{program, keys}, func(rows pgx.Rows) error {
 		var (
 			k string
 			c StoredCommand
 		)
-		if err := rows.Scan(&k, &c.Hash, &c.Response, &c.Expired, &c.Running); err != nil {
-			return nil, fmt.Errorf("store: reading keys: %w", err)
+		_, err := pgx.ForEachRow(rows, []any{&k, &c.Hash, &c.Response, &c.Expired, &c.Running}, func() error {
+			(*out)[k] = c
+			c = StoredCommand{}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: reading %d keys: %w", len(keys), err)
 		}
-		out[k] = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: reading keys: %w", err)
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // VersionsAt is VersionAt of each of ts, in order, in one query.
-func VersionsAt(ctx context.Context, q ledger.Querier, program string, ts []time.Time) ([]int32, error) {
-	rows, err := q.Query(ctx, `SELECT COALESCE(
-			(SELECT version FROM rule_versions WHERE program_id = $1 AND effective_at <= u.t ORDER BY effective_at DESC, version DESC LIMIT 1),
-			(SELECT version FROM rule_versions WHERE program_id = $1 ORDER BY effective_at, version LIMIT 1), 0)
-		FROM unnest($2::timestamptz[]) WITH ORDINALITY AS u(t, n) ORDER BY u.n`, program, ts)
-	if err != nil {
-		return nil, fmt.Errorf("store: finding the rules of %s at %d times: %w", program, len(ts), err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return nil, fmt.Errorf("store: finding the rules of %s: %w", program, err)
-	}
-	return vs, nil
+func VersionsAt(ctx context.Context, tx pgx.Tx, program string, ts []time.Time) ([]int32, error) {
+	var (
+		r   ledger.Reads
+		out []int32
+	)
+	QueueVersionsAt(&r, program, ts, &out)
+	return out, r.Send(ctx, tx)
 }
 
-// PaidOrders reports which of ids name an order of program already, in
-// one probe of the primary key each.
-func PaidOrders(ctx context.Context, q ledger.Querier, program string, ids []string) (map[string]bool, error) {
-	rows, err := q.Query(ctx, `SELECT id FROM orders WHERE program_id = $1 AND id = ANY($2::text[])`, program, ids)
-	if err != nil {
-		return nil, fmt.Errorf("store: looking up %d orders: %w", len(ids), err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("store: looking up %d orders: %w", len(ids), err)
-	}
-	paid := make(map[string]bool, len(found))
-	for _, id := range found {
-		paid[id] = true
-	}
-	return paid, nil
+// QueueVersionsAt queues VersionsAt into r: *out is the versions once r
+// is sent.
+func QueueVersionsAt(r *ledger.Reads, program string, ts []time.Time, out *[]int32) {
+	r.Query(`SELECT COALESCE(
+			(SELECT version FROM rule_versions WHERE program_id = $1 AND effective_at <= u.t ORDER BY effective_at DESC, version DESC LIMIT 1),
+			(SELECT version FROM rule_versions WHERE program_id = $1 ORDER BY effective_at, version LIMIT 1), 0)
+		FROM unnest($2::timestamptz[]) WITH ORDINALITY AS u(t, n) ORDER BY u.n`, []any{program, ts}, func(rows pgx.Rows) error {
+		vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return fmt.Errorf("store: finding the rules of %s at %d times: %w", program, len(ts), err)
+		}
+		*out = vs
+		return nil
+	})
+}
+
+// QueuePaidOrders queues the probe of which of ids name an order of
+// program already (one probe of the primary key each) into r: *paid
+// holds them once r is sent.
+func QueuePaidOrders(r *ledger.Reads, program string, ids []string, paid *map[string]bool) {
+	*paid = make(map[string]bool)
+	r.Query(`SELECT id FROM orders WHERE program_id = $1 AND id = ANY($2::text[])`, []any{program, ids}, func(rows pgx.Rows) error {
+		var id string
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			(*paid)[id] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: looking up %d orders: %w", len(ids), err)
+		}
+		return nil
+	})
 }
 
 // TieVisitors records that each of os's customers was its visitor (an
 // order names both), in one statement; a tie known already is kept.
 func TieVisitors(ctx context.Context, q ledger.Querier, program string, os []affiliate.Order) error {
+	args, ok := tieVisitorsArgs(program, os)
+	if !ok {
+		return nil
+	}
+	if _, err := q.Exec(ctx, tieVisitorsSQL, args...); err != nil {
+		return fmt.Errorf("store: tying visitors to customers: %w", err)
+	}
+	return nil
+}
+
+// QueueTieVisitors queues TieVisitors' statement into r.
+func QueueTieVisitors(r *ledger.Reads, program string, os []affiliate.Order) {
+	if args, ok := tieVisitorsArgs(program, os); ok {
+		r.Exec(tieVisitorsSQL, args...)
+	}
+}
+
+// tieVisitorsSQL is TieVisitors' statement, of tieVisitorsArgs.
+const tieVisitorsSQL = `INSERT INTO customer_visitors (program_id, customer, visitor)
+	SELECT $1, c, v FROM unnest($2::text[], $3::text[]) AS u(c, v) ON CONFLICT DO NOTHING`
+
+// tieVisitorsArgs are tieVisitorsSQL's arguments for os, and whether any
+// order names a visitor.
+func tieVisitorsArgs(program string, os []affiliate.Order) ([]any, bool) {
 	var customers, visitors []string
 	for _, o := range os {
 		if o.Visitor != "" {
 			customers, visitors = append(customers, o.Customer), append(visitors, o.Visitor)
 		}
 	}
-	if len(customers) == 0 {
-		return nil
-	}
-	if _, err := q.Exec(ctx, `INSERT INTO customer_visitors (program_id, customer, visitor)
-		SELECT $1, c, v FROM unnest($2::text[], $3::text[]) AS u(c, v) ON CONFLICT DO NOTHING`, program, customers, visitors); err != nil {
-		return fmt.Errorf("store: tying visitors to customers: %w", err)
-	}
-	return nil
+	return []any{program, customers, visitors}, len(customers) > 0
 }
 
-// PartnersByCode resolves referral codes (folded to lower case) to
-// partner ids; a code matching none is absent from the map.
-func PartnersByCode(ctx context.Context, q ledger.Querier, program string, codeKeys []string) (map[string]string, error) {
-	out := map[string]string{}
+// QueuePartnersByCode queues the resolution of referral codes (folded to
+// lower case) to partner ids into r: *out maps each code that matches a
+// partner to its id once r is sent.
+func QueuePartnersByCode(r *ledger.Reads, program string, codeKeys []string, out *map[string]string) {
+	*out = map[string]string{}
 	if len(codeKeys) == 0 {
-		return out, nil
+		return
 	}
-	rows, err := q.Query(ctx, `SELECT lower(code), id FROM partners WHERE program_id = $1 AND lower(code) = ANY($2)`, program, codeKeys)
-	if err != nil {
-		return nil, fmt.Errorf("store: resolving %d partner codes: %w", len(codeKeys), err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var code, id string
-		if err := rows.Scan(&code, &id); err != nil {
-			return nil, fmt.Errorf("store: resolving partner codes: %w", err)
-		}
-		out[code] = id
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: resolving partner codes: %w", err)
-	}
-	return out, nil
+	r.Query(`SELECT lower(code), id FROM partners WHERE program_id = $1 AND lower(code) = ANY($2)`, []any{program, codeKeys},
+		func(rows pgx.Rows) error {
+			var code, id string
+			_, err := pgx.ForEachRow(rows, []any{&code, &id}, func() error {
+				(*out)[code] = id
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("store: resolving %d partner codes: %w", len(codeKeys), err)
+			}
+			return nil
+		})
 }
 
-// LoadPartners reads the partners ids, taking lock on their rows in id
-// order (so two batches lock their common partners in the same order); a
-// partner that does not exist is absent from the map.
-func LoadPartners(ctx context.Context, q ledger.Querier, program string, ids []string, lock Lock) (map[string]Partner, error) {
-	out := map[string]Partner{}
+// QueueLoadPartners queues the read of the partners ids into r, taking
+// lock on their rows in id order (so two batches lock their common
+// partners in the same order): *out holds those that exist once r is
+// sent.
+func QueueLoadPartners(r *ledger.Reads, program string, ids []string, lock Lock, out *map[string]Partner) {
+	*out = map[string]Partner{}
 	if len(ids) == 0 {
-		return out, nil
+		return
 	}
-	rows, err := q.Query(ctx, `SELECT `+partnerColumns+` FROM partners p WHERE p.program_id = $1 AND p.id = ANY($2) ORDER BY p.id`+lock.clause(),
-		program, ids)
-	if err != nil {
-		return nil, fmt.Errorf("store: loading %d partners: %w", len(ids), err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		p, err := scanPartner(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: loading partners: %w", err)
-		}
-		out[p.ID] = p
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: loading partners: %w", err)
-	}
-	return out, nil
+	r.Query(`SELECT `+partnerColumns+` FROM partners p WHERE p.program_id = $1 AND p.id = ANY($2) ORDER BY p.id`+lock.clause(),
+		[]any{program, ids}, func(rows pgx.Rows) error {
+			for rows.Next() {
+				p, err := scanPartner(rows)
+				if err != nil {
+					return fmt.Errorf("store: loading %d partners: %w", len(ids), err)
+				}
+				(*out)[p.ID] = p
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: loading %d partners: %w", len(ids), err)
+			}
+			return nil
+		})
 }
 
 // UplineQuery asks for a partner's ancestors through the links active at
@@ -201,28 +230,37 @@ var uplinesAtSQL = `
 
 // UplinesAt is UplineAt of each query, in order, in one statement.
 func UplinesAt(ctx context.Context, tx pgx.Tx, program string, qs []UplineQuery, levels int) ([][]Ancestor, error) {
-	out := make([][]Ancestor, len(qs))
+	var (
+		r   ledger.Reads
+		out [][]Ancestor
+	)
+	QueueUplinesAt(&r, program, qs, levels, &out)
+	return out, r.Send(ctx, tx)
+}
+
+// QueueUplinesAt queues UplinesAt into r: *out is each query's ancestors
+// once r is sent.
+func QueueUplinesAt(r *ledger.Reads, program string, qs []UplineQuery, levels int, out *[][]Ancestor) {
+	*out = make([][]Ancestor, len(qs))
 	if len(qs) == 0 || levels <= 0 {
-		return out, nil
+		return
 	}
 	partners, ats := make([]string, len(qs)), make([]time.Time, len(qs))
 	for i, uq := range qs {
 		partners[i], ats[i] = uq.Partner, uq.At
 	}
-	rows, err := tx.Query(ctx, uplinesAtSQL, program, partners, ats, levels)
-	if err != nil {
-		return nil, fmt.Errorf("store: walking %d uplines: %w", len(qs), err)
-	}
-	var (
-		n int64
-		a Ancestor
-	)
-	_, err = pgx.ForEachRow(rows, []any{&n, &a.Partner, &a.Status}, func() error {
-		out[n-1] = append(out[n-1], a)
+	r.Query(uplinesAtSQL, []any{program, partners, ats, levels}, func(rows pgx.Rows) error {
+		var (
+			n int64
+			a Ancestor
+		)
+		_, err := pgx.ForEachRow(rows, []any{&n, &a.Partner, &a.Status}, func() error {
+			(*out)[n-1] = append((*out)[n-1], a)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: walking %d uplines: %w", len(qs), err)
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("store: walking %d uplines: %w", len(qs), err)
-	}
-	return out, nil
 }

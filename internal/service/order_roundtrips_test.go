@@ -1,0 +1,75 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/accrue/accrue/internal/clock"
+	"github.com/accrue/accrue/internal/database"
+	"github.com/accrue/accrue/internal/pgtest"
+	"github.com/accrue/accrue/internal/store"
+)
+
+// roundTrips counts a pool's round trips: each statement sent alone and
+// each batch of statements.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// A batch of orders attributed by code takes the same few round trips
+// whatever its size: BEGIN; the program's lock with the rules versions,
+// keys, paid orders and codes; the partners with their volumes and
+// uplines; the accounts; the journal; the other writes; COMMIT.
+func TestPayOrderBatchRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	trips := &roundTrips{}
+	db, err := database.OpenWith(ctx, database.Options{MigrateURL: pgtest.DatabaseURL(t), Tracer: trips})
+	must(t, err)
+	t.Cleanup(db.Pool.Close)
+	s := New(db, clock.NewSim(groupT0.AddDate(1, 0, 0)), nil)
+	_, err = s.PutRules(ctx, testCommand("rules", "rules"), PutRulesInput{Program: groupProgram, Document: groupRules, At: groupT0}, encodeAny[store.RulesVersion])
+	must(t, err)
+	for _, p := range []NewPartner{{Partner: "parent", Code: "parent"}, {Partner: "child", Code: "child", Parent: "parent"}} {
+		p.Program, p.At = groupProgram, groupT0
+		_, err := s.RegisterPartner(ctx, testCommand("reg-"+p.Partner, p.Partner), p, encodeAny[PartnerView])
+		must(t, err)
+	}
+	// The first batch reads the rules version into the cache.
+	if out := s.payOrderGroup(ctx, groupProgram, []orderCall{orderOf("o0", "", "10.00")}); out[0].Err != nil {
+		t.Fatal(out[0].Err)
+	}
+	want := int64(7)
+	if db.CockroachPath {
+		want += 2 // cockroach-go's SAVEPOINT and RELEASE
+	}
+	for _, n := range []int{1, 8} {
+		calls := make([]orderCall, n)
+		for i := range calls {
+			calls[i] = orderOf(fmt.Sprintf("o%d-%d", n, i), "", "25.00")
+		}
+		trips.n.Store(0)
+		for i, o := range s.payOrderGroup(ctx, groupProgram, calls) {
+			if o.Err != nil || o.Replayed {
+				t.Fatalf("order %d of %d: %v replayed=%v", i, n, o.Err, o.Replayed)
+			}
+		}
+		if got := trips.n.Load(); got > want {
+			t.Errorf("a batch of %d orders took %d round trips, want at most %d", n, got, want)
+		}
+	}
+	verifyJournal(t, s)
+}
