@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
@@ -37,16 +37,11 @@ func (r *run) batchClickCase(ctx context.Context, c *api, singleRate float64) {
 	url := c.baseURL + procedure(m)
 	r.logf("RecordClicks at %d connections for %v", r.opts.ClickConns, r.opts.Duration)
 	res := runLoad(ctx, r.opts.ClickConns, r.opts.Duration, batch, func(ctx context.Context, seq int64) error {
-		clicks := make([]any, batch)
+		clicks := make([]json.RawMessage, batch)
 		for k := range clicks {
-			clicks[k] = jsonOf(clickRequest(seq*int64(batch)+int64(k)+1<<40, partnerCode(rand.IntN(r.opts.Partners))))
+			clicks[k] = clickBody(seq*int64(batch)+int64(k)+1<<40, partnerCode(rand.IntN(r.opts.Partners)))
 		}
-		body, err := encodeAs(m.Input(), map[string]any{
-			"program": loadProgram, "idempotencyKey": fmt.Sprintf("bench:clicks:%d", seq), field.JSONName(): clicks,
-		})
-		if err != nil {
-			return err
-		}
+		body := listBody(loadProgram, field.JSONName(), clicks)
 		return callUnaryJSON(ctx, c.http, url, body)
 	})
 	r.recordRate(f, res, singleRate, "RecordClick")
@@ -181,7 +176,7 @@ func (r *run) importCase(ctx context.Context) {
 		defer func() { free <- k }()
 		events := r.importEvents(s, importProgram(k), seq, calls[k], batch)
 		calls[k]++
-		return s.send(ctx, c, url, importProgram(k), seq, events)
+		return s.send(ctx, c, url, importProgram(k), events)
 	})
 	orders, _ := r.report.Get(fmt.Sprintf("orders_%d_per_s", r.opts.OrderConns[len(r.opts.OrderConns)-1]))
 	r.recordRate(f, res, orders.Value, "PayOrder")
@@ -208,59 +203,47 @@ func (r *run) beginImport(ctx context.Context, program string) error {
 func importProgram(k int) string { return fmt.Sprintf("bench-import-%d", k) }
 
 // importEvents is batch events of call seq, the program's call-th, as
-// generic JSON values of the event message: partners first, then clicks
-// and orders to them, a millisecond apart, after the program's earlier
-// calls' events.
-func (r *run) importEvents(s *importShape, program string, seq, call int64, batch int) []any {
+// the JSON of the event message: partners first, then clicks and orders
+// to them, a millisecond apart, after the program's earlier calls'
+// events.
+func (r *run) importEvents(s *importShape, program string, seq, call int64, batch int) []json.RawMessage {
 	base := lastMonth(r.now).Add(3*time.Hour + time.Duration(call*int64(batch))*time.Millisecond)
 	partners := max(1, batch/10)
-	events := make([]any, 0, batch)
+	events := make([]json.RawMessage, 0, batch)
 	for i := range batch {
 		id := fmt.Sprintf("i%d-%d", seq, i)
 		p := fmt.Sprintf("i%d-%d", seq, rand.IntN(partners))
 		at := base.Add(time.Duration(i) * time.Millisecond)
-		var field protoreflect.FieldDescriptor
-		var msg any
+		var e importEvent
 		switch {
 		case i < partners:
-			field, msg = s.partner, jsonOf(&accruev1.RegisterPartnerRequest{Program: program, IdempotencyKey: "bench:import:" + id,
-				At: timestamppb.New(at), Partner: id, Code: id})
+			e = importEvent{kind: importPartner, program: program, id: id, at: at}
 		case i%2 == 0:
-			field, msg = s.click, jsonOf(&accruev1.RecordClickRequest{Program: program, IdempotencyKey: "bench:import:" + id,
-				At: timestamppb.New(at), Partner: p, Visitor: "v-" + id})
+			e = importEvent{kind: importClick, program: program, id: id, partner: p, at: at}
 		default:
-			field, msg = s.order, jsonOf(&accruev1.PayOrderRequest{Program: program, IdempotencyKey: "bench:import:" + id,
-				At: timestamppb.New(at), Order: id, Customer: "c-" + id, PartnerCode: p, Lines: orderLines()})
+			e = importEvent{kind: importOrder, program: program, id: id, partner: p, at: at}
 		}
-		events = append(events, map[string]any{field.JSONName(): msg})
+		events = append(events, e.body(s))
 	}
 	return events
 }
 
 // send delivers one call's events: one unary call, or one client stream
 // (of one batch message, or of one message per event).
-func (s *importShape) send(ctx context.Context, c *api, url, program string, seq int64, events []any) error {
-	key := fmt.Sprintf("bench:import:%s:%d", program, seq)
-	wrap := func(v any) map[string]any {
-		return map[string]any{"program": program, "idempotencyKey": key, s.list.JSONName(): v}
-	}
+func (s *importShape) send(ctx context.Context, c *api, url, program string, events []json.RawMessage) error {
 	if !s.streaming {
-		body, err := encodeAs(s.method.Input(), wrap(events))
-		if err != nil {
-			return err
-		}
-		return callUnaryJSON(ctx, c.http, url, body)
+		return callUnaryJSON(ctx, c.http, url, listBody(program, s.list.JSONName(), events))
 	}
 	var msgs [][]byte
 	if s.list != nil {
-		body, err := encodeAs(s.method.Input(), wrap(events))
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, body)
+		msgs = append(msgs, listBody(program, s.list.JSONName(), events))
 	} else {
-		for _, e := range events {
-			e.(map[string]any)["program"] = program
+		for _, raw := range events {
+			var e map[string]any
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			e["program"] = program
 			body, err := encodeAs(s.event, e)
 			if err != nil {
 				return err

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
@@ -57,17 +56,6 @@ func repeatedMessageField(md protoreflect.MessageDescriptor) protoreflect.FieldD
 		}
 	}
 	return nil
-}
-
-// jsonOf is msg's protojson form as a generic value.
-func jsonOf(msg proto.Message) any {
-	b, err := protojson.Marshal(msg)
-	if err != nil {
-		panic(fmt.Sprintf("bench: encoding %T: %v", msg, err)) // our own messages always encode
-	}
-	var v any
-	_ = json.Unmarshal(b, &v)
-	return v
 }
 
 // encodeAs decodes the generic JSON value v into a message of md, dropping

@@ -3,9 +3,16 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // The load cases send Connect JSON as a load client such as wrk does:
@@ -26,6 +33,62 @@ func payOrderBody(program, id, code string) []byte {
 func clickBody(seq int64, code string) []byte {
 	return fmt.Appendf(nil, `{"program":%q,"idempotencyKey":"bench:click:%d","partner":%q,"visitor":"v%d",`+
 		`"landing":"https://shop.example/bags","utmSource":"bench"}`, loadProgram, seq, code, seq)
+}
+
+// listBody is the JSON of a batch call of program whose member (by its
+// JSON name) list holds items.
+func listBody(program, list string, items []json.RawMessage) []byte {
+	b := fmt.Appendf(nil, `{"program":%q,%q:[`, program, list)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, "]}"...)
+}
+
+// The kinds of imported event.
+const (
+	importPartner = iota
+	importClick
+	importOrder
+)
+
+// importEvent is one event of an import call: a partner id registered
+// with that code, or a click or order of id for the partner with code
+// partner, at `at`.
+type importEvent struct {
+	kind                 int
+	program, id, partner string
+	at                   time.Time
+}
+
+// request is e as the single-event request it carries.
+func (e importEvent) request() proto.Message {
+	at := timestamppb.New(e.at)
+	switch e.kind {
+	case importPartner:
+		return &accruev1.RegisterPartnerRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Partner: e.id, Code: e.id}
+	case importClick:
+		return &accruev1.RecordClickRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Partner: e.partner, Visitor: "v-" + e.id}
+	}
+	return &accruev1.PayOrderRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Order: e.id,
+		Customer: "c-" + e.id, PartnerCode: e.partner, Lines: orderLines()}
+}
+
+// body is e as the JSON of s's event message (what request encodes to).
+func (e importEvent) body(s *importShape) json.RawMessage {
+	at := e.at.UTC().Format(time.RFC3339Nano)
+	head := fmt.Sprintf(`"program":%q,"idempotencyKey":"bench:import:%s","at":%q`, e.program, e.id, at)
+	switch e.kind {
+	case importPartner:
+		return fmt.Appendf(nil, `{%q:{%s,"partner":%q,"code":%q}}`, s.partner.JSONName(), head, e.id, e.id)
+	case importClick:
+		return fmt.Appendf(nil, `{%q:{%s,"partner":%q,"visitor":"v-%s"}}`, s.click.JSONName(), head, e.partner, e.id)
+	}
+	return fmt.Appendf(nil, `{%q:{%s,"order":%q,"customer":"c-%s","partnerCode":%q,`+
+		`"lines":[{"product":"bag","amount":"120.00"},{"product":"belt","amount":"35.50"}]}}`, s.order.JSONName(), head, e.id, e.id, e.partner)
 }
 
 // post sends body to the procedure (such as

@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"encoding/json"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
@@ -25,5 +29,40 @@ func TestWireBodiesAreTheClientsRequests(t *testing.T) {
 	}
 	if want := clickRequest(42, "P9"); !proto.Equal(click, want) {
 		t.Errorf("RecordClick body decodes to %v, want %v", click, want)
+	}
+}
+
+// An import call's body is its events' requests, each in its kind's
+// member of the event message, in a list of the call's message.
+func TestImportBodyIsTheEventsRequests(t *testing.T) {
+	s, why := findImportShape()
+	if s == nil {
+		t.Fatal(why)
+	}
+	at := time.Date(2026, 11, 3, 4, 5, 6, 7000, time.UTC)
+	events := []importEvent{{kind: importPartner, program: "prog", id: "i1-0", at: at},
+		{kind: importClick, program: "prog", id: "i1-2", partner: "i1-0", at: at.Add(time.Millisecond)},
+		{kind: importOrder, program: "prog", id: "i1-3", partner: "i1-0", at: at.Add(2 * time.Millisecond)}}
+	raws := make([]json.RawMessage, len(events))
+	for i, e := range events {
+		raws[i] = e.body(s)
+	}
+	call := dynamicpb.NewMessage(s.method.Input())
+	if err := protojson.Unmarshal(listBody("prog", s.list.JSONName(), raws), call); err != nil {
+		t.Fatal(err)
+	}
+	list := call.Get(s.list).List()
+	if list.Len() != len(events) {
+		t.Fatalf("%d events decoded, want %d", list.Len(), len(events))
+	}
+	fields := []protoreflect.FieldDescriptor{s.partner, s.click, s.order}
+	for i, e := range events {
+		got := list.Get(i).Message().Get(fields[e.kind]).Message().Interface()
+		want := e.request()
+		gotBytes, _ := proto.MarshalOptions{Deterministic: true}.Marshal(got)
+		wantBytes, _ := proto.MarshalOptions{Deterministic: true}.Marshal(want)
+		if string(gotBytes) != string(wantBytes) {
+			t.Errorf("event %d decodes to %v, want %v", i, got, want)
+		}
 	}
 }
