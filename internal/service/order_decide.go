@@ -135,9 +135,9 @@ func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledge
 	return orderTakenDrop(err, fresh)
 }
 
-// orderTakenDrop is err, but for an order a concurrent payment inserted
-// since the batch looked (store.OrdersTaken): the first such command is
-// dropped, and the batch's rerun finds the order paid.
+// orderTakenDrop is err, but for an order paid before or by a concurrent
+// payment (store.OrdersTaken): the first such command is dropped as
+// already paid, and the batch runs again without it.
 func orderTakenDrop(err error, fresh []*orderItem) error {
 	var taken store.OrdersTaken
 	if !errors.As(err, &taken) {

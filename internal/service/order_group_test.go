@@ -265,3 +265,28 @@ func TestPayOrderConcurrentWithOneBad(t *testing.T) {
 	}
 	verifyJournal(t, s)
 }
+
+// An order paid by an earlier batch, paid again under another key in a
+// later one, is refused as already paid, having written nothing, and the
+// batch's other orders commit.
+func TestPayOrderBatchOrderPaidBefore(t *testing.T) {
+	s := groupService(t)
+	if out := s.payOrderGroup(context.Background(), groupProgram, []orderCall{orderOf("o1", "", "100.00")}); out[0].Err != nil {
+		t.Fatal(out[0].Err)
+	}
+	out := s.payOrderGroup(context.Background(), groupProgram,
+		[]orderCall{orderOf("o2", "", "30.00"), orderOf("o1", "again", "100.00"), orderOf("o3", "", "40.00")})
+	wantCode(t, "paid before", out[1].Err, fault.CodeFailedPrecondition, "order")
+	for _, i := range []int{0, 2} {
+		if out[i].Err != nil || !out[i].Fresh {
+			t.Errorf("order %d: %+v, want applied", i, out[i])
+		}
+	}
+	if orders, accruals := countOrders(t, s); orders != 3 || accruals != 3 {
+		t.Errorf("%d orders, %d accruals; want 3 and 3", orders, accruals)
+	}
+	if _, found, err := store.LoadCommand(context.Background(), s.db.Pool, groupProgram, "again"); err != nil || found {
+		t.Errorf("refused command's key recorded (%v)", err)
+	}
+	verifyJournal(t, s)
+}

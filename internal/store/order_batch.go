@@ -103,24 +103,6 @@ func QueueVersionsAt(r *ledger.Reads, program string, ts []time.Time, out *[]int
 	})
 }
 
-// QueuePaidOrders queues the probe of which of ids name an order of
-// program already (one probe of the primary key each) into r: *paid
-// holds them once r is sent.
-func QueuePaidOrders(r *ledger.Reads, program string, ids []string, paid *map[string]bool) {
-	*paid = make(map[string]bool)
-	r.Query(`SELECT id FROM orders WHERE program_id = $1 AND id = ANY($2::text[])`, []any{program, ids}, func(rows pgx.Rows) error {
-		var id string
-		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
-			(*paid)[id] = true
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("store: looking up %d orders: %w", len(ids), err)
-		}
-		return nil
-	})
-}
-
 // TieVisitors records that each of os's customers was its visitor (an
 // order names both), in one statement; a tie known already is kept.
 func TieVisitors(ctx context.Context, q ledger.Querier, program string, os []affiliate.Order) error {
