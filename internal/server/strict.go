@@ -143,8 +143,13 @@ func (strictJSON) Unmarshal(data []byte, v any) error {
 			return carryFault(m, f)
 		}
 	}
-	if f := strictFault(m.ProtoReflect(), ""); f != nil {
-		return carryFault(m, f)
+	// protojson leaves no unknown fields; what strictFault can refuse in
+	// a JSON body is an enum number no value has, so only a message that
+	// can hold an enum is walked for it.
+	if holdsEnum(md) {
+		if f := strictFault(m.ProtoReflect(), ""); f != nil {
+			return carryFault(m, f)
+		}
 	}
 	return nil
 }

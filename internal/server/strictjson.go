@@ -351,19 +351,34 @@ var fieldMaskHolders sync.Map // protoreflect.FullName -> bool
 // holdsFieldMask reports whether a message of md can hold a FieldMask, in
 // a field of its own or of a message below it.
 func holdsFieldMask(md protoreflect.MessageDescriptor) bool {
-	if v, ok := fieldMaskHolders.Load(md.FullName()); ok {
-		return v.(bool)
-	}
-	holds := reachesFieldMask(md, map[protoreflect.FullName]bool{})
-	fieldMaskHolders.Store(md.FullName(), holds)
-	return holds
+	return holds(&fieldMaskHolders, md, func(fd protoreflect.FieldDescriptor) bool {
+		return fd.Message() != nil && fd.Message().FullName() == fieldMaskName
+	})
 }
 
-// reachesFieldMask is holdsFieldMask's walk; seen breaks recursive types.
-func reachesFieldMask(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
-	if md.FullName() == fieldMaskName {
-		return true
+// enumHolders caches holdsEnum by message name.
+var enumHolders sync.Map
+
+// holdsEnum reports whether a message of md can hold an enum value, at
+// any depth.
+func holdsEnum(md protoreflect.MessageDescriptor) bool {
+	return holds(&enumHolders, md, func(fd protoreflect.FieldDescriptor) bool { return fd.Kind() == protoreflect.EnumKind })
+}
+
+// holds reports whether md, or a message inside it at any depth (well
+// known types aside), has a field that matches, caching the answer by
+// md's name in cache.
+func holds(cache *sync.Map, md protoreflect.MessageDescriptor, match func(protoreflect.FieldDescriptor) bool) bool {
+	if v, ok := cache.Load(md.FullName()); ok {
+		return v.(bool)
 	}
+	found := reaches(md, match, map[protoreflect.FullName]bool{})
+	cache.Store(md.FullName(), found)
+	return found
+}
+
+// reaches is holds' walk; seen breaks recursive types.
+func reaches(md protoreflect.MessageDescriptor, match func(protoreflect.FieldDescriptor) bool, seen map[protoreflect.FullName]bool) bool {
 	if seen[md.FullName()] || isWellKnown(md) {
 		return false
 	}
@@ -374,7 +389,7 @@ func reachesFieldMask(md protoreflect.MessageDescriptor, seen map[protoreflect.F
 		if fd.IsMap() {
 			fd = fd.MapValue()
 		}
-		if fd.Message() != nil && reachesFieldMask(fd.Message(), seen) {
+		if match(fd) || fd.Message() != nil && reaches(fd.Message(), match, seen) {
 			return true
 		}
 	}
