@@ -84,13 +84,6 @@ func OpenWith(ctx context.Context, opts Options) (*txn.DB, error) {
 			// be: milliseconds of CPU each time, for statements that run
 			// in a fraction of that. (CockroachDB has no such setting.)
 			set += "; SET jit = off"
-			// Generic plans, always: the statements are written to plan
-			// well without statistics (docs/decisions.md, "plans that do
-			// not depend on statistics"; the plan tests read their
-			// generic plans), while custom plans cost a planning per
-			// execution and, on a young table, can pick a scan of the
-			// whole table from statistics that say it is empty.
-			set += "; SET plan_cache_mode = force_generic_plan"
 		}
 		_, err := c.Exec(ctx, set)
 		return err
