@@ -290,3 +290,14 @@ func TestPayOrderBatchOrderPaidBefore(t *testing.T) {
 	}
 	verifyJournal(t, s)
 }
+
+// A batch for a program that does not exist fails each of its orders with
+// the program's fault (the program's lock goes in the batch's first round
+// trip with its other reads).
+func TestPayOrderBatchUnknownProgram(t *testing.T) {
+	s := groupService(t)
+	out := s.payOrderGroup(context.Background(), "nope", []orderCall{orderOf("o1", "", "10.00"), orderOf("o2", "", "20.00")})
+	for i, o := range out {
+		wantCode(t, fmt.Sprintf("order %d", i), o.Err, fault.CodeNotFound, "program")
+	}
+}
