@@ -77,6 +77,9 @@ type eventState struct {
 type Emitted struct {
 	Type     string
 	Resource any
+	// rendered, when set, is Resource as the outbox stores it already:
+	// events of one resource render it once (emitPaidEvents).
+	rendered []byte
 }
 
 // emit appends events of program to the outbox, in the caller's
@@ -89,7 +92,10 @@ func (s *Service) emit(ctx context.Context, q ledger.Querier, program string, ev
 	at := s.clock.Now()
 	rows := make([]store.Event, len(events))
 	for i, e := range events {
-		body, err := s.renderResource(e.Resource)
+		body, err := e.rendered, error(nil)
+		if body == nil {
+			body, err = s.renderResource(e.Resource)
+		}
 		if err != nil {
 			return fmt.Errorf("service: rendering the resource of a %s event: %w", e.Type, err)
 		}

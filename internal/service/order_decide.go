@@ -157,8 +157,17 @@ func (s *Service) emitPaidEvents(ctx context.Context, q ledger.Querier, program 
 	var events []Emitted
 	for _, it := range fresh {
 		view := out[it.i].View
-		for _, t := range paidEvents(view.Order) {
-			events = append(events, Emitted{Type: t, Resource: view})
+		types := paidEvents(view.Order)
+		if len(types) == 0 {
+			continue
+		}
+		// order.paid and order.accrued carry the same order: render it once.
+		body, err := s.renderResource(view)
+		if err != nil {
+			return fmt.Errorf("service: rendering order %s for its events: %w", view.Order.ID, err)
+		}
+		for _, t := range types {
+			events = append(events, Emitted{Type: t, Resource: view, rendered: body})
 		}
 	}
 	return s.emit(ctx, q, program, events...)
