@@ -66,7 +66,8 @@ const insertKnownClicksSQL = `WITH u AS (
 // whose key is free, with their keys' records created at `at`, in one
 // statement, and reports which it wrote: written[i] for clicks[i]. A
 // click not written wrote nothing; its caller settles it another way.
-// Keys must be distinct.
+// Keys should be distinct: a key twice fails the statement on the
+// commands' primary key, and nothing is written.
 func InsertKnownClicks(ctx context.Context, q ledger.Querier, program string, clicks []KnownClick, at time.Time) ([]bool, error) {
 	n := len(clicks)
 	ids := make([]int64, n)
@@ -86,6 +87,9 @@ func InsertKnownClicks(ctx context.Context, q ledger.Querier, program string, cl
 	}
 	rows, err := q.Query(ctx, insertKnownClicksSQL, program, ids, text[0], text[1], text[2], text[3], text[4], hashes, bodies,
 		text[5], ats, text[6], text[7], text[8], text[9], text[10], at)
+	if keyTaken(err) {
+		return make([]bool, n), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: writing %d clicks: %w", n, err)
 	}

@@ -53,6 +53,16 @@ func TestInsertKnownClicks(t *testing.T) {
 		t.Error("key b recorded for a click not written")
 	}
 
+	// A key twice in one call fails the statement: nothing of it written.
+	w, err := store.InsertKnownClicks(ctx, db.Pool, "p", []store.KnownClick{knownClick(ids[6], "p01", "p01", "f"),
+		knownClick(ids[7], "p02", "p02", "f")}, t0)
+	if err != nil || !slices.Equal(w, []bool{false, false}) {
+		t.Errorf("a key twice: written %v, %v; want nothing written", w, err)
+	}
+	if _, found, _ := store.LoadCommand(ctx, db.Pool, "p", "f"); found {
+		t.Error("key f recorded by a statement that failed")
+	}
+
 	// A concurrent transaction records key d; the statement waits for it
 	// and fails on d, and e is not written either.
 	tx, err := db.Pool.Begin(ctx)
