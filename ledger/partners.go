@@ -25,7 +25,7 @@ func AccountBalances(ctx context.Context, q Querier, program string, codes []str
 
 // QueueAccountBalances queues AccountBalances into r: *out is the
 // balances once r is sent.
-func QueueAccountBalances(r *Reads, program string, codes []string, out *map[string]decimal.Decimal) {
+func QueueAccountBalances(r *Pipeline, program string, codes []string, out *map[string]decimal.Decimal) {
 	r.Query(accountBalancesSQL, []any{program, codes}, func(rows pgx.Rows) error {
 		var err error
 		*out, err = scanAccountBalances(rows, program, codes)

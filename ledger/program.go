@@ -202,7 +202,7 @@ func loadAccounts(ctx context.Context, q Querier, program string, codes []string
 // booking period and committing it.
 func LockProgram(ctx context.Context, tx pgx.Tx, id string) (*Program, error) {
 	var (
-		r Reads
+		r Pipeline
 		p *Program
 	)
 	QueueLockProgram(&r, id, &p)
@@ -214,7 +214,7 @@ func LockProgram(ctx context.Context, tx pgx.Tx, id string) (*Program, error) {
 
 // QueueLockProgram queues LockProgram into r: *out is the program once r
 // is sent, and Send fails with fault NotFound when there is none.
-func QueueLockProgram(r *Reads, id string, out **Program) {
+func QueueLockProgram(r *Pipeline, id string, out **Program) {
 	r.Query(`SELECT currency, timezone, open_from FROM programs WHERE id = $1 FOR SHARE`, []any{id}, func(rows pgx.Rows) error {
 		var (
 			currency, tz string

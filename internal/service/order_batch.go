@@ -42,7 +42,7 @@ type orderFacts struct {
 // first round trip, with the batch's first reads.
 func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
 	var (
-		r       ledger.Reads
+		r       ledger.Pipeline
 		journal *ledger.Program
 	)
 	ledger.QueueLockProgram(&r, program, &journal)
@@ -52,7 +52,7 @@ func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, call
 // payOrdersLocked is payOrders' steps in tx, whose caller holds journal's
 // program lock (ledger.LockProgram): the group path, or an import.
 func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledger.Program, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
-	return s.payOrderSteps(ctx, tx, &ledger.Reads{}, journal.ID, &journal, calls, dropped, out, posted)
+	return s.payOrderSteps(ctx, tx, &ledger.Pipeline{}, journal.ID, &journal, calls, dropped, out, posted)
 }
 
 // firstReads are what a batch reads before deciding anything, in one
@@ -70,7 +70,7 @@ type firstReads struct {
 // payOrderSteps runs the steps of a batch in tx. r holds what the caller
 // queued for the first round trip, and *journal is the program once it
 // is sent.
-func (s *Service) payOrderSteps(ctx context.Context, tx pgx.Tx, r *ledger.Reads, program string, journal **ledger.Program,
+func (s *Service) payOrderSteps(ctx context.Context, tx pgx.Tx, r *ledger.Pipeline, program string, journal **ledger.Program,
 	calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
 	*posted = 0
 	items := batchItems(calls, dropped)
@@ -117,7 +117,7 @@ func batchItems(calls []orderCall, dropped []bool) []*orderItem {
 }
 
 // queueFirstReads queues the batch's first reads into r.
-func queueFirstReads(r *ledger.Reads, program string, items []*orderItem) *firstReads {
+func queueFirstReads(r *ledger.Pipeline, program string, items []*orderItem) *firstReads {
 	ats, keys := make([]time.Time, len(items)), make([]string, len(items))
 	var codes []string
 	for k, it := range items {
@@ -222,7 +222,7 @@ func checkPaidTwice(fresh []*orderItem) error {
 // trip with the ties. An order attributed by a click needs the ties
 // first, so they go alone then.
 func loadOrderFacts(ctx context.Context, tx pgx.Tx, program string, fresh []*orderItem, byCode map[string]string) (orderFacts, error) {
-	var r ledger.Reads
+	var r ledger.Pipeline
 	orders := make([]affiliate.Order, len(fresh))
 	byClick := false
 	for k, it := range fresh {

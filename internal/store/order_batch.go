@@ -45,7 +45,7 @@ func ClaimCommands(ctx context.Context, q ledger.Querier, program string, cs []C
 // from the map.
 func LoadCommands(ctx context.Context, tx pgx.Tx, program string, keys []string) (map[string]StoredCommand, error) {
 	var (
-		r   ledger.Reads
+		r   ledger.Pipeline
 		out map[string]StoredCommand
 	)
 	QueueLoadCommands(&r, program, keys, &out)
@@ -54,7 +54,7 @@ func LoadCommands(ctx context.Context, tx pgx.Tx, program string, keys []string)
 
 // QueueLoadCommands queues LoadCommands into r: *out is the records once
 // r is sent.
-func QueueLoadCommands(r *ledger.Reads, program string, keys []string, out *map[string]StoredCommand) {
+func QueueLoadCommands(r *ledger.Pipeline, program string, keys []string, out *map[string]StoredCommand) {
 	*out = map[string]StoredCommand{}
 	if len(keys) == 0 {
 		return
@@ -80,7 +80,7 @@ func QueueLoadCommands(r *ledger.Reads, program string, keys []string, out *map[
 // VersionsAt is VersionAt of each of ts, in order, in one query.
 func VersionsAt(ctx context.Context, tx pgx.Tx, program string, ts []time.Time) ([]int32, error) {
 	var (
-		r   ledger.Reads
+		r   ledger.Pipeline
 		out []int32
 	)
 	QueueVersionsAt(&r, program, ts, &out)
@@ -89,7 +89,7 @@ func VersionsAt(ctx context.Context, tx pgx.Tx, program string, ts []time.Time) 
 
 // QueueVersionsAt queues VersionsAt into r: *out is the versions once r
 // is sent.
-func QueueVersionsAt(r *ledger.Reads, program string, ts []time.Time, out *[]int32) {
+func QueueVersionsAt(r *ledger.Pipeline, program string, ts []time.Time, out *[]int32) {
 	r.Query(`SELECT COALESCE(
 			(SELECT version FROM rule_versions WHERE program_id = $1 AND effective_at <= u.t ORDER BY effective_at DESC, version DESC LIMIT 1),
 			(SELECT version FROM rule_versions WHERE program_id = $1 ORDER BY effective_at, version LIMIT 1), 0)
@@ -117,7 +117,7 @@ func TieVisitors(ctx context.Context, q ledger.Querier, program string, os []aff
 }
 
 // QueueTieVisitors queues TieVisitors' statement into r.
-func QueueTieVisitors(r *ledger.Reads, program string, os []affiliate.Order) {
+func QueueTieVisitors(r *ledger.Pipeline, program string, os []affiliate.Order) {
 	if args, ok := tieVisitorsArgs(program, os); ok {
 		r.Exec(tieVisitorsSQL, args...)
 	}
@@ -142,7 +142,7 @@ func tieVisitorsArgs(program string, os []affiliate.Order) ([]any, bool) {
 // QueuePartnersByCode queues the resolution of referral codes (folded to
 // lower case) to partner ids into r: *out maps each code that matches a
 // partner to its id once r is sent.
-func QueuePartnersByCode(r *ledger.Reads, program string, codeKeys []string, out *map[string]string) {
+func QueuePartnersByCode(r *ledger.Pipeline, program string, codeKeys []string, out *map[string]string) {
 	*out = map[string]string{}
 	if len(codeKeys) == 0 {
 		return
@@ -165,7 +165,7 @@ func QueuePartnersByCode(r *ledger.Reads, program string, codeKeys []string, out
 // lock on their rows in id order (so two batches lock their common
 // partners in the same order): *out holds those that exist once r is
 // sent.
-func QueueLoadPartners(r *ledger.Reads, program string, ids []string, lock Lock, out *map[string]Partner) {
+func QueueLoadPartners(r *ledger.Pipeline, program string, ids []string, lock Lock, out *map[string]Partner) {
 	*out = map[string]Partner{}
 	if len(ids) == 0 {
 		return
@@ -213,7 +213,7 @@ var uplinesAtSQL = `
 // UplinesAt is UplineAt of each query, in order, in one statement.
 func UplinesAt(ctx context.Context, tx pgx.Tx, program string, qs []UplineQuery, levels int) ([][]Ancestor, error) {
 	var (
-		r   ledger.Reads
+		r   ledger.Pipeline
 		out [][]Ancestor
 	)
 	QueueUplinesAt(&r, program, qs, levels, &out)
@@ -222,7 +222,7 @@ func UplinesAt(ctx context.Context, tx pgx.Tx, program string, qs []UplineQuery,
 
 // QueueUplinesAt queues UplinesAt into r: *out is each query's ancestors
 // once r is sent.
-func QueueUplinesAt(r *ledger.Reads, program string, qs []UplineQuery, levels int, out *[][]Ancestor) {
+func QueueUplinesAt(r *ledger.Pipeline, program string, qs []UplineQuery, levels int, out *[][]Ancestor) {
 	*out = make([][]Ancestor, len(qs))
 	if len(qs) == 0 || levels <= 0 {
 		return
