@@ -43,11 +43,18 @@ statements: {schedule: "0 0 1 * *", due_day: 15}
 // groupService is a Service on a fresh database with a program whose
 // partner "child" (code "child") has the parent "parent".
 func groupService(t *testing.T) *Service {
+	return groupServiceWith(t, database.Options{})
+}
+
+// groupServiceWith is groupService on a database opened with opts (its
+// MigrateURL the test's database).
+func groupServiceWith(t *testing.T, opts database.Options) *Service {
 	t.Helper()
 	ctx := context.Background()
-	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
+	opts.MigrateURL = pgtest.DatabaseURL(t)
+	db, err := database.OpenWith(ctx, opts)
 	if err != nil {
-		t.Fatalf("database.Open: %v", err)
+		t.Fatalf("database.OpenWith: %v", err)
 	}
 	t.Cleanup(db.Pool.Close)
 	s := New(db, clock.NewSim(groupT0.AddDate(1, 0, 0)), nil)

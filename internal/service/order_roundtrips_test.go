@@ -8,10 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/accrue/accrue/internal/clock"
 	"github.com/accrue/accrue/internal/database"
-	"github.com/accrue/accrue/internal/pgtest"
-	"github.com/accrue/accrue/internal/store"
 )
 
 // roundTrips counts a pool's round trips: each statement sent alone and
@@ -37,23 +34,13 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 func TestPayOrderBatchRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	trips := &roundTrips{}
-	db, err := database.OpenWith(ctx, database.Options{MigrateURL: pgtest.DatabaseURL(t), Tracer: trips})
-	must(t, err)
-	t.Cleanup(db.Pool.Close)
-	s := New(db, clock.NewSim(groupT0.AddDate(1, 0, 0)), nil)
-	_, err = s.PutRules(ctx, testCommand("rules", "rules"), PutRulesInput{Program: groupProgram, Document: groupRules, At: groupT0}, encodeAny[store.RulesVersion])
-	must(t, err)
-	for _, p := range []NewPartner{{Partner: "parent", Code: "parent"}, {Partner: "child", Code: "child", Parent: "parent"}} {
-		p.Program, p.At = groupProgram, groupT0
-		_, err := s.RegisterPartner(ctx, testCommand("reg-"+p.Partner, p.Partner), p, encodeAny[PartnerView])
-		must(t, err)
-	}
+	s := groupServiceWith(t, database.Options{Tracer: trips})
 	// The first batch reads the rules version into the cache.
 	if out := s.payOrderGroup(ctx, groupProgram, []orderCall{orderOf("o0", "", "10.00")}); out[0].Err != nil {
 		t.Fatal(out[0].Err)
 	}
 	want := int64(7)
-	if db.CockroachPath {
+	if s.db.CockroachPath {
 		want += 2 // cockroach-go's SAVEPOINT and RELEASE
 	}
 	for _, n := range []int{1, 8} {
