@@ -27,6 +27,21 @@ type BatchClick struct {
 	encode Encode[RecordedClick]
 }
 
+// ref is what c names to look up: its partner as a folded referral code
+// ("" matches no code) and as an id, and its key.
+func (c BatchClick) ref() store.ClickRef {
+	code, _ := affiliate.CodeKey(c.Click.Partner)
+	return store.ClickRef{Code: code, ID: c.Click.Partner, Key: c.Key}
+}
+
+// encoder is c's own encoder when it has one, else the batch's.
+func (c BatchClick) encoder(batch Encode[RecordedClick]) Encode[RecordedClick] {
+	if c.encode != nil {
+		return c.encode
+	}
+	return batch
+}
+
 // ClickOutcome is one click's result: its reply, or Err (a *fault.Error
 // whose field is the click's own, such as "partner") when it was refused.
 type ClickOutcome struct {
@@ -85,9 +100,7 @@ func (s *Service) RecordClicks(ctx context.Context, program string, clicks []Bat
 func (s *Service) recordClicks(ctx context.Context, tx pgx.Tx, program string, clicks []BatchClick, todo []int, encode Encode[RecordedClick], out []ClickOutcome) error {
 	refs := make([]store.ClickRef, len(todo))
 	for k, i := range todo {
-		c := clicks[i]
-		code, _ := affiliate.CodeKey(c.Click.Partner) // "" matches no code
-		refs[k], out[i] = store.ClickRef{Code: code, ID: c.Click.Partner, Key: c.Key}, ClickOutcome{}
+		refs[k], out[i] = clicks[i].ref(), ClickOutcome{}
 	}
 	found, facts, err := store.ResolveClicks(ctx, tx, program, refs)
 	if err != nil {
@@ -173,12 +186,8 @@ func (s *Service) insertClicks(ctx context.Context, tx pgx.Tx, program string, c
 	var events []Emitted
 	for k, i := range fresh {
 		cmds[k] = clicks[i].record(now)
-		enc := encode
-		if clicks[i].encode != nil {
-			enc = clicks[i].encode
-		}
 		recorded := RecordedClick{Partner: partners[k], ID: ids[k]}
-		if bodies[k], err = encodeResult(enc, recorded); err != nil {
+		if bodies[k], err = encodeResult(clicks[i].encoder(encode), recorded); err != nil {
 			return err
 		}
 		out[i] = ClickOutcome{Reply: Reply{Body: bodies[k]}}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/accrue/accrue/internal/affiliate"
 	"github.com/accrue/accrue/internal/store"
 	"github.com/accrue/accrue/internal/txn"
 )
@@ -106,15 +105,9 @@ func (s *Service) recordKnownClicks(ctx context.Context, program string, clicks 
 	rows := make([]store.KnownClick, len(known))
 	for k, i := range known {
 		c := clicks[i]
-		code, _ := affiliate.CodeKey(c.Click.Partner)
-		row := store.KnownClick{ID: ids[k], Ref: store.ClickRef{Code: code, ID: c.Click.Partner, Key: c.Key},
-			Click: c.Click, Command: c.record(now)}
+		row := store.KnownClick{ID: ids[k], Ref: c.ref(), Click: c.Click, Command: c.record(now)}
 		row.Click.Partner, row.Click.At = partners[k], truncateClickAt(c.Click.At)
-		enc := encode
-		if c.encode != nil {
-			enc = c.encode
-		}
-		if row.Body, err = encodeResult(enc, RecordedClick{Partner: partners[k], ID: ids[k]}); err != nil {
+		if row.Body, err = encodeResult(c.encoder(encode), RecordedClick{Partner: partners[k], ID: ids[k]}); err != nil {
 			return nil, err
 		}
 		rows[k] = row
