@@ -210,18 +210,8 @@ var uplinesAtSQL = `
 	CROSS JOIN LATERAL (SELECT p.status FROM partners p WHERE p.program_id = $1 AND p.id = c.id LIMIT 1) p
 	WHERE c.level > 0 ORDER BY c.n, c.level`
 
-// UplinesAt is UplineAt of each query, in order, in one statement.
-func UplinesAt(ctx context.Context, tx pgx.Tx, program string, qs []UplineQuery, levels int) ([][]Ancestor, error) {
-	var (
-		r   ledger.Pipeline
-		out [][]Ancestor
-	)
-	QueueUplinesAt(&r, program, qs, levels, &out)
-	return out, r.Send(ctx, tx)
-}
-
-// QueueUplinesAt queues UplinesAt into r: *out is each query's ancestors
-// once r is sent.
+// QueueUplinesAt queues UplineAt of each query, in order, in one
+// statement, into r: *out is each query's ancestors once r is sent.
 func QueueUplinesAt(r *ledger.Pipeline, program string, qs []UplineQuery, levels int, out *[][]Ancestor) {
 	*out = make([][]Ancestor, len(qs))
 	if len(qs) == 0 || levels <= 0 {

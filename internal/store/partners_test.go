@@ -189,10 +189,10 @@ func TestChainOneQuery(t *testing.T) {
 	}
 }
 
-// UplinesAt answers many queries in one statement, each as UplineAt
+// QueueUplinesAt answers many queries in one statement, each as UplineAt
 // answers it alone: at its own time (the link of p14 that ended), through
 // a cycle, and for a partner with no parent.
-func TestUplinesAtEqualsUplineAt(t *testing.T) {
+func TestQueueUplinesAtEqualsUplineAt(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
 	tree(t, db, 15)
@@ -206,8 +206,12 @@ func TestUplinesAtEqualsUplineAt(t *testing.T) {
 		{"p14", at}, {"p09", later}, {"p06", until.Add(time.Minute)}}
 	err := db.Run(ctx, func(tx pgx.Tx) error {
 		c := &counting{q: tx}
-		got, err := store.UplinesAt(ctx, tx, "p", qs, 5)
-		if err != nil {
+		var (
+			r   ledger.Pipeline
+			got [][]store.Ancestor
+		)
+		store.QueueUplinesAt(&r, "p", qs, 5, &got)
+		if err := r.Send(ctx, tx); err != nil {
 			return err
 		}
 		for i, q := range qs {
@@ -216,7 +220,7 @@ func TestUplinesAtEqualsUplineAt(t *testing.T) {
 				return err
 			}
 			if !slices.Equal(got[i], want) {
-				t.Errorf("query %d (%s at %v): UplinesAt %v, UplineAt %v", i, q.Partner, q.At, got[i], want)
+				t.Errorf("query %d (%s at %v): QueueUplinesAt %v, UplineAt %v", i, q.Partner, q.At, got[i], want)
 			}
 		}
 		return nil
