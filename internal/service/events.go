@@ -92,12 +92,12 @@ func (s *Service) emit(ctx context.Context, q ledger.Querier, program string, ev
 	at := s.clock.Now()
 	rows := make([]store.Event, len(events))
 	for i, e := range events {
-		body, err := e.rendered, error(nil)
+		body := e.rendered
 		if body == nil {
-			body, err = s.renderResource(e.Resource)
-		}
-		if err != nil {
-			return fmt.Errorf("service: rendering the resource of a %s event: %w", e.Type, err)
+			var err error
+			if body, err = s.renderResource(e.Resource); err != nil {
+				return fmt.Errorf("service: rendering the resource of a %s event: %w", e.Type, err)
+			}
 		}
 		rows[i] = store.Event{Program: program, Type: e.Type, At: at, Resource: body}
 	}
