@@ -8,11 +8,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
 
 // The load cases send Connect JSON as a load client such as wrk does:
@@ -64,20 +59,7 @@ type importEvent struct {
 	at                   time.Time
 }
 
-// request is e as the single-event request it carries.
-func (e importEvent) request() proto.Message {
-	at := timestamppb.New(e.at)
-	switch e.kind {
-	case importPartner:
-		return &accruev1.RegisterPartnerRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Partner: e.id, Code: e.id}
-	case importClick:
-		return &accruev1.RecordClickRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Partner: e.partner, Visitor: "v-" + e.id}
-	}
-	return &accruev1.PayOrderRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Order: e.id,
-		Customer: "c-" + e.id, PartnerCode: e.partner, Lines: orderLines()}
-}
-
-// body is e as the JSON of s's event message (what request encodes to).
+// body is e as the JSON of s's event message.
 func (e importEvent) body(s *importShape) json.RawMessage {
 	at := e.at.UTC().Format(time.RFC3339Nano)
 	head := fmt.Sprintf(`"program":%q,"idempotencyKey":"bench:import:%s","at":%q`, e.program, e.id, at)

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
 )
@@ -65,4 +66,18 @@ func TestImportBodyIsTheEventsRequests(t *testing.T) {
 			t.Errorf("event %d decodes to %v, want %v", i, got, want)
 		}
 	}
+}
+
+// request is e as the single-event request it carries, what its body
+// must decode to.
+func (e importEvent) request() proto.Message {
+	at := timestamppb.New(e.at)
+	switch e.kind {
+	case importPartner:
+		return &accruev1.RegisterPartnerRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Partner: e.id, Code: e.id}
+	case importClick:
+		return &accruev1.RecordClickRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Partner: e.partner, Visitor: "v-" + e.id}
+	}
+	return &accruev1.PayOrderRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Order: e.id,
+		Customer: "c-" + e.id, PartnerCode: e.partner, Lines: orderLines()}
 }
