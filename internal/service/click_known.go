@@ -114,7 +114,7 @@ func (s *Service) recordKnownClicks(ctx context.Context, program string, clicks 
 	}
 	var written []bool
 	err = txn.Retry(ctx, func(ctx context.Context) error {
-		written, err = store.InsertKnownClicks(ctx, s.db.Pool, program, rows, now)
+		written, err = store.InsertKnownClicks(ctx, s.db.Pool, program, rows, now, !s.db.Cockroach)
 		return err
 	})
 	if err != nil {

@@ -43,11 +43,13 @@ func ReserveClickIDs(ctx context.Context, q ledger.Querier, n int) ([]int64, err
 // insertKnownClicksSQL writes, in one statement, each click whose
 // reference resolves (code first, then id, as ResolveClicks) to the
 // partner it names and whose key is not recorded, with its key's record.
-// Each step probes by index (correlated subqueries fenced by LIMIT),
-// whatever the statistics, and the two inserts read the same rows, so no
-// step joins the clicks to each other. A key a concurrent statement
-// records meanwhile violates the commands' primary key and fails the
-// statement whole (InsertKnownClicks reports nothing written).
+// Each step probes by index whatever the statistics (correlated
+// subqueries fenced by LIMIT: a NOT EXISTS became an anti join whose
+// generic plan read every command of the program for each click), and
+// the two inserts read the same rows, so no step joins the clicks to each
+// other. A key a concurrent statement records meanwhile violates the
+// commands' primary key and fails the statement whole (InsertKnownClicks
+// reports nothing written).
 const insertKnownClicksSQL = `WITH u AS (
 		SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[],
 			$10::text[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
@@ -55,7 +57,7 @@ const insertKnownClicksSQL = `WITH u AS (
 		WHERE u.partner = COALESCE(
 			(SELECT bc.id FROM partners bc WHERE bc.program_id = $1 AND lower(bc.code) = u.code LIMIT 1),
 			(SELECT bi.id FROM partners bi WHERE bi.program_id = $1 AND bi.id = u.ref LIMIT 1))
-		AND NOT EXISTS (SELECT FROM commands c WHERE c.program_id = $1 AND c.idempotency_key = u.ikey)
+		AND (SELECT true FROM commands c WHERE c.program_id = $1 AND c.idempotency_key = u.ikey LIMIT 1) IS NULL
 	), k AS (
 		INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running, created_at)
 		SELECT $1, u.ikey, u.method, u.hash, u.body, false, $17 FROM u
@@ -66,11 +68,13 @@ const insertKnownClicksSQL = `WITH u AS (
 
 // InsertKnownClicks writes the clicks whose partner is as expected and
 // whose key is free, with their keys' records created at `at`, in one
-// statement, and reports which it wrote: written[i] for clicks[i]. A
-// click not written wrote nothing; its caller settles it another way.
-// Keys should be distinct: a key twice fails the statement on the
-// commands' primary key, and nothing is written.
-func InsertKnownClicks(ctx context.Context, q ledger.Querier, program string, clicks []KnownClick, at time.Time) ([]bool, error) {
+// statement sent with s, and reports which it wrote: written[i] for
+// clicks[i]. A click not written wrote nothing; its caller settles it
+// another way. Keys should be distinct: a key twice fails the statement
+// on the commands' primary key, and nothing is written. With generic,
+// the statement runs on its generic plan (ledger.GenericPlansSQL, in the
+// same round trip); its plan is checked by TestKnownClicksGenericPlan.
+func InsertKnownClicks(ctx context.Context, s ledger.BatchSender, program string, clicks []KnownClick, at time.Time, generic bool) ([]bool, error) {
 	n := len(clicks)
 	ids := make([]int64, n)
 	text := make([][]string, 11)
@@ -87,24 +91,26 @@ func InsertKnownClicks(ctx context.Context, q ledger.Querier, program string, cl
 		}
 		byID[c.ID] = i
 	}
-	rows, err := q.Query(ctx, insertKnownClicksSQL, program, ids, text[0], text[1], text[2], text[3], text[4], hashes, bodies,
-		text[5], ats, text[6], text[7], text[8], text[9], text[10], at)
-	if keyTaken(err) {
-		return make([]bool, n), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: writing %d clicks: %w", n, err)
-	}
 	written := make([]bool, n)
-	var id int64
-	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
-		i, ok := byID[id]
-		if !ok {
-			return fmt.Errorf("click %d was not sent", id)
-		}
-		written[i] = true
-		return nil
+	var r ledger.Pipeline
+	if generic {
+		r.GenericPlans()
+	}
+	args := []any{program, ids, text[0], text[1], text[2], text[3], text[4], hashes, bodies,
+		text[5], ats, text[6], text[7], text[8], text[9], text[10], at}
+	r.Query(insertKnownClicksSQL, args, func(rows pgx.Rows) error {
+		var id int64
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			i, ok := byID[id]
+			if !ok {
+				return fmt.Errorf("click %d was not sent", id)
+			}
+			written[i] = true
+			return nil
+		})
+		return err
 	})
+	err := r.Send(ctx, s)
 	if keyTaken(err) {
 		return make([]bool, n), nil // a key recorded meanwhile: nothing written
 	}

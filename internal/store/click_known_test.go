@@ -36,7 +36,7 @@ func TestInsertKnownClicks(t *testing.T) {
 	}
 	clicks := []store.KnownClick{knownClick(ids[0], "p01", "p01", "a"), knownClick(ids[1], "p01", "p02", "b"),
 		knownClick(ids[2], "p02", "p02", "old"), knownClick(ids[3], "nobody", "nobody", "c")}
-	written, err := store.InsertKnownClicks(ctx, db.Pool, "p", clicks, t0)
+	written, err := store.InsertKnownClicks(ctx, db.Pool, "p", clicks, t0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestInsertKnownClicksKeyTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := store.InsertKnownClicks(ctx, db.Pool, "p", []store.KnownClick{knownClick(ids[0], "p01", "p01", "f"),
-		knownClick(ids[1], "p02", "p02", "f")}, t0)
+		knownClick(ids[1], "p02", "p02", "f")}, t0, true)
 	if err != nil || !slices.Equal(w, []bool{false, false}) {
 		t.Errorf("a key twice: written %v, %v; want nothing written", w, err)
 	}
@@ -87,7 +87,7 @@ func TestInsertKnownClicksKeyTaken(t *testing.T) {
 	done := make(chan []bool)
 	go func() {
 		w, err := store.InsertKnownClicks(ctx, db.Pool, "p", []store.KnownClick{knownClick(ids[2], "p01", "p01", "e"),
-			knownClick(ids[3], "p02", "p02", "d")}, t0)
+			knownClick(ids[3], "p02", "p02", "d")}, t0, true)
 		if err != nil {
 			t.Error(err)
 		}

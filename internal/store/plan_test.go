@@ -22,3 +22,23 @@ func TestBatchWritesProbeTheirKeys(t *testing.T) {
 		}
 	}
 }
+
+// The one-statement path of clicks runs on its generic plan: it probes the
+// partners by code and by id and the commands by key, and joins nothing,
+// whatever the statistics.
+func TestKnownClicksGenericPlan(t *testing.T) {
+	db := open(t)
+	plan := pgtest.GenericPlan(t, db.Pool, store.InsertKnownClicksSQL, `'p', ARRAY[1,2]::bigint[], ARRAY['a','b'], ARRAY['a','b'],
+		ARRAY['a','b'], ARRAY['k1','k2'], ARRAY['m','m'], ARRAY['\x01'::bytea,'\x02'::bytea], ARRAY['\x01'::bytea,'\x02'::bytea],
+		ARRAY['v','v'], ARRAY[now(), now()], ARRAY['',''], ARRAY['',''], ARRAY['',''], ARRAY['',''], ARRAY['',''], now()`)
+	for _, probe := range []string{"partners_code", "partners_pkey", "commands_pkey"} {
+		if !strings.Contains(plan, "Index") || !strings.Contains(plan, probe) {
+			t.Errorf("no probe of %s in the plan:\n%s", probe, plan)
+		}
+	}
+	for _, bad := range []string{"Seq Scan on partners", "Seq Scan on commands", "Hash Join", "Nested Loop", "Merge Join"} {
+		if strings.Contains(plan, bad) {
+			t.Errorf("%s in the plan:\n%s", bad, plan)
+		}
+	}
+}
