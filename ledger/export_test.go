@@ -38,3 +38,6 @@ func ExplainAsOf(ctx context.Context, q Querier, account int64, asOf time.Time) 
 
 // ProgramAccountsSQL is loadProgramAccounts' statement, for plan tests.
 const ProgramAccountsSQL = programAccountsSQL
+
+// AccountBalancesSQL is AccountBalances' statement, for plan tests.
+const AccountBalancesSQL = accountBalancesSQL

@@ -34,8 +34,12 @@ func QueueAccountBalances(r *Pipeline, program string, codes []string, out *map[
 }
 
 // accountBalancesSQL is AccountBalances' statement.
+// Each code is probed on its own (a LATERAL subquery fenced by LIMIT),
+// whatever the statistics: `code = ANY` over a batch's codes read every
+// account of a young program.
 const accountBalancesSQL = `SELECT a.code, (a.normal_side * COALESCE((SELECT SUM(b.balance) FROM balances b WHERE b.account_id = a.id), 0))::text
-		FROM accounts a WHERE a.program_id = $1 AND a.code = ANY($2)`
+		FROM unnest($2::text[]) AS c(code)
+		CROSS JOIN LATERAL (SELECT id, code, normal_side FROM accounts WHERE program_id = $1 AND code = c.code LIMIT 1) a`
 
 // scanAccountBalances reads the rows of accountBalancesSQL.
 func scanAccountBalances(rows pgx.Rows, program string, codes []string) (map[string]decimal.Decimal, error) {

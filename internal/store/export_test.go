@@ -5,3 +5,9 @@ const SetCommandResponsesSQL = setCommandResponsesSQL
 
 // InsertKnownClicksSQL is InsertKnownClicks' statement, for plan tests.
 const InsertKnownClicksSQL = insertKnownClicksSQL
+
+// PartnersByCodeSQL is QueuePartnersByCode's statement, for plan tests.
+const PartnersByCodeSQL = partnersByCodeSQL
+
+// LoadPartnersSQL is QueueLoadPartners' statement, for plan tests.
+var LoadPartnersSQL = loadPartnersSQL(ForUpdate)

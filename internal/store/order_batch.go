@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -139,6 +140,31 @@ func tieVisitorsArgs(program string, os []affiliate.Order) ([]any, bool) {
 	return []any{program, customers, visitors}, len(customers) > 0
 }
 
+// The batch reads probe the partners one key at a time (a LATERAL
+// subquery fenced by LIMIT), whatever the statistics: with `= ANY` over
+// the whole batch, a young program's plans read every partner of the
+// program and compared each with every key (15 ms a call of an import
+// after a few thousand partners, before the first ANALYZE).
+
+// partnersByCodeSQL resolves distinct folded codes $2 to partner ids.
+const partnersByCodeSQL = `SELECT u.code, p.id FROM unnest($2::text[]) AS u(code)
+	CROSS JOIN LATERAL (SELECT id FROM partners WHERE program_id = $1 AND lower(code) = u.code LIMIT 1) p`
+
+// loadPartnersSQL reads the partners of distinct sorted ids $2, taking
+// lock on each row in that order.
+func loadPartnersSQL(lock Lock) string {
+	return `SELECT ` + partnerColumns + ` FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n)
+	CROSS JOIN LATERAL (SELECT * FROM partners p WHERE p.program_id = $1 AND p.id = u.id LIMIT 1` + lock.clause() + `) p
+	ORDER BY u.n`
+}
+
+// distinct is keys sorted without repeats (a new slice).
+func distinct(keys []string) []string {
+	out := slices.Clone(keys)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // QueuePartnersByCode queues the resolution of referral codes (folded to
 // lower case) to partner ids into r: *out maps each code that matches a
 // partner to its id once r is sent.
@@ -147,7 +173,8 @@ func QueuePartnersByCode(r *ledger.Pipeline, program string, codeKeys []string, 
 	if len(codeKeys) == 0 {
 		return
 	}
-	r.Query(`SELECT lower(code), id FROM partners WHERE program_id = $1 AND lower(code) = ANY($2)`, []any{program, codeKeys},
+	codeKeys = distinct(codeKeys)
+	r.Query(partnersByCodeSQL, []any{program, codeKeys},
 		func(rows pgx.Rows) error {
 			var code, id string
 			_, err := pgx.ForEachRow(rows, []any{&code, &id}, func() error {
@@ -170,20 +197,20 @@ func QueueLoadPartners(r *ledger.Pipeline, program string, ids []string, lock Lo
 	if len(ids) == 0 {
 		return
 	}
-	r.Query(`SELECT `+partnerColumns+` FROM partners p WHERE p.program_id = $1 AND p.id = ANY($2) ORDER BY p.id`+lock.clause(),
-		[]any{program, ids}, func(rows pgx.Rows) error {
-			for rows.Next() {
-				p, err := scanPartner(rows)
-				if err != nil {
-					return fmt.Errorf("store: loading %d partners: %w", len(ids), err)
-				}
-				(*out)[p.ID] = p
-			}
-			if err := rows.Err(); err != nil {
+	ids = distinct(ids)
+	r.Query(loadPartnersSQL(lock), []any{program, ids}, func(rows pgx.Rows) error {
+		for rows.Next() {
+			p, err := scanPartner(rows)
+			if err != nil {
 				return fmt.Errorf("store: loading %d partners: %w", len(ids), err)
 			}
-			return nil
-		})
+			(*out)[p.ID] = p
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: loading %d partners: %w", len(ids), err)
+		}
+		return nil
+	})
 }
 
 // UplineQuery asks for a partner's ancestors through the links active at

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -39,6 +40,27 @@ func TestKnownClicksGenericPlan(t *testing.T) {
 	for _, bad := range []string{"Seq Scan on", "Hash Join", "Nested Loop", "Merge Join", "Cond: (program_id = $1)\n"} {
 		if strings.Contains(plan+"\n", bad) {
 			t.Errorf("%q in the plan (a read of more than a click's rows):\n%s", bad, plan)
+		}
+	}
+}
+
+// A batch's partners are probed one key at a time, by code and by id,
+// even in the generic plans of a young program: = ANY over the batch's
+// keys read every partner of the program and compared each with every
+// key.
+func TestBatchPartnerReadsProbeTheirKeys(t *testing.T) {
+	db := open(t)
+	tree(t, db, 20)
+	if _, err := db.Pool.Exec(context.Background(), "ANALYZE partners"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, sql, args string }{
+		{"codes", store.PartnersByCodeSQL, `'p', ARRAY['cp01', 'cp02']`},
+		{"partners", store.LoadPartnersSQL, `'p', ARRAY['p01', 'p02']`},
+	} {
+		plan := pgtest.GenericPlan(t, db.Pool, c.sql, c.args)
+		if strings.Contains(plan, "Seq Scan on partners") || strings.Contains(plan+"\n", "Cond: (program_id = $1)\n") {
+			t.Errorf("%s: the partners are read by the program, not probed by key:\n%s", c.name, plan)
 		}
 	}
 }
