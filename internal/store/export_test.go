@@ -11,3 +11,6 @@ const PartnersByCodeSQL = partnersByCodeSQL
 
 // LoadPartnersSQL is QueueLoadPartners' statement, for plan tests.
 var LoadPartnersSQL = loadPartnersSQL(ForUpdate)
+
+// LoadCommandsSQL is QueueLoadCommands' statement, for plan tests.
+const LoadCommandsSQL = loadCommandsSQL

@@ -60,8 +60,8 @@ func QueueLoadCommands(r *ledger.Pipeline, program string, keys []string, out *m
 	if len(keys) == 0 {
 		return
 	}
-	r.Query(`SELECT idempotency_key, request_hash, response, expired, running FROM commands
-		WHERE program_id = $1 AND idempotency_key = ANY($2)`, []any{program, keys}, func(rows pgx.Rows) error {
+	keys = distinct(keys)
+	r.Query(loadCommandsSQL, []any{program, keys}, func(rows pgx.Rows) error {
 		var (
 			k string
 			c StoredCommand
@@ -140,7 +140,7 @@ func tieVisitorsArgs(program string, os []affiliate.Order) ([]any, bool) {
 	return []any{program, customers, visitors}, len(customers) > 0
 }
 
-// The batch reads probe the partners one key at a time (a LATERAL
+// The batch reads probe their rows one key at a time (a LATERAL
 // subquery fenced by LIMIT), whatever the statistics: with `= ANY` over
 // the whole batch, a young program's plans read every partner of the
 // program and compared each with every key (15 ms a call of an import
@@ -164,6 +164,11 @@ func distinct(keys []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// loadCommandsSQL reads the records of distinct keys $2, one probe each.
+const loadCommandsSQL = `SELECT c.idempotency_key, c.request_hash, c.response, c.expired, c.running
+	FROM unnest($2::text[]) AS u(k)
+	CROSS JOIN LATERAL (SELECT * FROM commands WHERE program_id = $1 AND idempotency_key = u.k LIMIT 1) c`
 
 // QueuePartnersByCode queues the resolution of referral codes (folded to
 // lower case) to partner ids into r: *out maps each code that matches a

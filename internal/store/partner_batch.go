@@ -53,13 +53,14 @@ func InsertPartners(ctx context.Context, q ledger.Querier, program string, ps []
 }
 
 // ExistingPartners is the set of ids the program has partners of (one
-// query).
+// query, a probe of each distinct id).
 func ExistingPartners(ctx context.Context, q ledger.Querier, program string, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, `SELECT id FROM partners WHERE program_id = $1 AND id = ANY($2)`, program, ids)
+	rows, err := q.Query(ctx, `SELECT p.id FROM unnest($2::text[]) AS u(id)
+		CROSS JOIN LATERAL (SELECT id FROM partners WHERE program_id = $1 AND id = u.id LIMIT 1) p`, program, distinct(ids))
 	if err != nil {
 		return nil, fmt.Errorf("store: reading %d partners: %w", len(ids), err)
 	}
