@@ -13,6 +13,7 @@ import (
 	"net/url"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/accrue/accrue/internal/txn"
@@ -40,6 +41,10 @@ type Options struct {
 	// Tracer, when set, traces the application pool's statements
 	// (internal/telemetry).
 	Tracer pgx.QueryTracer
+	// Notice, when set, receives the notices the server sends on the
+	// application pool's connections (tests read auto_explain's plans
+	// through it).
+	Notice pgconn.NoticeHandler
 }
 
 // Open migrates the database at ownerURL and returns the application's
@@ -71,6 +76,9 @@ func OpenWith(ctx context.Context, opts Options) (*txn.DB, error) {
 	cfg.MaxConns = ConnsMax
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
+	}
+	if opts.Notice != nil {
+		cfg.ConnConfig.OnNotice = opts.Notice
 	}
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = ApplicationName

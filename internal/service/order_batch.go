@@ -45,6 +45,9 @@ func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, call
 		r       ledger.Pipeline
 		journal *ledger.Program
 	)
+	if !s.db.Cockroach {
+		r.GenericPlans() // the batch statements are checked under generic plans (order_plans_test.go)
+	}
 	ledger.QueueLockProgram(&r, program, &journal)
 	return s.payOrderSteps(ctx, tx, &r, program, &journal, calls, dropped, out, posted)
 }

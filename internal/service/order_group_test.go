@@ -47,11 +47,13 @@ func groupService(t *testing.T) *Service {
 }
 
 // groupServiceWith is groupService on a database opened with opts (its
-// MigrateURL the test's database).
+// MigrateURL a fresh test database unless set).
 func groupServiceWith(t *testing.T, opts database.Options) *Service {
 	t.Helper()
 	ctx := context.Background()
-	opts.MigrateURL = pgtest.DatabaseURL(t)
+	if opts.MigrateURL == "" {
+		opts.MigrateURL = pgtest.DatabaseURL(t)
+	}
 	db, err := database.OpenWith(ctx, opts)
 	if err != nil {
 		t.Fatalf("database.OpenWith: %v", err)
