@@ -40,12 +40,12 @@ GENERATED := proto web/gen docs/api.md
 # that run transactions through internal/txn.
 CRDB_PATH_PACKAGES := ./internal/txn/ ./ledger/ ./internal/server/... ./internal/service/ ./internal/store/ ./internal/replay/
 
-.PHONY: help deps deps-postgres deps-chromium deps-pdftotext web run test test-crdb-path bench bench-e2e generate lint
+.PHONY: help deps deps-postgres deps-chromium deps-pdftotext deps-wrk web run test test-crdb-path bench bench-e2e generate lint
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
-deps: deps-postgres deps-chromium deps-pdftotext node_modules/.package-lock.json
+deps: deps-postgres deps-chromium deps-pdftotext deps-wrk node_modules/.package-lock.json
 	@echo "== go mod download"
 	$(GO) mod download
 
@@ -87,6 +87,17 @@ deps-chromium:
 	fi
 	echo "== installing chromium with apt-get"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# wrk, the load client of accrue bench's single-call cases (issue 9
+# measures with it); without it the bench falls back to Go's client.
+deps-wrk:
+	@if command -v wrk >/dev/null; then exit 0; fi
+	if [ "$$(id -u)" != 0 ]; then
+		echo "make deps: wrk is missing; install it as root: apt-get install -y wrk" >&2
+		exit 1
+	fi
+	echo "== installing wrk with apt-get"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 
 # pdftotext (poppler-utils) reads statement PDFs back in the tests.
 deps-pdftotext:

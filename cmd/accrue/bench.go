@@ -21,12 +21,12 @@ func init() { register(func(c *cli) []*cobra.Command { return []*cobra.Command{c
 
 // benchFlags are bench's flags.
 type benchFlags struct {
-	preset, accrued, closeSizes, workDir string
-	quick, markdown                      bool
-	duration                             time.Duration
-	asOf                                 int
-	cases                                []string
-	orderConns                           []int
+	preset, accrued, closeSizes, workDir, loadClient string
+	quick, markdown                                  bool
+	duration                                         time.Duration
+	asOf                                             int
+	cases                                            []string
+	orderConns                                       []int
 }
 
 // bench runs the end-to-end benchmark (internal/bench) and prints its
@@ -44,6 +44,7 @@ func (c *cli) bench() *cobra.Command {
 	cmd.Flags().IntSliceVar(&f.orderConns, "order-conns", nil, "connection counts of the PayOrder cases (default: the preset's, 8,32)")
 	cmd.Flags().StringSliceVar(&f.cases, "cases", nil, "run only these cases ("+strings.Join(bench.CaseNames, ", ")+"); the ceiling always runs")
 	cmd.Flags().StringVar(&f.workDir, "work-dir", "", "keep the cluster and accrued's log here (default: a temporary directory, removed)")
+	cmd.Flags().StringVar(&f.loadClient, "load-client", bench.LoadClientAuto, "load client of the single-call cases: wrk, go, or empty for wrk when installed")
 	cmd.Flags().BoolVar(&f.markdown, "markdown", false, "print a Markdown table (as in docs/performance.md)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return c.runBench(cmd.Context(), f) }
 	return cmd
@@ -72,7 +73,7 @@ func (c *cli) runBench(ctx context.Context, f benchFlags) error {
 	if f.asOf > 0 {
 		opts.AsOfEntries = f.asOf
 	}
-	opts.WorkDir, opts.Progress, opts.Cases = f.workDir, c.errOut, f.cases
+	opts.WorkDir, opts.Progress, opts.Cases, opts.LoadClient = f.workDir, c.errOut, f.cases, f.loadClient
 	if len(f.orderConns) > 0 {
 		opts.OrderConns = f.orderConns
 	}

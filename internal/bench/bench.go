@@ -60,6 +60,9 @@ type Options struct {
 	// close, asof); empty = all. The ceiling always runs: it is the
 	// yardstick of every ratio.
 	Cases []string
+	// LoadClient is the single-call cases' load client: LoadClientAuto
+	// (wrk when installed), LoadClientWrk or LoadClientGo.
+	LoadClient string
 	// WorkDir holds the cluster, accrued's log and key; empty = a fresh
 	// temporary directory, removed at the end.
 	WorkDir string
@@ -163,7 +166,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer cleanup()
-	r := &run{opts: opts, out: progress, report: newReport(opts)}
+	wrk, err := opts.wrkPath()
+	if err != nil {
+		return nil, err
+	}
+	r := &run{opts: opts, out: progress, report: newReport(opts), dir: dir, wrk: wrk}
 
 	cl, err := startCluster(ctx, filepath.Join(dir, "pg"), r.logf)
 	if err != nil {
@@ -217,6 +224,8 @@ type run struct {
 	now    time.Time // when the API cases began (wall clock, as accrued's)
 	// loadReady is set once the load program and its partners exist.
 	loadReady bool
+	dir       string // the work directory
+	wrk       string // the wrk binary, or "" for the Go client
 }
 
 func (r *run) logf(format string, args ...any) {

@@ -21,7 +21,11 @@ type loadResult struct {
 	firstErr   error
 	elapsed    time.Duration
 	latencies  []time.Duration // of the successful calls, sorted
-	items      int64           // units done (calls × items per call)
+	// quantiles are the latencies a client measured itself (wrk), by
+	// quantile, when latencies is empty.
+	quantiles map[float64]time.Duration
+	items     int64  // units done (calls × items per call)
+	client    string // the load client: LoadClientWrk or LoadClientGo
 }
 
 // perSecond is the rate of units done.
@@ -35,7 +39,7 @@ func (l loadResult) perSecond() float64 {
 // quantile is the q-th latency in milliseconds (0 < q ≤ 1).
 func (l loadResult) quantile(q float64) float64 {
 	if len(l.latencies) == 0 {
-		return 0
+		return float64(l.quantiles[q]) / float64(time.Millisecond)
 	}
 	i := int(q*float64(len(l.latencies))+0.5) - 1
 	i = min(max(i, 0), len(l.latencies)-1)
@@ -98,6 +102,21 @@ func runLoad(ctx context.Context, conns int, d time.Duration, perCall int, call 
 	slices.Sort(res.latencies)
 	res.ok = int64(len(res.latencies))
 	res.items = res.ok * int64(perCall)
+	res.client = LoadClientGo
+	return res
+}
+
+// singleLoad runs a single-call case at conns connections for the run's
+// duration: with wrk posting req's bodies when the run has wrk, else with
+// goCall on the Go client (runLoad).
+func (r *run) singleLoad(ctx context.Context, conns int, req wrkRequest, run string, goCall func(ctx context.Context, seq int64) error) loadResult {
+	if r.wrk == "" {
+		return runLoad(ctx, conns, r.opts.Duration, 1, goCall)
+	}
+	res, err := runWrk(ctx, r.wrk, r.dir, r.api.baseURL, conns, r.opts.Duration, wrkScript(req, loadProgram, run, r.opts.Partners))
+	if err != nil {
+		return loadResult{firstErr: err, client: LoadClientWrk}
+	}
 	return res
 }
 

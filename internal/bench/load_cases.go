@@ -38,7 +38,8 @@ func (r *run) orderCases(ctx context.Context) {
 		}
 		c := r.api.withConns(conns)
 		r.logf("PayOrder at %d connections for %v", conns, r.opts.Duration)
-		res := runLoad(ctx, conns, r.opts.Duration, 1, func(ctx context.Context, seq int64) error {
+		req := wrkRequest{procedure: accruev1connect.OrderServicePayOrderProcedure, body: wrkOrderBody}
+		res := r.singleLoad(ctx, conns, req, fmt.Sprintf("w%d-%d-", run, conns), func(ctx context.Context, seq int64) error {
 			id := fmt.Sprintf("o%d-%d-%d", run, conns, seq)
 			return c.post(ctx, accruev1connect.OrderServicePayOrderProcedure, payOrderBody(loadProgram, id, partnerCode(rand.IntN(r.opts.Partners))))
 		})
@@ -47,7 +48,7 @@ func (r *run) orderCases(ctx context.Context) {
 			continue
 		}
 		rate.Value, rate.Ratio = res.perSecond(), r.ratio(res.perSecond())
-		rate.Note = fmt.Sprintf("%d orders in %v", res.ok, res.elapsed.Round(time.Millisecond))
+		rate.Note = fmt.Sprintf("%d orders in %v (%s)", res.ok, res.elapsed.Round(time.Millisecond), res.client)
 		p50.Value, p99.Value = res.quantile(0.50), res.quantile(0.99)
 		r.report.add(rate)
 		r.report.add(p50)
@@ -94,14 +95,15 @@ func (r *run) clickCases(ctx context.Context) {
 	}
 	c := r.api.withConns(conns)
 	r.logf("RecordClick at %d connections for %v", conns, r.opts.Duration)
-	res := runLoad(ctx, conns, r.opts.Duration, 1, func(ctx context.Context, seq int64) error {
+	req := wrkRequest{procedure: accruev1connect.TrackingServiceRecordClickProcedure, body: wrkClickBody}
+	res := r.singleLoad(ctx, conns, req, "", func(ctx context.Context, seq int64) error {
 		return c.post(ctx, accruev1connect.TrackingServiceRecordClickProcedure, clickBody(seq, partnerCode(rand.IntN(r.opts.Partners))))
 	})
 	if err := res.err(); err != nil {
 		r.failAll(err, single)
 	} else {
 		single.Value, single.Ratio = res.perSecond(), r.ratio(res.perSecond())
-		single.Note = fmt.Sprintf("%d clicks in %v", res.ok, res.elapsed.Round(time.Millisecond))
+		single.Note = fmt.Sprintf("%d clicks in %v (%s)", res.ok, res.elapsed.Round(time.Millisecond), res.client)
 		r.report.add(single)
 		r.logf("RecordClick: %.0f clicks/s", single.Value)
 	}

@@ -1,7 +1,15 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accruev1 "github.com/accrue/accrue/proto/accrue/v1"
+	"github.com/accrue/accrue/proto/accrue/v1/accruev1connect"
 )
 
 // The bodies the load cases post are the requests the Connect clients
@@ -80,4 +89,62 @@ func (e importEvent) request() proto.Message {
 	}
 	return &accruev1.PayOrderRequest{Program: e.program, IdempotencyKey: "bench:import:" + e.id, At: at, Order: e.id,
 		Customer: "c-" + e.id, PartnerCode: e.partner, Lines: orderLines()}
+}
+
+// wrk's bodies, formatted in Lua, are the Go client's requests too, each
+// under a key of its own.
+func TestWrkBodiesAreTheClientsRequests(t *testing.T) {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk is not installed (make deps installs it)")
+	}
+	var (
+		mu     sync.Mutex
+		bodies = map[string][][]byte{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		if len(bodies[r.URL.Path]) < 50 {
+			bodies[r.URL.Path] = append(bodies[r.URL.Path], b)
+		}
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	for _, req := range []wrkRequest{{accruev1connect.TrackingServiceRecordClickProcedure, wrkClickBody},
+		{accruev1connect.OrderServicePayOrderProcedure, wrkOrderBody}} {
+		res, err := runWrk(context.Background(), wrk, t.TempDir(), srv.URL, 2, time.Second, wrkScript(req, "prog", "w1-8-", 10))
+		if err != nil || res.ok == 0 || res.failed != 0 {
+			t.Fatalf("%s: %+v, %v", req.procedure, res, err)
+		}
+	}
+	keys := map[string]bool{}
+	for _, b := range bodies[accruev1connect.TrackingServiceRecordClickProcedure] {
+		click := &accruev1.RecordClickRequest{}
+		if err := protojson.Unmarshal(b, click); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		var seq int64
+		fmt.Sscanf(click.IdempotencyKey, "bench:wrk-click:%d", &seq)
+		want := clickRequest(seq, click.Partner)
+		want.Program, want.IdempotencyKey = "prog", click.IdempotencyKey
+		if !proto.Equal(click, want) || !strings.HasPrefix(click.Partner, "P") || keys[click.IdempotencyKey] {
+			t.Errorf("wrk's RecordClick body %s, want %v under a key of its own", b, want)
+		}
+		keys[click.IdempotencyKey] = true
+	}
+	for _, b := range bodies[accruev1connect.OrderServicePayOrderProcedure] {
+		order := &accruev1.PayOrderRequest{}
+		if err := protojson.Unmarshal(b, order); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if want := payOrderRequest("prog", order.Order, order.PartnerCode); !proto.Equal(order, want) ||
+			!strings.HasPrefix(order.Order, "w1-8-") || keys[order.IdempotencyKey] {
+			t.Errorf("wrk's PayOrder body %s, want %v under a key of its own", b, want)
+		}
+		keys[order.IdempotencyKey] = true
+	}
+	if len(keys) < 4 {
+		t.Errorf("%d bodies seen, want requests of both kinds", len(keys))
+	}
 }
