@@ -189,17 +189,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	r.owner = cl.accrueURL
 	r.now = time.Now()
 
-	if opts.runs("orders") {
-		r.orderCases(ctx)
-	}
-	if opts.runs("webhook") {
-		r.webhookCase(ctx)
-	}
-	if opts.runs("clicks") {
-		r.clickCases(ctx)
-	}
-	if opts.runs("import") {
-		r.importCase(ctx)
+	for _, c := range []struct {
+		name string
+		run  func(context.Context)
+	}{{"orders", r.orderCases}, {"webhook", r.webhookCase}, {"clicks", r.clickCases}, {"import", r.importCase}} {
+		if opts.runs(c.name) {
+			r.settle(ctx, c.name)
+			c.run(ctx)
+		}
 	}
 	if opts.runs("close") {
 		for _, n := range opts.ClosePartners {

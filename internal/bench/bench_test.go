@@ -52,6 +52,11 @@ func TestTinyRun(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", id, f.Value)
 		}
 	}
+	for _, c := range []string{"orders", "webhook", "clicks", "import"} {
+		if !strings.Contains(progress.String(), "vacuumed and analyzed before "+c) {
+			t.Errorf("the %s case did not start on a vacuumed database", c)
+		}
+	}
 	if t.Failed() {
 		t.Logf("progress:\n%s", progress.String())
 	}
