@@ -22,7 +22,8 @@ func GenericPlan(t testing.TB, pool *pgxpool.Pool, sql, args string) string {
 	ctx := context.Background()
 	var plan []string
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+		// As ledger.GenericPlansSQL sets them for the batch statements.
+		if _, err := tx.Exec(ctx, "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "PREPARE generic_plan_test AS "+sql); err != nil {
