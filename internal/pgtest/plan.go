@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/accrue/accrue/ledger"
 )
 
 // errRollBack ends GenericPlan's transaction by rolling it back.
@@ -15,15 +17,16 @@ var errRollBack = errors.New("pgtest: roll back")
 
 // GenericPlan returns PostgreSQL's generic plan (the one a prepared
 // statement caches after its first executions) of sql with the SQL
-// literals args, as EXPLAIN's text, read on a connection of pool. On
+// literals args, under ledger.GenericPlansSQL as the batches run it, as
+// EXPLAIN's text, read on a connection of pool. On
 // tables never analyzed it is the plan a young database runs.
 func GenericPlan(t testing.TB, pool *pgxpool.Pool, sql, args string) string {
 	t.Helper()
 	ctx := context.Background()
 	var plan []string
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		// As ledger.GenericPlansSQL sets them for the batch statements.
-		if _, err := tx.Exec(ctx, "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)"); err != nil {
+		// The settings the batch statements run under.
+		if _, err := tx.Exec(ctx, ledger.GenericPlansSQL); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "PREPARE generic_plan_test AS "+sql); err != nil {
