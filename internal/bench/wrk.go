@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -84,13 +83,13 @@ type wrkSummary struct {
 	P99US        int64 `json:"p99_us"`
 }
 
-// result is s as a loadResult of perCall units a request.
-func (s wrkSummary) result(perCall int) loadResult {
+// result is s as a loadResult, one unit a request.
+func (s wrkSummary) result() loadResult {
 	failed := s.Errors + s.StatusErrors
 	res := loadResult{ok: s.Requests - failed, failed: failed, elapsed: time.Duration(s.DurationUS) * time.Microsecond,
 		quantiles: map[float64]time.Duration{0.50: time.Duration(s.P50US) * time.Microsecond, 0.99: time.Duration(s.P99US) * time.Microsecond},
 		client:    LoadClientWrk}
-	res.items = res.ok * int64(perCall)
+	res.items = res.ok
 	if failed > 0 {
 		res.firstErr = fmt.Errorf("wrk: %d of %d requests failed (%d with an HTTP error status)", failed, s.Requests, s.StatusErrors)
 	}
@@ -129,7 +128,7 @@ func runWrk(ctx context.Context, wrk, dir, baseURL string, conns int, d time.Dur
 	}
 	threads := min(wrkThreads, conns)
 	cmd := exec.CommandContext(ctx, wrk, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
-		"-d", strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second)))+"s", "--timeout", "10s", "-s", filepath.Clean(f.Name()), baseURL)
+		"-d", strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second)))+"s", "--timeout", "10s", "-s", f.Name(), baseURL)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -141,5 +140,5 @@ func runWrk(ctx context.Context, wrk, dir, baseURL string, conns int, d time.Dur
 	if err := json.Unmarshal(line, &s); err != nil {
 		return loadResult{}, fmt.Errorf("bench: reading wrk's summary %q: %w", line, err)
 	}
-	return s.result(1), nil
+	return s.result(), nil
 }
