@@ -128,6 +128,7 @@ func databaseOptions(dbURL, migrateURL string) database.Options {
 // run opens the database (an embedded one when no URL is given), serves
 // the API and /metrics and runs the scheduler until SIGINT or SIGTERM.
 func run(cfg config, log *slog.Logger) error {
+	tuneGC(os.Getenv, log)
 	tlsCfg, err := tlsConfig(cfg.tlsCert, cfg.tlsKey)
 	if err != nil {
 		return err
