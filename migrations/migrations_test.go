@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,5 +60,32 @@ func TestConcurrentApply(t *testing.T) {
 	var tables int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name IN ('transactions', 'entries', 'orders', 'statements')`).Scan(&tables); err != nil || tables != 4 {
 		t.Fatalf("%d of the 4 core tables exist (%v)", tables, err)
+	}
+}
+
+// TestJournalIndexesSkipNulls: the transactions' reversal and order
+// indexes hold only the transactions that reverse one or name an order
+// (00024), so a release or a plain posting inserts no entry into them.
+func TestJournalIndexesSkipNulls(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	for index, predicate := range map[string]string{
+		"transactions_reverses": "WHERE (reverses_id IS NOT NULL)",
+		"transactions_order":    "WHERE ((refs ->> 'order'::text) IS NOT NULL)",
+	} {
+		var def string
+		if err := pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE tablename = 'transactions' AND indexname = $1`, index).Scan(&def); err != nil {
+			t.Fatalf("%s: %v", index, err)
+		}
+		if !strings.HasSuffix(def, predicate) {
+			t.Errorf("%s is %s, want it partial: %s", index, def, predicate)
+		}
 	}
 }
