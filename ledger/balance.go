@@ -40,9 +40,14 @@ func (d balanceDeltas) add(t Transaction, accounts map[string]Account, seed int6
 // Owed is what a batch of postings adds to the stored balances, until it
 // is applied (PostBatchOwing).
 type Owed struct {
-	deltas balanceDeltas
-	seed   int64 // picks the batch's shard of each hot account; 0 = unset
+	deltas  balanceDeltas
+	seed    int64     // picks the batch's shard of each hot account; 0 = unset
+	fetched []Account // read from the database (PostBatchOwingIn)
 }
+
+// Fetched is the accounts PostBatchOwingIn read from the database rather
+// than its cache: once the transaction commits, AccountCache.Remember them.
+func (o *Owed) Fetched() []Account { return o.fetched }
 
 // shardSeed is the seed of the batch's shards: its first transaction's
 // id. A batch adds to one shard row of each account, whatever its size, so

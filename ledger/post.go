@@ -54,6 +54,36 @@ func PostBatchOwing(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction
 	if len(ps) == 0 {
 		return nil, nil, &Owed{}, nil
 	}
+	journal, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, legAccounts(ps))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return postResolved(ctx, tx, journal, accounts, ps)
+}
+
+// PostBatchOwingIn is PostBatchOwing for a caller that read journal, the
+// program of every posting, in tx (LockProgram or QueueLockProgram): the
+// program is not read again, and of the accounts only those cache does
+// not hold are, in one round trip (none when it holds them all). Once tx
+// commits, the caller may Remember the returned Owed's Fetched accounts.
+func PostBatchOwingIn(ctx context.Context, tx pgx.Tx, journal *Program, cache *AccountCache, ps []Posting) ([]Transaction, []bool, *Owed, error) {
+	if len(ps) == 0 {
+		return nil, nil, &Owed{}, nil
+	}
+	accounts, fetched, err := accountsIn(ctx, tx, journal, cache, legAccounts(ps))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	txs, replayed, owed, err := postResolved(ctx, tx, journal, accounts, ps)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	owed.fetched = fetched
+	return txs, replayed, owed, nil
+}
+
+// legAccounts is the distinct account codes of ps' legs, sorted.
+func legAccounts(ps []Posting) []string {
 	var codes []string
 	for _, p := range ps {
 		for _, l := range p.Legs {
@@ -61,10 +91,13 @@ func PostBatchOwing(ctx context.Context, tx pgx.Tx, ps []Posting) ([]Transaction
 		}
 	}
 	slices.Sort(codes)
-	journal, accounts, err := loadProgramAccounts(ctx, tx, ps[0].Program, slices.Compact(codes))
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	return slices.Compact(codes)
+}
+
+// postResolved writes ps, the postings of journal, whose legs' accounts
+// are looked up in accounts (a code missing there is unknown).
+func postResolved(ctx context.Context, tx pgx.Tx, journal *Program, accounts map[string]Account, ps []Posting) ([]Transaction, []bool, *Owed, error) {
+	var err error
 	for i := range ps {
 		if ps[i].Program != journal.ID {
 			return nil, nil, nil, fault.InvalidArgument("program", "a batch posts to one program")

@@ -66,8 +66,8 @@ func (s *Service) importOrders(ctx context.Context, tx pgx.Tx, ic *importCall, r
 		calls[k] = orderCall{c: ic.events[i].Command, in: *ic.events[i].Pay, encode: ic.enc.Pay}
 	}
 	outcomes := make([]orderOutcome, len(run))
-	posted := 0
-	err := s.payOrdersLocked(ctx, tx, ic.journal, calls, make([]bool, len(run)), outcomes, &posted)
+	var wrote batchWrote // its accounts are not remembered: the call commits later, if at all
+	err := s.payOrdersLocked(ctx, tx, ic.journal, calls, make([]bool, len(run)), outcomes, &wrote)
 	if d := (droppedCommand{}); errors.As(err, &d) && fault.CodeOf(d.err) != fault.CodeInternal {
 		return errBatchRefused
 	}

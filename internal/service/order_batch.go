@@ -30,6 +30,14 @@ type orderItem struct {
 	posting int // index of its posting in the batch's, or -1
 }
 
+// batchWrote is what an attempt of a batch wrote, for after its commit:
+// the journal postings (for the observer) and the accounts it read from
+// the database (for the service's account cache).
+type batchWrote struct {
+	postings int
+	accounts []ledger.Account
+}
+
 // orderFacts is what a batch reads about its orders' partners.
 type orderFacts struct {
 	partners map[string]store.Partner
@@ -40,7 +48,7 @@ type orderFacts struct {
 // every command not dropped; a command's own failure after its key was
 // claimed is a droppedCommand. The program's share lock goes in the
 // first round trip, with the batch's first reads.
-func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
+func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, calls []orderCall, dropped []bool, out []orderOutcome, wrote *batchWrote) error {
 	var (
 		r       ledger.Pipeline
 		journal *ledger.Program
@@ -49,13 +57,13 @@ func (s *Service) payOrders(ctx context.Context, tx pgx.Tx, program string, call
 		r.GenericPlans() // the batch statements are checked under generic plans (order_plans_test.go)
 	}
 	ledger.QueueLockProgram(&r, program, &journal)
-	return s.payOrderSteps(ctx, tx, &r, program, &journal, calls, dropped, out, posted)
+	return s.payOrderSteps(ctx, tx, &r, program, &journal, calls, dropped, out, wrote)
 }
 
 // payOrdersLocked is payOrders' steps in tx, whose caller holds journal's
 // program lock (ledger.LockProgram): the group path, or an import.
-func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledger.Program, calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
-	return s.payOrderSteps(ctx, tx, &ledger.Pipeline{}, journal.ID, &journal, calls, dropped, out, posted)
+func (s *Service) payOrdersLocked(ctx context.Context, tx pgx.Tx, journal *ledger.Program, calls []orderCall, dropped []bool, out []orderOutcome, wrote *batchWrote) error {
+	return s.payOrderSteps(ctx, tx, &ledger.Pipeline{}, journal.ID, &journal, calls, dropped, out, wrote)
 }
 
 // firstReads are what a batch reads before deciding anything, in one
@@ -74,8 +82,8 @@ type firstReads struct {
 // queued for the first round trip, and *journal is the program once it
 // is sent.
 func (s *Service) payOrderSteps(ctx context.Context, tx pgx.Tx, r *ledger.Pipeline, program string, journal **ledger.Program,
-	calls []orderCall, dropped []bool, out []orderOutcome, posted *int) error {
-	*posted = 0
+	calls []orderCall, dropped []bool, out []orderOutcome, wrote *batchWrote) error {
+	*wrote = batchWrote{}
 	items := batchItems(calls, dropped)
 	first := queueFirstReads(r, program, items)
 	if err := r.Send(ctx, tx); err != nil {
@@ -104,8 +112,8 @@ func (s *Service) payOrderSteps(ctx context.Context, tx pgx.Tx, r *ledger.Pipeli
 			return err
 		}
 	}
-	*posted = len(postings)
-	return s.writeOrderBatch(ctx, tx, *journal, items, fresh, postings, out)
+	wrote.postings = len(postings)
+	return s.writeOrderBatch(ctx, tx, *journal, items, fresh, postings, out, wrote)
 }
 
 // batchItems is the commands of a batch attempt: those not dropped.

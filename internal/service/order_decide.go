@@ -79,11 +79,13 @@ func uplineMembers(partner string, ancestors []store.Ancestor, levels int) []rul
 // for each command of the batch (an event of it) goes here too, one
 // statement for the batch, reading out[i].View of the Fresh outcomes
 // (the commands of fresh; items is every command of the attempt).
-func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledger.Program, items, fresh []*orderItem, postings []ledger.Posting, out []orderOutcome) error {
-	txs, replayed, owed, err := ledger.PostBatchOwing(ctx, tx, postings)
+func (s *Service) writeOrderBatch(ctx context.Context, tx pgx.Tx, journal *ledger.Program, items, fresh []*orderItem, postings []ledger.Posting,
+	out []orderOutcome, wrote *batchWrote) error {
+	txs, replayed, owed, err := ledger.PostBatchOwingIn(ctx, tx, journal, s.accounts, postings)
 	if err != nil {
 		return err
 	}
+	wrote.accounts = owed.Fetched()
 	w, now := store.NewOrderWrites(journal.ID), s.clock.Now()
 	var (
 		records []store.Command

@@ -68,9 +68,9 @@ func (s *Service) payOrderGroup(ctx context.Context, program string, calls []ord
 	out := make([]orderOutcome, len(calls))
 	dropped := make([]bool, len(calls))
 	for live, raced := len(calls), 0; ; live-- {
-		posted := 0
+		var wrote batchWrote
 		err := s.db.Run(ctx, func(tx pgx.Tx) error {
-			return s.payOrders(ctx, tx, program, calls, dropped, out, &posted)
+			return s.payOrders(ctx, tx, program, calls, dropped, out, &wrote)
 		})
 		if errors.Is(err, errKeyRaced) && raced < raceRetriesMax {
 			// A key was recorded by a concurrent request meanwhile: the
@@ -78,8 +78,11 @@ func (s *Service) payOrderGroup(ctx context.Context, program string, calls []ord
 			raced, live = raced+1, live+1
 			continue
 		}
-		if err == nil && posted > 0 {
-			s.observer.Posted(affiliate.KindAccrual, posted)
+		if err == nil {
+			s.accounts.Remember(wrote.accounts) // committed: they exist
+			if wrote.postings > 0 {
+				s.observer.Posted(affiliate.KindAccrual, wrote.postings)
+			}
 		}
 		var d droppedCommand
 		switch {

@@ -40,6 +40,9 @@ type Service struct {
 	// (click_known.go).
 	known  knownClicks
 	orders *group[orderCall, orderOutcome]
+	// accounts are the journal accounts PayOrder batches have seen
+	// committed, so a batch reads only the accounts it has not seen.
+	accounts *ledger.AccountCache
 	// orderHook, when set (tests), runs in every attempt of a PayOrder
 	// batch before its writes; an error rolls the attempt back.
 	orderHook func() error
@@ -55,7 +58,7 @@ func New(db *txn.DB, clk clock.Clock, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: db, clock: clk, log: log, observer: nopObserver{}}
+	s := &Service{db: db, clock: clk, log: log, observer: nopObserver{}, accounts: ledger.NewAccountCache(ledger.AccountCacheMax)}
 	s.clicks = newGroup(clickGroupSize, s.recordClickGroup)
 	s.orders = newGroup(orderGroupSize, s.payOrderGroup)
 	return s
