@@ -57,6 +57,9 @@ func TestTinyRun(t *testing.T) {
 			t.Errorf("the %s case did not start on a vacuumed database", c)
 		}
 	}
+	if !strings.Contains(progress.String(), "webhook deliveries drained") {
+		t.Errorf("the webhook case did not wait for its deliveries")
+	}
 	if t.Failed() {
 		t.Logf("progress:\n%s", progress.String())
 	}

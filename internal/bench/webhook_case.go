@@ -67,6 +67,36 @@ func (r *run) webhookCase(ctx context.Context) {
 	r.report.add(lag)
 	r.logf("PayOrder with a webhook at %d connections: %.0f orders/s; %d delivered, lag %.1f s, %.0f pending", conns, rate.Value,
 		received.Load(), lag.Value, outbox["accrue_outbox_pending_deliveries"])
+	r.drainDeliveries(ctx, &received)
+}
+
+// deliveriesDrainMax bounds how long the webhook case waits, after its
+// load, for the outbox to deliver what is pending.
+const deliveriesDrainMax = time.Minute
+
+// drainDeliveries waits, with the receiver still answering, until the
+// outbox has nothing pending (up to deliveriesDrainMax) and logs how long
+// that took: the later cases then run without the webhook worker retrying
+// deliveries to a receiver that is gone.
+func (r *run) drainDeliveries(ctx context.Context, received *atomic.Int64) {
+	start := time.Now()
+	for time.Since(start) < deliveriesDrainMax {
+		outbox, err := r.outboxMetrics(ctx)
+		if err != nil {
+			r.logf("webhook deliveries not drained: %v", err)
+			return
+		}
+		if outbox["accrue_outbox_pending_deliveries"] == 0 && outbox["accrue_outbox_lag_seconds"] == 0 {
+			r.logf("webhook deliveries drained %v after the load (%d delivered in all)", time.Since(start).Round(100*time.Millisecond), received.Load())
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	r.logf("webhook deliveries still pending %v after the load", deliveriesDrainMax)
 }
 
 // subscribeHooks creates the webhook program, its partners and an
