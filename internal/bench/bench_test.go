@@ -57,6 +57,9 @@ func TestTinyRun(t *testing.T) {
 			t.Errorf("the %s case did not start on a vacuumed database", c)
 		}
 	}
+	if setup, settled := strings.Index(progress.String(), "setting up "+loadProgram), strings.Index(progress.String(), "vacuumed and analyzed before orders"); setup < 0 || setup > settled {
+		t.Errorf("the load program was set up at %d of the progress, after the orders case's vacuum at %d", setup, settled)
+	}
 	if !strings.Contains(progress.String(), "webhook deliveries drained") {
 		t.Errorf("the webhook case did not wait for its deliveries")
 	}
