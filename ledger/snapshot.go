@@ -80,7 +80,7 @@ type hole struct {
 // below it it could not see are kept as holes and looked at again by every
 // run, until they are older than SealLag (then they are taken as rolled
 // back, as the sealer does). Concurrent calls queue on the state row. Call
-// it every second or so, again at once while Full.
+// it five times a second or so, again at once while Full.
 func Snapshot(ctx context.Context, tx pgx.Tx) (Snapshotted, error) {
 	var (
 		old int64

@@ -5,7 +5,7 @@
 // periods, seals the journals and expires idempotency records); this
 // package only decides when to ask: once at start, to catch up on ticks
 // missed while no process ran, then every interval; and, on a ticker of its
-// own, to advance the as-of snapshots every second (Server.Snapshot). A
+// own, to advance the as-of snapshots five times a second (Server.Snapshot). A
 // replay does not use it: it calls Server.RunDueCloses and Server.Snapshot
 // itself with simulated time before each step.
 package schedule
@@ -23,9 +23,12 @@ import (
 const IntervalDefault = time.Minute
 
 // SnapshotIntervalDefault is how often Run advances the as-of snapshots:
-// an as-of read scans the entries not folded yet, so they stay about a
-// second of traffic.
-const SnapshotIntervalDefault = time.Second
+// an as-of read scans the entries not folded yet, so they stay a fifth of
+// a second of traffic, and the fold's work goes in small pieces: once a
+// second, it took a core for tens of milliseconds at a time, which the
+// requests in flight then waited through (PayOrder's p99 at 8
+// connections, docs/decisions.md).
+const SnapshotIntervalDefault = 200 * time.Millisecond
 
 // Runner runs every scheduled job due at or before now (statement closes,
 // journal sealing, command expiry) and advances the as-of snapshots;

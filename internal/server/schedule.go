@@ -18,7 +18,7 @@ func (s *Server) RunScheduled(ctx context.Context, now time.Time) error {
 }
 
 // Snapshot advances the as-of snapshots (service.Snapshot); the scheduler
-// calls it every second, a replay before each step.
+// calls it five times a second, a replay before each step.
 func (s *Server) Snapshot(ctx context.Context) error {
 	_, err := s.svc.Snapshot(ctx)
 	return err

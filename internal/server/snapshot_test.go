@@ -3,7 +3,7 @@ package server
 import "testing"
 
 // TestSnapshotFoldsTheJournal: Server.Snapshot (what the scheduler calls
-// every second) moves the as-of cut to the journal's last entry, and a run
+// five times a second) moves the as-of cut to the journal's last entry, and a run
 // with nothing new leaves it there.
 func TestSnapshotFoldsTheJournal(t *testing.T) {
 	h := newHarness(t, "0d")
