@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // The collector's defaults. accrued's heap is mostly short-lived request
@@ -29,9 +30,10 @@ func tuneGC(getenv func(string) string, log *slog.Logger) {
 	log.Debug("garbage collector", "gc_percent", currentGCPercent(), "memory_limit", debug.SetMemoryLimit(-1))
 }
 
-// currentGCPercent reads the GOGC in force without changing it.
+// currentGCPercent reads the GOGC in force from the runtime's metrics,
+// without setting it.
 func currentGCPercent() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	sample := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(sample)
+	return int(sample[0].Value.Uint64())
 }
