@@ -36,6 +36,7 @@ func (r *run) batchClickCase(ctx context.Context, c *api, singleRate float64) {
 	}
 	url := c.baseURL + procedure(m)
 	r.logf("RecordClicks at %d connections for %v", r.opts.ClickConns, r.opts.Duration)
+	from := readWAL(ctx, r.owner)
 	res := runLoad(ctx, r.opts.ClickConns, r.opts.Duration, batch, func(ctx context.Context, seq int64) error {
 		clicks := make([]json.RawMessage, batch)
 		for k := range clicks {
@@ -45,6 +46,7 @@ func (r *run) batchClickCase(ctx context.Context, c *api, singleRate float64) {
 		return callUnaryJSON(ctx, c.http, url, body)
 	})
 	r.recordRate(f, res, singleRate, "RecordClick")
+	r.addWAL("batch_clicks", "RecordClicks", "click", walBetween(from, readWAL(ctx, r.owner), res.items))
 }
 
 // recordRate adds a rate figure from res, compared with the ceiling and
@@ -168,6 +170,7 @@ func (r *run) importCase(ctx context.Context) {
 	// other call holds, and dates its events after that program's last
 	// call's.
 	free, calls := make(chan int, importers), make([]int64, importers)
+	from := readWAL(ctx, r.owner)
 	for k := range importers {
 		free <- k
 	}
@@ -180,6 +183,7 @@ func (r *run) importCase(ctx context.Context) {
 	})
 	orders, _ := r.report.Get(fmt.Sprintf("orders_%d_per_s", r.opts.OrderConns[len(r.opts.OrderConns)-1]))
 	r.recordRate(f, res, orders.Value, "PayOrder")
+	r.addWAL("import", "ImportEvents", "event", walBetween(from, readWAL(ctx, r.owner), res.items))
 }
 
 // beginImport puts program in importing state, when the server has

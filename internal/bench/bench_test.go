@@ -38,6 +38,7 @@ func TestTinyRun(t *testing.T) {
 		"clicks_per_s", "batch_clicks_per_s", "import_events_per_s",
 		"close_100_s", "close_100_ms_per_partner", "close_200_s", "close_200_ms_per_partner",
 		"close_linearity", "asof_ms",
+		"ceiling_wal_bytes", "orders_8_wal_bytes", "orders_32_wal_bytes", "clicks_wal_bytes", "batch_clicks_wal_bytes", "import_wal_bytes",
 	}
 	for _, id := range want {
 		f, ok := report.Get(id)

@@ -37,7 +37,10 @@ FROM t, (VALUES (CAST(:a AS bigint), CAST(1.00 AS numeric)), (CAST(:b AS bigint)
 `
 
 // tpsLine is pgbench's throughput line.
-var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+var (
+	tpsLine       = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+	processedLine = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
+)
 
 // ceiling measures the raw posting ceiling and records it first: every
 // ratio is to it.
@@ -47,12 +50,13 @@ func (r *run) ceiling(ctx context.Context, cl *cluster) {
 		Name: fmt.Sprintf("raw ceiling: pgbench, 1 transaction row + 2 entries per commit, %d clients", r.opts.CeilingClients),
 		Note: "real journal tables in a scratch database, no stored balances",
 	}
-	v, err := r.pgbench(ctx, cl)
+	v, wal, err := r.pgbench(ctx, cl)
 	if err != nil {
 		f.Error = err.Error()
 	}
 	f.Value = v
 	r.report.add(f)
+	r.addWAL("ceiling", "raw ceiling (pgbench)", "posting", wal)
 	r.logf("raw ceiling: %.0f postings/s", v)
 	// The ceiling's rows are vacuumed now, not by autovacuum during the
 	// first load case.
@@ -75,32 +79,41 @@ func (r *run) ratio(v float64) float64 {
 	return 0
 }
 
-func (r *run) pgbench(ctx context.Context, cl *cluster) (float64, error) {
+// pgbench runs the ceiling's script and returns its rate and the WAL
+// each of its postings wrote.
+func (r *run) pgbench(ctx context.Context, cl *cluster) (float64, walUse, error) {
 	bin, err := findPgbench()
 	if err != nil {
-		return 0, err
+		return 0, walUse{}, err
 	}
 	if err := prepareCeiling(ctx, cl.ceilingURL); err != nil {
-		return 0, err
+		return 0, walUse{}, err
 	}
 	script := filepath.Join(os.TempDir(), fmt.Sprintf("accrue-bench-ceiling-%d.sql", os.Getpid()))
 	if err := os.WriteFile(script, []byte(ceilingScript), 0o644); err != nil {
-		return 0, fmt.Errorf("pgbench script: %w", err)
+		return 0, walUse{}, fmt.Errorf("pgbench script: %w", err)
 	}
 	defer os.Remove(script)
 	secs := max(1, int(r.opts.CeilingDuration.Seconds()))
 	r.logf("pgbench: %d clients, %d s", r.opts.CeilingClients, secs)
 	cmd := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-j", "2",
 		"-c", strconv.Itoa(r.opts.CeilingClients), "-T", strconv.Itoa(secs), "-f", script, cl.ceilingURL)
+	from := readWAL(ctx, cl.ceilingURL)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("pgbench: %w\n%s", err, out)
+		return 0, walUse{}, fmt.Errorf("pgbench: %w\n%s", err, out)
 	}
+	to := readWAL(ctx, cl.ceilingURL)
 	m := tpsLine.FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("pgbench: no tps line in its output:\n%s", out)
+		return 0, walUse{}, fmt.Errorf("pgbench: no tps line in its output:\n%s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	var processed int64
+	if p := processedLine.FindSubmatch(out); p != nil {
+		processed, _ = strconv.ParseInt(string(p[1]), 10, 64)
+	}
+	return tps, walBetween(from, to, processed), err
 }
 
 // prepareCeiling migrates the scratch database with accrue's own

@@ -39,6 +39,7 @@ func (r *run) orderCases(ctx context.Context) {
 		c := r.api.withConns(conns)
 		r.logf("PayOrder at %d connections for %v", conns, r.opts.Duration)
 		req := wrkRequest{procedure: accruev1connect.OrderServicePayOrderProcedure, body: wrkOrderBody}
+		from := readWAL(ctx, r.owner)
 		res := r.singleLoad(ctx, conns, req, fmt.Sprintf("w%d-%d-", run, conns), func(ctx context.Context, seq int64) error {
 			id := fmt.Sprintf("o%d-%d-%d", run, conns, seq)
 			return c.post(ctx, accruev1connect.OrderServicePayOrderProcedure, payOrderBody(loadProgram, id, partnerCode(rand.IntN(r.opts.Partners))))
@@ -47,12 +48,14 @@ func (r *run) orderCases(ctx context.Context) {
 			r.failAll(err, rate, p50, p99)
 			continue
 		}
+		wal := walBetween(from, readWAL(ctx, r.owner), res.ok)
 		rate.Value, rate.Ratio = res.perSecond(), r.ratio(res.perSecond())
 		rate.Note = fmt.Sprintf("%d orders in %v (%s)", res.ok, res.elapsed.Round(time.Millisecond), res.client)
 		p50.Value, p99.Value = res.quantile(0.50), res.quantile(0.99)
 		r.report.add(rate)
 		r.report.add(p50)
 		r.report.add(p99)
+		r.addWAL(fmt.Sprintf("orders_%d", conns), fmt.Sprintf("PayOrder at %d connections", conns), "order", wal)
 		r.logf("PayOrder at %d connections: %.0f orders/s, p50 %.1f ms, p99 %.1f ms", conns, rate.Value, p50.Value, p99.Value)
 	}
 }
@@ -96,6 +99,7 @@ func (r *run) clickCases(ctx context.Context) {
 	c := r.api.withConns(conns)
 	r.logf("RecordClick at %d connections for %v", conns, r.opts.Duration)
 	req := wrkRequest{procedure: accruev1connect.TrackingServiceRecordClickProcedure, body: wrkClickBody}
+	from := readWAL(ctx, r.owner)
 	res := r.singleLoad(ctx, conns, req, "", func(ctx context.Context, seq int64) error {
 		return c.post(ctx, accruev1connect.TrackingServiceRecordClickProcedure, clickBody(seq, partnerCode(rand.IntN(r.opts.Partners))))
 	})
@@ -105,6 +109,7 @@ func (r *run) clickCases(ctx context.Context) {
 		single.Value, single.Ratio = res.perSecond(), r.ratio(res.perSecond())
 		single.Note = fmt.Sprintf("%d clicks in %v (%s)", res.ok, res.elapsed.Round(time.Millisecond), res.client)
 		r.report.add(single)
+		r.addWAL("clicks", "RecordClick", "click", walBetween(from, readWAL(ctx, r.owner), res.ok))
 		r.logf("RecordClick: %.0f clicks/s", single.Value)
 	}
 	r.batchClickCase(ctx, c, single.Value)
