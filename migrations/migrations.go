@@ -21,6 +21,10 @@ import (
 //go:embed *.sql
 var files embed.FS
 
+// goMigrations are the migrations written in Go, beside the SQL files:
+// those whose statements differ between PostgreSQL and CockroachDB.
+var goMigrations = []*goose.Migration{eventsSeqPartial}
+
 // AppRole is the role the application logs in as: it may not UPDATE or
 // DELETE journal rows, is no superuser and no member of the schema owner,
 // so it cannot RESET ROLE or SET ROLE its way back to those rights.
@@ -41,7 +45,7 @@ func Apply(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithLocker(locker))
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithLocker(locker), goose.WithGoMigrations(goMigrations...))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/accrue/accrue/internal/pgtest"
@@ -54,8 +55,8 @@ func TestConcurrentApply(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("migration files: %v %v", files, err)
 	}
-	if applied != len(files) || distinct != len(files) {
-		t.Fatalf("goose recorded %d applications of %d migrations, want each of %d once", applied, distinct, len(files))
+	if want := len(files) + migrations.GoMigrations; applied != want || distinct != want {
+		t.Fatalf("goose recorded %d applications of %d migrations, want each of %d once", applied, distinct, want)
 	}
 	var tables int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name IN ('transactions', 'entries', 'orders', 'statements')`).Scan(&tables); err != nil || tables != 4 {
@@ -87,5 +88,43 @@ func TestJournalIndexesSkipNulls(t *testing.T) {
 		if !strings.HasSuffix(def, predicate) {
 			t.Errorf("%s is %s, want it partial: %s", index, def, predicate)
 		}
+	}
+}
+
+// TestEventsSeqIndexSkipsUnstampedEvents: the outbox's unique index on
+// seq holds only stamped events (00025), and still refuses a feed
+// position taken twice.
+func TestEventsSeqIndexSkipsUnstampedEvents(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	var defs []string
+	rows, err := pool.Query(ctx, `SELECT indexdef FROM pg_indexes WHERE tablename = 'events' AND indexdef LIKE '%UNIQUE%(seq)%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if defs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if len(defs) != 1 || !strings.HasSuffix(defs[0], "WHERE (seq IS NOT NULL)") {
+		t.Fatalf("unique indexes on events.seq: %q, want one, partial on seq IS NOT NULL", defs)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO programs (id, currency, timezone, schedule_cursor, created_at) VALUES ('p', 'USD', 'UTC', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	insert := `INSERT INTO events (program_id, type, at, resource, seq) VALUES ('p', 't', now(), '{}', $1)`
+	for _, seq := range []any{nil, nil, 1} {
+		if _, err := pool.Exec(ctx, insert, seq); err != nil {
+			t.Fatalf("seq %v: %v", seq, err)
+		}
+	}
+	if _, err := pool.Exec(ctx, insert, 1); err == nil {
+		t.Fatal("a second event at seq 1 was accepted")
 	}
 }

@@ -1,0 +1,4 @@
+package migrations
+
+// GoMigrations is how many migrations are written in Go.
+var GoMigrations = len(goMigrations)
