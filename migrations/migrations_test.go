@@ -69,14 +69,7 @@ func TestConcurrentApply(t *testing.T) {
 // (00024), so a release or a plain posting inserts no entry into them.
 func TestJournalIndexesSkipNulls(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := migrations.Apply(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	pool := migratedPool(t)
 	for index, predicate := range map[string]string{
 		"transactions_reverses": "WHERE (reverses_id IS NOT NULL)",
 		"transactions_order":    "WHERE ((refs ->> 'order'::text) IS NOT NULL)",
@@ -96,14 +89,7 @@ func TestJournalIndexesSkipNulls(t *testing.T) {
 // position taken twice.
 func TestEventsSeqIndexSkipsUnstampedEvents(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := migrations.Apply(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
+	pool := migratedPool(t)
 	var defs []string
 	rows, err := pool.Query(ctx, `SELECT indexdef FROM pg_indexes WHERE tablename = 'events' AND indexdef LIKE '%UNIQUE%(seq)%'`)
 	if err != nil {
@@ -127,4 +113,20 @@ func TestEventsSeqIndexSkipsUnstampedEvents(t *testing.T) {
 	if _, err := pool.Exec(ctx, insert, 1); err == nil {
 		t.Fatal("a second event at seq 1 was accepted")
 	}
+}
+
+// migratedPool is a pool on a fresh database with every migration
+// applied, closed when the test ends.
+func migratedPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
