@@ -1,7 +1,8 @@
 // Package migrations holds accrue's schema as SQL files, embedded into the
 // binary and applied at start-up with goose. The SQL stays within what both
 // PostgreSQL and CockroachDB accept: no advisory locks, LISTEN/NOTIFY or
-// triggers. It owns the schema and the application role's grants, not the
+// triggers. A migration whose statements must differ between the two is
+// written in Go (goMigrations) and picks its statements by the server. It owns the schema and the application role's grants, not the
 // data: nothing here writes a row of the journal.
 package migrations
 
