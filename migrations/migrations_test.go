@@ -119,13 +119,8 @@ func TestEventsSeqIndexSkipsUnstampedEvents(t *testing.T) {
 // applied, closed when the test ends.
 func migratedPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := migrations.Apply(ctx, pool); err != nil {
+	pool := pgtest.Pool(t)
+	if err := migrations.Apply(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
 	return pool

@@ -61,7 +61,7 @@ func (r *run) addWAL(id, name, unit string, w walUse) {
 	}
 	f := Figure{ID: id + "_wal_bytes", Name: fmt.Sprintf("WAL per %s, %s", unit, name), Unit: "bytes", Value: w.bytesPer,
 		Note: fmt.Sprintf("%.1f records", w.recordsPer)}
-	if c, ok := r.report.Get(ceilingWALID); ok && c.Value > 0 && id+"_wal_bytes" != ceilingWALID {
+	if c, ok := r.report.Get(ceilingWALID); ok && c.Value > 0 && f.ID != ceilingWALID {
 		f.Note += fmt.Sprintf("; %.1f× a ceiling posting", w.bytesPer/c.Value)
 	}
 	r.report.add(f)

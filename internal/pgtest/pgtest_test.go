@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/accrue/accrue/internal/pgtest"
 )
@@ -36,11 +35,7 @@ func TestDatabasesAreIsolated(t *testing.T) {
 // The usual shape: a pool on the test's database, closed in a cleanup
 // registered after DatabaseURL's, so it runs before the database is dropped.
 func TestWithPool(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), pgtest.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Pool(t)
 	if err := pool.Ping(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func openWithTable(t *testing.T, ddl string) (*pgxpool.Pool, *txn.DB) {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.DatabaseURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Pool(t)
 	db, err := txn.Open(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
