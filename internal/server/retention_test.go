@@ -31,7 +31,9 @@ func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
 	h.clk.Set(harnessNow.Add(service.CommandRetention))
 	h.must(pay("new", "o2"))
 	h.clk.Set(harnessNow.Add(service.CommandRetention + time.Hour))
-	h.must(h.srv.svc.ExpireCommands(h.ctx))
+	if _, err := h.srv.svc.ExpireCommands(h.ctx); err != nil {
+		t.Fatal(err)
+	}
 	var expired int
 	if err := h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM commands WHERE expired AND response = ''::bytea AND idempotency_key IN ('old', 'new')`).Scan(&expired); err != nil || expired != 1 {
 		t.Fatalf("%d expired records (%v), want the old one", expired, err)
@@ -45,5 +47,27 @@ func TestExpiredCommandsAreRefusedNotRerun(t *testing.T) {
 	}
 	if after := h.balances(); len(after) != len(before) || after["partner:bob:accrued"] != before["partner:bob:accrued"] {
 		t.Fatalf("balances moved: %v -> %v", before, after)
+	}
+}
+
+// One run of expiry expires every record past retention, not one batch a
+// run: a program recording more keys a minute than a batch holds would
+// otherwise never catch up.
+func TestExpiryKeepsUpWithManyKeys(t *testing.T) {
+	h := newHarness(t, "0d")
+	const n = 25000 // two and a half batches
+	if _, err := h.db.Pool.Exec(h.ctx, `INSERT INTO commands (program_id, idempotency_key, method, request_hash, response, running, created_at)
+		SELECT $1, 'bulk-' || g, 'accrue.v1.X', '\x00', '\x01', false, $2 FROM generate_series(1, $3::int) g`,
+		testProgram, harnessNow, n); err != nil {
+		t.Fatal(err)
+	}
+	h.clk.Set(harnessNow.Add(service.CommandRetention + time.Hour))
+	expired, err := h.srv.svc.ExpireCommands(h.ctx)
+	if err != nil || expired < n {
+		t.Fatalf("one run expired %d (%v), want all %d", expired, err, n)
+	}
+	var left int
+	if err := h.db.Pool.QueryRow(h.ctx, `SELECT count(*) FROM commands WHERE NOT expired AND idempotency_key LIKE 'bulk-%'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d records left unexpired (%v)", left, err)
 	}
 }

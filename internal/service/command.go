@@ -23,8 +23,15 @@ const CommandRetention = 90 * 24 * time.Hour
 // KeyLenMax bounds idempotency keys.
 const KeyLenMax = ledger.KeyLenMax
 
-// expireBatch bounds how many idempotency records one run expires.
+// expireBatch bounds how many idempotency records one statement of
+// expiry expires.
 const expireBatch = 10000
+
+// expireBudget bounds how long one run of expiry goes on, a batch after
+// another, before it leaves the rest to the next run: long enough to keep
+// up with far more keys a minute than one batch, short enough that the
+// scheduler's other jobs are not held back.
+const expireBudget = 20 * time.Second
 
 // Command names one write command: its program and idempotency key, its
 // method (the request's full protobuf name) and the hash of its payload
@@ -229,7 +236,17 @@ func keyUsedFault(key string) error {
 
 // ExpireCommands expires the idempotency records older than
 // CommandRetention by the service's clock (store.ExpireCommands), a batch
-// at a time.
-func (s *Service) ExpireCommands(ctx context.Context) error {
-	return store.ExpireCommands(ctx, s.db.Pool, s.clock.Now().Add(-CommandRetention), expireBatch)
+// at a time until none is left or expireBudget has passed, and returns
+// how many it expired.
+func (s *Service) ExpireCommands(ctx context.Context) (int, error) {
+	cutoff := s.clock.Now().Add(-CommandRetention)
+	deadline := time.Now().Add(expireBudget)
+	total := 0
+	for {
+		n, err := store.ExpireCommands(ctx, s.db.Pool, cutoff, expireBatch)
+		total += n
+		if err != nil || n < expireBatch || time.Now().After(deadline) {
+			return total, err
+		}
+	}
 }

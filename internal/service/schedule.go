@@ -151,5 +151,6 @@ func (s *Service) RunScheduled(ctx context.Context, now time.Time) error {
 		}
 		return nil
 	})
-	return errors.Join(closeErr, sealErr, s.ExpireCommands(ctx))
+	_, expireErr := s.ExpireCommands(ctx)
+	return errors.Join(closeErr, sealErr, expireErr)
 }

@@ -100,18 +100,24 @@ func FinishCommand(ctx context.Context, q ledger.Querier, program, key string, b
 	return tag.RowsAffected() == 1, nil
 }
 
-// ExpireCommands drops the response bodies of at most limit records
-// created before cutoff (on the clock their Command.At was read from), and
-// marks them expired. The key and request hash stay, so a late retry is
-// refused instead of run a second time.
-func ExpireCommands(ctx context.Context, q ledger.Querier, cutoff time.Time, limit int) error {
-	_, err := q.Exec(ctx, `UPDATE commands SET response = ''::bytea, expired = true
-		WHERE (program_id, idempotency_key) IN (
-			SELECT program_id, idempotency_key FROM commands
-			WHERE NOT expired AND created_at < $1 LIMIT $2)`,
-		cutoff, limit)
+// ExpireCommands drops the response bodies of at most limit records, the
+// oldest, created before cutoff (on the clock their Command.At was read from),
+// marks them expired, and returns how many it expired. The key and
+// request hash stay, so a late retry is refused instead of run a second
+// time. It reads the records in the order of commands_unexpired, which
+// holds only those not expired yet: its cost does not grow with the
+// records expired before, and no plan reads the table whole (a scan that
+// stops at the limit would still walk every expired row before it).
+func ExpireCommands(ctx context.Context, q ledger.Querier, cutoff time.Time, limit int) (int, error) {
+	tag, err := q.Exec(ctx, expireCommandsSQL, cutoff, limit)
 	if err != nil {
-		return fmt.Errorf("store: expiring idempotency records: %w", err)
+		return 0, fmt.Errorf("store: expiring idempotency records: %w", err)
 	}
-	return nil
+	return int(tag.RowsAffected()), nil
 }
+
+// expireCommandsSQL is ExpireCommands' statement.
+const expireCommandsSQL = `UPDATE commands SET response = ''::bytea, expired = true
+	WHERE (program_id, idempotency_key) IN (
+		SELECT program_id, idempotency_key FROM commands
+		WHERE NOT expired AND created_at < $1 ORDER BY created_at LIMIT $2)`

@@ -14,3 +14,6 @@ var LoadPartnersSQL = loadPartnersSQL(ForUpdate)
 
 // LoadCommandsSQL is QueueLoadCommands' statement, for plan tests.
 const LoadCommandsSQL = loadCommandsSQL
+
+// ExpireCommandsSQL is ExpireCommands' statement, for plan tests.
+const ExpireCommandsSQL = expireCommandsSQL
