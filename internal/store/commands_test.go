@@ -19,13 +19,20 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func open(t *testing.T) *txn.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, pgtest.DatabaseURL(t))
+	db, _ := openOwned(t)
+	return db
+}
+
+// openOwned is open, with the owner's URL of the test's database.
+func openOwned(t *testing.T) (*txn.DB, string) {
+	t.Helper()
+	ownerURL := pgtest.DatabaseURL(t)
+	db, err := database.Open(context.Background(), ownerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Pool.Close)
-	return db
+	return db, ownerURL
 }
 
 // A claim is recorded once, running until finished; a finished command
@@ -65,12 +72,7 @@ func TestCommandClaimAndFinish(t *testing.T) {
 // reached one to expire.
 func TestExpiryReadsOnlyRecordsLeftToExpire(t *testing.T) {
 	ctx := context.Background()
-	ownerURL := pgtest.DatabaseURL(t)
-	db, err := database.Open(ctx, ownerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Pool.Close)
+	db, ownerURL := openOwned(t)
 	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, q := range []struct {
 		prefix  string
