@@ -189,16 +189,3 @@ func ProgramCreated(ctx context.Context, q Querier, program string) (time.Time, 
 	}
 	return created, nil
 }
-
-// ProgramIDs lists up to limit program ids after the id after, in order.
-func ProgramIDs(ctx context.Context, q Querier, after string, limit int) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT id FROM programs WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: listing programs: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("ledger: listing programs: %w", err)
-	}
-	return ids, nil
-}

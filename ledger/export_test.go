@@ -41,3 +41,10 @@ const ProgramAccountsSQL = programAccountsSQL
 
 // AccountBalancesSQL is AccountBalances' statement, for plan tests.
 const AccountBalancesSQL = accountBalancesSQL
+
+// UnsealedTransactionsSQL is Seal's read of a program's transactions, for
+// plan tests; ProgramsToSealSQL is ProgramsToSeal's.
+const (
+	UnsealedTransactionsSQL = unsealedTransactionsSQL
+	ProgramsToSealSQL       = programsToSealSQL
+)

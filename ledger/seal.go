@@ -116,6 +116,44 @@ func Seal(ctx context.Context, tx pgx.Tx, program string, now time.Time, key ed2
 	return Sealed{Transactions: len(txs.items), Accounts: len(accounts.items), Statements: len(stmts.items), Head: head}, nil
 }
 
+// ProgramsToSeal lists, in id order, up to limit ids after after of the
+// programs that have a row for Seal at cutoff (now less SealLag): a
+// transaction, account or statement after its last seal whose first such
+// row was recorded before cutoff. One statement for any number of
+// programs, an index probe of each kind a program: the scheduler seals
+// only these instead of opening a transaction for every program.
+func ProgramsToSeal(ctx context.Context, q Querier, cutoff time.Time, after string, limit int) ([]string, error) {
+	rows, err := q.Query(ctx, programsToSealSQL, cutoff, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: listing programs to seal: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("ledger: listing programs to seal: %w", err)
+	}
+	return ids, nil
+}
+
+// programsToSealSQL probes, per program, the first row of each kind after
+// the last seal, as Seal's reads do (collectOld stops at the first row
+// recorded at or after the cutoff). Each probe is a row comparison on the
+// kind's (program_id, id) index, which reads one index entry: the first
+// after (program, last sealed id), NULL when it is another program's.
+// Written as program_id = p.id AND id > …, the planner may walk the
+// primary key from the last sealed id through every later program's rows
+// (it cannot tell the program's share of them).
+const programsToSealSQL = `SELECT p.id FROM programs p
+	LEFT JOIN LATERAL (SELECT upto_id, account_upto, statement_upto FROM seals s
+		WHERE s.program_id = p.id ORDER BY s.seq DESC LIMIT 1) l ON true
+	WHERE p.id > $2 AND (
+		(SELECT CASE WHEN t.program_id = p.id THEN t.created_at END FROM transactions t
+			WHERE (t.program_id, t.id) > (p.id, COALESCE(l.upto_id, 0)) ORDER BY t.program_id, t.id LIMIT 1) < $1
+		OR (SELECT CASE WHEN a.program_id = p.id THEN a.created_at END FROM accounts a
+			WHERE (a.program_id, a.id) > (p.id, COALESCE(l.account_upto, 0)) ORDER BY a.program_id, a.id LIMIT 1) < $1
+		OR (SELECT CASE WHEN st.program_id = p.id THEN st.created_at END FROM statements st
+			WHERE (st.program_id, st.id) > (p.id, COALESCE(l.statement_upto, 0)) ORDER BY st.program_id, st.id LIMIT 1) < $1)
+	ORDER BY p.id LIMIT $3`
+
 func readLastSeal(ctx context.Context, q Querier, program string) (lastSeal, error) {
 	last := lastSeal{hash: make([]byte, sha256.Size)}
 	err := q.QueryRow(ctx, `SELECT seq, upto_id, account_upto, statement_upto, tx_total, hash FROM seals
@@ -149,9 +187,13 @@ func collectOld(rows pgx.Rows, after int64, scan func(pgx.Rows) (sealItem, bool,
 	return r, nil
 }
 
+// unsealedTransactionsSQL reads a program's transactions after an id, in id
+// order, by the index on (program_id, id).
+const unsealedTransactionsSQL = `SELECT id, hash, created_at < $3 FROM transactions WHERE program_id = $1 AND id > $2
+	ORDER BY id LIMIT $4`
+
 func unsealedTransactions(ctx context.Context, tx pgx.Tx, program string, after int64, cutoff time.Time) (sealRange, error) {
-	rows, err := tx.Query(ctx, `SELECT id, hash, created_at < $3 FROM transactions WHERE program_id = $1 AND id > $2
-		ORDER BY id LIMIT $4`, program, after, cutoff, SealBlockMax)
+	rows, err := tx.Query(ctx, unsealedTransactionsSQL, program, after, cutoff, SealBlockMax)
 	if err != nil {
 		return sealRange{}, fmt.Errorf("ledger: reading unsealed transactions: %w", err)
 	}

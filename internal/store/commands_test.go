@@ -3,7 +3,6 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -97,9 +96,9 @@ func TestExpiryReadsOnlyRecordsLeftToExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	cutoff := old.Add(time.Hour)
-	plan := explainAnalyze(t, db, store.ExpireCommandsSQL, cutoff, 100)
-	if removed := plan.removed(); removed != 0 || plan.seqScan() {
-		t.Errorf("the expiry read %d rows it did not expire (sequential scan: %v)", removed, plan.seqScan())
+	plan := pgtest.ExplainAnalyze(t, db.Pool, store.ExpireCommandsSQL, cutoff, 100)
+	if removed := plan.Removed(); removed != 0 || plan.SeqScan() {
+		t.Errorf("the expiry read %d rows it did not expire (sequential scan: %v)", removed, plan.SeqScan())
 	}
 	for i, want := range []int{5, 0} {
 		if n, err := store.ExpireCommands(ctx, db.Pool, cutoff, 100); err != nil || n != want {
@@ -110,55 +109,4 @@ func TestExpiryReadsOnlyRecordsLeftToExpire(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM commands WHERE NOT expired`).Scan(&left); err != nil || left != 5 {
 		t.Fatalf("%d records not expired (%v), want the 5 new ones", left, err)
 	}
-}
-
-// planNode is a node of EXPLAIN (FORMAT JSON), with what the tests read.
-type planNode struct {
-	NodeType       string     `json:"Node Type"`
-	RemovedFilter  int        `json:"Rows Removed by Filter"`
-	RemovedRecheck int        `json:"Rows Removed by Index Recheck"`
-	Plans          []planNode `json:"Plans"`
-}
-
-// removed is how many rows the node and those under it read and dropped.
-func (n planNode) removed() int {
-	total := n.RemovedFilter + n.RemovedRecheck
-	for _, c := range n.Plans {
-		total += c.removed()
-	}
-	return total
-}
-
-// seqScan is whether the node or one under it scans a table whole.
-func (n planNode) seqScan() bool {
-	if n.NodeType == "Seq Scan" {
-		return true
-	}
-	for _, c := range n.Plans {
-		if c.seqScan() {
-			return true
-		}
-	}
-	return false
-}
-
-// explainAnalyze runs sql with args under EXPLAIN ANALYZE in a
-// transaction it rolls back, and returns the plan's root.
-func explainAnalyze(t *testing.T, db *txn.DB, sql string, args ...any) planNode {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	var out []byte
-	if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+sql, args...).Scan(&out); err != nil {
-		t.Fatal(err)
-	}
-	var plans []struct{ Plan planNode }
-	if err := json.Unmarshal(out, &plans); err != nil || len(plans) != 1 {
-		t.Fatalf("reading the plan %s: %v", out, err)
-	}
-	return plans[0].Plan
 }

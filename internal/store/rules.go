@@ -32,3 +32,14 @@ func RulesDocument(ctx context.Context, q ledger.Querier, program string, versio
 	}
 	return doc, nil
 }
+
+// LatestRulesVersion returns program's highest rules version, 0 when it
+// has none.
+func LatestRulesVersion(ctx context.Context, q ledger.Querier, program string) (int32, error) {
+	var v int32
+	err := q.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM rule_versions WHERE program_id = $1`, program).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("store: reading the latest rules version of %s: %w", program, err)
+	}
+	return v, nil
+}
